@@ -1,0 +1,32 @@
+// Command drover is a process supervisor that reads supervisord.conf.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/drover-sh/drover/internal/cli"
+	"github.com/drover-sh/drover/internal/spawn"
+)
+
+func main() {
+	// The spawn shim runs between fork and exec of every child: it must
+	// come before anything else and never return on success.
+	if spawn.IsShim(os.Args) {
+		err := spawn.ShimMain(os.Args)
+		fmt.Fprintf(os.Stderr, "drover: couldn't exec %s: %v\n", spawn.ShimTarget(os.Args), err)
+		fmt.Fprintln(os.Stderr, "drover: child process was not spawned")
+		os.Exit(127)
+	}
+	err := cli.Execute(os.Args)
+	var ec cli.ExitCode
+	switch {
+	case err == nil:
+	case errors.As(err, &ec):
+		os.Exit(int(ec))
+	default:
+		fmt.Fprintln(os.Stderr, "drover:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,234 @@
+// Package config reads supervisord.conf files exactly as supervisord 4.2
+// does and turns them into typed, validated structs with every default set.
+//
+// The pipeline is: text → sections with file:line (ini.go) → % expansion
+// (expand.go) → typed structs (this file, filled by build*.go) → Validate.
+package config
+
+import (
+	"os"
+	"syscall"
+	"time"
+)
+
+// Pos is a place in a config file, used in every error and warning.
+type Pos struct {
+	File string
+	Line int
+}
+
+// Config is a whole parsed configuration: the main file plus its includes.
+type Config struct {
+	// File is the main config file's absolute path.
+	File string
+	// Files lists every file read, main file first, in read order.
+	Files []string
+
+	Supervisord Supervisord
+	// Servers holds [unix_http_server*] and [inet_http_server*] sections in
+	// file order.
+	Servers     []Server
+	Supervisorctl Supervisorctl
+	// Groups are sorted by (Priority, Name), the order supervisord uses for
+	// autostart; shutdown walks them in reverse.
+	Groups []*Group
+
+	// Warnings are non-fatal findings (unknown keys, globs matching
+	// nothing, redirect_stderr with stderr_logfile, ...).
+	Warnings []Warning
+}
+
+// Warning is a non-fatal finding with its place.
+type Warning struct {
+	Pos     Pos
+	Section string
+	Option  string
+	Msg     string
+}
+
+// Supervisord is the [supervisord] section.
+type Supervisord struct {
+	Logfile         string // "syslog" means syslog; default $CWD/supervisord.log
+	LogfileMaxBytes int64
+	LogfileBackups  int
+	LogLevel        LogLevel
+	Pidfile         string
+	Umask           os.FileMode // applied only when daemonizing
+	Nodaemon        bool
+	Silent          bool
+	MinFDs          uint64
+	MinProcs        uint64
+	NoCleanup       bool
+	ChildLogDir     string
+	User            string // empty: none
+	Directory       string // empty: none; chdir only when daemonizing
+	StripANSI       bool
+	Environment     Env // [supervisord] environment=, in file order
+	Identifier      string
+}
+
+// LogLevel is supervisord's level scale; lower is more verbose.
+type LogLevel int
+
+// Levels as supervisord numbers them (loggers.LevelsByName).
+const (
+	LevelBlather  LogLevel = 3
+	LevelTrace    LogLevel = 5
+	LevelDebug    LogLevel = 10
+	LevelInfo     LogLevel = 20
+	LevelWarn     LogLevel = 30
+	LevelError    LogLevel = 40
+	LevelCritical LogLevel = 50
+)
+
+// ServerKind tells unix and inet HTTP servers apart.
+type ServerKind int
+
+const (
+	ServerUnix ServerKind = iota
+	ServerInet
+)
+
+// Server is one [unix_http_server*] or [inet_http_server*] section.
+type Server struct {
+	Pos      Pos
+	Section  string // the section name as written, e.g. "inet_http_server:x"
+	Kind     ServerKind
+	File     string      // unix: socket path
+	Chmod    os.FileMode // unix: default 0700
+	ChownUID int         // unix: -1 when unchanged
+	ChownGID int         // unix: -1 when unchanged
+	Host     string      // inet: "" or "*" means all interfaces
+	Port     int         // inet
+	Username string      // "" when no auth
+	Password string      // cleartext or "{SHA}<hex>"
+}
+
+// Supervisorctl is the [supervisorctl] section (read by the CLI only).
+type Supervisorctl struct {
+	Present     bool
+	ServerURL   string // default "http://localhost:9001"
+	Username    string
+	Password    string
+	Prompt      string // default "supervisor"
+	HistoryFile string
+}
+
+// GroupKind is the section kind a group came from.
+type GroupKind int
+
+const (
+	KindProgram       GroupKind = iota // [program:x] (a group of its own)
+	KindGroup                          // [group:x] over programs
+	KindEventListener                  // [eventlistener:x]
+	KindFCGIProgram                    // [fcgi-program:x]
+)
+
+// Group is a process group: a [group:x], or a program that forms its own
+// group of the same name.
+type Group struct {
+	Pos      Pos
+	Name     string
+	Kind     GroupKind
+	Priority int
+	// Processes are sorted by (Priority, Name).
+	Processes []*Process
+
+	// Event listener pool options (KindEventListener only).
+	Events        []string
+	BufferSize    int
+	ResultHandler string
+
+	// FCGI socket (KindFCGIProgram only).
+	Socket        string
+	SocketBacklog int
+	SocketOwner   string
+	SocketMode    os.FileMode
+}
+
+// Autorestart is the autorestart option.
+type Autorestart int
+
+const (
+	AutorestartUnexpected Autorestart = iota
+	AutorestartTrue
+	AutorestartFalse
+)
+
+// String returns the value as supervisord's config would spell it.
+func (a Autorestart) String() string {
+	switch a {
+	case AutorestartTrue:
+		return "true"
+	case AutorestartFalse:
+		return "false"
+	}
+	return "unexpected"
+}
+
+// LogTarget is where one output stream of a process goes.
+type LogTarget struct {
+	// Path is the resolved file path; "" with Auto=false means NONE.
+	// With Auto, Path is filled when the daemon creates the group.
+	Path     string
+	Auto     bool
+	MaxBytes int64
+	Backups  int
+	// CaptureMaxBytes > 0 turns on capture mode.
+	CaptureMaxBytes int64
+	EventsEnabled   bool
+	Syslog          bool
+}
+
+// Process is one process of a program, after numprocs expansion and with
+// every per-process option expanded.
+type Process struct {
+	Pos         Pos
+	Name        string // process_name, expanded
+	Program     string // the section's program name
+	Group       string // owning group name
+	ProcessNum  int
+	Command     string   // as written, after % expansion
+	Argv        []string // command split like shlex (POSIX); nil if it fails
+	ArgvErr     string   // shlex error ("No closing quotation"); spawn error at start
+	Priority    int
+	Autostart   bool
+	Autorestart Autorestart
+	StartSecs   time.Duration
+	StartRetries int
+	ExitCodes   []int
+	StopSignal  syscall.Signal
+	StopWait    time.Duration
+	StopAsGroup bool
+	KillAsGroup bool
+	User        string // "" when not set; resolved below
+	UID         int    // -1 when no user=
+	GID         int
+	Groups      []uint32 // supplementary groups of User
+	HomeDir     string   // of User, for HOME when environment= does not set it
+	RedirectStderr bool
+	Stdout      LogTarget
+	Stderr      LogTarget
+	Environment Env    // the program's environment=, in file order
+	Directory   string // "" when not set; resolved at each spawn
+	Umask       int    // -1 when not set (inherit the daemon's)
+	ServerURL   string // "AUTO" or an URL
+}
+
+// EnvVar is one KEY=value pair.
+type EnvVar struct {
+	Key, Value string
+}
+
+// Env is an ordered list of variables; later keys override earlier ones.
+type Env []EnvVar
+
+// Lookup returns the last value of key.
+func (e Env) Lookup(key string) (string, bool) {
+	for i := len(e) - 1; i >= 0; i-- {
+		if e[i].Key == key {
+			return e[i].Value, true
+		}
+	}
+	return "", false
+}

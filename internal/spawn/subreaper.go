@@ -1,0 +1,10 @@
+package spawn
+
+import "golang.org/x/sys/unix"
+
+// BecomeSubreaper makes the calling process a child subreaper, so orphaned
+// descendants (re-exec'd masters, daemonizing children) are re-parented to
+// it instead of to init.
+func BecomeSubreaper() error {
+	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
