@@ -1,0 +1,39 @@
+# drover — see README.md. Every target works from a fresh clone.
+GO        ?= go
+BIN       ?= bin/drover
+FUZZTIME  ?= 20s
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
+
+.PHONY: build demo test e2e bench fuzz-short lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/drover
+
+# The newcomer's first command: drover on its built-in demo config, in the foreground.
+demo: build
+	$(BIN) demo
+
+# Unit and integration tests with the race detector (real processes, no peers needed).
+test:
+	$(GO) test -race -count=1 ./...
+
+# End-to-end suites against real peers (supervisorctl, supervisord, unicorn, puma, gunicorn, starman).
+e2e: build
+	$(GO) test -race -count=1 -tags e2e -timeout 30m ./test/e2e/...
+
+# Side-by-side measurements against supervisord 4.2.5; prints one table with ratios.
+bench: build
+	bench/run.sh
+
+# Every fuzz target for a short while (CI); run one longer with FUZZTIME=10m.
+fuzz-short:
+	scripts/fuzz-all.sh $(FUZZTIME)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
+	$(STATICCHECK) ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,94 @@
+// Package demo holds the built-in demo: a small web app and a worker that
+// drover itself runs (hidden commands), and the config that ties them.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Listener returns the socket to serve on: the first inherited socket when
+// LISTEN_FDS/LISTEN_PID name this process (drover-owned sockets), else a
+// fresh listener on addr.
+func Listener(addr string) (net.Listener, error) {
+	if pid, _ := strconv.Atoi(os.Getenv("LISTEN_PID")); pid == os.Getpid() {
+		if n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS")); n > 0 {
+			f := os.NewFile(3, "listen")
+			defer f.Close()
+			return net.FileListener(f)
+		}
+	}
+	return net.Listen("tcp", addr)
+}
+
+// ServeApp runs the demo web app until SIGTERM/SIGINT, then drains
+// in-flight requests (graceful stop) and returns.
+func ServeApp(addr string, delay time.Duration) error {
+	ln, err := Listener(addr)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	gen := os.Getenv("DROVER_GENERATION")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if delay > 0 {
+			// Simulates a slow request; the timer ends with the request.
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+			}
+		}
+		fmt.Fprintf(w, "hello from drover demo: pid %d generation %s up %s\n",
+			os.Getpid(), gen, time.Since(started).Round(time.Second))
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Printf("demo app: pid %d serving on %s\n", os.Getpid(), ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Printf("demo app: pid %d draining\n", os.Getpid())
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// RunWorker prints a line every interval until SIGTERM/SIGINT, standing
+// in for a queue worker (sidekiq, celery).
+func RunWorker(interval time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			fmt.Println("worker: finishing current job and exiting")
+			return nil
+		case <-t.C:
+			fmt.Printf("worker: processed job %d\n", n)
+		}
+	}
+}
