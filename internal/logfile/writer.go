@@ -1,0 +1,312 @@
+// Package logfile holds drover's logging to files: rotating log files with
+// supervisord's naming and semantics (Writer), AUTO child-log names and their
+// clean-up, the capture pump that moves children's pipe output into those
+// files (Pump), reads by offset for the API (Read, Tail), and the main-log
+// slog.Handler in supervisord's line format.
+package logfile
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Writer is a log file with supervisord's rotation semantics. It is safe for
+// concurrent use.
+//
+// Every Write is written whole (O_APPEND, write(2) on the raw fd, nothing is
+// buffered in memory); afterwards, if the file is a regular file, maxBytes > 0
+// and its size is >= maxBytes, it is rotated: .N-1→.N … .1→.2 (an existing
+// target is removed first), base→.1, and a new empty base is opened; with
+// backups == 0 the base is truncated instead. A file may therefore exceed
+// maxBytes by one write, as in supervisord, and no write is ever split across
+// two files. Non-regular targets (/dev/stdout, fifos, ttys) are never rotated,
+// seeked or removed.
+//
+// Write never fails and never panics: bytes that cannot be written (full
+// disk, I/O error, file not reopenable) are dropped and counted; the first
+// error of an outage is logged once, and when writing succeeds again the
+// number of dropped bytes is logged.
+type Writer struct {
+	path     string
+	maxBytes int64
+	backups  int
+	logger   *slog.Logger
+	mode     uint32 // permission bits for a newly created file
+
+	mu      sync.Mutex
+	fd      int   // -1 when no file is open (open failed, or closed)
+	size    int64 // bytes in the file as far as this Writer knows
+	regular bool  // rotation applies only to regular files
+	closed  bool
+
+	failing      bool  // inside an outage; the error was reported
+	rotFailing   bool  // rotation is failing; the error was reported
+	dropped      int64 // bytes dropped in the current outage
+	totalDropped int64
+}
+
+// OpenWriter opens (creating with mode 0666 before umask, like Python's
+// open) or appends to path. maxBytes <= 0 disables rotation; backups < 0 is
+// treated as 0. logger receives write-error reports; nil discards them. The
+// logger must not write back into this same Writer synchronously unless it
+// tolerates the failed writes being dropped (the main log does: reports are
+// emitted after the lock is released and only once per outage).
+func OpenWriter(path string, maxBytes int64, backups int, logger *slog.Logger) (*Writer, error) {
+	if backups < 0 {
+		backups = 0
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	w := &Writer{path: path, maxBytes: maxBytes, backups: backups, logger: logger, mode: 0o666, fd: -1}
+	if err := w.openLocked(false); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Path is the base file name given to OpenWriter.
+func (w *Writer) Path() string { return w.path }
+
+// Dropped returns the total number of bytes this Writer could not write.
+func (w *Writer) Dropped() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.totalDropped
+}
+
+// openLocked opens the base file in append mode (truncating it when trunc),
+// replacing any open fd.
+func (w *Writer) openLocked(trunc bool) error {
+	if w.fd >= 0 {
+		_ = unix.Close(w.fd)
+		w.fd = -1
+	}
+	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND | unix.O_CLOEXEC
+	var st unix.Stat_t
+	// Never truncate or create-then-rotate a non-regular target.
+	if err := unix.Stat(w.path, &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		trunc = false
+	}
+	if trunc {
+		flags |= unix.O_TRUNC
+	}
+	fd, err := openRetry(w.path, flags, w.mode)
+	if err != nil {
+		return fmt.Errorf("open log file %s: %w", w.path, err)
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		_ = unix.Close(fd)
+		return fmt.Errorf("stat log file %s: %w", w.path, err)
+	}
+	w.fd = fd
+	w.regular = st.Mode&unix.S_IFMT == unix.S_IFREG
+	w.size = st.Size
+	return nil
+}
+
+func openRetry(path string, flags int, mode uint32) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, mode)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// Write writes p whole and rotates afterwards if needed. It always returns
+// len(p), nil: failures are counted (see Dropped) and reported through the
+// logger, never returned, so a producer is never stopped by a full disk.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	report := w.writeLocked(p)
+	w.mu.Unlock()
+	report.emit(w)
+	return len(p), nil
+}
+
+// report is what a write has to tell the logger once the lock is released.
+type report struct {
+	failErr   error // the first error of a new outage
+	op        string
+	recovered int64 // > 0: writing resumed after dropping this many bytes
+}
+
+func (r report) emit(w *Writer) {
+	switch {
+	case r.failErr != nil && r.op == "rotation":
+		w.logger.Error("log file rotation failed; writing on to the current file",
+			"path", w.path, "err", r.failErr)
+	case r.failErr != nil:
+		w.logger.Error("log file "+r.op+" failed; dropping output until it works again",
+			"path", w.path, "err", r.failErr)
+	}
+	if r.recovered > 0 {
+		w.logger.Warn("log file writable again; "+strconv.FormatInt(r.recovered, 10)+" bytes were dropped",
+			"path", w.path)
+	}
+}
+
+func (w *Writer) writeLocked(p []byte) report {
+	var r report
+	if w.closed {
+		w.dropLocked(int64(len(p)), errClosed, "write", &r)
+		return r
+	}
+	if w.fd < 0 {
+		// A previous reopen failed: try again now that there is output.
+		if err := w.openLocked(false); err != nil {
+			w.dropLocked(int64(len(p)), err, "open", &r)
+			return r
+		}
+	}
+	for len(p) > 0 {
+		n, err := unix.Write(w.fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if n > 0 {
+			w.size += int64(n)
+			p = p[n:]
+		}
+		if err != nil || n <= 0 {
+			if err == nil {
+				err = unix.EIO
+			}
+			w.dropLocked(int64(len(p)), err, "write", &r)
+			return r
+		}
+	}
+	if w.failing {
+		w.failing = false
+		r.recovered = w.dropped
+		w.dropped = 0
+	}
+	if w.regular && w.maxBytes > 0 && w.size >= w.maxBytes {
+		w.rotateLocked(&r)
+	}
+	return r
+}
+
+var errClosed = errors.New("log file closed")
+
+func (w *Writer) dropLocked(n int64, err error, op string, r *report) {
+	w.dropped += n
+	w.totalDropped += n
+	if !w.failing {
+		w.failing = true
+		r.failErr = err
+		r.op = op
+	}
+}
+
+// rotateLocked performs supervisord's doRollover. The tracked size is
+// checked against fstat first so an external truncation (logrotate
+// copytruncate) does not cause a needless rotation.
+func (w *Writer) rotateLocked(r *report) {
+	var st unix.Stat_t
+	if err := unix.Fstat(w.fd, &st); err == nil {
+		w.size = st.Size
+		if w.size < w.maxBytes {
+			return
+		}
+	}
+	if w.backups > 0 {
+		for i := w.backups - 1; i > 0; i-- {
+			src := w.path + "." + strconv.Itoa(i)
+			if _, err := lstatExists(src); err == nil {
+				if err := removeAndRename(src, w.path+"."+strconv.Itoa(i+1)); err != nil {
+					w.rotateFailed(err, r)
+					return
+				}
+			}
+		}
+		if err := removeAndRename(w.path, w.path+".1"); err != nil {
+			w.rotateFailed(err, r)
+			return
+		}
+	}
+	if err := w.openLocked(true); err != nil {
+		// The old fd is closed; the next write retries the open.
+		w.rotateFailed(err, r)
+		return
+	}
+	w.rotFailing = false
+}
+
+// rotateFailed reports the first rotation failure; writing goes on to the
+// current file and every later write retries the rotation.
+func (w *Writer) rotateFailed(err error, r *report) {
+	if !w.rotFailing && r.failErr == nil {
+		r.failErr = err
+		r.op = "rotation"
+	}
+	w.rotFailing = true
+}
+
+func lstatExists(path string) (bool, error) {
+	var st unix.Stat_t
+	err := unix.Lstat(path, &st)
+	return err == nil, err
+}
+
+// removeAndRename moves src to dst, removing dst first; a vanished dst or
+// src (someone cleaned up) is not an error, as in supervisord.
+func removeAndRename(src, dst string) error {
+	if err := unix.Unlink(dst); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("remove %s: %w", dst, err)
+	}
+	if err := unix.Rename(src, dst); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("rename %s to %s: %w", src, dst, err)
+	}
+	return nil
+}
+
+// Reopen closes and reopens the base file in append mode, creating it if it
+// was moved away (SIGUSR2 after an external logrotate).
+func (w *Writer) Reopen() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errClosed
+	}
+	return w.openLocked(false)
+}
+
+// Clear deletes the base file (backups are kept, as in supervisord's
+// clearProcessLogs) and opens a new empty one. A non-regular target such as
+// /dev/stdout is never deleted; it is only reopened.
+func (w *Writer) Clear() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errClosed
+	}
+	if w.regular {
+		if err := unix.Unlink(w.path); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("remove log file %s: %w", w.path, err)
+		}
+	}
+	return w.openLocked(false)
+}
+
+// Close closes the file. Later writes are dropped and counted.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	if w.fd < 0 {
+		return nil
+	}
+	err := unix.Close(w.fd)
+	w.fd = -1
+	if err != nil {
+		return fmt.Errorf("close log file %s: %w", w.path, err)
+	}
+	return nil
+}
