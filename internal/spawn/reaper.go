@@ -1,0 +1,96 @@
+package spawn
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Exit is one reaped child.
+type Exit struct {
+	Pid    int
+	Status unix.WaitStatus
+	Rusage unix.Rusage
+}
+
+// Reaper is the daemon's single reaper: one goroutine that blocks on
+// SIGCHLD and, for every signal, calls wait4(-1, WNOHANG) until no exited
+// child is left, delivering each exit in reaping order. Because the wait
+// loop drains, coalesced SIGCHLDs lose nothing. It never polls: an idle
+// daemon makes no wake-ups.
+//
+// It reaps every child of the process, including orphans re-parented by
+// BecomeSubreaper: the owner routes by pid and logs unknown ones. Nothing
+// else in the process may wait for children while a Reaper runs (no
+// os/exec Cmd.Wait, no os.Process.Wait): they would steal exits or get
+// ECHILD.
+type Reaper struct {
+	sig  chan os.Signal
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// NewReaper starts reaping and sends every exit to out; a send blocks
+// until the owner receives (exited children meanwhile stay zombies, so
+// nothing is lost). Children that exited before NewReaper are reaped at
+// once.
+func NewReaper(out chan<- Exit) *Reaper {
+	r := &Reaper{
+		sig:  make(chan os.Signal, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	signal.Notify(r.sig, syscall.SIGCHLD)
+	go r.run(out)
+	return r
+}
+
+// Stop ends the reaper goroutine and returns once it has. An exit being
+// delivered when Stop is called is dropped; later exits stay zombies until
+// someone waits. Stop may be called more than once.
+func (r *Reaper) Stop() {
+	r.once.Do(func() {
+		signal.Stop(r.sig)
+		close(r.stop)
+	})
+	<-r.done
+}
+
+func (r *Reaper) run(out chan<- Exit) {
+	defer close(r.done)
+	for {
+		if !r.drain(out) {
+			return
+		}
+		select {
+		case <-r.sig:
+		case <-r.stop:
+			return
+		}
+	}
+}
+
+// drain reaps until wait4 reports nothing more; false means stopped.
+func (r *Reaper) drain(out chan<- Exit) bool {
+	for {
+		var e Exit
+		pid, err := unix.Wait4(-1, &e.Status, unix.WNOHANG, &e.Rusage)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil || pid <= 0: // ECHILD: no children; 0: none exited
+			return true
+		}
+		e.Pid = pid
+		select {
+		case out <- e:
+		case <-r.stop:
+			return false
+		}
+	}
+}
