@@ -1,0 +1,307 @@
+package supervisor
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+)
+
+// core is the state owned by the Run goroutine. No other goroutine touches
+// it; there is no lock.
+type core struct {
+	s     *Supervisor
+	log   *slog.Logger
+	state SupervisorState
+
+	groups map[string]*group
+	order  []*group // by (priority, name)
+
+	// pids routes exits to the instance (process generation) that owns the
+	// pid, so two generations of one process can be alive at once.
+	pids map[int]*instance
+	// parked holds exits of unknown pids while spawns are in flight: the
+	// reaper may report an exit before the spawn result arrives.
+	parked map[int]syscall.WaitStatus
+	// ignore holds pids of failed spawns whose (shim) exit is still due.
+	ignore   map[int]struct{}
+	inflight int
+	gen      uint64
+
+	timers  timerHeap
+	waiters []*waiter
+	dirty   bool // a state changed since waiters were last checked
+
+	stopping int   // processes in STOPPING, for the reporter
+	report   timer // "waiting for ..." reporter; armed only while needed
+
+	finished bool
+	exitErr  error
+}
+
+// group is one active process group.
+type group struct {
+	name   string
+	cfg    *config.Group
+	procs  []*proc // by (priority, name)
+	byName map[string]*proc
+}
+
+func (g *group) unstopped() bool {
+	for _, p := range g.procs {
+		if !p.state.IsStopped() {
+			return true
+		}
+	}
+	return false
+}
+
+// proc is one process: the state machine plus the generation that runs now.
+type proc struct {
+	cfg   *config.Process
+	group *group
+	state State
+
+	backoff    int // consecutive start failures (supervisord's backoff)
+	crashes    int // consecutive runs shorter than 1 s (crash-loop delay)
+	laststart  time.Time
+	laststop   time.Time
+	spawnerr   string
+	exitstatus int
+
+	// cur is the generation this process is about; nil when none is alive
+	// or in flight.
+	cur *instance
+	// t is the one deadline of the current state: startsecs (STARTING),
+	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
+	t timer
+}
+
+// instance is one generation of a process: one spawn and, if it succeeded,
+// one pid.
+type instance struct {
+	p         *proc
+	gen       uint64
+	pid       int // 0 while the spawn is in flight
+	spawnedAt time.Time
+}
+
+// waiter is a deferred reply, re-checked after every message that changed a
+// state until check reports it has replied.
+type waiter struct {
+	check func(c *core) bool
+}
+
+func newCore(s *Supervisor) *core {
+	c := &core{
+		s:      s,
+		log:    s.log,
+		state:  StateRunning,
+		groups: make(map[string]*group),
+		pids:   make(map[int]*instance),
+		parked: make(map[int]syscall.WaitStatus),
+		ignore: make(map[int]struct{}),
+	}
+	c.report = timer{idx: -1, fire: (*core).fireReport}
+	return c
+}
+
+// addGroup makes gc active. It reports false if the name is taken.
+func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
+	if _, ok := c.groups[gc.Name]; ok {
+		return nil, false
+	}
+	g := &group{name: gc.Name, cfg: gc, byName: make(map[string]*proc, len(gc.Processes))}
+	for _, pc := range gc.Processes {
+		p := &proc{cfg: pc, group: g}
+		p.t = timer{idx: -1, fire: func(c *core) { c.handle(p, event{kind: evTimer}) }}
+		g.procs = append(g.procs, p)
+		g.byName[pc.Name] = p
+	}
+	sortProcs(g.procs)
+	c.groups[g.name] = g
+	c.order = append(c.order, g)
+	sortGroups(c.order)
+	if notify {
+		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: time.Now(), Group: g.name})
+	}
+	return g, true
+}
+
+// removeGroup deletes g; the caller checked that every process is stopped.
+func (c *core) removeGroup(g *group) {
+	for _, p := range g.procs {
+		c.timers.cancel(&p.t)
+	}
+	delete(c.groups, g.name)
+	for i, x := range c.order {
+		if x == g {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
+	c.s.bus.publish(Event{Kind: EventGroupRemoved, Time: time.Now(), Group: g.name})
+}
+
+func (c *core) startup() {
+	now := time.Now()
+	for _, g := range c.order {
+		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: now, Group: g.name})
+	}
+	c.s.bus.publish(Event{Kind: EventSupervisorState, Time: now, Supervisor: StateRunning})
+	for _, g := range c.order {
+		c.autostart(g)
+	}
+}
+
+// autostart spawns g's autostart processes that were never started
+// (STOPPED->STARTING happens automatically only once).
+func (c *core) autostart(g *group) {
+	if c.state != StateRunning {
+		return
+	}
+	for _, p := range g.procs {
+		if p.cfg.Autostart && p.state == Stopped && p.laststart.IsZero() {
+			c.handle(p, event{kind: evStart})
+		}
+	}
+}
+
+// settle re-checks waiters after a message changed something.
+func (c *core) settle() {
+	for c.dirty {
+		c.dirty = false
+		ws := c.waiters[:0]
+		for _, w := range c.waiters {
+			if !w.check(c) {
+				ws = append(ws, w)
+			}
+		}
+		// checks may have added waiters while we compacted in place
+		for i := len(ws); i < len(c.waiters); i++ {
+			c.waiters[i] = nil
+		}
+		c.waiters = ws
+	}
+}
+
+func (c *core) addWaiter(w *waiter, check func(c *core) bool) {
+	w.check = check
+	c.waiters = append(c.waiters, w)
+	c.dirty = true
+}
+
+func (c *core) removeWaiter(w *waiter) {
+	for i, x := range c.waiters {
+		if x == w {
+			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+func (c *core) fireDue(now time.Time) {
+	for t := c.timers.popDue(now); t != nil; t = c.timers.popDue(now) {
+		t.fire(c)
+	}
+}
+
+// reaped routes one exit to its generation, parks it, or drops an orphan.
+func (c *core) reaped(pid int, status syscall.WaitStatus) {
+	if inst, ok := c.pids[pid]; ok {
+		delete(c.pids, pid)
+		c.handle(inst.p, event{kind: evExit, inst: inst, status: status})
+		return
+	}
+	if _, ok := c.ignore[pid]; ok {
+		delete(c.ignore, pid)
+		c.log.Debug(fmt.Sprintf("reaped failed spawn pid %d (%s)", pid, describeStatus(status)))
+		return
+	}
+	if c.inflight > 0 {
+		c.parked[pid] = status
+		return
+	}
+	c.log.Info(fmt.Sprintf("reaped unknown pid %d (%s)", pid, describeStatus(status)))
+}
+
+// spawnDone takes a spawn result on the owner goroutine.
+func (c *core) spawnDone(inst *instance, pid int, err error) {
+	c.inflight--
+	status, parked := c.parked[pid]
+	if pid > 0 && parked {
+		delete(c.parked, pid)
+	}
+	if err != nil {
+		if pid > 0 && !parked {
+			c.ignore[pid] = struct{}{}
+		}
+		c.handle(inst.p, event{kind: evSpawned, inst: inst, err: err})
+	} else {
+		inst.pid = pid
+		c.pids[pid] = inst
+		c.handle(inst.p, event{kind: evSpawned, inst: inst})
+		if parked {
+			delete(c.pids, pid)
+			c.handle(inst.p, event{kind: evExit, inst: inst, status: status})
+		}
+	}
+	if c.inflight == 0 {
+		for pid, st := range c.parked {
+			delete(c.parked, pid)
+			c.log.Info(fmt.Sprintf("reaped unknown pid %d (%s)", pid, describeStatus(st)))
+		}
+	}
+}
+
+// Stop reports: while anything is STOPPING, "waiting for x to stop" every
+// 2 s; during a shutdown or restart, "waiting for a, b to die" every 3 s
+// (supervisord's two throttled messages). The timer exists only then.
+const (
+	stopReportEvery     = 2 * time.Second
+	shutdownReportEvery = 3 * time.Second
+)
+
+func (c *core) armReport() {
+	if c.report.armed() {
+		return
+	}
+	d := stopReportEvery
+	if c.state != StateRunning {
+		d = shutdownReportEvery
+	}
+	c.timers.arm(&c.report, time.Now().Add(d))
+}
+
+func (c *core) fireReport() {
+	if c.state != StateRunning {
+		var names []string
+		for _, g := range c.order {
+			for _, p := range g.procs {
+				if !p.state.IsStopped() {
+					names = append(names, p.cfg.Name)
+				}
+			}
+		}
+		if len(names) == 0 {
+			return
+		}
+		c.log.Info("waiting for " + strings.Join(names, ", ") + " to die")
+		c.armReport()
+		return
+	}
+	if c.stopping == 0 {
+		return
+	}
+	for _, g := range c.order {
+		for _, p := range g.procs {
+			if p.state == Stopping {
+				c.log.Info("waiting for " + p.cfg.Name + " to stop")
+			}
+		}
+	}
+	c.armReport()
+}

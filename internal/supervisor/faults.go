@@ -1,0 +1,124 @@
+package supervisor
+
+import "fmt"
+
+// Code is a supervisord XML-RPC fault code. The RPC layer sends it as the
+// faultCode; result structs carry it as status.
+type Code int
+
+// Fault codes exactly as supervisord 4.2 numbers them (xmlrpc.Faults).
+const (
+	CodeUnknownMethod        Code = 1
+	CodeIncorrectParameters  Code = 2
+	CodeBadArguments         Code = 3
+	CodeSignatureUnsupported Code = 4
+	CodeShutdownState        Code = 6
+	CodeBadName              Code = 10
+	CodeBadSignal            Code = 11
+	CodeNoFile               Code = 20
+	CodeNotExecutable        Code = 21
+	CodeFailed               Code = 30
+	CodeAbnormalTermination  Code = 40
+	CodeSpawnError           Code = 50
+	CodeAlreadyStarted       Code = 60
+	CodeNotRunning           Code = 70
+	CodeSuccess              Code = 80
+	CodeAlreadyAdded         Code = 90
+	CodeStillRunning         Code = 91
+	CodeCantReread           Code = 92
+)
+
+var codeNames = map[Code]string{
+	CodeUnknownMethod:        "UNKNOWN_METHOD",
+	CodeIncorrectParameters:  "INCORRECT_PARAMETERS",
+	CodeBadArguments:         "BAD_ARGUMENTS",
+	CodeSignatureUnsupported: "SIGNATURE_UNSUPPORTED",
+	CodeShutdownState:        "SHUTDOWN_STATE",
+	CodeBadName:              "BAD_NAME",
+	CodeBadSignal:            "BAD_SIGNAL",
+	CodeNoFile:               "NO_FILE",
+	CodeNotExecutable:        "NOT_EXECUTABLE",
+	CodeFailed:               "FAILED",
+	CodeAbnormalTermination:  "ABNORMAL_TERMINATION",
+	CodeSpawnError:           "SPAWN_ERROR",
+	CodeAlreadyStarted:       "ALREADY_STARTED",
+	CodeNotRunning:           "NOT_RUNNING",
+	CodeSuccess:              "SUCCESS",
+	CodeAlreadyAdded:         "ALREADY_ADDED",
+	CodeStillRunning:         "STILL_RUNNING",
+	CodeCantReread:           "CANT_REREAD",
+}
+
+// String returns supervisord's name for the code ("BAD_NAME"), or
+// "UNKNOWN_FAULT_<n>" for a code supervisord does not define.
+func (c Code) String() string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return fmt.Sprintf("UNKNOWN_FAULT_%d", int(c))
+}
+
+// Fault is an error carrying a supervisord fault code. Every error a request
+// method of Supervisor returns is a *Fault (or wraps one), except context
+// errors, so the RPC layer maps them with errors.As.
+type Fault struct {
+	Code Code
+	// Detail is the text after "NAME: " in the fault string ("" for none).
+	Detail string
+}
+
+// Error returns the fault string as supervisord builds it: "NAME" or
+// "NAME: detail".
+func (f *Fault) Error() string {
+	if f.Detail == "" {
+		return f.Code.String()
+	}
+	return f.Code.String() + ": " + f.Detail
+}
+
+// Is reports whether target is a *Fault with the same code, so
+// errors.Is(err, ErrBadName) matches a fault with any detail.
+func (f *Fault) Is(target error) bool {
+	t, ok := target.(*Fault)
+	return ok && t.Code == f.Code
+}
+
+func fault(c Code, detail string) *Fault { return &Fault{Code: c, Detail: detail} }
+
+// Sentinels for errors.Is; they match any *Fault with the same code.
+var (
+	ErrShutdownState       = &Fault{Code: CodeShutdownState}
+	ErrBadName             = &Fault{Code: CodeBadName}
+	ErrBadSignal           = &Fault{Code: CodeBadSignal}
+	ErrNoFile              = &Fault{Code: CodeNoFile}
+	ErrNotExecutable       = &Fault{Code: CodeNotExecutable}
+	ErrFailed              = &Fault{Code: CodeFailed}
+	ErrAbnormalTermination = &Fault{Code: CodeAbnormalTermination}
+	ErrSpawnError          = &Fault{Code: CodeSpawnError}
+	ErrAlreadyStarted      = &Fault{Code: CodeAlreadyStarted}
+	ErrNotRunning          = &Fault{Code: CodeNotRunning}
+	ErrAlreadyAdded        = &Fault{Code: CodeAlreadyAdded}
+	ErrStillRunning        = &Fault{Code: CodeStillRunning}
+)
+
+// Result is one entry of a group or all-processes operation, as in
+// supervisord's result structs: Status is CodeSuccess with Description "OK",
+// or a fault code with the fault string.
+type Result struct {
+	Name        string
+	Group       string
+	Status      Code
+	Description string
+}
+
+func okResult(p *proc) Result {
+	return Result{Name: p.cfg.Name, Group: p.group.name, Status: CodeSuccess, Description: "OK"}
+}
+
+func errResult(p *proc, err error) Result {
+	r := Result{Name: p.cfg.Name, Group: p.group.name, Status: CodeFailed, Description: err.Error()}
+	if f, ok := err.(*Fault); ok {
+		r.Status = f.Code
+	}
+	return r
+}

@@ -1,0 +1,33 @@
+package supervisor
+
+import (
+	"errors"
+	"syscall"
+
+	"github.com/drover-sh/drover/internal/config"
+)
+
+// Host is the seam between the state machine and the operating system. The
+// daemon implements it with internal/spawn; tests use a fake. The supervisor
+// never calls the OS itself.
+type Host interface {
+	// Spawn starts p and blocks until its program exec'd (or failed). It is
+	// called on a worker goroutine, never on the owner goroutine, so many
+	// programs can be spawned at once. A non-nil err is a spawn error: its
+	// message becomes spawnerr. pid may be non-zero even with err (a shim
+	// that failed before exec exits and is reaped: that exit is ignored).
+	Spawn(p *config.Process) (pid int, err error)
+	// Signal sends sig to pid, or to the process group pid when group is
+	// true. A process that is already gone is reported as an error matching
+	// ErrNoProcess (or syscall.ESRCH); the state machine ignores it because
+	// the reaper reports the exit.
+	Signal(pid int, sig syscall.Signal, group bool) error
+}
+
+// ErrNoProcess is what Host.Signal returns (or wraps) when the target no
+// longer exists. syscall.ESRCH is accepted as well.
+var ErrNoProcess = errors.New("no such process")
+
+func isNoProcess(err error) bool {
+	return errors.Is(err, ErrNoProcess) || errors.Is(err, syscall.ESRCH)
+}

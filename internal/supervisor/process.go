@@ -1,0 +1,386 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+	"golang.org/x/sys/unix"
+)
+
+// evKind is what happened to a process.
+type evKind uint8
+
+const (
+	evStart        evKind = iota // start request (admin or automatic)
+	evStop                       // administrative stop
+	evShutdownStop               // stop as part of a shutdown/restart: BACKOFF->FATAL
+	evSpawned                    // Host.Spawn returned for inst
+	evExit                       // inst's pid was reaped
+	evTimer                      // the state's deadline passed
+)
+
+// event is one input to a process's state machine.
+type event struct {
+	kind   evKind
+	inst   *instance
+	err    error
+	status syscall.WaitStatus
+}
+
+// Messages supervisord logs, kept verbatim.
+const (
+	msgTooQuickly = "Exited too quickly (process log may have details)"
+	// minRun is the shortest run that resets the crash-loop delay.
+	minRun = time.Second
+	// minKillRepeat bounds how often SIGKILL is repeated when stopwaitsecs
+	// is 0, so a stuck process cannot make the owner spin.
+	minKillRepeat = time.Second
+)
+
+// handle is the per-process state machine: every input goes through here,
+// so a later reload strategy can add its own events beside these. It returns
+// an error only for requests (a failed kill).
+func (c *core) handle(p *proc, ev event) error {
+	switch ev.kind {
+	case evStart:
+		c.spawn(p)
+	case evStop, evShutdownStop:
+		return c.stop(p, ev.kind == evShutdownStop)
+	case evSpawned:
+		c.spawned(p, ev.inst, ev.err)
+	case evExit:
+		c.exited(p, ev.inst, ev.status)
+	case evTimer:
+		c.deadline(p)
+	}
+	return nil
+}
+
+// change moves p to state to and publishes the PROCESS_STATE event.
+func (c *core) change(p *proc, to State, pid int, expected bool) {
+	from := p.state
+	if from == to {
+		return
+	}
+	p.state = to
+	if from == Stopping {
+		c.stopping--
+	}
+	if to == Stopping {
+		c.stopping++
+		c.armReport()
+	}
+	c.dirty = true
+	c.s.bus.publish(Event{
+		Kind: EventProcessState, Time: time.Now(), Group: p.group.name, Name: p.cfg.Name,
+		From: from, To: to, Pid: pid, Tries: p.backoff, Expected: expected,
+	})
+}
+
+func (c *core) spawn(p *proc) {
+	c.timers.cancel(&p.t)
+	p.laststart = time.Now()
+	p.spawnerr = ""
+	p.exitstatus = 0
+	c.gen++
+	inst := &instance{p: p, gen: c.gen}
+	p.cur = inst
+	c.change(p, Starting, 0, true)
+	c.inflight++
+	s, cfg := c.s, p.cfg
+	go func() {
+		pid, err := s.host.Spawn(cfg)
+		select {
+		case s.inbox <- spawnMsg{inst, pid, err}:
+		case <-s.done:
+		}
+	}()
+}
+
+func (c *core) spawned(p *proc, inst *instance, err error) {
+	if inst != p.cur {
+		// A generation nobody waits for any more; keep the exit routable.
+		c.log.Debug(fmt.Sprintf("spawn result for a replaced generation of %s", p.cfg.Name))
+		return
+	}
+	now := time.Now()
+	if err != nil {
+		p.cur = nil
+		c.recordSpawnErr(p, err.Error())
+		if p.state == Stopping { // stop requested while the spawn was in flight
+			p.laststop = now
+			c.change(p, Stopped, 0, true)
+			return
+		}
+		c.enterBackoff(p, "")
+		return
+	}
+	inst.spawnedAt = now
+	c.log.Info(fmt.Sprintf("spawned: '%s' with pid %d", p.cfg.Name, inst.pid))
+	if p.state == Stopping {
+		// The stop arrived before the pid was known: deliver it now.
+		_ = c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup)
+		return
+	}
+	if p.cfg.StartSecs <= 0 {
+		c.becomeRunning(p)
+		return
+	}
+	c.timers.arm(&p.t, now.Add(p.cfg.StartSecs))
+}
+
+func (c *core) recordSpawnErr(p *proc, msg string) {
+	p.spawnerr = msg
+	c.log.Info("spawnerr: " + msg)
+}
+
+func (c *core) becomeRunning(p *proc) {
+	c.timers.cancel(&p.t)
+	p.backoff = 0
+	c.change(p, Running, p.cur.pid, true)
+	c.log.Info(fmt.Sprintf("success: %s entered RUNNING state, process has stayed up for > than %v seconds (startsecs)",
+		p.cfg.Name, p.cfg.StartSecs.Seconds()))
+}
+
+// enterBackoff counts a failed start and schedules the next try backoff
+// seconds later, or gives up (FATAL) after startretries+1 attempts. logmsg,
+// if any, is logged at WARN after the state change, as supervisord does.
+func (c *core) enterBackoff(p *proc, logmsg string) {
+	p.backoff++
+	c.change(p, Backoff, 0, true)
+	if logmsg != "" {
+		c.log.Warn(logmsg)
+	}
+	if r := p.cfg.StartRetries; r >= 0 && p.backoff > r {
+		c.giveUp(p)
+		return
+	}
+	c.timers.arm(&p.t, time.Now().Add(time.Duration(p.backoff)*time.Second))
+}
+
+func (c *core) giveUp(p *proc) {
+	c.timers.cancel(&p.t)
+	p.backoff = 0
+	c.change(p, Fatal, 0, true)
+	c.log.Info(fmt.Sprintf("gave up: %s entered FATAL state, too many start retries too quickly", p.cfg.Name))
+}
+
+// deadline handles p's timer according to its state.
+func (c *core) deadline(p *proc) {
+	switch p.state {
+	case Starting:
+		c.becomeRunning(p)
+	case Backoff, Exited:
+		if c.state == StateRunning {
+			c.spawn(p)
+		}
+	case Stopping:
+		inst := p.cur
+		if inst == nil || inst.pid == 0 {
+			return
+		}
+		c.log.Warn(fmt.Sprintf("killing '%s' (%d) with SIGKILL", p.cfg.Name, inst.pid))
+		_ = c.kill(p, syscall.SIGKILL, p.cfg.KillAsGroup)
+	}
+}
+
+// stop is an administrative stop (or a shutdown's when shutdown is set).
+func (c *core) stop(p *proc, shutdown bool) error {
+	switch p.state {
+	case Backoff:
+		c.log.Debug(fmt.Sprintf("Attempted to kill %s, which is in BACKOFF state.", p.cfg.Name))
+		if shutdown {
+			c.giveUp(p)
+			return nil
+		}
+		c.timers.cancel(&p.t)
+		c.change(p, Stopped, 0, true)
+		return nil
+	case Starting, Running:
+		return c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup)
+	case Exited:
+		// Only reachable with a delayed crash-loop restart pending: cancel it.
+		if p.t.armed() {
+			c.timers.cancel(&p.t)
+			if !shutdown {
+				c.change(p, Stopped, 0, true)
+			}
+		}
+	}
+	return nil
+}
+
+// kill sends sig as supervisord's Subprocess.kill does: the process goes to
+// STOPPING, and SIGKILL follows every stopwaitsecs until it is reaped.
+func (c *core) kill(p *proc, sig syscall.Signal, asGroup bool) error {
+	inst := p.cur
+	if inst == nil {
+		msg := fmt.Sprintf("attempted to kill %s with sig %s but it wasn't running", p.cfg.Name, signame(sig))
+		c.log.Debug(msg)
+		return fault(CodeFailed, msg)
+	}
+	if inst.pid == 0 {
+		// The spawn is in flight: STOPPING now, the signal once the pid is known.
+		c.timers.cancel(&p.t)
+		c.change(p, Stopping, 0, true)
+		return nil
+	}
+	how := ""
+	if asGroup {
+		how = "process group "
+	}
+	c.log.Debug(fmt.Sprintf("killing %s (pid %d) %swith signal %s", p.cfg.Name, inst.pid, how, signame(sig)))
+	wait := p.cfg.StopWait
+	if p.state == Stopping && wait < minKillRepeat {
+		wait = minKillRepeat
+	}
+	c.timers.arm(&p.t, time.Now().Add(wait))
+	c.change(p, Stopping, inst.pid, true)
+	if err := c.s.host.Signal(inst.pid, sig, asGroup); err != nil {
+		if isNoProcess(err) {
+			c.log.Debug(fmt.Sprintf("unable to signal %s (pid %d), it probably just exited on its own: %v", p.cfg.Name, inst.pid, err))
+			return nil
+		}
+		msg := fmt.Sprintf("unknown problem killing %s (%d):%v", p.cfg.Name, inst.pid, err)
+		c.log.Log(context.Background(), LevelCritical, msg)
+		c.timers.cancel(&p.t)
+		c.change(p, Unknown, inst.pid, true)
+		return fault(CodeFailed, msg)
+	}
+	return nil
+}
+
+// signal sends a non-stopping signal (signalProcess).
+func (c *core) signal(p *proc, sig syscall.Signal) error {
+	inst := p.cur
+	if inst == nil || inst.pid == 0 {
+		msg := fmt.Sprintf("attempted to send %s sig %s but it wasn't running", p.cfg.Name, signame(sig))
+		c.log.Debug(msg)
+		return fault(CodeFailed, msg)
+	}
+	c.log.Debug(fmt.Sprintf("sending %s (pid %d) sig %s", p.cfg.Name, inst.pid, signame(sig)))
+	if err := c.s.host.Signal(inst.pid, sig, false); err != nil {
+		if isNoProcess(err) {
+			c.log.Debug(fmt.Sprintf("unable to signal %s (pid %d), it probably just now exited on its own: %v", p.cfg.Name, inst.pid, err))
+			return nil
+		}
+		msg := fmt.Sprintf("unknown problem sending sig %s (%d):%v", p.cfg.Name, inst.pid, err)
+		c.log.Log(context.Background(), LevelCritical, msg)
+		c.timers.cancel(&p.t)
+		c.change(p, Unknown, inst.pid, true)
+		return fault(CodeFailed, msg)
+	}
+	return nil
+}
+
+// exited is supervisord's Subprocess.finish.
+func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
+	es, how := decodeStatus(status)
+	if inst != p.cur {
+		c.log.Info(fmt.Sprintf("reaped old generation of %s, pid %d (%s)", p.cfg.Name, inst.pid, how))
+		return
+	}
+	now := time.Now()
+	c.timers.cancel(&p.t)
+	p.laststop = now
+	p.cur = nil
+	expected := slices.Contains(p.cfg.ExitCodes, es)
+	name := p.cfg.Name
+	switch p.state {
+	case Stopping:
+		p.exitstatus = es
+		c.change(p, Stopped, inst.pid, true)
+		msg := fmt.Sprintf("stopped: %s (%s)", name, how)
+		if expected {
+			c.log.Info(msg)
+		} else {
+			c.log.Warn(msg)
+		}
+	case Starting:
+		p.exitstatus = 0
+		p.spawnerr = msgTooQuickly
+		c.enterBackoff(p, fmt.Sprintf("exited: %s (%s; not expected)", name, how))
+	case Running, Unknown:
+		wasRunning := p.state == Running
+		p.backoff = 0
+		p.exitstatus = es
+		if expected {
+			c.change(p, Exited, inst.pid, true)
+			c.log.Info(fmt.Sprintf("exited: %s (%s; expected)", name, how))
+		} else {
+			p.spawnerr = fmt.Sprintf("Bad exit code %d", es)
+			c.change(p, Exited, inst.pid, false)
+			c.log.Warn(fmt.Sprintf("exited: %s (%s; not expected)", name, how))
+		}
+		if wasRunning {
+			c.autorestart(p, inst, expected, now)
+		}
+	default:
+		c.log.Warn(fmt.Sprintf("reaped %s (pid %d) in state %s", name, inst.pid, p.state))
+	}
+}
+
+// autorestart applies autorestart after RUNNING->EXITED. Deliberate fix of
+// supervisord #1285: a run shorter than 1 s delays the restart linearly
+// (1 s, 2 s, ...) so startsecs=0 crash loops cannot spin; a run of 1 s or
+// more resets the delay.
+func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time) {
+	if c.state != StateRunning {
+		return
+	}
+	switch p.cfg.Autorestart {
+	case config.AutorestartTrue:
+	case config.AutorestartUnexpected:
+		if expected {
+			return
+		}
+	default:
+		return
+	}
+	if now.Sub(inst.spawnedAt) < minRun {
+		p.crashes++
+	} else {
+		p.crashes = 0
+	}
+	if p.crashes == 0 {
+		c.spawn(p)
+		return
+	}
+	d := time.Duration(p.crashes) * time.Second
+	c.log.Info(fmt.Sprintf("delaying restart of %s by %v: it ran for less than 1 second", p.cfg.Name, d))
+	c.timers.arm(&p.t, now.Add(d))
+}
+
+// decodeStatus is supervisord's decode_wait_status: the exit status (-1
+// for a death by signal) and the text used in log lines.
+func decodeStatus(ws syscall.WaitStatus) (int, string) {
+	switch {
+	case ws.Exited():
+		es := ws.ExitStatus()
+		return es, fmt.Sprintf("exit status %d", es)
+	case ws.Signaled():
+		msg := "terminated by " + signame(ws.Signal())
+		if ws.CoreDump() {
+			msg += " (core dumped)"
+		}
+		return -1, msg
+	}
+	return -1, fmt.Sprintf("unknown termination cause 0x%04x", uint32(ws))
+}
+
+func describeStatus(ws syscall.WaitStatus) string {
+	_, s := decodeStatus(ws)
+	return s
+}
+
+// signame returns "SIGTERM" style names, like supervisord's signame.
+func signame(sig syscall.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}

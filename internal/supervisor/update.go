@@ -1,0 +1,259 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"reflect"
+
+	"github.com/drover-sh/drover/internal/config"
+)
+
+// UpdateResult names the groups an update added, changed (stopped, removed
+// and re-added) and removed, in config order.
+type UpdateResult struct {
+	Added, Changed, Removed []string
+}
+
+// diff is supervisord's diff_to_active, restricted to names when given.
+type diff struct {
+	added, changed []*config.Group // new configs
+	removed        []*group
+	changedOld     []*group
+}
+
+func (c *core) diff(cfg *config.Config, names []string) (diff, error) {
+	var d diff
+	newByName := make(map[string]*config.Group, len(cfg.Groups))
+	for _, g := range cfg.Groups {
+		newByName[g.Name] = g
+	}
+	want := func(string) bool { return true }
+	if len(names) > 0 {
+		set := make(map[string]bool, len(names))
+		for _, n := range names {
+			if c.groups[n] == nil && newByName[n] == nil {
+				return d, fault(CodeBadName, n)
+			}
+			set[n] = true
+		}
+		want = func(n string) bool { return set[n] }
+	}
+	for _, ng := range cfg.Groups {
+		if !want(ng.Name) {
+			continue
+		}
+		old := c.groups[ng.Name]
+		switch {
+		case old == nil:
+			d.added = append(d.added, ng)
+		case !groupEqual(old.cfg, ng):
+			d.changed = append(d.changed, ng)
+			d.changedOld = append(d.changedOld, old)
+		}
+	}
+	for _, g := range c.order {
+		if want(g.name) && newByName[g.name] == nil {
+			d.removed = append(d.removed, g)
+		}
+	}
+	return d, nil
+}
+
+func (d diff) result() UpdateResult {
+	var r UpdateResult
+	for _, g := range d.added {
+		r.Added = append(r.Added, g.Name)
+	}
+	for _, g := range d.changed {
+		r.Changed = append(r.Changed, g.Name)
+	}
+	for _, g := range d.removed {
+		r.Removed = append(r.Removed, g.name)
+	}
+	return r
+}
+
+// groupEqual compares group configs as supervisord does: every process
+// option, environment, serverurl, group priority and membership, ignoring
+// file positions and the generated path of AUTO logs.
+// TODO: switch to config.Group.Equal once the config package provides it.
+func groupEqual(a, b *config.Group) bool {
+	ga, gb := *a, *b
+	ga.Pos, gb.Pos = config.Pos{}, config.Pos{}
+	ga.Processes, gb.Processes = nil, nil
+	if !reflect.DeepEqual(ga, gb) || len(a.Processes) != len(b.Processes) {
+		return false
+	}
+	for i := range a.Processes {
+		if !procEqual(a.Processes[i], b.Processes[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func procEqual(a, b *config.Process) bool {
+	pa, pb := *a, *b
+	pa.Pos, pb.Pos = config.Pos{}, config.Pos{}
+	for _, p := range []*config.Process{&pa, &pb} {
+		if p.Stdout.Auto {
+			p.Stdout.Path = ""
+		}
+		if p.Stderr.Auto {
+			p.Stderr.Path = ""
+		}
+	}
+	return reflect.DeepEqual(pa, pb)
+}
+
+// Diff is reloadConfig's comparison of cfg with the active groups; it
+// changes nothing.
+func (s *Supervisor) Diff(ctx context.Context, cfg *config.Config) (UpdateResult, error) {
+	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[UpdateResult]) {
+		d, err := c.diff(cfg, nil)
+		reply <- res[UpdateResult]{v: d.result(), err: err}
+	})
+}
+
+// Update applies cfg like supervisorctl's update (also used for HUP):
+// removed groups are stopped and removed, changed groups are stopped,
+// removed and re-added, added groups are added; added and changed groups
+// autostart; unchanged groups are not touched. names limits the work to
+// those groups (BAD_NAME, and nothing done, for a name in neither config).
+// The stops of all affected groups run together; the reply comes when the
+// table has been changed. A removed group whose stop FAILED is kept and
+// reported in the returned error (joined faults); SHUTDOWN_STATE if a
+// shutdown began meanwhile.
+func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []string) (UpdateResult, error) {
+	return call(s, ctx, func(c *core, w *waiter, reply chan<- res[UpdateResult]) {
+		if err := c.checkRunning(); err != nil {
+			reply <- res[UpdateResult]{err: err}
+			return
+		}
+		d, err := c.diff(cfg, names)
+		if err != nil {
+			reply <- res[UpdateResult]{err: err}
+			return
+		}
+		stopping := append(append([]*group(nil), d.removed...), d.changedOld...)
+		failed := make(map[*group]error)
+		for _, g := range stopping {
+			for _, p := range g.procs {
+				if !p.state.IsRunning() && !(p.state == Exited && p.t.armed()) {
+					continue
+				}
+				if err := c.stopOne(p); err != nil {
+					failed[g] = errors.Join(failed[g], err)
+				}
+			}
+		}
+		c.addWaiter(w, func(c *core) bool {
+			for _, g := range stopping {
+				if c.groups[g.name] == g && g.unstopped() {
+					return false
+				}
+			}
+			reply <- c.applyUpdate(d, failed)
+			return true
+		})
+	})
+}
+
+func (c *core) applyUpdate(d diff, failed map[*group]error) res[UpdateResult] {
+	if err := c.checkRunning(); err != nil {
+		return res[UpdateResult]{err: err}
+	}
+	var errs []error
+	var r UpdateResult
+	for _, g := range d.removed {
+		if c.groups[g.name] != g {
+			continue
+		}
+		if err := failed[g]; err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.removeGroup(g)
+		r.Removed = append(r.Removed, g.name)
+	}
+	var started []*group
+	for i, ng := range d.changed {
+		old := d.changedOld[i]
+		if c.groups[old.name] != old {
+			continue
+		}
+		if err := failed[old]; err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.removeGroup(old)
+		g, _ := c.addGroup(ng, true)
+		started = append(started, g)
+		r.Changed = append(r.Changed, ng.Name)
+	}
+	for _, ng := range d.added {
+		g, ok := c.addGroup(ng, true)
+		if !ok {
+			errs = append(errs, fault(CodeAlreadyAdded, ng.Name))
+			continue
+		}
+		started = append(started, g)
+		r.Added = append(r.Added, ng.Name)
+	}
+	sortGroups(started)
+	for _, g := range started {
+		c.autostart(g)
+	}
+	return res[UpdateResult]{v: r, err: errors.Join(errs...)}
+}
+
+// AddGroup is addProcessGroup for a group config the caller took from the
+// last read configuration (the caller answers BAD_NAME for unknown names):
+// ALREADY_ADDED if active. Its autostart processes start.
+func (s *Supervisor) AddGroup(ctx context.Context, gc *config.Group) error {
+	_, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
+		if err := c.checkRunning(); err != nil {
+			reply <- res[struct{}]{err: err}
+			return
+		}
+		g, ok := c.addGroup(gc, true)
+		if !ok {
+			reply <- res[struct{}]{err: fault(CodeAlreadyAdded, gc.Name)}
+			return
+		}
+		c.autostart(g)
+		reply <- res[struct{}]{}
+	})
+	return err
+}
+
+// RemoveGroup is removeProcessGroup: BAD_NAME, or STILL_RUNNING if any
+// process is not in a stopped state.
+func (s *Supervisor) RemoveGroup(ctx context.Context, name string) error {
+	_, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
+		g, err := c.lookupGroup(name)
+		if err == nil {
+			err = c.checkRunning()
+		}
+		if err == nil && g.unstopped() {
+			err = fault(CodeStillRunning, "")
+		}
+		if err == nil {
+			c.removeGroup(g)
+		}
+		reply <- res[struct{}]{err: err}
+	})
+	return err
+}
+
+// Groups returns the active group configs in (priority, name) order, for
+// getAllConfigInfo's "inuse" and avail.
+func (s *Supervisor) Groups(ctx context.Context) ([]*config.Group, error) {
+	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]*config.Group]) {
+		out := make([]*config.Group, len(c.order))
+		for i, g := range c.order {
+			out[i] = g.cfg
+		}
+		reply <- res[[]*config.Group]{v: out}
+	})
+}
