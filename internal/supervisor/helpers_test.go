@@ -1,0 +1,333 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+)
+
+// fakeHost records spawns and signals; tests deliver exits themselves.
+type fakeHost struct {
+	mu      sync.Mutex
+	nextPid int
+	spawns  []spawnCall
+	signals []sigCall
+	// spawnErr makes Spawn of that program fail; with errPid it also
+	// returns a pid (a shim that failed before exec).
+	spawnErr map[string]error
+	errPid   bool
+	// gate, when set for a name, blocks Spawn until it is closed.
+	gate map[string]chan struct{}
+	// sigErr is returned by Signal for that pid.
+	sigErr map[int]error
+}
+
+type spawnCall struct {
+	name string
+	pid  int
+	at   time.Time
+}
+
+type sigCall struct {
+	pid   int
+	sig   syscall.Signal
+	group bool
+	at    time.Time
+}
+
+func newFakeHost() *fakeHost {
+	return &fakeHost{nextPid: 100, spawnErr: map[string]error{}, gate: map[string]chan struct{}{}, sigErr: map[int]error{}}
+}
+
+func (h *fakeHost) Spawn(p *config.Process) (int, error) {
+	h.mu.Lock()
+	g := h.gate[p.Name]
+	h.mu.Unlock()
+	if g != nil {
+		<-g
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.nextPid++
+	pid := h.nextPid
+	if err := h.spawnErr[p.Name]; err != nil {
+		h.spawns = append(h.spawns, spawnCall{p.Name, 0, time.Now()})
+		if h.errPid {
+			return pid, err
+		}
+		return 0, err
+	}
+	h.spawns = append(h.spawns, spawnCall{p.Name, pid, time.Now()})
+	return pid, nil
+}
+
+func (h *fakeHost) Signal(pid int, sig syscall.Signal, group bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.signals = append(h.signals, sigCall{pid, sig, group, time.Now()})
+	return h.sigErr[pid]
+}
+
+func (h *fakeHost) spawnList() []spawnCall {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.spawns)
+}
+
+func (h *fakeHost) signalList() []sigCall {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.signals)
+}
+
+// logRec records log lines as "LEVEL message".
+type logRec struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logRec) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRec) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.lines = append(l.lines, r.Level.String()+" "+r.Message)
+	l.mu.Unlock()
+	return nil
+}
+func (l *logRec) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRec) WithGroup(string) slog.Handler      { return l }
+
+func (l *logRec) has(line string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.lines, line)
+}
+
+func (l *logRec) count(line string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, x := range l.lines {
+		if x == line {
+			n++
+		}
+	}
+	return n
+}
+
+// harness runs a Supervisor inside a synctest bubble.
+type harness struct {
+	t      *testing.T
+	s      *Supervisor
+	h      *fakeHost
+	log    *logRec
+	sub    *Subscription
+	t0     time.Time
+	events []Event
+	cancel context.CancelFunc
+	runErr chan error
+}
+
+// newHarness builds the supervisor; prep may adjust the host before Run.
+func newHarness(t *testing.T, cfg *config.Config, prep func(*fakeHost)) *harness {
+	t.Helper()
+	fh := newFakeHost()
+	if prep != nil {
+		prep(fh)
+	}
+	lr := &logRec{}
+	s := New(cfg, fh, slog.New(lr))
+	ctx, cancel := context.WithCancel(context.Background())
+	hs := &harness{t: t, s: s, h: fh, log: lr, sub: s.Subscribe(100000), t0: time.Now(), cancel: cancel, runErr: make(chan error, 1)}
+	go func() { hs.runErr <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		for _, g := range fh.gate {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+		<-hs.runErr
+	})
+	synctest.Wait()
+	return hs
+}
+
+// since is the fake time elapsed since the harness started.
+func (hs *harness) since(t time.Time) time.Duration { return t.Sub(hs.t0) }
+
+func (hs *harness) sleepUntil(d time.Duration) {
+	time.Sleep(time.Until(hs.t0.Add(d)))
+	synctest.Wait()
+}
+
+// drain collects the events published so far.
+func (hs *harness) drain() []Event {
+	for {
+		select {
+		case e := <-hs.sub.C:
+			hs.events = append(hs.events, e)
+		default:
+			return hs.events
+		}
+	}
+}
+
+// transitions returns "name:FROM>TO" for process state events so far.
+func (hs *harness) transitions(name string) []string {
+	var out []string
+	for _, e := range hs.drain() {
+		if e.Kind == EventProcessState && e.Name == name {
+			out = append(out, e.From.String()+">"+e.To.String())
+		}
+	}
+	return out
+}
+
+func (hs *harness) exit(pid, code int) {
+	hs.s.Exited(pid, syscall.WaitStatus(code<<8))
+	synctest.Wait()
+}
+
+func (hs *harness) killed(pid int, sig syscall.Signal) {
+	hs.s.Exited(pid, syscall.WaitStatus(sig))
+	synctest.Wait()
+}
+
+func (hs *harness) info(name string) Info {
+	hs.t.Helper()
+	in, err := hs.s.ProcessInfo(context.Background(), name)
+	if err != nil {
+		hs.t.Fatalf("ProcessInfo(%s): %v", name, err)
+	}
+	return in
+}
+
+func (hs *harness) state(name string) State { return hs.info(name).State }
+
+func (hs *harness) wantState(name string, want State) {
+	hs.t.Helper()
+	if got := hs.state(name); got != want {
+		hs.t.Fatalf("%s at %v: state %v, want %v", name, hs.since(time.Now()), got, want)
+	}
+}
+
+// lastPid is the pid of name's latest successful spawn.
+func (hs *harness) lastPid(name string) int {
+	hs.t.Helper()
+	sp := hs.h.spawnList()
+	for i := len(sp) - 1; i >= 0; i-- {
+		if sp[i].name == name && sp[i].pid != 0 {
+			return sp[i].pid
+		}
+	}
+	hs.t.Fatalf("%s was never spawned", name)
+	return 0
+}
+
+// spawnTimes lists when name was spawned, relative to the start.
+func (hs *harness) spawnTimes(name string) []time.Duration {
+	var out []time.Duration
+	for _, sp := range hs.h.spawnList() {
+		if sp.name == name {
+			out = append(out, hs.since(sp.at))
+		}
+	}
+	return out
+}
+
+// async runs f in the bubble and returns a channel with its error.
+func async(f func() error) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- f() }()
+	return ch
+}
+
+// ready returns the result of an async call that must have finished.
+func ready(t *testing.T, ch <-chan error) (error, bool) {
+	t.Helper()
+	synctest.Wait()
+	select {
+	case err := <-ch:
+		return err, true
+	default:
+		return nil, false
+	}
+}
+
+func wantCode(t *testing.T, err error, code Code) {
+	t.Helper()
+	var f *Fault
+	if !errors.As(err, &f) || f.Code != code {
+		t.Fatalf("error %v, want fault %v", err, code)
+	}
+}
+
+// Config builders with supervisord's defaults.
+
+func prog(name string, opts ...func(*config.Process)) *config.Process {
+	p := &config.Process{
+		Name: name, Program: name, Command: "/bin/" + name, Argv: []string{"/bin/" + name},
+		Priority: 999, Autostart: true, Autorestart: config.AutorestartUnexpected,
+		StartSecs: time.Second, StartRetries: 3, ExitCodes: []int{0},
+		StopSignal: syscall.SIGTERM, StopWait: 10 * time.Second, UID: -1, Umask: -1,
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+func grp(name string, prio int, ps ...*config.Process) *config.Group {
+	g := &config.Group{Name: name, Priority: prio, Kind: config.KindGroup}
+	for _, p := range ps {
+		p.Group = name
+	}
+	g.Processes = ps
+	return g
+}
+
+// single makes a [program:x] group.
+func single(name string, opts ...func(*config.Process)) *config.Group {
+	g := grp(name, 999, prog(name, opts...))
+	g.Kind = config.KindProgram
+	return g
+}
+
+func cfgOf(gs ...*config.Group) *config.Config {
+	c := &config.Config{Groups: gs}
+	return c
+}
+
+func startsecs(d time.Duration) func(*config.Process) {
+	return func(p *config.Process) { p.StartSecs = d }
+}
+func retries(n int) func(*config.Process) { return func(p *config.Process) { p.StartRetries = n } }
+func manual(p *config.Process)            { p.Autostart = false }
+func prio(n int) func(*config.Process)    { return func(p *config.Process) { p.Priority = n } }
+func restart(a config.Autorestart) func(*config.Process) {
+	return func(p *config.Process) { p.Autorestart = a }
+}
+func stopwait(d time.Duration) func(*config.Process) { return func(p *config.Process) { p.StopWait = d } }
+
+func secs(xs ...float64) []time.Duration {
+	out := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		out[i] = time.Duration(x * float64(time.Second))
+	}
+	return out
+}
+
+var _ = fmt.Sprint
+
+func formatInt(n int) string { return fmt.Sprint(n) }
