@@ -1,0 +1,59 @@
+package logfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// cpuTime is this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchPump runs one helper producer through a Pump into a Writer on disk
+// and reports throughput and the parent's CPU (the child's is not counted).
+func benchPump(b *testing.B, mode string, n, size int) {
+	dir := b.TempDir()
+	w, err := OpenWriter(filepath.Join(dir, "out.log"), 50<<20, 2, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	p := newTestPump(b, nil)
+	if d := os.Getenv("PUMP_DELAY"); d != "" {
+		p.delay, _ = time.ParseDuration(d)
+	}
+	r, cmd := startHelper(b, mode, n, size)
+	closed := make(chan struct{})
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		b.Fatal(err)
+	}
+	waitClosed(b, closed)
+	wall, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	_ = cmd.Wait()
+	mb := float64(n*size) / 1e6
+	b.ReportMetric(mb/wall.Seconds(), "MB/s")
+	b.ReportMetric(float64(cpu.Microseconds())/mb, "cpu-µs/MB")
+	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%core")
+}
+
+// BenchmarkPumpLines: a child writes 100-byte lines, one write(2) each.
+func BenchmarkPumpLines(b *testing.B) {
+	b.SetBytes(100)
+	benchPump(b, "lines", max(b.N, 1), 100)
+}
+
+// BenchmarkPumpBulk: a child writes 64 KiB per write(2).
+func BenchmarkPumpBulk(b *testing.B) {
+	b.SetBytes(64 << 10)
+	benchPump(b, "bulk", max(b.N, 1), 64<<10)
+}

@@ -1,0 +1,200 @@
+package logfile
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrPumpClosed is returned by Add after Close.
+var ErrPumpClosed = errors.New("log pump closed")
+
+// Handle names one pipe registered with a Pump.
+type Handle uint64
+
+// Tuning of the read loop.
+const (
+	// readBufSize is the one shared read buffer (supervisord reads 128 KiB).
+	readBufSize = 128 << 10
+	// coalesceBelow: a round that read less than this many bytes in all is
+	// followed by a pause of coalesceDelay, so that a producer writing one
+	// short line per write(2) is read in large chunks instead of one wake-up
+	// per line. The pause happens only after output arrived, never when
+	// idle, and delays output by at most coalesceDelay.
+	coalesceBelow = 96 << 10
+	coalesceDelay = time.Millisecond
+	// grownPipeSize is what a pipe found full is enlarged to, so a fast
+	// producer does not block during the pause.
+	grownPipeSize = 1 << 20
+	// drainReads bounds the reads done for a pipe on Remove or Close.
+	drainReads = 16
+)
+
+// Pump moves children's output from pipes to Sinks with one goroutine and
+// one epoll instance for all pipes. An idle Pump makes no wake-ups: it
+// blocks in epoll_wait with no timeout. Per pipe it keeps only a small
+// struct (no buffer while idle); reads go through one shared 128 KiB buffer
+// and are written straight to the Sink's Writer with write(2), so a slow
+// disk holds the loop back, the pipes fill and the children block, and
+// memory does not grow.
+//
+// All Sink callbacks run on the Pump's goroutine.
+type Pump struct {
+	logger *slog.Logger
+	epfd   int
+	evfd   int
+	delay  time.Duration
+
+	mu      sync.Mutex
+	nextID  uint64
+	adds    map[uint64]*pipe // registered with epoll, not yet seen by the loop
+	removes []uint64
+	closing bool
+	hasCtl  atomic.Bool
+	done    chan struct{}
+
+	// Owned by the loop goroutine.
+	pipes map[uint64]*pipe
+	buf   []byte
+}
+
+type pipe struct {
+	id    uint64
+	fd    int
+	grown bool
+	sink  Sink
+	pipeState
+}
+
+// NewPump starts a Pump. logger receives read errors; nil discards them.
+func NewPump(logger *slog.Logger) (*Pump, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("log pump: epoll_create1: %w", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		_ = unix.Close(epfd)
+		return nil, fmt.Errorf("log pump: eventfd: %w", err)
+	}
+	// The eventfd has id 0; pipes count from 1.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		_ = unix.Close(epfd)
+		_ = unix.Close(evfd)
+		return nil, fmt.Errorf("log pump: epoll_ctl eventfd: %w", err)
+	}
+	p := &Pump{
+		logger: logger, epfd: epfd, evfd: evfd, delay: coalesceDelay,
+		nextID: 1, adds: map[uint64]*pipe{}, done: make(chan struct{}),
+		pipes: map[uint64]*pipe{},
+	}
+	go p.loop()
+	return p, nil
+}
+
+// Add registers the read end of a pipe (or socket) with sink and returns
+// its Handle. The Pump takes ownership of f: f is closed by Add in every
+// case (the Pump keeps a duplicate fd, in non-blocking mode, which it closes
+// when done), so the caller must not use f afterwards. The write end is the
+// caller's to hand to the child and to close in the parent.
+func (p *Pump) Add(f *os.File, sink Sink) (Handle, error) {
+	if f == nil {
+		return 0, fmt.Errorf("log pump: add: %w", os.ErrInvalid)
+	}
+	name := f.Name()
+	fd, err := dupNonblock(f)
+	_ = f.Close()
+	if err != nil {
+		return 0, fmt.Errorf("log pump: add %s: %w", name, err)
+	}
+	pp := &pipe{fd: fd, sink: sink}
+	pp.pipeState.sink = &pp.sink
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		_ = unix.Close(fd)
+		return 0, ErrPumpClosed
+	}
+	pp.id = p.nextID
+	p.nextID++
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(uint32(pp.id)), Pad: int32(uint32(pp.id >> 32))}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		_ = unix.Close(fd)
+		return 0, fmt.Errorf("log pump: add %s: epoll_ctl: %w", name, err)
+	}
+	p.adds[pp.id] = pp
+	p.hasCtl.Store(true)
+	return Handle(pp.id), nil
+}
+
+func dupNonblock(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, derr
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// Remove stops reading h's pipe: the loop reads what is already in the
+// pipe (a bounded amount), delivers it, closes the fd and calls OnClosed.
+// Remove does not wait for that; it is safe to call from a Sink callback,
+// more than once, and for a pipe already closed at EOF (then it does
+// nothing).
+func (p *Pump) Remove(h Handle) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		return // Close drains and closes every pipe anyway
+	}
+	p.removes = append(p.removes, uint64(h))
+	p.hasCtl.Store(true)
+	p.wake()
+}
+
+// Close drains and closes every pipe still registered (calling their
+// OnClosed), stops the loop and waits for it. Close is idempotent; it must
+// not be called from a Sink callback.
+func (p *Pump) Close() error {
+	p.mu.Lock()
+	if !p.closing {
+		p.closing = true
+		p.hasCtl.Store(true)
+		p.wake()
+	}
+	p.mu.Unlock()
+	<-p.done
+	return nil
+}
+
+// wake makes the loop run control(); called with mu held and !closing, so
+// the eventfd is still open.
+func (p *Pump) wake() {
+	var one = [8]byte{1}
+	// EAGAIN means the counter is already non-zero: the loop will wake.
+	_, _ = unix.Write(p.evfd, one[:])
+}

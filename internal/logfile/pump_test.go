@@ -1,0 +1,217 @@
+package logfile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// readRotated concatenates path.N … path.1 and path, oldest first.
+func readRotated(t *testing.T, path string, backups int) []byte {
+	t.Helper()
+	var all []byte
+	for i := backups; i >= 0; i-- {
+		name := path
+		if i > 0 {
+			name = path + "." + strconv.Itoa(i)
+		}
+		b, err := os.ReadFile(name)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
+}
+
+// TestPumpNoLineLostAcrossRotation: a real child writes 100k numbered
+// lines, one write(2) each, while the file rotates every 16 KiB; every
+// number must appear exactly once, in order, in whole lines, and no file
+// may start or end inside a line.
+func TestPumpNoLineLostAcrossRotation(t *testing.T) {
+	const lines, width, backups = 100000, 7, 60 // 800 KB in ~49 files
+	path := filepath.Join(t.TempDir(), "out.log")
+	w, err := OpenWriter(path, 16<<10, backups, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := newTestPump(t, testLogger(t))
+	r, cmd := startHelper(t, "numbers", lines, width)
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{Name: "numbers", Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, closed)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	if _, err := os.Stat(path + "." + strconv.Itoa(backups)); err == nil {
+		t.Fatalf("backups %d exhausted: test would not see every line", backups)
+	}
+	for i := 1; i <= backups; i++ {
+		b, err := os.ReadFile(path + "." + strconv.Itoa(i))
+		if err != nil {
+			if i < 3 {
+				t.Fatalf("expected rotated file .%d: %v", i, err)
+			}
+			break
+		}
+		if len(b) < 16<<10 || b[len(b)-1] != '\n' {
+			t.Fatalf(".%d: %d bytes, last byte %q: rotated too early or mid-line", i, len(b), b[len(b)-1])
+		}
+	}
+	all := readRotated(t, path, backups)
+	want := lines * (width + 1)
+	if len(all) != want {
+		t.Fatalf("got %d bytes, want %d", len(all), want)
+	}
+	for i := range lines {
+		line := all[i*(width+1) : (i+1)*(width+1)]
+		if got := fmt.Sprintf("%0*d\n", width, i); string(line) != got {
+			t.Fatalf("line %d: got %q want %q", i, line, got)
+		}
+	}
+}
+
+// TestPumpManyPipes: several children at once, each into its own file;
+// every byte arrives and every OnClosed fires once.
+func TestPumpManyPipes(t *testing.T) {
+	const n, lines = 8, 5000
+	dir := t.TempDir()
+	p := newTestPump(t, testLogger(t))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	closedCount := map[int]int{}
+	writers := make([]*Writer, n)
+	for i := range n {
+		w, err := OpenWriter(filepath.Join(dir, strconv.Itoa(i)+".log"), 0, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		writers[i] = w
+		r, _ := startHelper(t, "numbers", lines, 6)
+		wg.Add(1)
+		if _, err := p.Add(r, Sink{Log: w, OnClosed: func() {
+			mu.Lock()
+			closedCount[i]++
+			mu.Unlock()
+			wg.Done()
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	for i := range n {
+		if closedCount[i] != 1 {
+			t.Errorf("pipe %d: OnClosed called %d times", i, closedCount[i])
+		}
+		b, err := os.ReadFile(writers[i].Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != lines*7 || !bytes.HasPrefix(b, []byte("000000\n000001\n")) {
+			t.Errorf("pipe %d: %d bytes", i, len(b))
+		}
+	}
+}
+
+// TestPumpRemoveLiveChild: Remove on a pipe whose writer is a live child
+// (which never closes it) delivers what was written, closes the pipe and
+// calls OnClosed, without waiting for the child.
+func TestPumpRemoveLiveChild(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	w, err := OpenWriter(path, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := newTestPump(t, testLogger(t))
+	r, cmd := startHelper(t, "hold", 0, 0)
+	ready := make(chan struct{}, 1)
+	closed := make(chan struct{})
+	h, err := p.Add(r, Sink{
+		Log:      w,
+		OnLog:    func([]byte) { ready <- struct{}{} },
+		OnClosed: func() { close(closed) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, ready)
+	p.Remove(h)
+	waitClosed(t, closed)
+	p.Remove(h) // again: nothing happens
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("child should still be running: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "ready\n" {
+		t.Fatalf("log = %q", b)
+	}
+}
+
+// TestPumpCloseCallsOnClosed: Close drains and closes every pipe.
+func TestPumpCloseCallsOnClosed(t *testing.T) {
+	p, err := NewPump(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write([]byte("last words <!--XSUPERVISOR:BEG")); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{
+		CaptureMaxBytes: 100,
+		OnLog:           func(b []byte) { got.Write(b) },
+		OnClosed:        func() { close(closed) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, closed)
+	// The held-back token prefix is flushed as output at the end.
+	if got.String() != "last words <!--XSUPERVISOR:BEG" {
+		t.Fatalf("got %q", got.String())
+	}
+	if err := p.Close(); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	r2, w2, _ := os.Pipe()
+	defer w2.Close()
+	if _, err := p.Add(r2, Sink{}); err != ErrPumpClosed {
+		t.Fatalf("Add after Close: %v", err)
+	}
+	p.Remove(1) // after Close: no effect, no panic
+}
+
+// TestPumpAddRejects: a regular file cannot be polled; nil is refused.
+func TestPumpAddRejects(t *testing.T) {
+	p := newTestPump(t, nil)
+	f, err := os.Create(filepath.Join(t.TempDir(), "regular"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Add(f, Sink{}); err == nil {
+		t.Fatal("Add of a regular file succeeded")
+	}
+	if _, err := p.Add(nil, Sink{}); err == nil {
+		t.Fatal("Add(nil) succeeded")
+	}
+}

@@ -1,0 +1,167 @@
+package logfile
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// loop is the Pump's goroutine: wait, take control requests, read every
+// ready pipe once (fairness), and pause briefly after a round that carried
+// little output so the next round reads larger chunks.
+func (p *Pump) loop() {
+	defer close(p.done)
+	p.buf = make([]byte, readBufSize)
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			// Only a programming error (EBADF, EINVAL) gets here; stop
+			// cleanly rather than spin.
+			p.logger.Error("log pump: epoll_wait failed; closing every pipe", "err", err)
+			p.shutdown()
+			return
+		}
+		if p.hasCtl.Load() && p.control() {
+			return
+		}
+		total := 0
+		for i := range events[:n] {
+			ev := &events[i]
+			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if id == 0 {
+				var b [8]byte
+				_, _ = unix.Read(p.evfd, b[:])
+				continue
+			}
+			pp := p.pipes[id]
+			if pp == nil {
+				// Registered by an Add racing with this round.
+				if p.control() {
+					return
+				}
+				if pp = p.pipes[id]; pp == nil {
+					continue // stale event of a pipe closed this round
+				}
+			}
+			total += p.service(pp)
+		}
+		if total > 0 && total < coalesceBelow && p.delay > 0 {
+			pause(p.delay)
+		}
+	}
+}
+
+// control applies pending Adds and Removes; it returns true when the Pump
+// is closing, after everything was shut down.
+func (p *Pump) control() bool {
+	p.mu.Lock()
+	for id, pp := range p.adds {
+		p.pipes[id] = pp
+		delete(p.adds, id)
+	}
+	removes := p.removes
+	p.removes = nil
+	closing := p.closing
+	p.hasCtl.Store(false)
+	p.mu.Unlock()
+
+	for _, id := range removes {
+		if pp := p.pipes[id]; pp != nil {
+			p.drainAndClose(pp)
+		}
+	}
+	if closing {
+		p.shutdown()
+		return true
+	}
+	return false
+}
+
+func (p *Pump) shutdown() {
+	p.mu.Lock()
+	p.closing = true
+	for id, pp := range p.adds {
+		p.pipes[id] = pp
+		delete(p.adds, id)
+	}
+	p.mu.Unlock()
+	for _, pp := range p.pipes {
+		p.drainAndClose(pp)
+	}
+	_ = unix.Close(p.epfd)
+	_ = unix.Close(p.evfd)
+}
+
+// service reads once from a ready pipe and delivers the data; it returns
+// the number of bytes read.
+func (p *Pump) service(pp *pipe) int {
+	c := copy(p.buf, pp.carry[:pp.carryLen])
+	for {
+		n, err := unix.Read(pp.fd, p.buf[c:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return 0
+		case err != nil:
+			p.logger.Warn("log pump: read failed; closing the pipe", "name", pp.sink.Name, "err", err)
+			pp.consume(p.buf[:c], true)
+			p.closePipe(pp)
+			return 0
+		case n == 0:
+			pp.consume(p.buf[:c], true)
+			p.closePipe(pp)
+			return 0
+		}
+		if n >= 64<<10 && !pp.grown {
+			// The pipe was full, so its writer was probably blocked: give
+			// it room for the coalescing pause. Failure (a per-user pipe
+			// limit) only costs speed.
+			pp.grown = true
+			_, _ = unix.FcntlInt(uintptr(pp.fd), unix.F_SETPIPE_SZ, grownPipeSize)
+		}
+		pp.consume(p.buf[:c+n], false)
+		return n
+	}
+}
+
+// drainAndClose reads what is already in the pipe (bounded), delivers it
+// and closes the pipe.
+func (p *Pump) drainAndClose(pp *pipe) {
+	for range drainReads {
+		if _, ok := p.pipes[pp.id]; !ok {
+			return // closed at EOF while draining
+		}
+		if p.service(pp) == 0 {
+			break
+		}
+	}
+	if _, ok := p.pipes[pp.id]; !ok {
+		return
+	}
+	pp.consume(p.buf[:copy(p.buf, pp.carry[:pp.carryLen])], true)
+	p.closePipe(pp)
+}
+
+func (p *Pump) closePipe(pp *pipe) {
+	_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, pp.fd, nil)
+	_ = unix.Close(pp.fd)
+	delete(p.pipes, pp.id)
+	pp.capBuf = nil
+	if pp.sink.OnClosed != nil {
+		pp.sink.OnClosed()
+	}
+}
+
+// pause sleeps in the kernel (nanosleep) rather than through a Go timer:
+// the loop's thread is already dedicated to blocking in epoll_wait, and a
+// plain syscall costs less than parking and waking a goroutine.
+func pause(d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	}
+}

@@ -1,0 +1,208 @@
+package logfile
+
+import (
+	"bytes"
+	"io"
+)
+
+// Capture-mode tokens (supervisord's ProcessCommunicationEvent).
+var (
+	beginToken = []byte("<!--XSUPERVISOR:BEGIN-->")
+	endToken   = []byte("<!--XSUPERVISOR:END-->")
+)
+
+// maxCarry is the most bytes held back between reads: a token prefix.
+const maxCarry = 23
+
+// Sink says what becomes of the output read from one pipe. Its callbacks
+// run on the Pump's goroutine, one at a time: they must not block (send to a
+// buffered channel, or append to a queue the owner drains) and must not call
+// the Pump synchronously except Remove, which does not wait.
+type Sink struct {
+	// Name is the process name, used as the syslog line prefix.
+	Name string
+	// Log receives the raw output; nil keeps no file (NONE).
+	Log *Writer
+	// Syslog, when set, receives "<Name> <line>" for each line of each
+	// read, one Write per line, as supervisord's *_syslog does.
+	Syslog io.Writer
+	// StripANSI removes ANSI escape sequences (ESC '[' up to a terminator
+	// letter) first, also when a sequence is split between reads.
+	StripANSI bool
+	// CaptureMaxBytes > 0 turns on capture mode: output between
+	// <!--XSUPERVISOR:BEGIN--> and <!--XSUPERVISOR:END--> goes to an
+	// in-memory buffer keeping the last CaptureMaxBytes bytes instead of Log
+	// and Syslog, and is handed to OnCapture at the end token. Tokens split
+	// between reads are recognised.
+	CaptureMaxBytes int
+	// OnLog, when set, sees every chunk of output after strip_ansi, in
+	// capture mode too (supervisord's PROCESS_LOG_* events and the debug
+	// copy into the main log). One call per read, not per line. The slice
+	// is only valid during the call.
+	OnLog func(data []byte)
+	// OnCapture, when set, receives the captured bytes at each end token
+	// (PROCESS_COMMUNICATION_*). The slice belongs to the callee.
+	OnCapture func(data []byte)
+	// OnClosed, when set, is called once when the Pump stops reading the
+	// pipe (EOF, read error, Remove or Close), after the last output was
+	// delivered and the pipe's fd was closed.
+	OnClosed func()
+}
+
+// ansiState carries an escape sequence across reads.
+type ansiState uint8
+
+const (
+	ansiNormal ansiState = iota
+	ansiInSeq            // after ESC '[', until a terminator letter
+)
+
+// pipeState is the per-pipe processing state kept between reads. It holds
+// no buffer while idle unless a capture is open.
+type pipeState struct {
+	sink      *Sink
+	carry     [maxCarry]byte // raw bytes held back for the next read
+	carryLen  int
+	capturing bool
+	capBuf    []byte
+	ansi      ansiState
+}
+
+// consume processes data (the carry, already copied in front, plus what was
+// just read). At eof nothing is held back.
+func (p *pipeState) consume(data []byte, eof bool) {
+	s := p.sink
+	p.carryLen = 0
+	for {
+		hold := 0
+		if s.CaptureMaxBytes > 0 {
+			tok := beginToken
+			if p.capturing {
+				tok = endToken
+			}
+			if i := bytes.Index(data, tok); i >= 0 {
+				p.emit(data[:i])
+				data = data[i+len(tok):]
+				p.toggle()
+				continue
+			}
+			if !eof {
+				hold = prefixAtEnd(data, tok)
+			}
+		}
+		// A trailing ESC may start a sequence finished by the next read.
+		if hold == 0 && !eof && s.StripANSI && len(data) > 0 && data[len(data)-1] == 0x1b {
+			hold = 1
+		}
+		p.emit(data[:len(data)-hold])
+		p.carryLen = copy(p.carry[:], data[len(data)-hold:])
+		return
+	}
+}
+
+// prefixAtEnd returns the length of the longest proper prefix of tok that
+// ends data.
+func prefixAtEnd(data, tok []byte) int {
+	for k := min(len(tok)-1, len(data)); k > 0; k-- {
+		if bytes.Equal(data[len(data)-k:], tok[:k]) {
+			return k
+		}
+	}
+	return 0
+}
+
+func (p *pipeState) toggle() {
+	if !p.capturing {
+		p.capturing = true
+		return
+	}
+	data := p.capBuf
+	p.capBuf = nil
+	p.capturing = false
+	if p.sink.OnCapture != nil {
+		if data == nil {
+			data = []byte{}
+		}
+		p.sink.OnCapture(data)
+	}
+}
+
+// emit delivers one segment that is entirely inside or outside a capture.
+func (p *pipeState) emit(seg []byte) {
+	s := p.sink
+	if s.StripANSI {
+		seg = stripANSI(seg, &p.ansi)
+	}
+	if len(seg) == 0 {
+		return
+	}
+	if p.capturing {
+		p.captureAppend(seg)
+	} else {
+		if s.Log != nil {
+			_, _ = s.Log.Write(seg)
+		}
+		if s.Syslog != nil {
+			writeSyslogLines(s.Syslog, s.Name, seg)
+		}
+	}
+	if s.OnLog != nil {
+		s.OnLog(seg)
+	}
+}
+
+func (p *pipeState) captureAppend(seg []byte) {
+	limit := p.sink.CaptureMaxBytes
+	if len(seg) >= limit {
+		p.capBuf = append(p.capBuf[:0], seg[len(seg)-limit:]...)
+		return
+	}
+	if over := len(p.capBuf) + len(seg) - limit; over > 0 {
+		p.capBuf = p.capBuf[:copy(p.capBuf, p.capBuf[over:])]
+	}
+	p.capBuf = append(p.capBuf, seg...)
+}
+
+// writeSyslogLines sends each line of one read as "<name> <line>", like
+// supervisord's SyslogHandler (trailing newlines dropped, then split).
+func writeSyslogLines(w io.Writer, name string, seg []byte) {
+	seg = bytes.TrimRight(seg, "\n")
+	for line := range bytes.SplitSeq(seg, []byte{'\n'}) {
+		msg := make([]byte, 0, len(name)+1+len(line))
+		msg = append(msg, name...)
+		msg = append(msg, ' ')
+		msg = append(msg, line...)
+		_, _ = w.Write(msg)
+	}
+}
+
+// stripANSI removes ESC '[' … terminator sequences from b in place, as
+// supervisord's stripEscapes (terminators HfABCDRsuJKhlpm), carrying an
+// unfinished sequence over to the next call through st.
+func stripANSI(b []byte, st *ansiState) []byte {
+	out := b[:0]
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if *st == ansiInSeq {
+			if isANSITerminator(c) {
+				*st = ansiNormal
+			}
+			continue
+		}
+		if c == 0x1b && i+1 < len(b) && b[i+1] == '[' {
+			*st = ansiInSeq
+			i++
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func isANSITerminator(c byte) bool {
+	switch c {
+	case 'H', 'f', 'A', 'B', 'C', 'D', 'R', 's', 'u', 'J', 'K', 'h', 'l', 'p', 'm':
+		return true
+	}
+	return false
+}
