@@ -318,7 +318,9 @@ func prio(n int) func(*config.Process)    { return func(p *config.Process) { p.P
 func restart(a config.Autorestart) func(*config.Process) {
 	return func(p *config.Process) { p.Autorestart = a }
 }
-func stopwait(d time.Duration) func(*config.Process) { return func(p *config.Process) { p.StopWait = d } }
+func stopwait(d time.Duration) func(*config.Process) {
+	return func(p *config.Process) { p.StopWait = d }
+}
 
 func secs(xs ...float64) []time.Duration {
 	out := make([]time.Duration, len(xs))

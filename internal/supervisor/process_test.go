@@ -246,7 +246,7 @@ func TestStopEscalation(t *testing.T) {
 				hs.wantState("s", Stopping)
 				hs.killed(pid, syscall.SIGKILL)
 				hs.wantState("s", Stopped)
-				if !hs.log.has("WARN killing 's' (" + itoa(pid) + ") with SIGKILL") || !hs.log.has("WARN stopped: s (terminated by SIGKILL)") {
+				if !hs.log.has("WARN killing 's' ("+itoa(pid)+") with SIGKILL") || !hs.log.has("WARN stopped: s (terminated by SIGKILL)") {
 					t.Fatal(hs.log.lines)
 				}
 				if got := hs.transitions("s"); !slices.Equal(got, []string{"STOPPED>STARTING", "STARTING>RUNNING", "RUNNING>STOPPING", "STOPPING>STOPPED"}) {
@@ -423,7 +423,7 @@ func TestKillFailure(t *testing.T) {
 		hs.exit(pb, 0)
 		hs.wantState("b", Stopped)
 		wantCode(t, hs.s.StartProcess(context.Background(), "a", false), CodeFailed)
-		if !hs.log.has("ERROR+4 unknown problem killing a ("+itoa(pa)+"):operation not permitted") {
+		if !hs.log.has("ERROR+4 unknown problem killing a (" + itoa(pa) + "):operation not permitted") {
 			t.Fatal(hs.log.lines)
 		}
 	})
