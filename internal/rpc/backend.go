@@ -1,0 +1,230 @@
+package rpc
+
+import (
+	"context"
+	"syscall"
+	"time"
+)
+
+// Backend is what the API needs from the daemon core. Every method that
+// changes or reads process state takes a context that is cancelled when
+// the HTTP client goes away; a Backend must then stop waiting and return.
+//
+// Errors: return an error implementing Coder (see Fault) to choose the
+// fault; supervisord's faults per method are listed below. Any other error
+// becomes FAILED with its text.
+//
+// Names: a process name argument is "proc" (the group of the same name)
+// or "group:proc". The forms "group:*" and "group:" never reach the
+// process methods: the API delegates them to the group methods itself.
+// The detail of BAD_NAME etc. should be the name exactly as passed.
+type Backend interface {
+	// Identification is [supervisord] identifier.
+	Identification() string
+	// PID is the daemon's process id.
+	PID() int
+	// State is the daemon state; while it is StateShutdown or
+	// StateRestarting every supervisor.* call except sendRemoteCommEvent
+	// fails SHUTDOWN_STATE without reaching the Backend.
+	State() SupervisorState
+	// MainLogPath is the main log file, or "" when there is none (syslog).
+	MainLogPath() string
+
+	// ClearMainLog deletes and reopens the main log. NO_FILE, FAILED.
+	ClearMainLog(ctx context.Context) error
+	// Shutdown and Restart only start the work and return at once.
+	Shutdown(ctx context.Context) error
+	Restart(ctx context.Context) error
+	// ReloadConfig rereads the config (without applying it) and returns
+	// group names. CANT_REREAD with the parse error as detail.
+	ReloadConfig(ctx context.Context) (Diff, error)
+	// AddProcessGroup: ALREADY_ADDED, BAD_NAME (not in the last-read config).
+	AddProcessGroup(ctx context.Context, name string) error
+	// RemoveProcessGroup: BAD_NAME, STILL_RUNNING.
+	RemoveProcessGroup(ctx context.Context, name string) error
+
+	// StartProcess: BAD_NAME, NO_FILE, NOT_EXECUTABLE, ALREADY_STARTED,
+	// FAILED, SPAWN_ERROR, ABNORMAL_TERMINATION. With wait it returns
+	// when the process is RUNNING (or failed).
+	StartProcess(ctx context.Context, name string, wait bool) error
+	// StartProcessGroup starts the group's processes that are not running,
+	// in priority order; BAD_NAME for an unknown group.
+	StartProcessGroup(ctx context.Context, group string, wait bool) ([]Result, error)
+	StartAllProcesses(ctx context.Context, wait bool) ([]Result, error)
+	// StopProcess: BAD_NAME, NOT_RUNNING, FAILED. With wait it returns
+	// when the process is in a stopped state.
+	StopProcess(ctx context.Context, name string, wait bool) error
+	StopProcessGroup(ctx context.Context, group string, wait bool) ([]Result, error)
+	StopAllProcesses(ctx context.Context, wait bool) ([]Result, error)
+	// SignalProcess: BAD_NAME, NOT_RUNNING (not STARTING, RUNNING or
+	// STOPPING), FAILED. The signal was validated by the API.
+	SignalProcess(ctx context.Context, name string, sig syscall.Signal) error
+	// SignalProcessGroup and SignalAllProcesses skip processes that are
+	// not signallable.
+	SignalProcessGroup(ctx context.Context, group string, sig syscall.Signal) ([]Result, error)
+	SignalAllProcesses(ctx context.Context, sig syscall.Signal) ([]Result, error)
+
+	// ProcessInfo: BAD_NAME.
+	ProcessInfo(ctx context.Context, name string) (ProcessInfo, error)
+	// AllProcessInfo returns every process; the API sorts the result.
+	AllProcessInfo(ctx context.Context) ([]ProcessInfo, error)
+	// AllConfigInfo returns every process of the last-read config,
+	// including groups not in use.
+	AllConfigInfo(ctx context.Context) ([]ConfigInfo, error)
+
+	// ClearProcessLogs removes and reopens both logs: BAD_NAME, FAILED.
+	ClearProcessLogs(ctx context.Context, name string) error
+	ClearAllProcessLogs(ctx context.Context) ([]Result, error)
+	// SendProcessStdin: BAD_NAME, NOT_RUNNING (no pid or being killed),
+	// NO_FILE (stdin closed, EPIPE).
+	SendProcessStdin(ctx context.Context, name string, data []byte) error
+	// SendRemoteCommEvent emits REMOTE_COMMUNICATION; it works during
+	// shutdown too.
+	SendRemoteCommEvent(ctx context.Context, typ, data string) error
+}
+
+// SupervisorState is the daemon state (supervisord's "mood").
+type SupervisorState int
+
+// Daemon states with supervisord's codes.
+const (
+	StateShutdown   SupervisorState = -1
+	StateRestarting SupervisorState = 0
+	StateRunning    SupervisorState = 1
+	StateFatal      SupervisorState = 2
+)
+
+// String is supervisord's state name.
+func (s SupervisorState) String() string {
+	switch s {
+	case StateShutdown:
+		return "SHUTDOWN"
+	case StateRestarting:
+		return "RESTARTING"
+	case StateRunning:
+		return "RUNNING"
+	case StateFatal:
+		return "FATAL"
+	}
+	return "UNKNOWN"
+}
+
+// ProcessState is a process state with supervisord's codes.
+type ProcessState int
+
+// Process states.
+const (
+	ProcessStopped  ProcessState = 0
+	ProcessStarting ProcessState = 10
+	ProcessRunning  ProcessState = 20
+	ProcessBackoff  ProcessState = 30
+	ProcessStopping ProcessState = 40
+	ProcessExited   ProcessState = 100
+	ProcessFatal    ProcessState = 200
+	ProcessUnknown  ProcessState = 1000
+)
+
+// String is supervisord's state name.
+func (s ProcessState) String() string {
+	switch s {
+	case ProcessStopped:
+		return "STOPPED"
+	case ProcessStarting:
+		return "STARTING"
+	case ProcessRunning:
+		return "RUNNING"
+	case ProcessBackoff:
+		return "BACKOFF"
+	case ProcessStopping:
+		return "STOPPING"
+	case ProcessExited:
+		return "EXITED"
+	case ProcessFatal:
+		return "FATAL"
+	}
+	return "UNKNOWN"
+}
+
+// Signallable reports whether signalProcess may signal a process in s.
+func (s ProcessState) Signallable() bool {
+	return s == ProcessStarting || s == ProcessRunning || s == ProcessStopping
+}
+
+// ProcessInfo is a snapshot of one process. The API derives statename,
+// now, logfile and description from it.
+type ProcessInfo struct {
+	Name  string
+	Group string
+	// Start and Stop are the last start and stop times; zero if never.
+	Start time.Time
+	Stop  time.Time
+	State ProcessState
+	// SpawnErr is the last spawn error, or "".
+	SpawnErr   string
+	ExitStatus int
+	// StdoutLogfile and StderrLogfile are paths, or "" for none.
+	StdoutLogfile string
+	StderrLogfile string
+	// PID is 0 when the process is not running.
+	PID int
+}
+
+// Result is one entry of a group or "all" operation.
+type Result struct {
+	Name  string
+	Group string
+	// Status is Success or a fault code.
+	Status int
+	// Description is "OK" or the fault string ("NAME: detail").
+	Description string
+}
+
+// ResultOf builds the Result for one process from the error of its
+// operation (nil means Success), as supervisord's make_allfunc does.
+func ResultOf(name, group string, err error) Result {
+	if err == nil {
+		return Result{Name: name, Group: group, Status: Success, Description: "OK"}
+	}
+	f := ToFault(err)
+	return Result{Name: name, Group: group, Status: f.Code, Description: f.String()}
+}
+
+// Diff is the result of ReloadConfig: group names.
+type Diff struct {
+	Added, Changed, Removed []string
+}
+
+// ConfigInfo is one process of the last-read config, for getAllConfigInfo.
+// Strings are sent as they are, except that "" becomes "none"; a Backend
+// passes "auto" for AUTO log files not yet created.
+type ConfigInfo struct {
+	Name        string
+	Group       string
+	GroupPrio   int
+	ProcessPrio int
+	// InUse: the group is active (added), not only configured.
+	InUse          bool
+	Autostart      bool
+	Command        string
+	Directory      string
+	UID            int // -1 for none
+	ExitCodes      []int
+	KillAsGroup    bool
+	RedirectStderr bool
+	ServerURL      string
+	StartRetries   int
+	StartSecs      int
+	StopSignal     int
+	StopWaitSecs   int
+	Stdout, Stderr LogConfig
+}
+
+// LogConfig is the per-channel part of ConfigInfo.
+type LogConfig struct {
+	CaptureMaxBytes int64
+	EventsEnabled   bool
+	Logfile         string
+	LogfileBackups  int
+	LogfileMaxBytes int64
+	Syslog          bool
+}

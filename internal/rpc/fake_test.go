@@ -1,0 +1,315 @@
+package rpc
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeBackend is an in-memory Backend with supervisord's rules for the
+// cases the API tests need. Processes: cat (group cat, RUNNING), g:a
+// (STOPPED, never started), g:b (RUNNING).
+type fakeBackend struct {
+	mu      sync.Mutex
+	state   SupervisorState
+	procs   map[string]*ProcessInfo // by "group:name"
+	mainLog string
+	calls   []string
+	signals []syscall.Signal
+	stdin   []byte
+	// block, if set, makes StartProcess with wait block until ctx ends.
+	block bool
+}
+
+var fakeStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func newFake(t *testing.T) *fakeBackend {
+	dir := t.TempDir()
+	f := &fakeBackend{state: StateRunning, procs: map[string]*ProcessInfo{}, mainLog: filepath.Join(dir, "main.log")}
+	add := func(group, name string, st ProcessState, pid int) {
+		out := filepath.Join(dir, name+"-stdout.log")
+		errp := filepath.Join(dir, name+"-stderr.log")
+		pi := &ProcessInfo{Name: name, Group: group, State: st, PID: pid, StdoutLogfile: out, StderrLogfile: errp}
+		if st == ProcessRunning {
+			pi.Start = fakeStart
+		}
+		f.procs[group+":"+name] = pi
+	}
+	add("cat", "cat", ProcessRunning, 100)
+	add("g", "a", ProcessStopped, 0)
+	add("g", "b", ProcessRunning, 102)
+	if err := os.WriteFile(f.mainLog, []byte("main log line\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fakeBackend) record(s string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, s)
+	f.mu.Unlock()
+}
+
+func (f *fakeBackend) find(name string) (*ProcessInfo, error) {
+	g, p := splitNamespec(name)
+	if pi, ok := f.procs[g+":"+p]; ok {
+		return pi, nil
+	}
+	return nil, NewFault(BadName, name)
+}
+
+func (f *fakeBackend) group(g string) ([]*ProcessInfo, error) {
+	var out []*ProcessInfo
+	for _, pi := range f.procs {
+		if pi.Group == g {
+			out = append(out, pi)
+		}
+	}
+	if out == nil {
+		return nil, NewFault(BadName, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (f *fakeBackend) all() []*ProcessInfo {
+	var out []*ProcessInfo
+	for _, pi := range f.procs {
+		out = append(out, pi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Group+":"+out[i].Name < out[j].Group+":"+out[j].Name })
+	return out
+}
+
+func (f *fakeBackend) Identification() string { return "supervisor" }
+func (f *fakeBackend) PID() int               { return 4242 }
+func (f *fakeBackend) State() SupervisorState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state
+}
+func (f *fakeBackend) MainLogPath() string { return f.mainLog }
+
+func (f *fakeBackend) ClearMainLog(context.Context) error {
+	f.record("clearLog")
+	return os.WriteFile(f.mainLog, nil, 0o600)
+}
+func (f *fakeBackend) Shutdown(context.Context) error {
+	f.mu.Lock()
+	f.state = StateShutdown
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeBackend) Restart(context.Context) error {
+	f.mu.Lock()
+	f.state = StateRestarting
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeBackend) ReloadConfig(context.Context) (Diff, error) {
+	return Diff{Added: []string{"new"}, Changed: []string{}, Removed: []string{"old"}}, nil
+}
+func (f *fakeBackend) AddProcessGroup(_ context.Context, name string) error {
+	switch name {
+	case "cat", "g":
+		return NewFault(AlreadyAdded, name)
+	case "new":
+		return nil
+	}
+	return NewFault(BadName, name)
+}
+func (f *fakeBackend) RemoveProcessGroup(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.group(name)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.State == ProcessRunning {
+			return NewFault(StillRunning, name)
+		}
+	}
+	return nil
+}
+
+func (f *fakeBackend) startLocked(pi *ProcessInfo, name string) error {
+	if pi.State == ProcessRunning || pi.State == ProcessStarting || pi.State == ProcessBackoff {
+		return NewFault(AlreadyStarted, name)
+	}
+	pi.State, pi.PID, pi.Start = ProcessRunning, 200, fakeStart
+	return nil
+}
+
+func (f *fakeBackend) StartProcess(ctx context.Context, name string, wait bool) error {
+	f.record("start " + name)
+	if f.block && wait {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi, err := f.find(name)
+	if err != nil {
+		return err
+	}
+	return f.startLocked(pi, name)
+}
+
+func (f *fakeBackend) each(ps []*ProcessInfo, pred func(*ProcessInfo) bool, op func(*ProcessInfo) error) []Result {
+	rs := []Result{}
+	for _, p := range ps {
+		if pred(p) {
+			rs = append(rs, ResultOf(p.Name, p.Group, op(p)))
+		}
+	}
+	return rs
+}
+
+func notRunning(p *ProcessInfo) bool { return p.State != ProcessRunning }
+func running(p *ProcessInfo) bool    { return p.State == ProcessRunning }
+
+func (f *fakeBackend) StartProcessGroup(_ context.Context, g string, _ bool) ([]Result, error) {
+	f.record("startgroup " + g)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.group(g)
+	if err != nil {
+		return nil, err
+	}
+	return f.each(ps, notRunning, func(p *ProcessInfo) error { return f.startLocked(p, p.Name) }), nil
+}
+func (f *fakeBackend) StartAllProcesses(context.Context, bool) ([]Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.each(f.all(), notRunning, func(p *ProcessInfo) error { return f.startLocked(p, p.Name) }), nil
+}
+
+func (f *fakeBackend) stopLocked(pi *ProcessInfo, name string) error {
+	if pi.State != ProcessRunning {
+		return NewFault(NotRunning, name)
+	}
+	pi.State, pi.PID, pi.Stop = ProcessStopped, 0, fakeStart.Add(time.Hour)
+	return nil
+}
+
+func (f *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error {
+	f.record("stop " + name)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi, err := f.find(name)
+	if err != nil {
+		return err
+	}
+	return f.stopLocked(pi, name)
+}
+func (f *fakeBackend) StopProcessGroup(_ context.Context, g string, _ bool) ([]Result, error) {
+	f.record("stopgroup " + g)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.group(g)
+	if err != nil {
+		return nil, err
+	}
+	return f.each(ps, running, func(p *ProcessInfo) error { return f.stopLocked(p, p.Name) }), nil
+}
+func (f *fakeBackend) StopAllProcesses(context.Context, bool) ([]Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.each(f.all(), running, func(p *ProcessInfo) error { return f.stopLocked(p, p.Name) }), nil
+}
+
+func (f *fakeBackend) SignalProcess(_ context.Context, name string, sig syscall.Signal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi, err := f.find(name)
+	if err != nil {
+		return err
+	}
+	if !pi.State.Signallable() {
+		return NewFault(NotRunning, name)
+	}
+	f.signals = append(f.signals, sig)
+	return nil
+}
+func (f *fakeBackend) SignalProcessGroup(_ context.Context, g string, sig syscall.Signal) ([]Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.group(g)
+	if err != nil {
+		return nil, err
+	}
+	return f.each(ps, func(p *ProcessInfo) bool { return p.State.Signallable() },
+		func(*ProcessInfo) error { f.signals = append(f.signals, sig); return nil }), nil
+}
+func (f *fakeBackend) SignalAllProcesses(_ context.Context, sig syscall.Signal) ([]Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.each(f.all(), func(p *ProcessInfo) bool { return p.State.Signallable() },
+		func(*ProcessInfo) error { f.signals = append(f.signals, sig); return nil }), nil
+}
+
+func (f *fakeBackend) ProcessInfo(_ context.Context, name string) (ProcessInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi, err := f.find(name)
+	if err != nil {
+		return ProcessInfo{}, err
+	}
+	return *pi, nil
+}
+func (f *fakeBackend) AllProcessInfo(context.Context) ([]ProcessInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ProcessInfo
+	// Reverse order: the API must sort.
+	all := f.all()
+	for i := len(all) - 1; i >= 0; i-- {
+		out = append(out, *all[i])
+	}
+	return out, nil
+}
+func (f *fakeBackend) AllConfigInfo(context.Context) ([]ConfigInfo, error) {
+	return []ConfigInfo{
+		{Name: "cat", Group: "cat", GroupPrio: 999, ProcessPrio: 999, InUse: true, Autostart: true,
+			Command: "/bin/cat", UID: -1, ExitCodes: []int{0}, StartRetries: 3, StartSecs: 1, StopSignal: 15,
+			StopWaitSecs: 10, Stdout: LogConfig{Logfile: "/tmp/cat.log", LogfileBackups: 10, LogfileMaxBytes: 52428800},
+			Stderr: LogConfig{Logfile: "auto", LogfileBackups: 10, LogfileMaxBytes: 52428800}},
+		{Name: "a", Group: "g", GroupPrio: 5, ProcessPrio: 1, Command: "/bin/a", Directory: "/srv", UID: 1000,
+			ServerURL: "AUTO"},
+	}, nil
+}
+
+func (f *fakeBackend) ClearProcessLogs(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, err := f.find(name)
+	return err
+}
+func (f *fakeBackend) ClearAllProcessLogs(context.Context) ([]Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.each(f.all(), func(*ProcessInfo) bool { return true }, func(*ProcessInfo) error { return nil }), nil
+}
+func (f *fakeBackend) SendProcessStdin(_ context.Context, name string, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi, err := f.find(name)
+	if err != nil {
+		return err
+	}
+	if pi.PID == 0 {
+		return NewFault(NotRunning, name)
+	}
+	f.stdin = append(f.stdin, data...)
+	return nil
+}
+func (f *fakeBackend) SendRemoteCommEvent(_ context.Context, typ, data string) error {
+	f.record("comm " + typ + " " + data)
+	return nil
+}

@@ -1,0 +1,142 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// serveLogtail answers GET /logtail/<namespec>[/stdout|stderr] and GET
+// /mainlogtail: 200 text/plain, chunked, the last 1024 bytes then new
+// data as it is written; 404 for an unknown process or a missing file.
+//
+// The connection is hijacked: supervisorctl sends a stray CRLF after its
+// headers, which would stop net/http from noticing a client that goes
+// away; reading the connection ourselves catches it.
+func (s *Server) serveLogtail(w http.ResponseWriter, r *http.Request, main bool) {
+	if r.Method != http.MethodGet {
+		http.Error(w, "400 Bad Request", http.StatusBadRequest)
+		return
+	}
+	path, ok := s.logtailPath(r, main)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "500 streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	conn, rw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	go func() {
+		// Whatever the client sends (a stray CRLF) is discarded; EOF or an
+		// error means it is gone.
+		_, _ = io.Copy(io.Discard, rw.Reader)
+		cancel()
+	}()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	chunked := r.ProtoAtLeast(1, 1)
+	var h strings.Builder
+	fmt.Fprintf(&h, "HTTP/%d.%d 200 OK\r\n", r.ProtoMajor, r.ProtoMinor)
+	fmt.Fprintf(&h, "Server: %s\r\n", s.opts.ServerHeader)
+	fmt.Fprintf(&h, "Date: %s\r\n", time.Now().UTC().Format(http.TimeFormat))
+	fmt.Fprintf(&h, "Last-Modified: %s\r\n", fi.ModTime().UTC().Format(http.TimeFormat))
+	h.WriteString("Content-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\n")
+	if chunked {
+		h.WriteString("Transfer-Encoding: chunked\r\n")
+	} else {
+		h.WriteString("Connection: close\r\n")
+	}
+	h.WriteString("\r\n")
+	bw := rw.Writer
+	if _, err := bw.WriteString(h.String()); err != nil {
+		return
+	}
+	emit := func(p []byte) error {
+		if chunked {
+			fmt.Fprintf(bw, "%x\r\n", len(p))
+		}
+		bw.Write(p)
+		if chunked {
+			bw.WriteString("\r\n")
+		}
+		return bw.Flush()
+	}
+	if err := bw.Flush(); err != nil {
+		return
+	}
+	err = follow(ctx, path, emit)
+	if ctx.Err() == nil && err != nil {
+		s.log.Warn("log stream ended", "path", path, "err", err)
+	}
+	if chunked {
+		writeLastChunk(bw)
+	}
+}
+
+func writeLastChunk(bw *bufio.Writer) {
+	bw.WriteString("0\r\n\r\n")
+	_ = bw.Flush()
+}
+
+// logtailPath resolves the file a logtail request names.
+func (s *Server) logtailPath(r *http.Request, main bool) (string, bool) {
+	if main {
+		p := s.opts.Backend.MainLogPath()
+		return p, p != ""
+	}
+	// /logtail/<namespec>[/<channel>]; the namespec may be %-escaped.
+	rest := strings.TrimPrefix(r.URL.EscapedPath(), "/logtail")
+	rest = strings.TrimLeft(rest, "/")
+	rest, err := url.PathUnescape(rest)
+	if err != nil || rest == "" {
+		return "", false
+	}
+	name, channel, ok := strings.Cut(rest, "/")
+	if !ok {
+		channel = "stdout"
+	}
+	if _, proc := splitNamespec(name); proc == "" {
+		return "", false
+	}
+	pi, err := s.opts.Backend.ProcessInfo(r.Context(), name)
+	if err != nil {
+		return "", false
+	}
+	var p string
+	switch channel {
+	case "stdout":
+		p = pi.StdoutLogfile
+	case "stderr":
+		p = pi.StderrLogfile
+	}
+	return p, p != ""
+}

@@ -1,0 +1,90 @@
+package rpc
+
+import (
+	"context"
+
+	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
+)
+
+type readOnlyKey struct{}
+
+// withReadOnly marks ctx as coming from a read-only listener, so nested
+// multicall entries are restricted too.
+func withReadOnly(ctx context.Context, ro bool) context.Context {
+	return context.WithValue(ctx, readOnlyKey{}, ro)
+}
+
+func isReadOnly(ctx context.Context) bool {
+	ro, _ := ctx.Value(readOnlyKey{}).(bool)
+	return ro
+}
+
+func listMethods(_ context.Context, d *dispatcher, _ args) (any, error) {
+	return d.names(), nil
+}
+
+func methodHelp(_ context.Context, d *dispatcher, a args) (any, error) {
+	name, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := d.methods[name]
+	if !ok {
+		return nil, NewFault(SignatureUnsupported, "")
+	}
+	return m.helpText(), nil
+}
+
+func methodSignature(_ context.Context, d *dispatcher, a args) (any, error) {
+	name, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := d.methods[name]
+	if !ok {
+		return nil, NewFault(SignatureUnsupported, "")
+	}
+	return m.signature(), nil
+}
+
+// multicall runs calls one after another (each finishes, waits included,
+// before the next starts). Like supervisord 4.2 — and unlike the
+// XML-RPC multicall convention — a successful result is appended bare,
+// not wrapped in a one-element array; a failure is a fault struct.
+func multicall(ctx context.Context, d *dispatcher, a args) (any, error) {
+	calls, ok := a[0].([]any)
+	if !ok {
+		return nil, badParam(a[0])
+	}
+	out := make([]any, 0, len(calls))
+	for _, c := range calls {
+		v, err := oneCall(ctx, d, c)
+		if err != nil {
+			f := ToFault(err)
+			v = xmlrpc.Struct{{Name: "faultCode", Value: f.Code}, {Name: "faultString", Value: f.String()}}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func oneCall(ctx context.Context, d *dispatcher, c any) (any, error) {
+	call, ok := c.(map[string]any)
+	if !ok {
+		return nil, NewFault(IncorrectParameters, "call is not a struct")
+	}
+	name, ok := call["methodName"].(string)
+	if !ok {
+		return nil, NewFault(IncorrectParameters, "No methodName")
+	}
+	if name == "system.multicall" {
+		return nil, NewFault(IncorrectParameters, "Recursive system.multicall forbidden")
+	}
+	params := []any{}
+	if p, ok := call["params"]; ok {
+		if params, ok = p.([]any); !ok {
+			return nil, NewFault(IncorrectParameters, "params is not an array")
+		}
+	}
+	return d.call(ctx, name, params, isReadOnly(ctx))
+}

@@ -1,0 +1,167 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
+)
+
+// DefaultMaxBodyBytes bounds an XML-RPC request body.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Options configure a Server. Backend is required.
+type Options struct {
+	Backend Backend
+	// SupervisorVersion is what getSupervisorVersion returns and what
+	// `supervisorctl version` prints.
+	SupervisorVersion string
+	// ServerHeader is sent as the HTTP Server header, e.g. "drover/0.1".
+	ServerHeader string
+	// Logger receives request errors and listener reports; nil discards.
+	Logger *slog.Logger
+	// Now is the clock for getProcessInfo's now and uptime; nil is
+	// time.Now.
+	Now func() time.Time
+	// UI serves every path that is not /RPC2*, /logtail* or
+	// /mainlogtail* (the web status page); nil answers 404. Auth applies.
+	UI http.Handler
+	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// Server is the control API: one method table and the HTTP listeners
+// serving it. It is safe for concurrent use.
+type Server struct {
+	opts Options
+	d    *dispatcher
+	log  *slog.Logger
+
+	// done is closed by Close; streams (logtail) end on it.
+	done      chan struct{}
+	closeOnce sync.Once
+
+	mu        sync.Mutex
+	listeners []*listener
+}
+
+// New returns a Server over opts.Backend. It does not listen yet.
+func New(opts Options) (*Server, error) {
+	if opts.Backend == nil {
+		return nil, errors.New("rpc: Options.Backend is nil")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.ServerHeader == "" {
+		opts.ServerHeader = "drover"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, log: log, done: make(chan struct{})}
+	s.d = newDispatcher(opts.Backend, &s.opts)
+	return s, nil
+}
+
+// Call runs one method in-process, as an authenticated client would (for
+// a JSON API or tests). Faults are returned as *Fault errors.
+func (s *Server) Call(ctx context.Context, method string, params ...any) (any, error) {
+	if params == nil {
+		params = []any{}
+	}
+	v, err := s.d.call(ctx, method, params, false)
+	if err != nil {
+		return nil, ToFault(err)
+	}
+	return v, nil
+}
+
+// Methods lists every callable method name, sorted.
+func (s *Server) Methods() []string { return s.d.names() }
+
+// Handler returns the HTTP handler for one listener: cred is its
+// username/password ("" username: no auth); readOnly restricts the RPC
+// methods to read-only ones.
+func (s *Server) Handler(cred Credentials, readOnly bool) http.Handler {
+	return &httpHandler{s: s, cred: cred, readOnly: readOnly}
+}
+
+type httpHandler struct {
+	s        *Server
+	cred     Credentials
+	readOnly bool
+}
+
+func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Server", h.s.opts.ServerHeader)
+	if !h.cred.allow(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="default"`)
+		http.Error(w, "401 Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	uri := r.RequestURI
+	switch {
+	case strings.HasPrefix(uri, "/RPC2"):
+		h.serveRPC(w, r)
+	case strings.HasPrefix(uri, "/logtail"):
+		h.s.serveLogtail(w, r, false)
+	case strings.HasPrefix(uri, "/mainlogtail"):
+		h.s.serveLogtail(w, r, true)
+	case h.s.opts.UI != nil:
+		h.s.opts.UI.ServeHTTP(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (h *httpHandler) serveRPC(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "400 Bad Request: XML-RPC needs POST", http.StatusBadRequest)
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, h.s.opts.MaxBodyBytes)
+	req, err := xmlrpc.DecodeRequest(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "413 Request Entity Too Large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		h.s.log.Warn("XML-RPC request is invalid", "remote", r.RemoteAddr, "err", err)
+		http.Error(w, "400 Bad Request", http.StatusBadRequest)
+		return
+	}
+	// Drain so a keep-alive connection stays usable after a large body.
+	_, _ = io.Copy(io.Discard, body)
+
+	var buf bytes.Buffer
+	v, err := h.s.d.call(r.Context(), req.Method, req.Params, h.readOnly)
+	if err != nil {
+		f := ToFault(err)
+		err = xmlrpc.EncodeFault(&buf, f.Code, f.String())
+	} else {
+		err = xmlrpc.EncodeResponse(&buf, v)
+	}
+	if err != nil {
+		h.s.log.Error("cannot encode XML-RPC response", "method", req.Method, "err", err)
+		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("Content-Length", fmt.Sprint(buf.Len()))
+	_, _ = w.Write(buf.Bytes())
+}
