@@ -272,3 +272,7 @@ func waitPid(pid int, timeout time.Duration) (unix.WaitStatus, error) {
 		return ws, err
 	}
 }
+
+func sysProcAttrAs(u *User) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID}}
+}

@@ -65,6 +65,7 @@ func decodeShimConfig(s string) (*shimConfig, error) {
 		return nil, fmt.Errorf("%w: version %q", ErrShimProtocol, fields[0])
 	}
 	c := &shimConfig{errFD: -1, umask: -1}
+	hasGID := false
 	bad := func(f string) error { return fmt.Errorf("%w: field %q", ErrShimProtocol, f) }
 	for _, f := range fields[1:] {
 		k, v, _ := strings.Cut(f, "=")
@@ -80,6 +81,7 @@ func decodeShimConfig(s string) (*shimConfig, error) {
 			c.uid, err = parseU32(v)
 		case "g":
 			c.gid, err = parseU32(v)
+			hasGID = true
 		case "G":
 			if v != "" {
 				for _, g := range strings.Split(v, ",") {
@@ -122,6 +124,9 @@ func decodeShimConfig(s string) (*shimConfig, error) {
 	}
 	if c.errFD < 3 {
 		return nil, fmt.Errorf("%w: no report fd", ErrShimProtocol)
+	}
+	if c.user != hasGID { // never drop to a uid with gid 0 by omission
+		return nil, fmt.Errorf("%w: uid and gid must come together", ErrShimProtocol)
 	}
 	return c, nil
 }
