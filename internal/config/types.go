@@ -25,9 +25,9 @@ type Config struct {
 	Files []string
 
 	Supervisord Supervisord
-	// Servers holds [unix_http_server*] and [inet_http_server*] sections in
-	// file order.
-	Servers     []Server
+	// Servers holds the [inet_http_server*] sections, then the
+	// [unix_http_server*] ones, each in file order (4.2's order).
+	Servers       []Server
 	Supervisorctl Supervisorctl
 	// Groups are sorted by (Priority, Name), the order supervisord uses for
 	// autostart; shutdown walks them in reverse.
@@ -112,6 +112,9 @@ type Supervisorctl struct {
 	Password    string
 	Prompt      string // default "supervisor"
 	HistoryFile string
+	// Err holds problems in [supervisorctl] (supervisorctl would refuse
+	// them; the daemon ignores the section). They are also warnings.
+	Err error
 }
 
 // GroupKind is the section kind a group came from.
@@ -142,8 +145,13 @@ type Group struct {
 	// FCGI socket (KindFCGIProgram only).
 	Socket        string
 	SocketBacklog int
-	SocketOwner   string
-	SocketMode    os.FileMode
+	SocketOwner   string // socket_owner as written
+	// SocketOwnerUID/GID are socket_owner resolved, or for a unix socket
+	// without socket_owner the program's user when it differs from the
+	// daemon's; -1 when unchanged.
+	SocketOwnerUID int
+	SocketOwnerGID int
+	SocketMode     os.FileMode
 }
 
 // Autorestart is the autorestart option.
@@ -194,22 +202,25 @@ type Process struct {
 	Priority    int
 	Autostart   bool
 	Autorestart Autorestart
-	StartSecs   time.Duration
-	StartRetries int
-	ExitCodes   []int
-	StopSignal  syscall.Signal
-	StopWait    time.Duration
-	StopAsGroup bool
-	KillAsGroup bool
-	User        string // "" when not set; resolved below
-	UID         int    // -1 when no user=
-	GID         int
-	Groups      []uint32 // supplementary groups of User
-	HomeDir     string   // of User, for HOME when environment= does not set it
+	//lint:ignore ST1011 named after supervisord's startsecs option
+	StartSecs      time.Duration
+	StartRetries   int
+	ExitCodes      []int
+	StopSignal     syscall.Signal
+	StopWait       time.Duration
+	StopAsGroup    bool
+	KillAsGroup    bool
+	User           string // "" when not set; resolved below
+	UID            int    // -1 when no user=
+	GID            int
+	Groups         []uint32 // supplementary groups of User
+	HomeDir        string   // of User, for HOME when environment= does not set it
 	RedirectStderr bool
-	Stdout      LogTarget
-	Stderr      LogTarget
-	Environment Env    // the program's environment=, in file order
+	Stdout         LogTarget
+	Stderr         LogTarget
+	// Environment is [supervisord] environment= updated with the program's
+	// environment= (program keys win), as 4.2 stores it; first-seen order.
+	Environment Env
 	Directory   string // "" when not set; resolved at each spawn
 	Umask       int    // -1 when not set (inherit the daemon's)
 	ServerURL   string // "AUTO" or an URL

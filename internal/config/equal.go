@@ -1,0 +1,80 @@
+package config
+
+import "slices"
+
+// Equal reports whether p and q are the same process config the way
+// supervisord 4.2's reread compares them (ProcessConfig.__eq__): every
+// option, the user by uid, the environment as a map; a log path is not
+// compared when either side is AUTO. Positions and the owning program or
+// group name are not compared.
+func (p *Process) Equal(q *Process) bool {
+	if p == nil || q == nil {
+		return p == q
+	}
+	return p.Name == q.Name && p.UID == q.UID && p.Command == q.Command &&
+		p.Directory == q.Directory && p.Umask == q.Umask && p.Priority == q.Priority &&
+		p.Autostart == q.Autostart && p.Autorestart == q.Autorestart &&
+		p.StartSecs == q.StartSecs && p.StartRetries == q.StartRetries &&
+		p.Stdout.equal(q.Stdout) && p.Stderr.equal(q.Stderr) &&
+		p.StopSignal == q.StopSignal && p.StopWait == q.StopWait &&
+		p.StopAsGroup == q.StopAsGroup && p.KillAsGroup == q.KillAsGroup &&
+		slices.Equal(p.ExitCodes, q.ExitCodes) && p.RedirectStderr == q.RedirectStderr &&
+		p.Environment.equal(q.Environment) && p.ServerURL == q.ServerURL
+}
+
+func (t LogTarget) equal(u LogTarget) bool {
+	if !t.Auto && !u.Auto && t.Path != u.Path {
+		return false
+	}
+	return t.MaxBytes == u.MaxBytes && t.Backups == u.Backups &&
+		t.CaptureMaxBytes == u.CaptureMaxBytes && t.EventsEnabled == u.EventsEnabled &&
+		t.Syslog == u.Syslog
+}
+
+// equal compares as dicts: same keys with the same last values.
+func (e Env) equal(f Env) bool {
+	m := make(map[string]string, len(e))
+	for _, kv := range e {
+		m[kv.Key] = kv.Value
+	}
+	n := make(map[string]string, len(f))
+	for _, kv := range f {
+		n[kv.Key] = kv.Value
+	}
+	if len(m) != len(n) {
+		return false
+	}
+	for k, v := range m {
+		if w, ok := n[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Equal reports whether g and h are the same group config the way 4.2's
+// reread compares them: kind, name, priority, the processes in order, and
+// for listeners buffer_size, events and result_handler, for fcgi programs
+// the socket URL.
+func (g *Group) Equal(h *Group) bool {
+	if g == nil || h == nil {
+		return g == h
+	}
+	if g.Kind != h.Kind || g.Name != h.Name || g.Priority != h.Priority ||
+		len(g.Processes) != len(h.Processes) {
+		return false
+	}
+	for i := range g.Processes {
+		if !g.Processes[i].Equal(h.Processes[i]) {
+			return false
+		}
+	}
+	switch g.Kind {
+	case KindEventListener:
+		return g.BufferSize == h.BufferSize && slices.Equal(g.Events, h.Events) &&
+			g.ResultHandler == h.ResultHandler
+	case KindFCGIProgram:
+		return g.Socket == h.Socket
+	}
+	return true
+}
