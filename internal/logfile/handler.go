@@ -69,8 +69,8 @@ type HandlerOptions struct {
 // use.
 type Handler struct {
 	opts   HandlerOptions
-	prefix string      // pre-rendered attributes from WithAttrs
-	group  string      // current group prefix, "a.b." form
+	prefix string // pre-rendered attributes from WithAttrs
+	group  string // current group prefix, "a.b." form
 }
 
 // NewHandler returns a Handler for opts.

@@ -67,8 +67,8 @@ func Read(path string, offset, length int64) ([]byte, error) {
 // file is longer than offset+length, overflow is set and the last length
 // bytes are returned; otherwise the bytes from offset to the end (at most
 // length). newOffset is always the file's size. A missing file gives
-// ErrNoFile (the API answers ['', 0, false]); on any other failure the error
-// is returned with newOffset = offset (the API answers ['', offset, false]).
+// ErrNoFile (the API answers [”, 0, false]); on any other failure the error
+// is returned with newOffset = offset (the API answers [”, offset, false]).
 func Tail(path string, offset, length int64) (data []byte, newOffset int64, overflow bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {

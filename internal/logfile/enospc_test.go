@@ -1,0 +1,126 @@
+package logfile
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// tinyFS mounts a 64 KiB tmpfs (root only) so a real write(2) fails with
+// ENOSPC; the test is skipped where mounting is not allowed.
+func tinyFS(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestENOSPCDropAndResume: on a full disk writes are dropped and counted,
+// the error is logged once, and after space is freed writing resumes and
+// the number of dropped bytes is logged.
+func TestENOSPCDropAndResume(t *testing.T) {
+	dir := tinyFS(t)
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 32<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuf
+	w, err := OpenWriter(filepath.Join(dir, "p.log"), 0, 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	chunk := bytes.Repeat([]byte("x"), 8<<10)
+	for range 10 { // 80 KiB into ~32 KiB of room
+		write(t, w, string(chunk))
+	}
+	dropped := w.Dropped()
+	if dropped == 0 {
+		t.Fatal("nothing dropped on a full disk")
+	}
+	st, _ := os.Stat(w.Path())
+	if st.Size()+dropped != 80<<10 {
+		t.Fatalf("written %d + dropped %d != %d", st.Size(), dropped, 80<<10)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !strings.Contains(logs.String(), "no space left") {
+		t.Fatalf("want one ENOSPC report, got %q", logs.String())
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	write(t, w, "back\n")
+	if !strings.Contains(logs.String(), strconv.FormatInt(dropped, 10)+" bytes were dropped") {
+		t.Fatalf("no resume report with %d: %q", dropped, logs.String())
+	}
+	b, _ := os.ReadFile(w.Path())
+	if !bytes.HasSuffix(b, []byte("back\n")) {
+		t.Fatal("write after recovery missing")
+	}
+}
+
+// TestMainLogOnFullDisk: the main log handler over a Writer on a full disk
+// reports its own failure through itself without deadlock or recursion.
+func TestMainLogOnFullDisk(t *testing.T) {
+	dir := tinyFS(t)
+	var stdout syncBuf
+	var h *Handler
+	w, err := OpenWriter(filepath.Join(dir, "main.log"), 0, 0, slog.New(&lazy{get: func() slog.Handler { return h }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	h = NewHandler(HandlerOptions{File: w, Stdout: &stdout})
+	logger := slog.New(h)
+	line := strings.Repeat("m", 1000)
+	for range 100 { // 100 KB into 64 KiB
+		logger.Info(line)
+	}
+	if w.Dropped() == 0 {
+		t.Fatal("nothing dropped")
+	}
+	if n := strings.Count(stdout.String(), "ERRO log file write failed"); n != 1 {
+		t.Fatalf("%d failure reports on stdout", n)
+	}
+}
+
+// lazy defers to a handler created after the logger that needs it.
+type lazy struct{ get func() slog.Handler }
+
+func (l *lazy) Enabled(ctx context.Context, lv slog.Level) bool { return l.get().Enabled(ctx, lv) }
+func (l *lazy) Handle(ctx context.Context, r slog.Record) error { return l.get().Handle(ctx, r) }
+func (l *lazy) WithAttrs(a []slog.Attr) slog.Handler            { return l.get().WithAttrs(a) }
+func (l *lazy) WithGroup(n string) slog.Handler                 { return l.get().WithGroup(n) }
