@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+const (
+	fleetStartTimeout = 3 * time.Minute
+	statusTimeout     = 10 * time.Second
+)
+
+// fleet starts n programs (sleep 100000, startsecs=1) and measures, on the
+// one daemon: exec → the n-th "entered RUNNING state" line; VmRSS then; the
+// context switches of all its threads over an idle window; status latency.
+func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
+	n := h.opt.Programs
+	type rowDef struct{ key, id, name, unit, goal string }
+	rows := []rowDef{
+		{"startup", "startup", fmt.Sprintf("%d programs: exec → all RUNNING (startsecs=1)", n), "s", goalStartup},
+		{"rss", "rss", fmt.Sprintf("daemon RSS with %d programs RUNNING", n), "MB", goalRSS},
+		{"idle", "idle", fmt.Sprintf("idle wake-ups: ctxt switches in %v, all threads", h.opt.Idle), "count", goalIdle},
+		{"status", "status_supervisorctl", fmt.Sprintf("`supervisorctl status` (%d programs), median of %d", n, h.opt.StatusRuns), "ms", "—"},
+		{"status", "status_native", "own status command (drover status / supervisorctl), median", "ms", goalStatus},
+	}
+	set := func(key string, c *cell) {
+		for _, r := range rows {
+			if r.key == key && want[key] {
+				h.rep.set(r.id, r.name, r.unit, r.goal, t.Name, c)
+				return
+			}
+		}
+	}
+	setID := func(id string, c *cell) {
+		for _, r := range rows {
+			if r.id == id && want[r.key] {
+				h.rep.set(r.id, r.name, r.unit, r.goal, t.Name, c)
+			}
+		}
+	}
+	failAll := func(reason string) {
+		for _, r := range rows {
+			if want[r.key] {
+				h.rep.set(r.id, r.name, r.unit, r.goal, t.Name, na(reason))
+			}
+		}
+	}
+
+	dir, err := h.newDir(t.Name + "-fleet")
+	if err != nil {
+		failAll(shortErr(err))
+		return
+	}
+	conf, err := benchConfig(dir, manyPrograms(n, h.sleep+" 100000", "startsecs=1"))
+	if err != nil {
+		failAll(shortErr(err))
+		return
+	}
+	d, err := startDaemon(t, dir, conf)
+	if err != nil {
+		failAll(shortErr(err))
+		return
+	}
+	defer d.Stop(stopGrace)
+
+	wctx, cancel := context.WithTimeout(ctx, fleetStartTimeout)
+	var reached int64
+	err = d.Log.Wait(wctx, d.Exited(), func(s *logState) bool {
+		if len(s.Success) >= n {
+			reached = s.Success[n-1]
+			return true
+		}
+		return false
+	})
+	cancel()
+	if err != nil {
+		c := d.Log.Counts()
+		failAll(d.Why(fmt.Errorf("%d of %d RUNNING: %w", c[kindSuccess], n, err)))
+		return
+	}
+	set("startup", value(float64(reached-d.Start)/1e9, "s"))
+
+	if want["rss"] {
+		if kb, err := rssKB(d.Pid); err != nil {
+			set("rss", na(shortErr(err)))
+		} else {
+			set("rss", value(float64(kb)/1024, "MB"))
+		}
+	}
+	if want["idle"] {
+		set("idle", h.idle(ctx, d))
+	}
+	if want["status"] {
+		ctl := []string{h.opt.Supervisorctl, "-c", conf, "status"}
+		c := h.timeStatus(ctx, d, ctl, n)
+		setID("status_supervisorctl", c)
+		if t.Ctl == nil {
+			setID("status_native", na("no status verb yet"))
+		} else if own := t.Ctl(conf); strings.Join(own, " ") == strings.Join(ctl, " ") {
+			setID("status_native", c)
+		} else {
+			setID("status_native", h.timeStatus(ctx, d, own, n))
+		}
+	}
+}
+
+// idle counts the daemon's context switches (voluntary + involuntary, over
+// all threads) between two /proc reads h.opt.Idle apart. The window is a
+// measurement period, not a wait for an event.
+func (h *harness) idle(ctx context.Context, d *daemon) *cell {
+	c0, th0, err := ctxtSwitches(d.Pid)
+	if err != nil {
+		return na(shortErr(err))
+	}
+	t := time.NewTimer(h.opt.Idle)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-d.Exited():
+		return na(d.Why(errDaemonExited))
+	case <-ctx.Done():
+		return na(shortErr(ctx.Err()))
+	}
+	c1, th1, err := ctxtSwitches(d.Pid)
+	if err != nil {
+		return na(shortErr(err))
+	}
+	c := value(float64(c1-c0), "count")
+	c.Detail = map[string]any{"threads_before": th0, "threads_after": th1}
+	return c
+}
+
+// timeStatus runs argv h.opt.StatusRuns times and returns the median wall
+// time; each run must list n programs as RUNNING.
+func (h *harness) timeStatus(ctx context.Context, d *daemon, argv []string, n int) *cell {
+	var lat []float64
+	for i := range h.opt.StatusRuns {
+		rctx, cancel := context.WithTimeout(ctx, statusTimeout)
+		cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
+		t0 := mono()
+		out, err := cmd.CombinedOutput()
+		t1 := mono()
+		cancel()
+		running := strings.Count(string(out), " RUNNING ")
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) || rctx.Err() != nil {
+			return na(d.Why(fmt.Errorf("run %d: %w", i, err)))
+		}
+		if running < n {
+			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+			return na(fmt.Sprintf("shows %d of %d RUNNING: %s", running, n, shortErr(errors.New(first))))
+		}
+		lat = append(lat, ms(t1-t0))
+	}
+	c := value(median(lat), "ms")
+	c.Samples = lat
+	return c
+}

@@ -1,0 +1,270 @@
+// Command droverbench measures drover and supervisord side by side on the
+// same generated configs and prints one Markdown table (see bench/README.md).
+//
+// The same binary is also the child the supervisors run ("child", "blip",
+// "produce" modes), so child start-up cost is the same for both.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	// Child modes first: they are what the supervisors spawn, and their
+	// start-up cost is part of what is measured.
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "child", "blip", "produce":
+			os.Exit(childMain(os.Args[1:]))
+		}
+	}
+	os.Exit(harnessMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the harness's flags.
+type options struct {
+	Drover, Supervisord, Supervisorctl string
+	JSON                               string
+	Targets                            string
+	Reps, Programs, StatusRuns         int
+	ProduceBytes                       int64
+	Idle, Timeout                      time.Duration
+	SoakPrograms                       int
+	SoakLife, SoakDuration, SoakSample time.Duration
+	Keep                               bool
+}
+
+// harness holds what every measurement needs.
+type harness struct {
+	opt     options
+	self    string // this binary, run as the child
+	tmp     string // root temp dir of this run
+	sleep   string // absolute path of sleep(1)
+	targets []*target
+	rep     *report
+	log     io.Writer
+}
+
+// measurement names, in run order; groups expand to members.
+var (
+	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "soak"}
+	groups          = map[string][]string{
+		"all":        {"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk"},
+		"respawn":    {"baseline", "respawn"},
+		"fleet":      {"startup", "rss", "idle", "status"},
+		"throughput": {"lines", "rotate", "bulk"},
+	}
+)
+
+func harnessMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("droverbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.Drover, "drover", "bin/drover", "drover binary (started as `drover run -n -c FILE`)")
+	fs.StringVar(&o.Supervisord, "supervisord", "/usr/bin/supervisord", "supervisord binary")
+	fs.StringVar(&o.Supervisorctl, "supervisorctl", "/usr/bin/supervisorctl", "supervisorctl binary")
+	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write raw results here (empty: don't)")
+	fs.StringVar(&o.Targets, "targets", "drover,supervisord", "comma-separated targets to run")
+	fs.IntVar(&o.Reps, "reps", 200, "respawn repetitions")
+	fs.IntVar(&o.Programs, "programs", 500, "programs for startup/rss/idle/status")
+	fs.IntVar(&o.StatusRuns, "status-runs", 20, "status invocations per target")
+	fs.Int64Var(&o.ProduceBytes, "produce-bytes", 256<<20, "bytes written by each throughput producer")
+	fs.DurationVar(&o.Idle, "idle", 10*time.Second, "idle wake-up window")
+	fs.DurationVar(&o.Timeout, "timeout", 45*time.Minute, "deadline for the whole run")
+	fs.IntVar(&o.SoakPrograms, "soak-programs", 200, "soak: programs")
+	fs.DurationVar(&o.SoakLife, "soak-life", 100*time.Millisecond, "soak: each child's lifetime")
+	fs.DurationVar(&o.SoakDuration, "soak-duration", 2*time.Minute, "soak: duration per target")
+	fs.DurationVar(&o.SoakSample, "soak-sample", 15*time.Second, "soak: RSS sampling period")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the temp dir (configs, logs) for inspection")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: droverbench [flags] [all|respawn|fleet|throughput|soak|%s]...\n", strings.Join(allMeasurements, "|"))
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	want, err := selectMeasurements(fs.Args())
+	if err != nil {
+		fmt.Fprintln(stderr, "droverbench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+
+	h, err := newHarness(ctx, o, stderr, args)
+	if err != nil {
+		fmt.Fprintln(stderr, "droverbench:", err)
+		return 1
+	}
+	defer h.cleanup()
+	h.run(ctx, want)
+	names := make([]string, len(h.targets))
+	for i, t := range h.targets {
+		names[i] = t.Name
+	}
+	h.rep.writeMarkdown(stdout, names)
+	if o.JSON != "" {
+		if err := h.rep.writeJSON(o.JSON); err != nil {
+			fmt.Fprintln(stderr, "droverbench:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "droverbench: raw results in %s\n", o.JSON)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "droverbench: stopped early:", context.Cause(ctx))
+		return 1
+	}
+	return 0
+}
+
+// selectMeasurements expands names and groups, keeping run order.
+func selectMeasurements(args []string) (map[string]bool, error) {
+	if len(args) == 0 {
+		args = []string{"all"}
+	}
+	want := map[string]bool{}
+	for _, a := range args {
+		if g, ok := groups[a]; ok {
+			for _, m := range g {
+				want[m] = true
+			}
+			continue
+		}
+		found := false
+		for _, m := range allMeasurements {
+			if m == a {
+				want[m], found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown measurement %q (have all, respawn, fleet, throughput, soak, %s)", a, strings.Join(allMeasurements, ", "))
+		}
+	}
+	return want, nil
+}
+
+func newHarness(ctx context.Context, o options, log io.Writer, args []string) (*harness, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("own path: %w", err)
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		return nil, fmt.Errorf("sleep(1): %w", err)
+	}
+	// Children of a killed daemon come back to the harness, which kills
+	// and reaps them (see reapOrphans).
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("subreaper: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "droverbench-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	h := &harness{opt: o, self: self, tmp: tmp, sleep: sleep, log: log}
+	h.rep = &report{
+		Date:      time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Nproc:     runtime.NumCPU(),
+		Kernel:    kernel(),
+		GoVersion: runtime.Version(),
+		Args:      args,
+	}
+	h.rep.SupervisordVersion = firstLine(ctx, o.Supervisord, "--version")
+	h.rep.DroverVersion = firstLine(ctx, o.Drover, "run", "--version")
+	for _, name := range strings.Split(o.Targets, ",") {
+		switch strings.TrimSpace(name) {
+		case "drover":
+			h.targets = append(h.targets, h.droverTarget(ctx))
+		case "supervisord":
+			h.targets = append(h.targets, h.supervisordTarget())
+		default:
+			return nil, errors.Join(os.RemoveAll(tmp), fmt.Errorf("unknown target %q", name))
+		}
+	}
+	return h, nil
+}
+
+func (h *harness) supervisordTarget() *target {
+	t := &target{Name: "supervisord",
+		Argv: func(conf string) []string { return []string{h.opt.Supervisord, "-n", "-c", conf} },
+		Ctl:  func(conf string) []string { return []string{h.opt.Supervisorctl, "-c", conf, "status"} },
+	}
+	if _, err := os.Stat(h.opt.Supervisord); err != nil {
+		t.Skip = "no " + h.opt.Supervisord
+	}
+	return t
+}
+
+func (h *harness) droverTarget(ctx context.Context) *target {
+	t := &target{Name: "drover",
+		Argv: func(conf string) []string { return []string{h.opt.Drover, "run", "-n", "-c", conf} },
+	}
+	if _, err := os.Stat(h.opt.Drover); err != nil {
+		t.Skip = "no " + h.opt.Drover
+		return t
+	}
+	// `drover status` is drover's own client; use it once the verb exists.
+	if exec.CommandContext(ctx, h.opt.Drover, "status", "--help").Run() == nil {
+		t.Ctl = func(conf string) []string { return []string{h.opt.Drover, "status", "-c", conf} }
+	}
+	return t
+}
+
+// cleanup removes the temp dir unless -keep.
+func (h *harness) cleanup() {
+	reapOrphans()
+	if h.opt.Keep {
+		fmt.Fprintf(h.log, "droverbench: kept %s\n", h.tmp)
+		return
+	}
+	_ = os.RemoveAll(h.tmp)
+}
+
+// progress prints one line to stderr.
+func (h *harness) progress(format string, a ...any) {
+	fmt.Fprintf(h.log, "droverbench: "+format+"\n", a...)
+}
+
+// newDir makes a fresh directory for one daemon run.
+func (h *harness) newDir(name string) (string, error) {
+	d, err := os.MkdirTemp(h.tmp, name+"-")
+	if err != nil {
+		return "", fmt.Errorf("run dir: %w", err)
+	}
+	return d, nil
+}
+
+func kernel() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// firstLine runs a command briefly and returns its first output line.
+func firstLine(ctx context.Context, argv ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	s, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if err != nil {
+		return "unknown (" + shortErr(err) + ")"
+	}
+	return s
+}

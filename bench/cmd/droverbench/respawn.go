@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Per-step deadlines: generous next to the goals, short enough that a
+// broken daemon costs seconds, not the whole run.
+const (
+	firstNoteTimeout = 30 * time.Second
+	respawnTimeout   = 5 * time.Second
+	spawnedLineWait  = 2 * time.Second
+	stopGrace        = 20 * time.Second
+)
+
+var errNoNote = errors.New("no notification")
+
+// waitNote returns the next note accepted by ok, or fails when the daemon
+// exits (exited may be nil), timeout passes or ctx ends.
+func waitNote(ctx context.Context, n *notifier, exited <-chan struct{}, timeout time.Duration, ok func(note) bool) (note, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case nt := <-n.C:
+			if ok(nt) {
+				return nt, nil
+			}
+		case <-exited:
+			return note{}, errDaemonExited
+		case <-t.C:
+			return note{}, fmt.Errorf("%w within %v", errNoNote, timeout)
+		case <-ctx.Done():
+			return note{}, ctx.Err()
+		}
+	}
+}
+
+// baseline times the harness itself spawning the child: fork+exec →
+// the child's notify stamp. It is the floor under any supervisor's respawn.
+func (h *harness) baseline(ctx context.Context) (med, mx *cell) {
+	dir, err := h.newDir("baseline")
+	if err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	if err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	defer n.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	defer devnull.Close()
+	var lat []float64
+	for range h.opt.Reps {
+		t0 := mono()
+		p, err := os.StartProcess(h.self, []string{h.self, "child", n.Path},
+			&os.ProcAttr{Files: []*os.File{devnull, devnull, devnull}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+		if err != nil {
+			return na(shortErr(err)), na(shortErr(err))
+		}
+		nt, err := waitNote(ctx, n, nil, respawnTimeout, func(nt note) bool { return nt.Pid == p.Pid })
+		_ = p.Kill()
+		_, _ = p.Wait()
+		if err != nil {
+			return na(shortErr(err)), na(shortErr(err))
+		}
+		lat = append(lat, ms(nt.Stamp-t0))
+	}
+	med, mx = value(median(lat), "ms"), value(maximum(lat), "ms")
+	med.Samples = lat
+	return med, mx
+}
+
+// respawn runs one program whose child notifies at start; it SIGKILLs the
+// child and times kill → the next child's notify stamp, reps times. Before
+// each kill it waits for the daemon's "spawned:" line for the current pid
+// (so the kill lands on a daemon that has finished spawning), but not for
+// RUNNING: startsecs=0, so a kill never sends the program to BACKOFF.
+func (h *harness) respawn(ctx context.Context, t *target) (med, mx *cell) {
+	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
+	dir, err := h.newDir(t.Name + "-respawn")
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	defer n.Close()
+	conf, err := benchConfig(dir, []program{{
+		Name:    "respawn",
+		Command: h.self + " child " + n.Path,
+		Options: []string{"autorestart=true", "startsecs=0", "startretries=3"},
+	}})
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	d, err := startDaemon(t, dir, conf)
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	defer d.Stop(stopGrace)
+
+	cur, err := waitNote(ctx, n, d.Exited(), firstNoteTimeout, func(note) bool { return true })
+	if err != nil {
+		return fail(d.Why(fmt.Errorf("first child: %w", err)))
+	}
+	var lat []float64
+	missingLine := 0
+	for i := range h.opt.Reps {
+		pid := cur.Pid
+		lctx, cancel := context.WithTimeout(ctx, spawnedLineWait)
+		err := d.Log.Wait(lctx, d.Exited(), func(s *logState) bool { _, ok := s.Spawned[pid]; return ok })
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, errDaemonExited) {
+				return fail(d.Why(fmt.Errorf("rep %d: %w", i, err)))
+			}
+			missingLine++
+		}
+		tk := mono()
+		if err := unix.Kill(pid, unix.SIGKILL); err != nil {
+			return fail(fmt.Sprintf("rep %d: kill %d: %v", i, pid, err))
+		}
+		next, err := waitNote(ctx, n, d.Exited(), respawnTimeout, func(nt note) bool { return nt.Pid != pid })
+		if err != nil {
+			return fail(d.Why(fmt.Errorf("rep %d: %w", i, err)))
+		}
+		lat = append(lat, ms(next.Stamp-tk))
+		cur = next
+	}
+	med, mx = value(median(lat), "ms"), value(maximum(lat), "ms")
+	med.Samples = lat
+	if missingLine > 0 {
+		med.Detail = map[string]any{"missing_spawned_lines": missingLine}
+	}
+	return med, mx
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+// Row ids, names, units and goals (issue 4). Goals apply to drover.
+const (
+	goalRespawnMedian = "≤ 2 ms"
+	goalRespawnMax    = "≤ 10 ms"
+	goalStartup       = "≤ 1.1 s"
+	goalRSS           = "≤ 12 MB"
+	goalIdle          = "0"
+	goalThroughput    = "≥ 85 MB/s"
+	goalCPU           = "≤ 15 %"
+	goalStatus        = "≤ 20 ms"
+	goalSoakRSS       = "≤ 5 %"
+)
+
+// run performs the selected measurements for every target, in a fixed
+// order, one daemon at a time (they would compete for the CPUs otherwise).
+func (h *harness) run(ctx context.Context, want map[string]bool) {
+	if want["baseline"] {
+		h.progress("baseline: harness spawns the child %d times", h.opt.Reps)
+		c1, c2 := h.baseline(ctx)
+		for _, t := range h.targets {
+			h.rep.set("baseline_median", "child start-up baseline: harness fork+exec → notify, median", "ms", "(reference)", t.Name, c1)
+			h.rep.set("baseline_max", "child start-up baseline, max", "ms", "(reference)", t.Name, c2)
+		}
+		h.noRatio("baseline_median", "baseline_max")
+	}
+	if want["respawn"] {
+		for _, t := range h.targets {
+			h.progress("%s: respawn after kill -9, %d reps", t.Name, h.opt.Reps)
+			med, mx := h.respawn(ctx, t)
+			h.rep.set("respawn_median", "respawn after kill -9 → new child's notify, median", "ms", goalRespawnMedian, t.Name, med)
+			h.rep.set("respawn_max", "respawn after kill -9, max", "ms", goalRespawnMax, t.Name, mx)
+		}
+	}
+	if want["startup"] || want["rss"] || want["idle"] || want["status"] {
+		for _, t := range h.targets {
+			h.progress("%s: %d programs (startup, rss, idle, status)", t.Name, h.opt.Programs)
+			h.fleet(ctx, t, want)
+		}
+	}
+	for _, v := range throughputVariants(h.opt.ProduceBytes) {
+		if !want[v.ID] {
+			continue
+		}
+		for _, t := range h.targets {
+			h.progress("%s: child log throughput, %s", t.Name, v.Name)
+			mbs, cpu := h.throughput(ctx, t, v)
+			h.rep.set(v.ID+"_mbs", "log throughput, "+v.Name, "MB/s", goalThroughput, t.Name, mbs)
+			h.rep.set(v.ID+"_cpu", "daemon CPU during it", "%", goalCPU, t.Name, cpu)
+		}
+	}
+	if want["soak"] {
+		for _, t := range h.targets {
+			h.progress("%s: soak, %d programs exiting every %v, for %v", t.Name, h.opt.SoakPrograms, h.opt.SoakLife, h.opt.SoakDuration)
+			h.soak(ctx, t)
+		}
+	}
+}
+
+// noRatio marks rows whose ratio is meaningless.
+func (h *harness) noRatio(ids ...string) {
+	for _, rw := range h.rep.Rows {
+		for _, id := range ids {
+			if rw.ID == id {
+				rw.NoRatio = true
+			}
+		}
+	}
+}
+
+// ms converts a CLOCK_MONOTONIC difference to milliseconds.
+func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// timeoutReason renders a deadline error for a cell.
+func timeoutReason(what string, err error) string {
+	return fmt.Sprintf("%s: %s", what, shortErr(err))
+}

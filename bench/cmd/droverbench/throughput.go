@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const throughputTimeout = 5 * time.Minute
+
+// tpVariant is one child-log throughput case.
+type tpVariant struct {
+	ID, Name  string
+	Total     int64
+	WriteSize int
+	MaxBytes  string // stdout_logfile_maxbytes
+	Backups   int
+}
+
+// throughputVariants: 100-byte lines without rotation, the same with
+// rotation at 50MB keeping 3 backups, and 64 KiB writes.
+func throughputVariants(total int64) []tpVariant {
+	noRotate := strconv.FormatInt(2*total+1, 10) // larger than what is written
+	mib := total >> 20
+	return []tpVariant{
+		{"lines", fmt.Sprintf("%d MiB as 100-byte lines, 1 write each", mib), total, 100, noRotate, 0},
+		{"rotate", fmt.Sprintf("%d MiB as 100-byte lines, rotating at 50MB ×3", mib), total, 100, "50MB", 3},
+		{"bulk", fmt.Sprintf("%d MiB in 64 KiB writes", mib), total, 64 << 10, noRotate, 0},
+	}
+}
+
+// sizeTracker follows a log file that may rotate: it keeps the current file
+// open and, when the path names a new inode, adds the old file's final size.
+type sizeTracker struct {
+	path  string
+	total int64
+	mu    sync.Mutex
+	cur   *os.File
+	ino   uint64
+	done  int64 // bytes in files rotated away
+	size  int64 // done + current file size, at the last event
+	at    int64 // CLOCK_MONOTONIC when size first reached total
+	full  chan struct{}
+}
+
+func (s *sizeTracker) update() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.at != 0 {
+		return
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.path, &st); err == nil && (s.cur == nil || st.Ino != s.ino) {
+		f, err := os.Open(s.path)
+		if err == nil {
+			if s.cur != nil {
+				if fi, err := s.cur.Stat(); err == nil {
+					s.done += fi.Size()
+				}
+				_ = s.cur.Close()
+			}
+			s.cur, s.ino = f, st.Ino
+		}
+	}
+	if s.cur == nil {
+		return
+	}
+	fi, err := s.cur.Stat()
+	if err != nil {
+		return
+	}
+	s.size = s.done + fi.Size()
+	if s.size >= s.total {
+		s.at = mono()
+		close(s.full)
+	}
+}
+
+func (s *sizeTracker) bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size
+}
+
+func (s *sizeTracker) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		_ = s.cur.Close()
+	}
+}
+
+// throughput runs one producer under the daemon and returns MB/s (10^6
+// bytes) from the producer's first write to the log holding every byte,
+// and the daemon's CPU (utime+stime) over that span as % of one core.
+func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, cpu *cell) {
+	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
+	dir, err := h.newDir(t.Name + "-" + v.ID)
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	defer n.Close()
+	logPath := filepath.Join(dir, "prod.log")
+	conf, err := benchConfig(dir, []program{{
+		Name:    "prod",
+		Command: fmt.Sprintf("%s produce %s %d %d", h.self, n.Path, v.Total, v.WriteSize),
+		Options: []string{"autorestart=false", "startsecs=0", "startretries=0",
+			"stdout_logfile=" + logPath,
+			"stdout_logfile_maxbytes=" + v.MaxBytes,
+			"stdout_logfile_backups=" + strconv.Itoa(v.Backups)},
+	}})
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	tr := &sizeTracker{path: logPath, total: v.Total, full: make(chan struct{})}
+	defer tr.close()
+	w, err := watchDir(dir, unix.IN_CREATE|unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE, func(name string) {
+		if strings.HasPrefix(name, "prod.log") || name == overflowName {
+			tr.update()
+		}
+	})
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	defer w.Close()
+	d, err := startDaemon(t, dir, conf)
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	defer d.Stop(stopGrace)
+
+	first, err := waitNote(ctx, n, d.Exited(), firstNoteTimeout, func(nt note) bool { return nt.Kind == "produce" })
+	if err != nil {
+		return fail(d.Why(fmt.Errorf("producer: %w", err)))
+	}
+	cpu0, err := cpuTicks(d.Pid)
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	timer := time.NewTimer(throughputTimeout)
+	defer timer.Stop()
+	select {
+	case <-tr.full:
+	case <-d.Exited():
+		return fail(d.Why(errDaemonExited))
+	case <-timer.C:
+		got := tr.bytes()
+		return fail(fmt.Sprintf("timeout: %d of %d MB logged in %v", got/1e6, v.Total/1e6, throughputTimeout))
+	case <-ctx.Done():
+		return fail(shortErr(ctx.Err()))
+	}
+	cpu1, err := cpuTicks(d.Pid)
+	if err != nil {
+		return fail(shortErr(err))
+	}
+	tr.mu.Lock()
+	end := tr.at
+	tr.mu.Unlock()
+	span := float64(end-first.Stamp) / 1e9
+	if span <= 0 {
+		return fail(shortErr(errors.New("empty time span")))
+	}
+	cpuSpan := float64(end-first.Recv) / 1e9
+	mbs = value(float64(v.Total)/1e6/span, "MB/s")
+	mbs.Detail = map[string]any{"seconds": span, "bytes": v.Total, "write_size": v.WriteSize}
+	cpu = value(float64(cpu1-cpu0)/clockTicks/cpuSpan*100, "%")
+	cpu.Detail = map[string]any{"cpu_ticks": cpu1 - cpu0, "seconds": cpuSpan}
+	return mbs, cpu
+}
