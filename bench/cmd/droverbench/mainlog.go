@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // lineKind classifies a main-log line by supervisord's process messages.
@@ -79,7 +77,7 @@ type mainLog struct {
 func followMainLog(path string) (*mainLog, error) {
 	l := &mainLog{path: path, changed: make(chan struct{}, 1), st: logState{Spawned: map[int]int64{}}}
 	base := filepath.Base(path)
-	w, err := watchDir(filepath.Dir(path), unix.IN_CREATE|unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE,
+	w, err := watchDir(filepath.Dir(path), inotifyFileMask,
 		func(name string) {
 			if name == base || name == overflowName {
 				l.CatchUp()

@@ -61,6 +61,7 @@ func value(v float64, unit string) *cell {
 
 // na makes a cell with no value and a reason.
 func na(reason string) *cell {
+	reason = strings.NewReplacer("|", "/", "\n", " ").Replace(reason)
 	return &cell{Value: math.NaN(), NA: reason, Text: "n/a (" + reason + ")"}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 )
 
 // Row ids, names, units and goals (issue 4). Goals apply to drover.
@@ -76,8 +75,3 @@ func (h *harness) noRatio(ids ...string) {
 
 // ms converts a CLOCK_MONOTONIC difference to milliseconds.
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
-
-// timeoutReason renders a deadline error for a cell.
-func timeoutReason(what string, err error) string {
-	return fmt.Sprintf("%s: %s", what, shortErr(err))
-}

@@ -38,18 +38,30 @@ func throughputVariants(total int64) []tpVariant {
 	}
 }
 
-// sizeTracker follows a log file that may rotate: it keeps the current file
-// open and, when the path names a new inode, adds the old file's final size.
+// inotifyFileMask is what the harness watches in a log directory.
+const inotifyFileMask = unix.IN_CREATE | unix.IN_MODIFY | unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE
+
+// sizeTracker counts the bytes a daemon has written to a log that may
+// rotate. On every event it stats the log and its backups (path, path.1 …
+// path.N) and keeps every inode it has seen open, so a file rotated away
+// (even deleted) still reports its final size: the total is the sum over
+// those inodes. Nothing is lost unless N rotations happen between events.
 type sizeTracker struct {
-	path  string
+	paths []string
 	total int64
 	mu    sync.Mutex
-	cur   *os.File
-	ino   uint64
-	done  int64 // bytes in files rotated away
-	size  int64 // done + current file size, at the last event
+	files map[uint64]*os.File
+	size  int64 // bytes at the last event
 	at    int64 // CLOCK_MONOTONIC when size first reached total
 	full  chan struct{}
+}
+
+func newSizeTracker(path string, backups int, total int64) *sizeTracker {
+	s := &sizeTracker{paths: []string{path}, total: total, files: map[uint64]*os.File{}, full: make(chan struct{})}
+	for i := 1; i <= backups; i++ {
+		s.paths = append(s.paths, fmt.Sprintf("%s.%d", path, i))
+	}
+	return s
 }
 
 func (s *sizeTracker) update() {
@@ -58,28 +70,33 @@ func (s *sizeTracker) update() {
 	if s.at != 0 {
 		return
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(s.path, &st); err == nil && (s.cur == nil || st.Ino != s.ino) {
-		f, err := os.Open(s.path)
-		if err == nil {
-			if s.cur != nil {
-				if fi, err := s.cur.Stat(); err == nil {
-					s.done += fi.Size()
-				}
-				_ = s.cur.Close()
-			}
-			s.cur, s.ino = f, st.Ino
+	for _, p := range s.paths {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			continue
+		}
+		if _, ok := s.files[st.Ino]; ok {
+			continue
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		var fst syscall.Stat_t
+		if err := syscall.Fstat(int(f.Fd()), &fst); err != nil || s.files[fst.Ino] != nil {
+			_ = f.Close() // renamed again between stat and open: already known
+			continue
+		}
+		s.files[fst.Ino] = f
+	}
+	var sum int64
+	for _, f := range s.files {
+		if fi, err := f.Stat(); err == nil {
+			sum += fi.Size()
 		}
 	}
-	if s.cur == nil {
-		return
-	}
-	fi, err := s.cur.Stat()
-	if err != nil {
-		return
-	}
-	s.size = s.done + fi.Size()
-	if s.size >= s.total {
+	s.size = sum
+	if sum >= s.total {
 		s.at = mono()
 		close(s.full)
 	}
@@ -94,8 +111,8 @@ func (s *sizeTracker) bytes() int64 {
 func (s *sizeTracker) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cur != nil {
-		_ = s.cur.Close()
+	for _, f := range s.files {
+		_ = f.Close()
 	}
 }
 
@@ -125,9 +142,9 @@ func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, 
 	if err != nil {
 		return fail(shortErr(err))
 	}
-	tr := &sizeTracker{path: logPath, total: v.Total, full: make(chan struct{})}
+	tr := newSizeTracker(logPath, v.Backups, v.Total)
 	defer tr.close()
-	w, err := watchDir(dir, unix.IN_CREATE|unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE, func(name string) {
+	w, err := watchDir(dir, inotifyFileMask, func(name string) {
 		if strings.HasPrefix(name, "prod.log") || name == overflowName {
 			tr.update()
 		}
