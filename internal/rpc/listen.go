@@ -67,6 +67,11 @@ type listener struct {
 // behind. A live unix socket at File is never replaced (ErrAddrInUse); a
 // stale one is.
 func (s *Server) Listen(cfgs []ListenerConfig) error {
+	select {
+	case <-s.done:
+		return errors.New("rpc: Listen on a closed Server")
+	default:
+	}
 	var bound []*listener
 	for _, c := range cfgs {
 		l, err := s.bind(c)
@@ -234,13 +239,14 @@ func (l *listener) close() {
 // unix sockets this Server created. In-flight RPC calls are cut off;
 // the daemon calls it on shutdown and before re-binding on reload.
 func (s *Server) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
 	s.mu.Lock()
+	s.closeOnce.Do(func() { close(s.done) })
 	ls := s.listeners
 	s.listeners = nil
 	s.mu.Unlock()
 	for _, l := range ls {
 		l.close()
 	}
+	s.streams.Wait()
 	return nil
 }

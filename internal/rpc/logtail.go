@@ -44,6 +44,13 @@ func (s *Server) serveLogtail(w http.ResponseWriter, r *http.Request, main bool)
 		return
 	}
 	defer conn.Close()
+	if !s.startStream() {
+		return
+	}
+	defer s.streams.Done()
+	if s.onStreamEnd != nil {
+		defer s.onStreamEnd()
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -100,6 +107,20 @@ func (s *Server) serveLogtail(w http.ResponseWriter, r *http.Request, main bool)
 	if chunked {
 		writeLastChunk(bw)
 	}
+}
+
+// startStream registers a log stream unless the Server is closing, so
+// Close's Wait never races with Add.
+func (s *Server) startStream() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	s.streams.Add(1)
+	return true
 }
 
 func writeLastChunk(bw *bufio.Writer) {

@@ -118,7 +118,7 @@ func methodTable() map[string]*method {
 			help: "Return the identifying string of the daemon"},
 		"supervisor.getState": {ret: "struct", readOnly: true, call: getState,
 			help: "Return the daemon state as a struct with keys int statecode, string statename"},
-		"supervisor.getPID": {ret: kInt, readOnly: true, call: getPID, help: "Return the PID of the daemon"},
+		"supervisor.getPID":      {ret: kInt, readOnly: true, call: getPID, help: "Return the PID of the daemon"},
 		"supervisor.readLog":     readLog,
 		"supervisor.readMainLog": readLog,
 		"supervisor.clearLog":    {ret: kBool, call: clearLog, help: "Clear the main log"},

@@ -373,7 +373,7 @@ func tailStderr(ctx context.Context, d *dispatcher, a args) (any, error) {
 }
 
 // tailProcessLog answers [data, newoffset, overflow]; a missing file is
-// ['', 0, false], a read error ['', offset, false], as in supervisord.
+// [”, 0, false], a read error [”, offset, false], as in supervisord.
 func tailProcessLog(ctx context.Context, d *dispatcher, a args, stderr bool) (any, error) {
 	name, err := processName(a)
 	if err != nil {

@@ -52,6 +52,10 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners []*listener
+	// streams counts running log streams; Close waits for them.
+	streams sync.WaitGroup
+	// onStreamEnd, if set (tests), runs when a log stream has ended.
+	onStreamEnd func()
 }
 
 // New returns a Server over opts.Backend. It does not listen yet.
