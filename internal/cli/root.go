@@ -15,7 +15,12 @@ type ExitCode int
 func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // commands lists every verb's constructor; each lives in its own file.
-var commands = []func() *cobra.Command{}
+var commands = []func() *cobra.Command{
+	newRunCmd,
+	newDemoCmd,
+	newDemoAppCmd,
+	newDemoWorkerCmd,
+}
 
 // Execute runs the command line args (args[0] is the program name).
 func Execute(args []string) error {
@@ -23,12 +28,21 @@ func Execute(args []string) error {
 		Use:           "drover",
 		Short:         "drover supervises processes, reads supervisord.conf and restarts servers without downtime",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true, // main prints errors once
 	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		fmt.Fprintf(c.ErrOrStderr(), "drover %s: %v\n", c.Name(), err)
+		return ExitCode(2)
+	})
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
-	_ = filepath.Base(args[0]) // name-based personalities (supervisord, supervisorctl) dispatch here later
-	root.SetArgs(args[1:])
+	rest := args[1:]
+	// Invoked as `supervisord` (a symlink), the binary is the daemon with
+	// supervisord's options.
+	if len(args) > 0 && filepath.Base(args[0]) == "supervisord" {
+		rest = append([]string{"run"}, rest...)
+	}
+	root.SetArgs(rest)
 	return root.Execute()
 }

@@ -37,7 +37,10 @@ func ServeApp(addr string, delay time.Duration) error {
 		return err
 	}
 	started := time.Now()
-	gen := os.Getenv("DROVER_GENERATION")
+	gen := ""
+	if g := os.Getenv("DROVER_GENERATION"); g != "" {
+		gen = " generation " + g
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if delay > 0 {
@@ -49,7 +52,7 @@ func ServeApp(addr string, delay time.Duration) error {
 				t.Stop()
 			}
 		}
-		fmt.Fprintf(w, "hello from drover demo: pid %d generation %s up %s\n",
+		fmt.Fprintf(w, "hello from drover demo: pid %d%s up %s\n",
 			os.Getpid(), gen, time.Since(started).Round(time.Second))
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {

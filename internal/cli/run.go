@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/drover-sh/drover/internal/daemon"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// supervisordFlags are supervisord's command-line options: each overrides
+// the [supervisord] option of the same name. Boolean flags set "true".
+var supervisordFlags = []struct {
+	long, short, option, usage string
+	boolean                    bool
+}{
+	{"nodaemon", "n", "nodaemon", "run in the foreground", true},
+	{"silent", "s", "silent", "no log echo to stdout with -n", true},
+	{"user", "u", "user", "run as this user (or numeric uid)", false},
+	{"umask", "m", "umask", "umask for the daemon when detaching (e.g. 022)", false},
+	{"directory", "d", "directory", "directory to chdir to when detaching", false},
+	{"logfile", "l", "logfile", "main log file path", false},
+	{"logfile_maxbytes", "y", "logfile_maxbytes", "main log rotation size", false},
+	{"logfile_backups", "z", "logfile_backups", "main log backups to keep", false},
+	{"loglevel", "e", "loglevel", "critical, error, warn, info, debug, trace or blather", false},
+	{"pidfile", "j", "pidfile", "pid file path", false},
+	{"identifier", "i", "identifier", "identifier for this instance", false},
+	{"childlogdir", "q", "childlogdir", "directory for AUTO child logs", false},
+	{"nocleanup", "k", "nocleanup", "keep old AUTO child logs at start-up", true},
+	{"minfds", "a", "minfds", "minimum file descriptors to raise the limit to", false},
+	{"minprocs", "", "minprocs", "minimum processes to raise the limit to", false},
+	{"strip_ansi", "t", "strip_ansi", "strip ANSI escapes from child output", true},
+}
+
+func newRunCmd() *cobra.Command {
+	var configPath string
+	var showVersion bool
+	overrides := map[string]*string{}
+	bools := map[string]*bool{}
+	cmd := &cobra.Command{
+		Use:   "run [-c FILE] [-n] [supervisord options]",
+		Short: "Run the daemon (accepts supervisord's options)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if showVersion {
+				fmt.Fprintln(cmd.OutOrStdout(), Version)
+				return nil
+			}
+			opts := daemon.Options{
+				ConfigPath: configPath,
+				Overrides:  map[string]string{},
+				Stdout:     cmd.OutOrStdout(),
+				Stderr:     cmd.ErrOrStderr(),
+				Version:    Version,
+			}
+			cmd.Flags().Visit(func(f *pflag.Flag) {
+				if v, ok := overrides[f.Name]; ok {
+					opts.Overrides[f.Name] = *v
+				}
+				if b, ok := bools[f.Name]; ok && *b {
+					opts.Overrides[f.Name] = "true"
+				}
+			})
+			// The daemon handles TERM/INT/QUIT itself (ordered shutdown).
+			return daemon.Run(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&configPath, "configuration", "c", "", "config file (default: supervisord's search order)")
+	f.BoolVarP(&showVersion, "version", "v", false, "print the version and exit")
+	for _, sf := range supervisordFlags {
+		if sf.boolean {
+			bools[sf.long] = f.BoolP(sf.long, sf.short, false, sf.usage)
+		} else {
+			overrides[sf.long] = f.StringP(sf.long, sf.short, "", sf.usage)
+		}
+	}
+	return cmd
+}
+
+// Version is drover's version, set at build time with -ldflags.
+var Version = "0.1.0-dev"

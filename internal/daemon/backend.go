@@ -1,0 +1,244 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/rpc"
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+// backend is the API's view of the daemon: it forwards to the current
+// Supervisor and keeps the last-read config for reread/avail/add.
+type backend struct{ d *daemon }
+
+var _ rpc.Backend = backend{}
+
+// toRPC maps the supervisor's faults onto the API's; anything else becomes
+// FAILED in rpc.ToFault.
+func toRPC(err error) error {
+	var f *supervisor.Fault
+	if errors.As(err, &f) {
+		return rpc.NewFault(int(f.Code), f.Detail)
+	}
+	return err
+}
+
+func (b backend) sup() *supervisor.Supervisor { return b.d.current() }
+
+func (b backend) Identification() string { return b.d.running().Supervisord.Identifier }
+func (b backend) PID() int               { return os.Getpid() }
+func (b backend) MainLogPath() string    { return b.d.mainLogPath() }
+
+func (b backend) State() rpc.SupervisorState {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := b.sup().State(ctx)
+	if err != nil {
+		return rpc.StateShutdown
+	}
+	return rpc.SupervisorState(st)
+}
+
+func (b backend) ClearMainLog(context.Context) error {
+	if b.d.mainLog == nil {
+		return rpc.NewFault(rpc.NoFile, "")
+	}
+	return b.d.mainLog.Clear()
+}
+
+func (b backend) Shutdown(context.Context) error { b.d.requestShutdown(); return nil }
+func (b backend) Restart(context.Context) error  { b.d.requestRestart(); return nil }
+
+func (b backend) ReloadConfig(ctx context.Context) (rpc.Diff, error) {
+	cfg, err := b.d.reread()
+	if err != nil {
+		return rpc.Diff{}, rpc.NewFault(rpc.CantReread, err.Error())
+	}
+	r, err := b.sup().Diff(ctx, cfg)
+	return rpc.Diff{Added: r.Added, Changed: r.Changed, Removed: r.Removed}, toRPC(err)
+}
+
+func (b backend) AddProcessGroup(ctx context.Context, name string) error {
+	g := b.d.lastGroup(name)
+	if g == nil {
+		return rpc.NewFault(rpc.BadName, name)
+	}
+	if err := b.d.assignAutoLogs(g); err != nil {
+		return err
+	}
+	return toRPC(b.sup().AddGroup(ctx, g))
+}
+
+func (b backend) RemoveProcessGroup(ctx context.Context, name string) error {
+	return toRPC(b.sup().RemoveGroup(ctx, name))
+}
+
+func (b backend) StartProcess(ctx context.Context, name string, wait bool) error {
+	return toRPC(b.sup().StartProcess(ctx, name, wait))
+}
+
+func (b backend) StartProcessGroup(ctx context.Context, group string, wait bool) ([]rpc.Result, error) {
+	return results(b.sup().StartGroup(ctx, group, wait))
+}
+
+func (b backend) StartAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
+	return results(b.sup().StartAll(ctx, wait))
+}
+
+func (b backend) StopProcess(ctx context.Context, name string, wait bool) error {
+	return toRPC(b.sup().StopProcess(ctx, name, wait))
+}
+
+func (b backend) StopProcessGroup(ctx context.Context, group string, wait bool) ([]rpc.Result, error) {
+	return results(b.sup().StopGroup(ctx, group, wait))
+}
+
+func (b backend) StopAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
+	return results(b.sup().StopAll(ctx, wait))
+}
+
+func (b backend) SignalProcess(ctx context.Context, name string, sig syscall.Signal) error {
+	return toRPC(b.sup().SignalProcess(ctx, name, sig))
+}
+
+func (b backend) SignalProcessGroup(ctx context.Context, group string, sig syscall.Signal) ([]rpc.Result, error) {
+	return results(b.sup().SignalGroup(ctx, group, sig))
+}
+
+func (b backend) SignalAllProcesses(ctx context.Context, sig syscall.Signal) ([]rpc.Result, error) {
+	return results(b.sup().SignalAll(ctx, sig))
+}
+
+func (b backend) ProcessInfo(ctx context.Context, name string) (rpc.ProcessInfo, error) {
+	in, err := b.sup().ProcessInfo(ctx, name)
+	if err != nil {
+		return rpc.ProcessInfo{}, toRPC(err)
+	}
+	return processInfo(in), nil
+}
+
+func (b backend) AllProcessInfo(ctx context.Context) ([]rpc.ProcessInfo, error) {
+	ins, err := b.sup().AllProcessInfo(ctx)
+	if err != nil {
+		return nil, toRPC(err)
+	}
+	out := make([]rpc.ProcessInfo, len(ins))
+	for i, in := range ins {
+		out[i] = processInfo(in)
+	}
+	return out, nil
+}
+
+func (b backend) AllConfigInfo(ctx context.Context) ([]rpc.ConfigInfo, error) {
+	active, err := b.sup().Groups(ctx)
+	if err != nil {
+		return nil, toRPC(err)
+	}
+	inUse := map[string]bool{}
+	for _, g := range active {
+		inUse[g.Name] = true
+	}
+	var out []rpc.ConfigInfo
+	for _, g := range b.d.lastRead().Groups {
+		for _, p := range g.Processes {
+			out = append(out, configInfo(g, p, inUse[g.Name]))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (b backend) ClearProcessLogs(ctx context.Context, name string) error {
+	in, err := b.sup().ProcessInfo(ctx, name)
+	if err != nil {
+		return toRPC(err)
+	}
+	return errors.Join(b.d.host.clearLog(in.StdoutLogfile), b.d.host.clearLog(in.StderrLogfile))
+}
+
+func (b backend) ClearAllProcessLogs(ctx context.Context) ([]rpc.Result, error) {
+	ins, err := b.sup().AllProcessInfo(ctx)
+	if err != nil {
+		return nil, toRPC(err)
+	}
+	out := make([]rpc.Result, 0, len(ins))
+	for _, in := range ins {
+		err := errors.Join(b.d.host.clearLog(in.StdoutLogfile), b.d.host.clearLog(in.StderrLogfile))
+		out = append(out, rpc.ResultOf(in.Name, in.Group, err))
+	}
+	return out, nil
+}
+
+func (b backend) SendProcessStdin(ctx context.Context, name string, data []byte) error {
+	in, err := b.sup().ProcessInfo(ctx, name)
+	if err != nil {
+		return toRPC(err)
+	}
+	if in.Pid == 0 || in.State == supervisor.Stopping {
+		return rpc.NewFault(rpc.NotRunning, name)
+	}
+	if err := b.d.host.writeStdin(in.Pid, data); err != nil {
+		return rpc.NewFault(rpc.NoFile, name)
+	}
+	return nil
+}
+
+// SendRemoteCommEvent is accepted; event listeners are not implemented yet,
+// so there is nobody to deliver REMOTE_COMMUNICATION to.
+func (b backend) SendRemoteCommEvent(context.Context, string, string) error { return nil }
+
+func results(rs []supervisor.Result, err error) ([]rpc.Result, error) {
+	if err != nil {
+		return nil, toRPC(err)
+	}
+	out := make([]rpc.Result, len(rs))
+	for i, r := range rs {
+		out[i] = rpc.Result{Name: r.Name, Group: r.Group, Status: int(r.Status), Description: r.Description}
+	}
+	return out, nil
+}
+
+func processInfo(in supervisor.Info) rpc.ProcessInfo {
+	epoch := func(s int64) time.Time {
+		if s == 0 {
+			return time.Time{}
+		}
+		return time.Unix(s, 0)
+	}
+	return rpc.ProcessInfo{
+		Name: in.Name, Group: in.Group,
+		Start: epoch(in.Start), Stop: epoch(in.Stop),
+		State:    rpc.ProcessState(in.State),
+		SpawnErr: in.SpawnErr, ExitStatus: in.ExitStatus,
+		StdoutLogfile: in.StdoutLogfile, StderrLogfile: in.StderrLogfile,
+		PID: in.Pid,
+	}
+}
+
+func configInfo(g *config.Group, p *config.Process, inUse bool) rpc.ConfigInfo {
+	logc := func(t config.LogTarget) rpc.LogConfig {
+		path := t.Path
+		if t.Auto && path == "" {
+			path = "auto"
+		}
+		return rpc.LogConfig{
+			CaptureMaxBytes: t.CaptureMaxBytes, EventsEnabled: t.EventsEnabled,
+			Logfile: path, LogfileBackups: t.Backups, LogfileMaxBytes: t.MaxBytes, Syslog: t.Syslog,
+		}
+	}
+	return rpc.ConfigInfo{
+		Name: p.Name, Group: g.Name, GroupPrio: g.Priority, ProcessPrio: p.Priority,
+		InUse: inUse, Autostart: p.Autostart, Command: p.Command, Directory: p.Directory,
+		UID: p.UID, ExitCodes: p.ExitCodes, KillAsGroup: p.KillAsGroup,
+		RedirectStderr: p.RedirectStderr, ServerURL: p.ServerURL,
+		StartRetries: p.StartRetries, StartSecs: int(p.StartSecs / time.Second),
+		StopSignal: int(p.StopSignal), StopWaitSecs: int(p.StopWait / time.Second),
+		Stdout: logc(p.Stdout), Stderr: logc(p.Stderr),
+	}
+}

@@ -1,0 +1,223 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"log/syslog"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/logfile"
+	"github.com/drover-sh/drover/internal/spawn"
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+// osHost is the supervisor's Host over the real OS: it resolves commands,
+// builds environments, wires the stdio pipes into the log pump and starts
+// children through the spawn shim.
+type osHost struct {
+	sd        config.Supervisord // [supervisord] of the running config
+	serverURL string             // SUPERVISOR_SERVER_URL for AUTO
+	daemonEnv []string
+	pump      *logfile.Pump
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	writers map[string]*sharedWriter // by path; shared by every child writing it
+	stdin   map[int]*os.File         // write end of each live child's stdin
+
+	syslogOnce sync.Once
+	syslogW    *syslog.Writer
+}
+
+// sharedWriter is a log Writer with the number of pipes writing to it, so
+// two generations of a program (or a restart while the old pipes drain)
+// share one rotation state.
+type sharedWriter struct {
+	w    *logfile.Writer
+	refs int
+}
+
+func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log *slog.Logger) *osHost {
+	return &osHost{
+		sd:        sd,
+		serverURL: serverURL,
+		daemonEnv: os.Environ(),
+		pump:      pump,
+		log:       log,
+		writers:   map[string]*sharedWriter{},
+		stdin:     map[int]*os.File{},
+	}
+}
+
+// Spawn implements supervisor.Host.
+func (h *osHost) Spawn(p *config.Process) (int, error) {
+	if p.Argv == nil {
+		return 0, fmt.Errorf("bad command %q: %s", p.Command, p.ArgvErr)
+	}
+	progPATH, have := p.Environment.Lookup("PATH")
+	if !have {
+		progPATH, have = h.sd.Environment.Lookup("PATH")
+	}
+	path, err := spawn.Resolve(p.Argv[0], progPATH, have, os.Getenv("PATH"))
+	if err != nil {
+		return 0, err
+	}
+	serverURL := p.ServerURL
+	if serverURL == "AUTO" || serverURL == "" {
+		serverURL = h.serverURL
+	}
+	var user *spawn.User
+	if p.UID >= 0 && p.User != "" {
+		user = &spawn.User{Name: p.User, Home: p.HomeDir, UID: uint32(p.UID), GID: uint32(p.GID), Groups: p.Groups}
+	}
+	env := spawn.BuildEnv(spawn.EnvInput{
+		Daemon:      h.daemonEnv,
+		ProcessName: p.Name,
+		GroupName:   p.Group,
+		ServerURL:   serverURL,
+		Global:      vars(h.sd.Environment),
+		Program:     vars(p.Environment),
+		User:        user,
+		Directory:   p.Directory,
+	})
+
+	pipes, err := h.openPipes(p)
+	if err != nil {
+		return 0, &spawn.Error{Step: "pipe", Err: err}
+	}
+	pid, err := spawn.Start(&spawn.Spec{
+		Path:   path,
+		Argv:   p.Argv,
+		Env:    env,
+		Dir:    p.Directory,
+		User:   user,
+		Umask:  p.Umask,
+		Stdin:  pipes.childStdin,
+		Stdout: pipes.childStdout,
+		Stderr: pipes.childStderr,
+	})
+	// The child holds its ends now (or never will): the parent's copies go.
+	pipes.closeChildEnds()
+	if pid == 0 {
+		pipes.closeParentEnds()
+		return 0, err
+	}
+	h.mu.Lock()
+	h.stdin[pid] = pipes.stdin
+	h.mu.Unlock()
+	h.pumpOutput(p, pipes)
+	return pid, err
+}
+
+// Signal implements supervisor.Host.
+func (h *osHost) Signal(pid int, sig syscall.Signal, group bool) error {
+	err := spawn.Signal(pid, sig, group)
+	if errors.Is(err, spawn.ErrNoProcess) {
+		return fmt.Errorf("%w: %w", supervisor.ErrNoProcess, err)
+	}
+	return err
+}
+
+// reaped drops what the host kept for pid (its stdin pipe).
+func (h *osHost) reaped(pid int) {
+	h.mu.Lock()
+	f := h.stdin[pid]
+	delete(h.stdin, pid)
+	h.mu.Unlock()
+	if f != nil {
+		f.Close()
+	}
+}
+
+// writeStdin sends data to the child's stdin (sendProcessStdin).
+func (h *osHost) writeStdin(pid int, data []byte) error {
+	h.mu.Lock()
+	f := h.stdin[pid]
+	h.mu.Unlock()
+	if f == nil {
+		return errNoStdin
+	}
+	_, err := f.Write(data)
+	return err
+}
+
+var errNoStdin = errors.New("process has no stdin")
+
+// reopenLogs reopens every open child log (SIGUSR2).
+func (h *osHost) reopenLogs() {
+	h.mu.Lock()
+	ws := make([]*logfile.Writer, 0, len(h.writers))
+	for _, sw := range h.writers {
+		ws = append(ws, sw.w)
+	}
+	h.mu.Unlock()
+	for _, w := range ws {
+		if err := w.Reopen(); err != nil {
+			h.log.Warn(fmt.Sprintf("could not reopen %s: %v", w.Path(), err))
+		}
+	}
+}
+
+// clearLog deletes and recreates the log at path (clearProcessLogs).
+func (h *osHost) clearLog(path string) error {
+	if path == "" {
+		return nil
+	}
+	h.mu.Lock()
+	sw := h.writers[path]
+	h.mu.Unlock()
+	if sw != nil {
+		return sw.w.Clear()
+	}
+	// Nobody writes it now: truncate in place (keeps a non-regular target).
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|os.O_CREATE, 0o666)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// acquire returns the shared writer for a log target, opening it on first use.
+func (h *osHost) acquire(t config.LogTarget) (*logfile.Writer, error) {
+	if t.Path == "" {
+		return nil, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if sw, ok := h.writers[t.Path]; ok {
+		sw.refs++
+		return sw.w, nil
+	}
+	w, err := logfile.OpenWriter(t.Path, t.MaxBytes, t.Backups, h.log)
+	if err != nil {
+		return nil, err
+	}
+	h.writers[t.Path] = &sharedWriter{w: w, refs: 1}
+	return w, nil
+}
+
+// release drops one reference to the writer at path, closing it at zero.
+func (h *osHost) release(path string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sw, ok := h.writers[path]
+	if !ok {
+		return
+	}
+	if sw.refs--; sw.refs == 0 {
+		delete(h.writers, path)
+		sw.w.Close()
+	}
+}
+
+func vars(e config.Env) []spawn.Var {
+	out := make([]spawn.Var, len(e))
+	for i, v := range e {
+		out[i] = spawn.Var{Key: v.Key, Value: v.Value}
+	}
+	return out
+}
