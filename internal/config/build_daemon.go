@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -52,7 +53,9 @@ func (l *loader) buildSupervisord(sec *iniSection) {
 	if first, ok := g.str("environment"); ok {
 		exp := l.envX.with(expansions{"here": strVal(l.here), "host_node_name": strVal(l.o.Hostname)})
 		second, err := pyFormat(first, exp)
-		if err == nil {
+		if err != nil {
+			err = fmt.Errorf("%w (supervisord 4.2 expands [supervisord] environment= twice, so %%%% cannot be used in it)", err)
+		} else {
 			s.Environment, err = parseEnv(second)
 		}
 		if err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -80,8 +81,9 @@ func (l *loader) processes(sec *iniSection, kind, groupName string) []*Process {
 	if t.StopAsGroup && !t.KillAsGroup {
 		g.failf("killasgroup", "cannot be false when stopasgroup is true (stopping the group implies killing it)")
 	}
-	if len(l.e.list) > errsBefore {
-		return nil
+	failed := len(l.e.list) > errsBefore
+	if failed && numprocs > 1 {
+		numprocs = 1 // still report the per-process options' errors once
 	}
 
 	var out []*Process
@@ -138,6 +140,9 @@ func (l *loader) processes(sec *iniSection, kind, groupName string) []*Process {
 			return nil // one process's errors are enough
 		}
 	}
+	if failed {
+		return nil
+	}
 	return out
 }
 
@@ -155,7 +160,7 @@ func (l *loader) logTarget(g *getter, stream string, t LogTarget) LogTarget {
 	if g.has(key) {
 		twice, err := pyFormat(v, g.exp)
 		if err != nil {
-			g.fail(key, err)
+			g.fail(key, fmt.Errorf("%w (supervisord expands %s twice, so %%%% cannot be used in it)", err, key))
 			return t
 		}
 		v = twice

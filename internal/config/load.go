@@ -169,6 +169,7 @@ func (l *loader) run(text string) (*Config, error) {
 	l.buildCtl()
 	l.checkKeys()
 	if len(l.e.list) > 0 {
+		l.e.list = dedupe(l.e.list)
 		sort.SliceStable(l.e.list, func(i, j int) bool { return posLess(l.e.list[i].Pos, l.e.list[j].Pos, l.files) })
 		return nil, l.e.list
 	}
@@ -250,4 +251,23 @@ func (l *loader) includes() {
 			l.e.warn(inc.vals[k].pos, kindInclude, k, "[include] in an included file is ignored (includes do not nest)")
 		}
 	}
+}
+
+// dedupe keeps the first error per option (a program in two groups is
+// read twice; a group's priority is read in two contexts).
+func dedupe(list ErrorList) ErrorList {
+	type key struct {
+		pos             Pos
+		section, option string
+	}
+	seen := map[key]bool{}
+	out := list[:0]
+	for _, e := range list {
+		k := key{e.Pos, e.Section, e.Option}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }

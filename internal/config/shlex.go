@@ -109,7 +109,7 @@ func envTokens(s string) ([]envToken, error) {
 func parseEnv(s string) (Env, error) {
 	toks, err := envTokens(s)
 	if err != nil {
-		return nil, verr("environment: %v in %q", err, s)
+		return nil, verr("%v in %q", err, s)
 	}
 	for _, t := range toks {
 		if t.comment {
