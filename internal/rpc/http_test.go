@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -312,4 +314,72 @@ func readChunk(t *testing.T, br *bufio.Reader) string {
 		t.Fatalf("chunk body: %v", err)
 	}
 	return string(buf[:n])
+}
+
+func TestReadOnlyDecision(t *testing.T) {
+	var logBuf strings.Builder
+	log := slog.New(slog.NewTextHandler(&logBuf, nil))
+	inet := ListenerConfig{Section: "inet_http_server"}
+	for _, tc := range []struct {
+		cfg  ListenerConfig
+		addr net.Addr
+		ro   bool
+	}{
+		{inet, &net.TCPAddr{IP: net.IPv4zero, Port: 9001}, true},
+		{inet, &net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 9001}, true},
+		{inet, &net.TCPAddr{IP: net.IPv6unspecified, Port: 9001}, true},
+		{inet, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9001}, false},
+		{inet, &net.TCPAddr{IP: net.IPv6loopback, Port: 9001}, false},
+		{ListenerConfig{Credentials: Credentials{Username: "u", Password: "p"}}, &net.TCPAddr{IP: net.IPv4zero}, false},
+		{ListenerConfig{Unix: true}, &net.UnixAddr{Name: "/x", Net: "unix"}, false},
+	} {
+		if got := reportAuth(log, tc.cfg, tc.addr); got != tc.ro {
+			t.Errorf("%v %+v: read-only %v, want %v", tc.addr, tc.cfg, got, tc.ro)
+		}
+	}
+	if !strings.Contains(logBuf.String(), "READ-ONLY") || !strings.Contains(logBuf.String(), "port=127.0.0.1:9001") {
+		t.Fatalf("start-up report does not say how to fix it:\n%s", logBuf.String())
+	}
+}
+
+func TestUnixChown(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	s, _ := newTestServer(t)
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen([]ListenerConfig{{Unix: true, File: sock, UID: 65534, GID: 65534}}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || st.Gid != 65534 {
+		t.Fatalf("owner %d:%d", st.Uid, st.Gid)
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	for _, u := range []string{"", "ftp://x", "unix://", "localhost:9001"} {
+		if _, err := NewClient(u, "", ""); err == nil {
+			t.Errorf("NewClient(%q) succeeded", u)
+		}
+	}
+	c, err := NewClient("unix://"+filepath.Join(t.TempDir(), "none.sock"), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Call(context.Background(), "supervisor.getPID"); err == nil {
+		t.Fatal("call to a missing socket succeeded")
+	}
+	for _, tc := range []struct {
+		code      int
+		s, detail string
+	}{{10, "BAD_NAME: x: y", "x: y"}, {6, "SHUTDOWN_STATE", ""}, {99, "weird", "weird"}} {
+		if f := parseFault(tc.code, tc.s); f.Code != tc.code || f.Detail != tc.detail {
+			t.Errorf("parseFault(%d, %q) = %+v", tc.code, tc.s, f)
+		}
+	}
 }

@@ -119,20 +119,27 @@ func (s *Server) Addrs() []net.Addr {
 // other hosts serves only read-only methods (supervisord would serve
 // everything, which is how CVE-2017-11610 and #1245 hurt people).
 func (s *Server) reportAuth(l *listener) bool {
-	if l.cfg.Unix || l.cfg.Enabled() {
+	return reportAuth(s.log, l.cfg, l.ln.Addr())
+}
+
+func reportAuth(log *slog.Logger, cfg ListenerConfig, a net.Addr) bool {
+	if cfg.Unix || cfg.Enabled() {
 		return false
 	}
-	addr, _ := l.ln.Addr().(*net.TCPAddr)
+	addr, _ := a.(*net.TCPAddr)
 	if addr != nil && addr.IP.IsLoopback() {
-		s.log.Warn("HTTP server has no authentication; any local user can control processes",
-			"section", l.cfg.Section, "addr", addr.String())
+		log.Warn("HTTP server has no authentication; any local user can control processes",
+			"section", cfg.Section, "addr", addr.String())
 		return false
 	}
-	_, port, _ := net.SplitHostPort(l.ln.Addr().String())
-	s.log.Error(fmt.Sprintf("[%s] listens on %s without username/password: serving READ-ONLY methods only "+
+	port := "9001"
+	if addr != nil {
+		port = strconv.Itoa(addr.Port)
+	}
+	log.Error(fmt.Sprintf("[%s] listens on %s without username/password: serving READ-ONLY methods only "+
 		"(status, logs). To allow start/stop/etc. set username= and password= (or password={SHA}<sha1 hex>) "+
 		"in [%s], or bind to loopback with port=127.0.0.1:%s",
-		l.cfg.Section, l.ln.Addr(), l.cfg.Section, port), "section", l.cfg.Section)
+		cfg.Section, a, cfg.Section, port), "section", cfg.Section)
 	return true
 }
 

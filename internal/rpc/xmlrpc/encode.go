@@ -202,6 +202,9 @@ func writeStruct(w *bufio.Writer, s Struct, depth int) error {
 // preserved. XML 1.0 cannot carry the replaced characters at all, not
 // even as character references, so this is the only well-formed choice.
 func Sanitize(s string) string {
+	if clean(s) {
+		return s
+	}
 	var b []byte
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
@@ -221,6 +224,17 @@ func Sanitize(s string) string {
 	return string(b)
 }
 
+// clean reports whether s is printable ASCII plus TAB, LF, CR, the
+// common case that needs no copy.
+func clean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // replacement reports whether the rune r (n bytes long) cannot appear in
 // XML 1.0 and, if so, what to write instead.
 func replacement(r rune, n int) (rune, bool) {
@@ -236,26 +250,43 @@ func replacement(r rune, n int) (rune, bool) {
 }
 
 // writeText writes s as XML character data, sanitized as by Sanitize.
+// Runs of ordinary characters are written in one piece.
 func writeText(w *bufio.Writer, s string) {
+	start := 0
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if rr, bad := replacement(r, n); bad {
-			w.WriteRune(rr)
-			i += n
+		c := s[i]
+		if c >= 0x20 && c < 0x80 && c != '&' && c != '<' && c != '>' {
+			i++
 			continue
 		}
-		switch r {
+		var esc string
+		n := 1
+		switch c {
 		case '&':
-			w.WriteString("&amp;")
+			esc = "&amp;"
 		case '<':
-			w.WriteString("&lt;")
+			esc = "&lt;"
 		case '>':
-			w.WriteString("&gt;")
+			esc = "&gt;"
 		case '\r':
-			w.WriteString("&#13;")
+			esc = "&#13;"
+		case '\t', '\n':
+			i++
+			continue
 		default:
-			w.WriteString(s[i : i+n])
+			var r rune
+			r, n = utf8.DecodeRuneInString(s[i:])
+			rr, bad := replacement(r, n)
+			if !bad {
+				i += n
+				continue
+			}
+			esc = string(rr)
 		}
+		w.WriteString(s[start:i])
+		w.WriteString(esc)
 		i += n
+		start = i
 	}
+	w.WriteString(s[start:])
 }
