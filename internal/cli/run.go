@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/daemon"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -62,7 +64,7 @@ func newRunCmd() *cobra.Command {
 				}
 			})
 			// The daemon handles TERM/INT/QUIT itself (ordered shutdown).
-			return daemon.Run(cmd.Context(), opts)
+			return startupError(cmd, daemon.Run(cmd.Context(), opts))
 		},
 	}
 	f := cmd.Flags()
@@ -80,3 +82,21 @@ func newRunCmd() *cobra.Command {
 
 // Version is drover's version, set at build time with -ldflags.
 var Version = "0.1.0-dev"
+
+// startupError prints a config or start-up failure and turns it into exit
+// status 2, as supervisord exits 2 when it cannot start.
+func startupError(cmd *cobra.Command, err error) error {
+	var list config.ErrorList
+	var one *config.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, daemon.ErrStartup):
+		// The detached daemon's message was printed already.
+		return ExitCode(2)
+	case errors.As(err, &list), errors.As(err, &one), errors.Is(err, daemon.ErrStartupFailed):
+		fmt.Fprintln(cmd.ErrOrStderr(), "Error:", err)
+		return ExitCode(2)
+	}
+	return err
+}

@@ -55,6 +55,7 @@ type daemon struct {
 	mainLog *logfile.Writer // nil with logfile=syslog
 	host    *osHost
 	server  *rpc.Server
+	undo    []func() // setup steps to undo, in order done
 }
 
 // Run loads the config and runs the daemon until it is shut down. With
@@ -97,8 +98,32 @@ func (d *daemon) load() (*config.Config, error) {
 	return cfg, nil
 }
 
+// ErrStartupFailed wraps every failure before the daemon serves (log file,
+// privileges, limits, binding the control servers, pidfile): supervisord
+// exits 2 for these.
+var ErrStartupFailed = errors.New("could not start")
+
 // run is the daemon proper, after any detaching.
 func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) error {
+	if err := d.setup(cfg); err != nil {
+		return fmt.Errorf("%w: %w", ErrStartupFailed, err)
+	}
+	defer d.teardown()
+	d.log.Info(fmt.Sprintf("supervisord started with pid %d", os.Getpid()))
+	if ready != nil {
+		fmt.Fprintln(ready, "ok")
+	}
+	return d.loop(ctx, cfg)
+}
+
+// setup prepares everything the daemon needs before it serves; on failure
+// it undoes what it did. teardown undoes it after the last supervisor ended.
+func (d *daemon) setup(cfg *config.Config) (err error) {
+	defer func() {
+		if err != nil {
+			d.teardown()
+		}
+	}()
 	sd := &cfg.Supervisord
 	if err := dropPrivileges(sd.User); err != nil {
 		return err
@@ -110,12 +135,12 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) er
 	if err := d.openMainLog(sd); err != nil {
 		return err
 	}
-	defer d.closeMainLog()
+	d.undo = append(d.undo, d.closeMainLog)
 	for _, n := range limitNotes {
 		d.log.Info(n)
 	}
 	if os.Geteuid() == 0 && sd.User == "" {
-		d.log.Log(ctx, logfile.LevelCritical, "Supervisor is running as root.  Privileges were not dropped because no user is specified in the config file.  If you intend to run as root, you can set user=root in the config file to avoid this message.")
+		d.log.Log(context.Background(), logfile.LevelCritical, "Supervisor is running as root.  Privileges were not dropped because no user is specified in the config file.  If you intend to run as root, you can set user=root in the config file to avoid this message.")
 	}
 	for _, w := range cfg.Warnings {
 		d.log.Warn(fmt.Sprintf("%s:%d: %s", w.Pos.File, w.Pos.Line, w.Msg))
@@ -139,12 +164,12 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) er
 	if err != nil {
 		return err
 	}
-	defer pump.Close()
+	d.undo = append(d.undo, func() { pump.Close() })
 	d.host = newOSHost(*sd, serverURL(cfg.Servers), pump, d.log)
 
 	exits := make(chan spawn.Exit, 64)
 	reaper := spawn.NewReaper(exits)
-	defer reaper.Stop()
+	d.undo = append(d.undo, reaper.Stop)
 	go d.routeExits(exits)
 
 	d.server, err = rpc.New(rpc.Options{
@@ -159,20 +184,23 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) er
 	if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
 		return fmt.Errorf("could not start the control server: %w", err)
 	}
-	defer d.server.Close()
+	d.undo = append(d.undo, func() { d.server.Close() })
 
-	sigs := d.handleSignals()
-	defer sigs.stop()
+	d.undo = append(d.undo, d.handleSignals().stop)
 
 	if err := writePidfile(sd.Pidfile, os.Getpid()); err != nil {
 		return err
 	}
-	defer removePidfile(sd.Pidfile, os.Getpid())
-	d.log.Info(fmt.Sprintf("supervisord started with pid %d", os.Getpid()))
-	if ready != nil {
-		fmt.Fprintln(ready, "ok")
+	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid()) })
+	return nil
+}
+
+// teardown undoes setup in reverse order.
+func (d *daemon) teardown() {
+	for i := len(d.undo) - 1; i >= 0; i-- {
+		d.undo[i]()
 	}
-	return d.loop(ctx, cfg)
+	d.undo = nil
 }
 
 // loop runs supervisors until a shutdown: a reload (supervisorctl reload)
