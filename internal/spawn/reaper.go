@@ -2,8 +2,10 @@ package spawn
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -93,4 +95,27 @@ func (r *Reaper) drain(out chan<- Exit) bool {
 			return false
 		}
 	}
+}
+
+// Describe decodes the exit as supervisord's decode_wait_status does: the
+// exit code, or -1 for a death by signal (never an "expected" exit code),
+// and the message it logs, e.g. "exit status 1" or "terminated by SIGKILL
+// (core dumped)".
+func (e Exit) Describe() (code int, msg string) {
+	ws := e.Status
+	switch {
+	case ws.Exited():
+		return ws.ExitStatus(), "exit status " + strconv.Itoa(ws.ExitStatus())
+	case ws.Signaled():
+		name := unix.SignalName(ws.Signal())
+		if name == "" {
+			name = "signal " + strconv.Itoa(int(ws.Signal()))
+		}
+		msg = "terminated by " + name
+		if ws.CoreDump() {
+			msg += " (core dumped)"
+		}
+		return -1, msg
+	}
+	return -1, fmt.Sprintf("unknown termination cause 0x%04x", uint32(ws))
 }

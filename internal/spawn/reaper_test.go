@@ -212,3 +212,24 @@ func reapOrphan(t *testing.T, exits <-chan Exit) {
 		t.Fatalf("second exit %+v, want the orphan %d", e, gc)
 	}
 }
+
+func TestExitDescribe(t *testing.T) {
+	for _, tc := range []struct {
+		ws   unix.WaitStatus
+		code int
+		msg  string
+	}{
+		{0, 0, "exit status 0"},
+		{2 << 8, 2, "exit status 2"},
+		{255 << 8, 255, "exit status 255"},
+		{unix.WaitStatus(unix.SIGTERM), -1, "terminated by SIGTERM"},
+		{unix.WaitStatus(unix.SIGSEGV) | 0x80, -1, "terminated by SIGSEGV (core dumped)"},
+		{unix.WaitStatus(40), -1, "terminated by signal 40"},
+		{0x137f, -1, "unknown termination cause 0x137f"}, // stopped by SIGSTOP
+	} {
+		code, msg := Exit{Status: tc.ws}.Describe()
+		if code != tc.code || msg != tc.msg {
+			t.Errorf("%#x: got %d %q, want %d %q", uint32(tc.ws), code, msg, tc.code, tc.msg)
+		}
+	}
+}
