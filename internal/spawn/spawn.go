@@ -57,7 +57,8 @@ type Spec struct {
 	// Stdin, Stdout and Stderr become fds 0, 1, 2; nil means /dev/null.
 	// Start does not close them.
 	Stdin, Stdout, Stderr *os.File
-	// ExtraFiles become fds 3, 4, ... in order. Start does not close them.
+	// ExtraFiles become fds 3, 4, ... in order; a nil entry leaves that fd
+	// closed. Start does not close them.
 	ExtraFiles []*os.File
 	// ListenFDs > 0 announces the first ListenFDs extra files as
 	// systemd-style listening sockets: LISTEN_FDS=ListenFDs, LISTEN_PID=the
@@ -147,7 +148,7 @@ func Start(spec *Spec) (int, error) {
 		rlimits: spec.Rlimits, listen: spec.ListenFDs > 0}
 	files = append(files, uintptr(wr))
 	if spec.Umask >= 0 {
-		cfg.umask = spec.Umask & 0o777
+		cfg.umask = spec.Umask
 	}
 	if u := spec.User; u != nil {
 		cfg.user, cfg.uid, cfg.gid = true, u.UID, u.GID
@@ -188,6 +189,8 @@ func validate(s *Spec) error {
 		return fmt.Errorf("%w: ListenFDs %d with %d extra files", ErrInvalidSpec, s.ListenFDs, len(s.ExtraFiles))
 	case s.ListenFDs == 0 && len(s.ListenNames) > 0:
 		return fmt.Errorf("%w: ListenNames without ListenFDs", ErrInvalidSpec)
+	case s.Umask > 0o777:
+		return fmt.Errorf("%w: umask %#o", ErrInvalidSpec, s.Umask)
 	}
 	for _, f := range append([]*os.File{s.Stdin, s.Stdout, s.Stderr}, s.ExtraFiles...) {
 		if f != nil && f.Fd() == ^uintptr(0) {

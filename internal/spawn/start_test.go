@@ -310,6 +310,7 @@ func TestStartInvalidSpec(t *testing.T) {
 		"names":       {Path: "/bin/true", Argv: []string{"x"}, ListenNames: []string{"a"}},
 		"nul":         {Path: "/bin/true", Argv: []string{"x\x00y"}},
 		"closed file": {Path: "/bin/true", Argv: []string{"x"}, Stdout: w},
+		"umask":       {Path: "/bin/true", Argv: []string{"x"}, Umask: 0o1000},
 	} {
 		pid, err := Start(s)
 		if pid != 0 || !errors.Is(err, ErrInvalidSpec) {
