@@ -25,6 +25,20 @@ func results(rs []Result, err error) (any, error) {
 	return out, nil
 }
 
+// delegated keeps the name as the caller wrote it ("g:*") in a BAD_NAME
+// from the group method, as supervisord reports it.
+func delegated(name string) func(v any, err error) (any, error) {
+	return func(v any, err error) (any, error) {
+		if rs, ok := v.([]Result); ok && err == nil {
+			return results(rs, nil)
+		}
+		if err != nil && ToFault(err).Code == BadName {
+			return nil, NewFault(BadName, name)
+		}
+		return v, err
+	}
+}
+
 // nameAndWait reads the (name, wait=true) parameters.
 func nameAndWait(a args) (string, bool, error) {
 	name, err := a.str(0)
@@ -41,7 +55,7 @@ func startProcess(ctx context.Context, d *dispatcher, a args) (any, error) {
 		return nil, err
 	}
 	if g, p := splitNamespec(name); p == "" {
-		return results(d.b.StartProcessGroup(ctx, g, wait))
+		return delegated(name)(d.b.StartProcessGroup(ctx, g, wait))
 	}
 	return true, d.b.StartProcess(ctx, name, wait)
 }
@@ -68,7 +82,7 @@ func stopProcess(ctx context.Context, d *dispatcher, a args) (any, error) {
 		return nil, err
 	}
 	if g, p := splitNamespec(name); p == "" {
-		return results(d.b.StopProcessGroup(ctx, g, wait))
+		return delegated(name)(d.b.StopProcessGroup(ctx, g, wait))
 	}
 	return true, d.b.StopProcess(ctx, name, wait)
 }
@@ -95,7 +109,8 @@ func signalProcess(ctx context.Context, d *dispatcher, a args) (any, error) {
 		return nil, err
 	}
 	if g, p := splitNamespec(name); p == "" {
-		return signalGroup(ctx, d, g, a[1])
+		v, err := signalGroup(ctx, d, g, a[1])
+		return delegated(name)(v, err)
 	}
 	sig, ok := parseSignal(a[1])
 	if !ok {

@@ -220,6 +220,8 @@ func TestStartStop(t *testing.T) {
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.stopProcess", "g:")
 	wantFault(t, s, NotRunning, "NOT_RUNNING: g:a", "supervisor.stopProcess", "g:a")
 	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.startProcessGroup", "zz")
+	wantFault(t, s, BadName, "BAD_NAME: zz:*", "supervisor.startProcess", "zz:*")
+	wantFault(t, s, BadName, "BAD_NAME: zz:", "supervisor.stopProcess", "zz:")
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.startProcessGroup", "g")
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.stopProcessGroup", "g", true)
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.startAllProcesses")
@@ -272,6 +274,8 @@ func TestSignals(t *testing.T) {
 	wantValue(t, s, []any{bad("b", "g")}, "supervisor.signalProcess", "g:*", "FOO")
 	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.signalProcessGroup", "zz", "FOO")
 	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.signalProcessGroup", "zz", "HUP")
+	wantFault(t, s, BadName, "BAD_NAME: zz:*", "supervisor.signalProcess", "zz:*", "HUP")
+	wantFault(t, s, BadName, "BAD_NAME: zz:*", "supervisor.signalProcess", "zz:*", "FOO")
 	wantValue(t, s, []any{ok("b", "g")}, "supervisor.signalProcess", "g:*", "HUP")
 	wantValue(t, s, []any{ok("cat", "cat"), ok("b", "g")}, "supervisor.signalAllProcesses", "TERM")
 }
