@@ -71,8 +71,8 @@ func (l *loader) processes(sec *iniSection, kind, groupName string) []*Process {
 	if numprocs > 1 && !strings.Contains(nameText, "%(process_num)") {
 		g.failf("process_name", "%q must contain %%(process_num) when numprocs > 1 (e.g. %%(program_name)s_%%(process_num)02d)", nameText)
 	}
-	if numprocs > maxNumprocs {
-		g.failf("numprocs", "%d is more than drover's limit of %d", numprocs, maxNumprocs)
+	if numprocs > l.maxNumprocs {
+		g.failf("numprocs", "%d is more than drover's limit of %d", numprocs, l.maxNumprocs)
 		numprocs = 0
 	}
 	if numprocs < 1 && g.has("numprocs") {

@@ -100,10 +100,15 @@ type loader struct {
 	e     errs
 	cfg   *Config
 	files []string
+	// noIncludes skips reading [include] files (the fuzz target must not
+	// wander the filesystem).
+	noIncludes bool
+	// maxNumprocs bounds numprocs per program (lowered by the fuzz target).
+	maxNumprocs int
 }
 
 func newLoader(o Options, main string) *loader {
-	l := &loader{o: o, main: main, here: filepath.Dir(main), p: newINI(), env: map[string]string{}, envX: expansions{}}
+	l := &loader{o: o, main: main, maxNumprocs: maxNumprocs, here: filepath.Dir(main), p: newINI(), env: map[string]string{}, envX: expansions{}}
 	for _, kv := range o.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
 			l.env[k] = v
@@ -200,7 +205,7 @@ func indexOf(list []string, s string) int {
 // matches are read in sorted order; %(here)s in each file is its own dir.
 func (l *loader) includes() {
 	inc, ok := l.p.byName[kindInclude]
-	if !ok {
+	if !ok || l.noIncludes {
 		return
 	}
 	l.p.expandHere(l.here)
