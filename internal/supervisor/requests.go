@@ -103,9 +103,10 @@ func startOutcome(p *proc, wait bool) (bool, error) {
 // ABNORMAL_TERMINATION, SHUTDOWN_STATE.
 func (s *Supervisor) StartProcess(ctx context.Context, name string, wait bool) error {
 	_, err := call(s, ctx, func(c *core, w *waiter, reply chan<- res[struct{}]) {
-		p, err := c.lookup(name)
+		err := c.checkRunning()
+		var p *proc
 		if err == nil {
-			err = c.checkRunning()
+			p, err = c.lookup(name)
 		}
 		if err == nil {
 			err = c.startOne(p)
@@ -131,9 +132,10 @@ func (s *Supervisor) StartProcess(ctx context.Context, name string, wait bool) e
 // spawn is still in flight is delivered as soon as its pid is known.
 func (s *Supervisor) StopProcess(ctx context.Context, name string, wait bool) error {
 	_, err := call(s, ctx, func(c *core, w *waiter, reply chan<- res[struct{}]) {
-		p, err := c.lookup(name)
+		err := c.checkRunning()
+		var p *proc
 		if err == nil {
-			err = c.checkRunning()
+			p, err = c.lookup(name)
 		}
 		if err == nil {
 			err = c.stopOne(p)
@@ -175,9 +177,10 @@ func validSignal(sig syscall.Signal) error {
 // NOT_RUNNING unless STARTING, RUNNING or STOPPING, FAILED on error.
 func (s *Supervisor) SignalProcess(ctx context.Context, name string, sig syscall.Signal) error {
 	_, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
-		p, err := c.lookup(name)
+		err := c.checkRunning()
+		var p *proc
 		if err == nil {
-			err = c.checkRunning()
+			p, err = c.lookup(name)
 		}
 		if err == nil {
 			err = validSignal(sig)

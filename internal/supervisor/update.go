@@ -231,9 +231,10 @@ func (s *Supervisor) AddGroup(ctx context.Context, gc *config.Group) error {
 // process is not in a stopped state.
 func (s *Supervisor) RemoveGroup(ctx context.Context, name string) error {
 	_, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
-		g, err := c.lookupGroup(name)
+		err := c.checkRunning()
+		var g *group
 		if err == nil {
-			err = c.checkRunning()
+			g, err = c.lookupGroup(name)
 		}
 		if err == nil && g.unstopped() {
 			err = fault(CodeStillRunning, "")
