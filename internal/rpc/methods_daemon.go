@@ -2,10 +2,7 @@ package rpc
 
 import (
 	"context"
-	"errors"
-	"os"
 
-	"github.com/drover-sh/drover/internal/logfile"
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
@@ -29,52 +26,6 @@ func getState(_ context.Context, d *dispatcher, _ args) (any, error) {
 }
 
 func getPID(_ context.Context, d *dispatcher, _ args) (any, error) { return d.b.PID(), nil }
-
-func readMainLog(_ context.Context, d *dispatcher, a args) (any, error) {
-	return readLogFile(d.b.MainLogPath(), a, 0)
-}
-
-// readLogFile applies readLog's rules to path with offset and length at
-// a[first], a[first+1]. NO_FILE (detail: the path, "None" when unset) is
-// checked before the arguments, as supervisord does.
-func readLogFile(path string, a args, first int) (any, error) {
-	if !exists(path) {
-		return nil, noFile(path)
-	}
-	offset, err := a.int(first)
-	if err != nil {
-		return nil, err
-	}
-	length, err := a.int(first + 1)
-	if err != nil {
-		return nil, err
-	}
-	data, err := logfile.Read(path, offset, length)
-	switch {
-	case errors.Is(err, logfile.ErrBadArguments):
-		return nil, NewFault(BadArguments, "")
-	case errors.Is(err, logfile.ErrNoFile):
-		return nil, noFile(path)
-	case err != nil:
-		return nil, NewFault(Failed, "")
-	}
-	return string(data), nil
-}
-
-func noFile(path string) error {
-	if path == "" {
-		path = "None"
-	}
-	return NewFault(NoFile, path)
-}
-
-func exists(path string) bool {
-	if path == "" {
-		return false
-	}
-	_, err := os.Stat(path)
-	return err == nil
-}
 
 func clearLog(ctx context.Context, d *dispatcher, _ args) (any, error) {
 	return true, d.b.ClearMainLog(ctx)
