@@ -383,3 +383,25 @@ func TestClientErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestListenFailureCleansUp(t *testing.T) {
+	s, _ := newTestServer(t)
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	err := s.Listen([]ListenerConfig{
+		{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1},
+		{Section: "inet_http_server", Port: "127.0.0.1:notaport"},
+	})
+	if err == nil || !strings.Contains(err.Error(), "inet_http_server") {
+		t.Fatalf("Listen = %v, want an error naming the section", err)
+	}
+	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("socket of the first listener left behind: %v", err)
+	}
+	if len(s.Addrs()) != 0 {
+		t.Fatal("failed Listen registered listeners")
+	}
+	s.Close()
+	if err := s.Listen([]ListenerConfig{{Port: "127.0.0.1:0"}}); err == nil {
+		t.Fatal("Listen after Close succeeded")
+	}
+}

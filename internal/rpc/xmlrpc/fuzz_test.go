@@ -67,3 +67,29 @@ func sanitizedEqual(v any) bool {
 	}
 	return true
 }
+
+// FuzzEncodeString checks that any string, whatever its bytes, encodes to
+// XML that decodes to exactly Sanitize(s).
+func FuzzEncodeString(f *testing.F) {
+	for _, s := range []string{"", "plain", hostile, "\xff\xfe", "a\rb", "]]>", "\x00\x1f\x7f", "é\uFFFF"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		if err := EncodeResponse(&buf, []any{s, map[string]any{s: s}}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := DecodeResponse(&buf)
+		if err != nil {
+			t.Fatalf("our XML does not parse: %v\n%q", err, buf.String())
+		}
+		want := Sanitize(s)
+		arr := v.([]any)
+		if arr[0] != want {
+			t.Fatalf("decoded %q, want %q", arr[0], want)
+		}
+		if m := arr[1].(map[string]any); m[want] != want {
+			t.Fatalf("struct member %q", m)
+		}
+	})
+}
