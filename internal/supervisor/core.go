@@ -231,6 +231,7 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 // spawnDone takes a spawn result on the owner goroutine.
 func (c *core) spawnDone(inst *instance, pid int, err error) {
 	c.inflight--
+	c.dirty = true // start requests without wait answer on the result
 	status, parked := c.parked[pid]
 	if pid > 0 && parked {
 		delete(c.parked, pid)
