@@ -3,6 +3,7 @@ package logfile
 import (
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,4 +57,55 @@ func BenchmarkPumpLines(b *testing.B) {
 func BenchmarkPumpBulk(b *testing.B) {
 	b.SetBytes(64 << 10)
 	benchPump(b, "bulk", max(b.N, 1), 64<<10)
+}
+
+// BenchmarkPumpLinesGoroutine is the same producer read by the alternative
+// design (a goroutine blocked in RawConn.Read on Go's netpoller, buffer from
+// a pool when readable), for comparison with BenchmarkPumpLines.
+func BenchmarkPumpLinesGoroutine(b *testing.B) {
+	b.SetBytes(100)
+	n, size := max(b.N, 1), 100
+	w, err := OpenWriter(filepath.Join(b.TempDir(), "out.log"), 50<<20, 2, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	pool := sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+	r, cmd := startHelper(b, "lines", n, size)
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	fd, err := dupNonblock(r)
+	_ = r.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "pipe")
+	defer f.Close()
+	rc, _ := f.SyscallConn()
+	for eof := false; !eof; {
+		if err := rc.Read(func(fd uintptr) bool {
+			bp := pool.Get().(*[]byte)
+			buf := *bp
+			defer pool.Put(bp)
+			n, err := unix.Read(int(fd), buf)
+			if err == unix.EAGAIN {
+				return false
+			}
+			if n <= 0 {
+				eof = true
+				return true
+			}
+			_, _ = w.Write(buf[:n])
+			return true
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wall, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	_ = cmd.Wait()
+	mb := float64(n*size) / 1e6
+	b.ReportMetric(mb/wall.Seconds(), "MB/s")
+	b.ReportMetric(float64(cpu.Microseconds())/mb, "cpu-µs/MB")
+	b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "%core")
 }

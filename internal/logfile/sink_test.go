@@ -23,9 +23,9 @@ func feed(s *Sink, chunks ...string) {
 }
 
 type recorder struct {
-	log, captured []string
-	events        bytes.Buffer
-	w             *Writer
+	captured []string
+	events   bytes.Buffer
+	w        *Writer
 }
 
 func newRecorder(t *testing.T, max int, strip bool) (*recorder, *Sink) {
