@@ -21,8 +21,10 @@ const maxCarry = 23
 type Sink struct {
 	// Name is the process name, used as the syslog line prefix.
 	Name string
-	// Log receives the raw output; nil keeps no file (NONE).
-	Log *Writer
+	// Log receives the output, one Write per read (or per segment around
+	// capture tokens); normally a *Writer. nil, or a nil *Writer, keeps no
+	// file (NONE).
+	Log io.Writer
 	// Syslog, when set, receives "<Name> <line>" for each line of each
 	// read, one Write per line, as supervisord's *_syslog does.
 	Syslog io.Writer
