@@ -99,7 +99,7 @@ func (l *loader) buildRPC() {
 		if sectionKind(sec.name) != kindRPC {
 			continue
 		}
-		g := l.getter(sec, kindRPC, l.envX)
+		g := l.getter(sec, kindRPC, scope{l.envX})
 		const key = "supervisor.rpcinterface_factory"
 		f, ok := g.str(key)
 		if !ok {
@@ -132,11 +132,11 @@ func (l *loader) buildServers() {
 			if sectionKind(sec.name) != kind {
 				continue
 			}
-			exp := l.envX
+			exp := scope{l.envX}
 			if kind == kindUnixServer {
 				exp = l.envX.with(expansions{"here": strVal(l.here)})
 			}
-			g := l.getter(sec, kind, l.envX)
+			g := l.getter(sec, kind, scope{l.envX})
 			srv := Server{Pos: sec.pos, Section: sec.name, ChownUID: -1, ChownGID: -1}
 			user, _ := g.str("username")
 			pass, _ := g.str("password")
@@ -199,7 +199,7 @@ func (l *loader) buildCtl() {
 	if p, ok := strings.CutPrefix(c.ServerURL, "unix://"); ok {
 		c.ServerURL = "unix://" + absClean(l.o.Dir, l.expandUser(p))
 	}
-	plain := l.getter(sec, kindCtl, env)
+	plain := l.getter(sec, kindCtl, scope{env})
 	c.Prompt = plain.strOr("prompt")
 	c.Username = plain.strOr("username")
 	c.Password = plain.strOr("password")

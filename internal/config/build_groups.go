@@ -156,7 +156,7 @@ var eventTypes = map[string]string{
 // ("PROCESS_STATE" → "ProcessStateEvent"); "" if unknown.
 func EventClassName(name string) string { return eventTypes[name] }
 
-func (l *loader) eventListener(sec *iniSection, base expansions) {
+func (l *loader) eventListener(sec *iniSection, base scope) {
 	g := l.getter(sec, kindEventListener, base)
 	name, err := checkName(sec.name[len(kindEventListener)+1:])
 	if err != nil {
@@ -203,7 +203,7 @@ func (l *loader) eventListener(sec *iniSection, base expansions) {
 
 var tcpSocket = regexp.MustCompile(`^tcp://([^\s:]+):(\d+)$`)
 
-func (l *loader) fcgiProgram(sec *iniSection, base expansions) {
+func (l *loader) fcgiProgram(sec *iniSection, base scope) {
 	g := l.getter(sec, kindFCGI, base)
 	name, err := checkName(sec.name[len(kindFCGI)+1:])
 	if err != nil {

@@ -100,9 +100,11 @@ func (l *loader) processes(sec *iniSection, kind, groupName string) []*Process {
 		if err != nil {
 			g.fail("environment", err)
 		}
+		ownX := expansions{}
 		for _, kv := range own {
-			exp["ENV_"+kv.Key] = strVal(kv.Value)
+			ownX["ENV_"+kv.Key] = strVal(kv.Value)
 		}
+		exp = exp.with(ownX)
 		p.Environment = append(Env(nil), l.cfg.Supervisord.Environment...)
 		for _, kv := range own {
 			p.Environment = p.Environment.set(kv.Key, kv.Value)

@@ -36,7 +36,7 @@ func optionDefaults(kind string) map[string]string {
 			"logfile": "supervisord.log", "logfile_maxbytes": "50MB", "logfile_backups": "10",
 			"loglevel": "info", "pidfile": "supervisord.pid", "umask": "022", "nodaemon": "false",
 			"silent": "false", "minfds": "1024", "minprocs": "200", "nocleanup": "false",
-			"childlogdir": noDefault, // the system temp dir, filled by Load
+			"childlogdir": noDefault, // Options.TempDir, filled in by getter.raw
 			"user":        noDefault, "directory": noDefault, "strip_ansi": "false",
 			"environment": "", "identifier": "supervisor",
 		}
@@ -90,6 +90,16 @@ func optionDefaults(kind string) map[string]string {
 	}
 	return nil
 }
+
+// knownOptions is optionDefaults for every kind, computed once; read only.
+var knownOptions = func() map[string]map[string]string {
+	m := map[string]map[string]string{}
+	for _, k := range []string{kindSupervisord, kindProgram, kindEventListener, kindFCGI, kindGroup,
+		kindUnixServer, kindInetServer, kindCtl, kindInclude, kindRPC, kindCtlPlugin} {
+		m[k] = optionDefaults(k)
+	}
+	return m
+}()
 
 // sectionKind classifies a section name the way supervisord's prefix tests do.
 func sectionKind(name string) string {

@@ -77,7 +77,7 @@ func FuzzExpand(f *testing.F) {
 	for _, s := range []string{"%(a)s", "%%", "%(n)05d", "%(a)r %(n)#x", "%s", "50%", "%(x", "%(a)*d", "%(n).3f %(n)c"} {
 		f.Add(s)
 	}
-	dict := expansions{"a": strVal("it's"), "n": intVal(-42), "e": strVal("")}
+	dict := scope{{"a": strVal("it's"), "n": intVal(-42), "e": strVal("")}}
 	f.Fuzz(func(t *testing.T, s string) {
 		out, err := pyFormat(s, dict)
 		if !strings.Contains(s, "%") && (err != nil || out != s) {

@@ -11,16 +11,12 @@ type getter struct {
 	l    *loader
 	sec  *iniSection
 	kind string
-	exp  expansions
+	exp  scope
 	defs map[string]string
 }
 
-func (l *loader) getter(sec *iniSection, kind string, exp expansions) *getter {
-	defs := optionDefaults(kind)
-	if kind == kindSupervisord {
-		defs["childlogdir"] = l.o.TempDir
-	}
-	return &getter{l: l, sec: sec, kind: kind, exp: exp, defs: defs}
+func (l *loader) getter(sec *iniSection, kind string, exp scope) *getter {
+	return &getter{l: l, sec: sec, kind: kind, exp: exp, defs: knownOptions[kind]}
 }
 
 // raw returns the unexpanded text and its place; none is true when the
@@ -30,6 +26,9 @@ func (g *getter) raw(key string) (text string, pos Pos, none bool) {
 		return v.text, v.pos, false
 	}
 	d, ok := g.defs[key]
+	if g.kind == kindSupervisord && key == "childlogdir" {
+		d = g.l.o.TempDir // the only machine-dependent default
+	}
 	if !ok || d == noDefault {
 		return "", g.sec.pos, true
 	}
@@ -64,7 +63,7 @@ func (g *getter) str(key string) (string, bool) {
 	return g.strWith(key, g.exp)
 }
 
-func (g *getter) strWith(key string, exp expansions) (string, bool) {
+func (g *getter) strWith(key string, exp scope) (string, bool) {
 	text, _, none := g.raw(key)
 	if none {
 		return "", false

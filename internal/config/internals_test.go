@@ -67,7 +67,7 @@ func TestINIStructure(t *testing.T) {
 }
 
 func TestPyFormat(t *testing.T) {
-	d := expansions{"a": strVal("it's"), "n": intVal(7), "neg": intVal(-42), "s": strVal("héllo")}
+	d := scope{{"a": strVal("it's"), "n": intVal(7), "neg": intVal(-42), "s": strVal("héllo")}}
 	for _, c := range [][2]string{
 		{"%(n)02d", "07"}, {"%(n)5d", "    7"}, {"%(n)-5d|", "7    |"}, {"%(n)+d", "+7"},
 		{"%(neg)05d", "-0042"}, {"%(n)#x", "0x7"}, {"%(n)#X", "0X7"}, {"%(n)#o", "0o7"},

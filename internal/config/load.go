@@ -214,7 +214,7 @@ func (l *loader) includes() {
 		l.e.add(inc.pos, kindInclude, "", "section has no files= option; name the files to include, e.g. files = conf.d/*.conf")
 		return
 	}
-	exp := expansions{"here": strVal(l.here), "host_node_name": strVal(l.o.Hostname)}.with(l.envX)
+	exp := scope{l.envX, expansions{"here": strVal(l.here), "host_node_name": strVal(l.o.Hostname)}}
 	files, err := pyFormat(v.text, exp)
 	if err != nil {
 		l.e.addErr(v.pos, kindInclude, "files", err)

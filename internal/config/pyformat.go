@@ -24,21 +24,35 @@ func intVal(i int) pyVal    { return pyVal{i: i, isInt: true} }
 // expansions is the name → value dict of one expansion context.
 type expansions map[string]pyVal
 
-func (e expansions) with(more expansions) expansions {
-	out := make(expansions, len(e)+len(more))
-	for k, v := range e {
-		out[k] = v
-	}
-	for k, v := range more {
-		out[k] = v
-	}
-	return out
+// scope is a stack of expansion dicts; later layers win. It avoids
+// copying the whole environment for every process.
+type scope []expansions
+
+func (e expansions) with(more expansions) scope { return scope{e, more} }
+
+func (s scope) with(more expansions) scope {
+	return append(append(make(scope, 0, len(s)+1), s...), more)
 }
 
-func (e expansions) names() string {
-	n := make([]string, 0, len(e))
-	for k := range e {
-		n = append(n, k)
+func (s scope) get(name string) (pyVal, bool) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if v, ok := s[i][name]; ok {
+			return v, true
+		}
+	}
+	return pyVal{}, false
+}
+
+func (s scope) names() string {
+	seen := map[string]bool{}
+	var n []string
+	for _, e := range s {
+		for k := range e {
+			if !seen[k] {
+				seen[k] = true
+				n = append(n, k)
+			}
+		}
 	}
 	sort.Strings(n)
 	const max = 12
@@ -53,7 +67,7 @@ const maxWidth = 4096
 
 // pyFormat computes s % dict. Conversions without a (name) are refused:
 // Python would format the whole dict (the %s trap) or fail.
-func pyFormat(s string, dict expansions) (string, error) {
+func pyFormat(s string, dict scope) (string, error) {
 	if !strings.Contains(s, "%") {
 		return s, nil
 	}
@@ -122,7 +136,7 @@ func pyFormat(s string, dict expansions) (string, error) {
 		var v pyVal
 		if keyed {
 			var ok bool
-			if v, ok = dict[key]; !ok {
+			if v, ok = dict.get(key); !ok {
 				return "", verr("%%(%s) cannot be expanded; available names: %s", key, dict.names())
 			}
 		}
