@@ -1,8 +1,11 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -123,8 +126,8 @@ func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
 	}
 	sortProcs(g.procs)
 	c.groups[g.name] = g
-	c.order = append(c.order, g)
-	sortGroups(c.order)
+	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
+	c.order = slices.Insert(c.order, i, g)
 	if notify {
 		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: time.Now(), Group: g.name})
 	}
@@ -218,14 +221,14 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 	}
 	if _, ok := c.ignore[pid]; ok {
 		delete(c.ignore, pid)
-		c.log.Debug(fmt.Sprintf("reaped failed spawn pid %d (%s)", pid, describeStatus(status)))
+		c.logf(slog.LevelDebug, "reaped failed spawn pid %d (%s)", pid, describeStatus(status))
 		return
 	}
 	if c.inflight > 0 {
 		c.parked[pid] = status
 		return
 	}
-	c.log.Info(fmt.Sprintf("reaped unknown pid %d (%s)", pid, describeStatus(status)))
+	c.logf(slog.LevelInfo, "reaped unknown pid %d (%s)", pid, describeStatus(status))
 }
 
 // spawnDone takes a spawn result on the owner goroutine.
@@ -253,7 +256,7 @@ func (c *core) spawnDone(inst *instance, pid int, err error) {
 	if c.inflight == 0 {
 		for pid, st := range c.parked {
 			delete(c.parked, pid)
-			c.log.Info(fmt.Sprintf("reaped unknown pid %d (%s)", pid, describeStatus(st)))
+			c.logf(slog.LevelInfo, "reaped unknown pid %d (%s)", pid, describeStatus(st))
 		}
 	}
 }
@@ -305,4 +308,11 @@ func (c *core) fireReport() {
 		}
 	}
 	c.armReport()
+}
+
+// logf formats and logs msg only when the level is enabled.
+func (c *core) logf(level slog.Level, format string, args ...any) {
+	if c.log.Enabled(context.Background(), level) {
+		c.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+	}
 }

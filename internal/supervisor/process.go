@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"syscall"
 	"time"
@@ -104,7 +105,7 @@ func (c *core) spawn(p *proc) {
 func (c *core) spawned(p *proc, inst *instance, err error) {
 	if inst != p.cur {
 		// A generation nobody waits for any more; keep the exit routable.
-		c.log.Debug(fmt.Sprintf("spawn result for a replaced generation of %s", p.cfg.Name))
+		c.logf(slog.LevelDebug, "spawn result for a replaced generation of %s", p.cfg.Name)
 		return
 	}
 	now := time.Now()
@@ -120,7 +121,7 @@ func (c *core) spawned(p *proc, inst *instance, err error) {
 		return
 	}
 	inst.spawnedAt = now
-	c.log.Info(fmt.Sprintf("spawned: '%s' with pid %d", p.cfg.Name, inst.pid))
+	c.logf(slog.LevelInfo, "spawned: '%s' with pid %d", p.cfg.Name, inst.pid)
 	if p.state == Stopping {
 		// The stop arrived before the pid was known: deliver it now.
 		_ = c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup)
@@ -142,8 +143,8 @@ func (c *core) becomeRunning(p *proc) {
 	c.timers.cancel(&p.t)
 	p.backoff = 0
 	c.change(p, Running, p.cur.pid, true)
-	c.log.Info(fmt.Sprintf("success: %s entered RUNNING state, process has stayed up for > than %v seconds (startsecs)",
-		p.cfg.Name, p.cfg.StartSecs.Seconds()))
+	c.logf(slog.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %v seconds (startsecs)",
+		p.cfg.Name, p.cfg.StartSecs.Seconds())
 }
 
 // enterBackoff counts a failed start and schedules the next try backoff
@@ -166,7 +167,7 @@ func (c *core) giveUp(p *proc) {
 	c.timers.cancel(&p.t)
 	p.backoff = 0
 	c.change(p, Fatal, 0, true)
-	c.log.Info(fmt.Sprintf("gave up: %s entered FATAL state, too many start retries too quickly", p.cfg.Name))
+	c.logf(slog.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.cfg.Name)
 }
 
 // deadline handles p's timer according to its state.
@@ -183,7 +184,7 @@ func (c *core) deadline(p *proc) {
 		if inst == nil || inst.pid == 0 {
 			return
 		}
-		c.log.Warn(fmt.Sprintf("killing '%s' (%d) with SIGKILL", p.cfg.Name, inst.pid))
+		c.logf(slog.LevelWarn, "killing '%s' (%d) with SIGKILL", p.cfg.Name, inst.pid)
 		_ = c.kill(p, syscall.SIGKILL, p.cfg.KillAsGroup)
 	}
 }
@@ -192,7 +193,7 @@ func (c *core) deadline(p *proc) {
 func (c *core) stop(p *proc, shutdown bool) error {
 	switch p.state {
 	case Backoff:
-		c.log.Debug(fmt.Sprintf("Attempted to kill %s, which is in BACKOFF state.", p.cfg.Name))
+		c.logf(slog.LevelDebug, "Attempted to kill %s, which is in BACKOFF state.", p.cfg.Name)
 		if shutdown {
 			c.giveUp(p)
 			return nil
@@ -233,7 +234,7 @@ func (c *core) kill(p *proc, sig syscall.Signal, asGroup bool) error {
 	if asGroup {
 		how = "process group "
 	}
-	c.log.Debug(fmt.Sprintf("killing %s (pid %d) %swith signal %s", p.cfg.Name, inst.pid, how, signame(sig)))
+	c.logf(slog.LevelDebug, "killing %s (pid %d) %swith signal %s", p.cfg.Name, inst.pid, how, signame(sig))
 	wait := p.cfg.StopWait
 	if p.state == Stopping && wait < minKillRepeat {
 		wait = minKillRepeat
@@ -242,7 +243,7 @@ func (c *core) kill(p *proc, sig syscall.Signal, asGroup bool) error {
 	c.change(p, Stopping, inst.pid, true)
 	if err := c.s.host.Signal(inst.pid, sig, asGroup); err != nil {
 		if isNoProcess(err) {
-			c.log.Debug(fmt.Sprintf("unable to signal %s (pid %d), it probably just exited on its own: %v", p.cfg.Name, inst.pid, err))
+			c.logf(slog.LevelDebug, "unable to signal %s (pid %d), it probably just exited on its own: %v", p.cfg.Name, inst.pid, err)
 			return nil
 		}
 		msg := fmt.Sprintf("unknown problem killing %s (%d):%v", p.cfg.Name, inst.pid, err)
@@ -262,10 +263,10 @@ func (c *core) signal(p *proc, sig syscall.Signal) error {
 		c.log.Debug(msg)
 		return fault(CodeFailed, msg)
 	}
-	c.log.Debug(fmt.Sprintf("sending %s (pid %d) sig %s", p.cfg.Name, inst.pid, signame(sig)))
+	c.logf(slog.LevelDebug, "sending %s (pid %d) sig %s", p.cfg.Name, inst.pid, signame(sig))
 	if err := c.s.host.Signal(inst.pid, sig, false); err != nil {
 		if isNoProcess(err) {
-			c.log.Debug(fmt.Sprintf("unable to signal %s (pid %d), it probably just now exited on its own: %v", p.cfg.Name, inst.pid, err))
+			c.logf(slog.LevelDebug, "unable to signal %s (pid %d), it probably just now exited on its own: %v", p.cfg.Name, inst.pid, err)
 			return nil
 		}
 		msg := fmt.Sprintf("unknown problem sending sig %s (%d):%v", p.cfg.Name, inst.pid, err)
@@ -281,7 +282,7 @@ func (c *core) signal(p *proc, sig syscall.Signal) error {
 func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	es, how := decodeStatus(status)
 	if inst != p.cur {
-		c.log.Info(fmt.Sprintf("reaped old generation of %s, pid %d (%s)", p.cfg.Name, inst.pid, how))
+		c.logf(slog.LevelInfo, "reaped old generation of %s, pid %d (%s)", p.cfg.Name, inst.pid, how)
 		return
 	}
 	now := time.Now()
@@ -310,17 +311,17 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 		p.exitstatus = es
 		if expected {
 			c.change(p, Exited, inst.pid, true)
-			c.log.Info(fmt.Sprintf("exited: %s (%s; expected)", name, how))
+			c.logf(slog.LevelInfo, "exited: %s (%s; expected)", name, how)
 		} else {
 			p.spawnerr = fmt.Sprintf("Bad exit code %d", es)
 			c.change(p, Exited, inst.pid, false)
-			c.log.Warn(fmt.Sprintf("exited: %s (%s; not expected)", name, how))
+			c.logf(slog.LevelWarn, "exited: %s (%s; not expected)", name, how)
 		}
 		if wasRunning {
 			c.autorestart(p, inst, expected, now)
 		}
 	default:
-		c.log.Warn(fmt.Sprintf("reaped %s (pid %d) in state %s", name, inst.pid, p.state))
+		c.logf(slog.LevelWarn, "reaped %s (pid %d) in state %s", name, inst.pid, p.state)
 	}
 }
 
@@ -351,7 +352,7 @@ func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time
 		return
 	}
 	d := time.Duration(p.crashes) * time.Second
-	c.log.Info(fmt.Sprintf("delaying restart of %s by %v: it ran for less than 1 second", p.cfg.Name, d))
+	c.logf(slog.LevelInfo, "delaying restart of %s by %v: it ran for less than 1 second", p.cfg.Name, d)
 	c.timers.arm(&p.t, now.Add(d))
 }
 

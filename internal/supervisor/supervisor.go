@@ -203,15 +203,17 @@ func call[T any](s *Supervisor, ctx context.Context, fn func(c *core, w *waiter,
 	}
 }
 
-// sortGroups orders groups by (priority, name), supervisord's start order.
+// groupLess orders groups by (priority, name), supervisord's start order.
+func groupLess(x, y *group) bool {
+	a, b := x.cfg, y.cfg
+	if a.Priority != b.Priority {
+		return a.Priority < b.Priority
+	}
+	return a.Name < b.Name
+}
+
 func sortGroups(gs []*group) {
-	sort.Slice(gs, func(i, j int) bool {
-		a, b := gs[i].cfg, gs[j].cfg
-		if a.Priority != b.Priority {
-			return a.Priority < b.Priority
-		}
-		return a.Name < b.Name
-	})
+	sort.Slice(gs, func(i, j int) bool { return groupLess(gs[i], gs[j]) })
 }
 
 // sortProcs orders processes by (priority, name).

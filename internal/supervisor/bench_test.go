@@ -1,0 +1,63 @@
+package supervisor
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/drover-sh/drover/internal/config"
+)
+
+func manyGroups(n int) *config.Config {
+	gs := make([]*config.Group, 0, n)
+	for i := range n {
+		gs = append(gs, single("p"+itoa(i), manual, startsecs(0)))
+	}
+	return cfgOf(gs...)
+}
+
+// BenchmarkStart500 spawns 500 processes through the fake host and waits
+// until all are RUNNING (startAllProcesses with wait), per iteration.
+func BenchmarkStart500(b *testing.B) {
+	cfg := manyGroups(500)
+	b.ReportAllocs()
+	for b.Loop() {
+		s := New(cfg, newFakeHost(), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = s.Run(ctx); close(done) }()
+		res, err := s.StartAll(ctx, true)
+		if err != nil || len(res) != 500 || res[499].Status != CodeSuccess {
+			b.Fatal(err, len(res))
+		}
+		cancel()
+		<-done
+	}
+}
+
+// BenchmarkTableMemory reports the heap held per RUNNING process (table,
+// state machine, generation, pid route) once 500 are up.
+func BenchmarkTableMemory(b *testing.B) {
+	const n = 500
+	cfg := manyGroups(n)
+	var perProc float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := New(cfg, newFakeHost(), nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = s.Run(ctx); close(done) }()
+		if _, err := s.StartAll(ctx, true); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perProc = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(s)
+		cancel()
+		<-done
+	}
+	b.ReportMetric(perProc, "heapB/proc")
+}
