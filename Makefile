@@ -6,8 +6,10 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) 
 
 .PHONY: build demo test e2e bench fuzz-short lint clean
 
+# Static (no cgo): every child starts through a re-exec of this binary, which
+# starts faster unlinked, and a root shim must not honour LD_PRELOAD.
 build:
-	$(GO) build -o $(BIN) ./cmd/drover
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/drover
 
 # The newcomer's first command: drover on its built-in demo config, in the foreground.
 demo: build

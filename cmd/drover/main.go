@@ -15,7 +15,8 @@ func main() {
 	// come before anything else and never return on success.
 	if spawn.IsShim(os.Args) {
 		err := spawn.ShimMain(os.Args)
-		fmt.Fprintf(os.Stderr, "drover: couldn't exec %s: %v\n", spawn.ShimTarget(os.Args), err)
+		// err already reads like supervisord's child message.
+		fmt.Fprintf(os.Stderr, "drover: %v\n", err)
 		fmt.Fprintln(os.Stderr, "drover: child process was not spawned")
 		os.Exit(127)
 	}

@@ -28,6 +28,11 @@ type osHost struct {
 	mu      sync.Mutex
 	writers map[string]*sharedWriter // by path; shared by every child writing it
 	stdin   map[int]*os.File         // write end of each live child's stdin
+	// A child can be reaped before Spawn returns its pid: while spawns are
+	// in flight, reaped pids are remembered so Spawn does not keep the
+	// stdin of a child that is already gone.
+	inflight    int
+	reapedEarly map[int]struct{}
 
 	syslogOnce sync.Once
 	syslogW    *syslog.Writer
@@ -50,6 +55,8 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 		log:       log,
 		writers:   map[string]*sharedWriter{},
 		stdin:     map[int]*os.File{},
+
+		reapedEarly: map[int]struct{}{},
 	}
 }
 
@@ -89,6 +96,9 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 	if err != nil {
 		return 0, &spawn.Error{Step: "pipe", Err: err}
 	}
+	h.mu.Lock()
+	h.inflight++
+	h.mu.Unlock()
 	pid, err := spawn.Start(&spawn.Spec{
 		Path:   path,
 		Argv:   p.Argv,
@@ -102,13 +112,24 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 	})
 	// The child holds its ends now (or never will): the parent's copies go.
 	pipes.closeChildEnds()
+	h.mu.Lock()
+	_, gone := h.reapedEarly[pid]
+	if h.inflight--; h.inflight == 0 {
+		clear(h.reapedEarly)
+	}
+	if pid != 0 && !gone {
+		h.stdin[pid] = pipes.stdin
+		pipes.stdin = nil
+	}
+	h.mu.Unlock()
+	if pipes.stdin != nil {
+		pipes.stdin.Close()
+		pipes.stdin = nil
+	}
 	if pid == 0 {
 		pipes.closeParentEnds()
 		return 0, err
 	}
-	h.mu.Lock()
-	h.stdin[pid] = pipes.stdin
-	h.mu.Unlock()
 	h.pumpOutput(p, pipes)
 	return pid, err
 }
@@ -125,8 +146,11 @@ func (h *osHost) Signal(pid int, sig syscall.Signal, group bool) error {
 // reaped drops what the host kept for pid (its stdin pipe).
 func (h *osHost) reaped(pid int) {
 	h.mu.Lock()
-	f := h.stdin[pid]
+	f, ok := h.stdin[pid]
 	delete(h.stdin, pid)
+	if !ok && h.inflight > 0 {
+		h.reapedEarly[pid] = struct{}{}
+	}
 	h.mu.Unlock()
 	if f != nil {
 		f.Close()
