@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"io/fs"
 	"syscall"
 
 	"github.com/drover-sh/drover/internal/config"
@@ -30,4 +31,21 @@ var ErrNoProcess = errors.New("no such process")
 
 func isNoProcess(err error) bool {
 	return errors.Is(err, ErrNoProcess) || errors.Is(err, syscall.ESRCH)
+}
+
+// Resolver is optionally implemented by a Host. startProcess (and the
+// group and all variants) then checks the command before anything else,
+// like supervisord's get_execv_args, and refuses without changing any state:
+// NO_FILE for an error wrapping fs.ErrNotExist, NOT_EXECUTABLE for any other
+// error. Resolve is called on the requesting goroutine, never the owner's.
+type Resolver interface {
+	Resolve(p *config.Process) error
+}
+
+// resolveFault maps a Resolve error to its fault.
+func resolveFault(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fault(CodeNoFile, err.Error())
+	}
+	return fault(CodeNotExecutable, err.Error())
 }

@@ -95,6 +95,9 @@ func (c *core) spawn(p *proc) {
 	s, cfg := c.s, p.cfg
 	go func() {
 		pid, err := s.host.Spawn(cfg)
+		if err == nil && pid <= 0 {
+			err = fmt.Errorf("spawn of %s returned no pid", cfg.Name)
+		}
 		select {
 		case s.inbox <- spawnMsg{inst, pid, err}:
 		case <-s.done:

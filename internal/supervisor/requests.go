@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"syscall"
+
+	"github.com/drover-sh/drover/internal/config"
 )
 
 // ParseName splits a supervisord namespec: "name" is process name of group
@@ -102,6 +104,26 @@ func startOutcome(p *proc, wait bool) (bool, error) {
 // Faults: BAD_NAME, ALREADY_STARTED, FAILED (UNKNOWN state), SPAWN_ERROR,
 // ABNORMAL_TERMINATION, SHUTDOWN_STATE.
 func (s *Supervisor) StartProcess(ctx context.Context, name string, wait bool) error {
+	if r, ok := s.host.(Resolver); ok {
+		pc, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[*config.Process]) {
+			err := c.checkRunning()
+			var p *proc
+			if err == nil {
+				p, err = c.lookup(name)
+			}
+			if err != nil {
+				reply <- res[*config.Process]{err: err}
+				return
+			}
+			reply <- res[*config.Process]{v: p.cfg}
+		})
+		if err != nil {
+			return err
+		}
+		if err := r.Resolve(pc); err != nil {
+			return resolveFault(err)
+		}
+	}
 	_, err := call(s, ctx, func(c *core, w *waiter, reply chan<- res[struct{}]) {
 		err := c.checkRunning()
 		var p *proc
@@ -220,6 +242,30 @@ func (c *core) procsOf(name string, all bool) ([]*proc, error) {
 // a running state is started at once in ascending order; the reply comes
 // when each has its outcome.
 func (s *Supervisor) startMany(ctx context.Context, name string, all, wait bool) ([]Result, error) {
+	var refused map[*config.Process]error
+	if r, ok := s.host.(Resolver); ok {
+		cands, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]*config.Process]) {
+			ps, err := c.procsOf(name, all)
+			var out []*config.Process
+			for _, p := range ps {
+				if !p.state.IsRunning() {
+					out = append(out, p.cfg)
+				}
+			}
+			reply <- res[[]*config.Process]{v: out, err: err}
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, pc := range cands {
+			if err := r.Resolve(pc); err != nil {
+				if refused == nil {
+					refused = make(map[*config.Process]error)
+				}
+				refused[pc] = resolveFault(err)
+			}
+		}
+	}
 	return call(s, ctx, func(c *core, w *waiter, reply chan<- res[[]Result]) {
 		ps, err := c.procsOf(name, all)
 		if err != nil {
@@ -231,6 +277,10 @@ func (s *Supervisor) startMany(ctx context.Context, name string, all, wait bool)
 		var slot []int
 		for _, p := range ps {
 			if p.state.IsRunning() {
+				continue
+			}
+			if err := refused[p.cfg]; err != nil {
+				results = append(results, errResult(p, err))
 				continue
 			}
 			if err := c.startOne(p); err != nil {
