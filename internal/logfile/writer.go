@@ -80,6 +80,14 @@ func (w *Writer) Dropped() int64 {
 	return w.totalDropped
 }
 
+// stdioFD maps the paths that name the daemon's own standard output and
+// error to those fds. They are duplicated rather than opened: opening
+// /dev/stdout fails when it is a socket (systemd's journal), and a
+// duplicate is never rotated, truncated or removed even when the daemon's
+// stdout was redirected to a regular file.
+var stdioFD = map[string]int{"/dev/stdout": 1, "/dev/stderr": 2, "/dev/fd/1": 1, "/dev/fd/2": 2,
+	"/proc/self/fd/1": 1, "/proc/self/fd/2": 2}
+
 // openLocked opens the base file in append mode (truncating it when trunc),
 // replacing any open fd.
 func (w *Writer) openLocked(trunc bool) error {
@@ -87,9 +95,20 @@ func (w *Writer) openLocked(trunc bool) error {
 		_ = unix.Close(w.fd)
 		w.fd = -1
 	}
-	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND | unix.O_CLOEXEC
+	if std, ok := stdioFD[w.path]; ok {
+		fd, err := unix.FcntlInt(uintptr(std), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open log file %s: %w", w.path, err)
+		}
+		w.fd, w.regular, w.size = fd, false, 0
+		return nil
+	}
+	// O_NONBLOCK makes opening a fifo without a reader fail (ENXIO) instead
+	// of hanging the daemon; it is cleared again below so that writes block
+	// and a slow reader holds the producer back.
+	flags := unix.O_WRONLY | unix.O_CREAT | unix.O_APPEND | unix.O_CLOEXEC | unix.O_NONBLOCK
 	var st unix.Stat_t
-	// Never truncate or create-then-rotate a non-regular target.
+	// Never truncate a non-regular target.
 	if err := unix.Stat(w.path, &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
 		trunc = false
 	}
@@ -98,6 +117,10 @@ func (w *Writer) openLocked(trunc bool) error {
 	}
 	fd, err := openRetry(w.path, flags, w.mode)
 	if err != nil {
+		return fmt.Errorf("open log file %s: %w", w.path, err)
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		_ = unix.Close(fd)
 		return fmt.Errorf("open log file %s: %w", w.path, err)
 	}
 	if err := unix.Fstat(fd, &st); err != nil {

@@ -2,8 +2,10 @@ package logfile
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -262,5 +264,57 @@ func TestRotationFailureKeepsWriting(t *testing.T) {
 	}
 	if w.Dropped() != 0 {
 		t.Fatalf("dropped %d", w.Dropped())
+	}
+}
+
+// TestFifoWithoutReader: opening a fifo nobody reads fails at once
+// instead of hanging the daemon.
+func TestFifoWithoutReader(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenWriter(fifo, 0, 0, nil); !errors.Is(err, unix.ENXIO) {
+		t.Fatalf("err = %v, want ENXIO", err)
+	}
+}
+
+// TestStdoutTarget: /dev/stdout is the daemon's own fd 1, duplicated, even
+// when fd 1 is a regular file; it is never rotated or removed. The test
+// runs in a child so that fd 1 can be a file of the test's choosing.
+func TestStdoutTarget(t *testing.T) {
+	if os.Getenv("LOGFILE_STDOUT_CHILD") == "1" {
+		w, err := OpenWriter("/dev/stdout", 10, 2, nil)
+		if err != nil {
+			os.Exit(3)
+		}
+		for range 5 {
+			_, _ = w.Write([]byte("0123456789"))
+		}
+		if w.Clear() != nil || w.Reopen() != nil {
+			os.Exit(4)
+		}
+		_, _ = w.Write([]byte("end\n"))
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "stdout.txt")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStdoutTarget$")
+	cmd.Env = append(os.Environ(), "LOGFILE_STDOUT_CHILD=1")
+	cmd.Stdout = f
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	fileIs(t, out, strings.Repeat("0123456789", 5)+"end\n")
+	if _, err := os.Lstat("/dev/stdout.1"); err == nil {
+		t.Fatal("/dev/stdout.1 created")
+	}
+	if _, err := os.Lstat("/dev/stdout"); err != nil {
+		t.Fatalf("/dev/stdout removed: %v", err)
 	}
 }
