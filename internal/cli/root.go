@@ -20,6 +20,7 @@ var commands = []func() *cobra.Command{
 	newDemoCmd,
 	newDemoAppCmd,
 	newDemoWorkerCmd,
+	newCheckCmd,
 }
 
 // Execute runs the command line args (args[0] is the program name).

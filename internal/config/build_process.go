@@ -69,7 +69,11 @@ func (l *loader) processes(sec *iniSection, kind, groupName string) []*Process {
 		g.fail("process_name", err)
 	}
 	if numprocs > 1 && !strings.Contains(nameText, "%(process_num)") {
-		g.failf("process_name", "%q must contain %%(process_num) when numprocs > 1 (e.g. %%(program_name)s_%%(process_num)02d)", nameText)
+		at := g.pos("process_name")
+		if !g.has("process_name") {
+			at = g.pos("numprocs") // the default name; the cause is numprocs
+		}
+		l.e.add(at, sec.name, "process_name", "%q must contain %%(process_num) when numprocs > 1 (e.g. %%(program_name)s_%%(process_num)02d)", nameText)
 	}
 	if numprocs > l.maxNumprocs {
 		g.failf("numprocs", "%d is more than drover's limit of %d", numprocs, l.maxNumprocs)
