@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"errors"
-	"reflect"
 
 	"github.com/drover-sh/drover/internal/config"
 )
@@ -73,38 +72,10 @@ func (d diff) result() UpdateResult {
 	return r
 }
 
-// groupEqual compares group configs as supervisord does: every process
-// option, environment, serverurl, group priority and membership, ignoring
-// file positions and the generated path of AUTO logs.
-// TODO: switch to config.Group.Equal once the config package provides it.
-func groupEqual(a, b *config.Group) bool {
-	ga, gb := *a, *b
-	ga.Pos, gb.Pos = config.Pos{}, config.Pos{}
-	ga.Processes, gb.Processes = nil, nil
-	if !reflect.DeepEqual(ga, gb) || len(a.Processes) != len(b.Processes) {
-		return false
-	}
-	for i := range a.Processes {
-		if !procEqual(a.Processes[i], b.Processes[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func procEqual(a, b *config.Process) bool {
-	pa, pb := *a, *b
-	pa.Pos, pb.Pos = config.Pos{}, config.Pos{}
-	for _, p := range []*config.Process{&pa, &pb} {
-		if p.Stdout.Auto {
-			p.Stdout.Path = ""
-		}
-		if p.Stderr.Auto {
-			p.Stderr.Path = ""
-		}
-	}
-	return reflect.DeepEqual(pa, pb)
-}
+// groupEqual compares group configs as supervisord's reread does
+// (config.Group.Equal: every process option, environment, serverurl, group
+// priority and membership; not positions or generated AUTO log paths).
+func groupEqual(a, b *config.Group) bool { return a.Equal(b) }
 
 // Diff is reloadConfig's comparison of cfg with the active groups; it
 // changes nothing.
