@@ -2,7 +2,6 @@ package logfile
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -92,35 +91,24 @@ func TestENOSPCDropAndResume(t *testing.T) {
 	}
 }
 
-// TestMainLogOnFullDisk: the main log handler over a Writer on a full disk
-// reports its own failure through itself without deadlock or recursion.
+// TestMainLogOnFullDisk: the main log over a full disk reports its own
+// failure through itself, once, without deadlock or recursion.
 func TestMainLogOnFullDisk(t *testing.T) {
 	dir := tinyFS(t)
 	var stdout syncBuf
-	var h *Handler
-	w, err := OpenWriter(filepath.Join(dir, "main.log"), 0, 0, slog.New(&lazy{get: func() slog.Handler { return h }}))
+	ml, err := OpenMainLog(MainLogConfig{Path: filepath.Join(dir, "main.log"), Stdout: &stdout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
-	h = NewHandler(HandlerOptions{File: w, Stdout: &stdout})
-	logger := slog.New(h)
+	defer ml.File.Close()
 	line := strings.Repeat("m", 1000)
 	for range 100 { // 100 KB into 64 KiB
-		logger.Info(line)
+		ml.Logger.Info(line)
 	}
-	if w.Dropped() == 0 {
+	if ml.File.Dropped() == 0 {
 		t.Fatal("nothing dropped")
 	}
 	if n := strings.Count(stdout.String(), "ERRO log file write failed"); n != 1 {
 		t.Fatalf("%d failure reports on stdout", n)
 	}
 }
-
-// lazy defers to a handler created after the logger that needs it.
-type lazy struct{ get func() slog.Handler }
-
-func (l *lazy) Enabled(ctx context.Context, lv slog.Level) bool { return l.get().Enabled(ctx, lv) }
-func (l *lazy) Handle(ctx context.Context, r slog.Record) error { return l.get().Handle(ctx, r) }
-func (l *lazy) WithAttrs(a []slog.Attr) slog.Handler            { return l.get().WithAttrs(a) }
-func (l *lazy) WithGroup(n string) slog.Handler                 { return l.get().WithGroup(n) }
