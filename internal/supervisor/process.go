@@ -127,7 +127,7 @@ func (c *core) spawned(p *proc, inst *instance, err error) {
 	c.logf(slog.LevelInfo, "spawned: '%s' with pid %d", p.cfg.Name, inst.pid)
 	if p.state == Stopping {
 		// The stop arrived before the pid was known: deliver it now.
-		_ = c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup)
+		_ = c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup, false)
 		return
 	}
 	if p.cfg.StartSecs <= 0 {
@@ -188,7 +188,7 @@ func (c *core) deadline(p *proc) {
 			return
 		}
 		c.logf(slog.LevelWarn, "killing '%s' (%d) with SIGKILL", p.cfg.Name, inst.pid)
-		_ = c.kill(p, syscall.SIGKILL, p.cfg.KillAsGroup)
+		_ = c.kill(p, syscall.SIGKILL, p.cfg.KillAsGroup, true)
 	}
 }
 
@@ -205,7 +205,7 @@ func (c *core) stop(p *proc, shutdown bool) error {
 		c.change(p, Stopped, 0, true)
 		return nil
 	case Starting, Running:
-		return c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup)
+		return c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup, false)
 	case Exited:
 		// Only reachable with a delayed crash-loop restart pending: cancel it.
 		if p.t.armed() {
@@ -219,8 +219,9 @@ func (c *core) stop(p *proc, shutdown bool) error {
 }
 
 // kill sends sig as supervisord's Subprocess.kill does: the process goes to
-// STOPPING, and SIGKILL follows every stopwaitsecs until it is reaped.
-func (c *core) kill(p *proc, sig syscall.Signal, asGroup bool) error {
+// STOPPING, and SIGKILL follows every stopwaitsecs until it is reaped
+// (repeat marks those SIGKILLs).
+func (c *core) kill(p *proc, sig syscall.Signal, asGroup, repeat bool) error {
 	inst := p.cur
 	if inst == nil {
 		msg := fmt.Sprintf("attempted to kill %s with sig %s but it wasn't running", p.cfg.Name, signame(sig))
@@ -239,7 +240,7 @@ func (c *core) kill(p *proc, sig syscall.Signal, asGroup bool) error {
 	}
 	c.logf(slog.LevelDebug, "killing %s (pid %d) %swith signal %s", p.cfg.Name, inst.pid, how, signame(sig))
 	wait := p.cfg.StopWait
-	if p.state == Stopping && wait < minKillRepeat {
+	if repeat && wait < minKillRepeat {
 		wait = minKillRepeat
 	}
 	c.timers.arm(&p.t, time.Now().Add(wait))

@@ -458,3 +458,22 @@ func TestStopInBackoff(t *testing.T) {
 func itoa(n int) string {
 	return formatInt(n)
 }
+
+// stopwaitsecs=0: SIGKILL follows at once and repeats at most every second.
+func TestStopWaitZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("z", stopwait(0))), nil)
+		hs.sleepUntil(2 * time.Second)
+		_ = hs.s.StopProcess(context.Background(), "z", false)
+		hs.sleepUntil(4*time.Second + time.Second/2)
+		var got []string
+		for _, sg := range hs.h.signalList() {
+			got = append(got, signame(sg.sig)+"@"+hs.since(sg.at).String())
+		}
+		if want := []string{"SIGTERM@2s", "SIGKILL@2s", "SIGKILL@3s", "SIGKILL@4s"}; !slices.Equal(got, want) {
+			t.Fatalf("signals %v, want %v", got, want)
+		}
+		hs.killed(hs.lastPid("z"), syscall.SIGKILL)
+		hs.wantState("z", Stopped)
+	})
+}

@@ -1,11 +1,3 @@
-// Package supervisor is drover's daemon core: the process table, the
-// per-process state machine of supervisord 4.2, groups, ordering and the
-// update diff.
-//
-// One goroutine (Run) owns all state. Requests from other goroutines are
-// messages carrying a reply channel; process exits (Exited), spawn results
-// and timer deadlines arrive as messages on the same inbox. Nothing here
-// touches the OS: spawning and signalling go through Host.
 package supervisor
 
 import (
