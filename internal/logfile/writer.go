@@ -44,6 +44,8 @@ type Writer struct {
 	regular bool  // rotation applies only to regular files
 	closed  bool
 
+	subs map[chan struct{}]struct{} // Subscribe channels
+
 	failing      bool  // inside an outage; the error was reported
 	rotFailing   bool  // rotation is failing; the error was reported
 	dropped      int64 // bytes dropped in the current outage
@@ -217,7 +219,36 @@ func (w *Writer) writeLocked(p []byte) report {
 	if w.regular && w.maxBytes > 0 && w.size >= w.maxBytes {
 		w.rotateLocked(&r)
 	}
+	w.notifyLocked()
 	return r
+}
+
+// Subscribe returns a channel that receives a value after writes,
+// rotations, Reopen and Clear, so a follower (tail -f, /logtail) can read
+// the file again without polling. Signals are coalesced (capacity 1) and
+// never block the Writer. cancel ends the subscription; it is idempotent.
+func (w *Writer) Subscribe() (ch <-chan struct{}, cancel func()) {
+	c := make(chan struct{}, 1)
+	w.mu.Lock()
+	if w.subs == nil {
+		w.subs = map[chan struct{}]struct{}{}
+	}
+	w.subs[c] = struct{}{}
+	w.mu.Unlock()
+	return c, func() {
+		w.mu.Lock()
+		delete(w.subs, c)
+		w.mu.Unlock()
+	}
+}
+
+func (w *Writer) notifyLocked() {
+	for c := range w.subs {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
 }
 
 var errClosed = errors.New("log file closed")
@@ -302,6 +333,7 @@ func (w *Writer) Reopen() error {
 	if w.closed {
 		return errClosed
 	}
+	defer w.notifyLocked()
 	return w.openLocked(false)
 }
 
@@ -319,6 +351,7 @@ func (w *Writer) Clear() error {
 			return fmt.Errorf("remove log file %s: %w", w.path, err)
 		}
 	}
+	defer w.notifyLocked()
 	return w.openLocked(false)
 }
 
