@@ -53,7 +53,7 @@ func TestFollowerWithSubscribe(t *testing.T) {
 	if got := more(t, fl, 0); got != "c" {
 		t.Fatalf("rest: %q", got)
 	}
-	write(t, w, "defghij") // 20 bytes: rotates, new empty base
+	write(t, w, "defghi\n") // 20 bytes ending a line: rotates, new empty base
 	signalled(t, ch)
 	write(t, w, "new")
 	signalled(t, ch)

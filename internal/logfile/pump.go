@@ -30,8 +30,9 @@ const (
 	coalesceBelow = 96 << 10
 	coalesceDelay = time.Millisecond
 	// grownPipeSize is what a pipe found full is enlarged to, so a fast
-	// producer does not block during the pause.
-	grownPipeSize = 1 << 20
+	// producer does not block during the pause (4× the default; modest
+	// because unprivileged users have a per-user pipe memory budget).
+	grownPipeSize = 256 << 10
 	// drainReads bounds the reads done for a pipe on Remove or Close.
 	drainReads = 16
 )

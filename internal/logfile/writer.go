@@ -24,8 +24,11 @@ import (
 // target is removed first), base→.1, and a new empty base is opened; with
 // backups == 0 the base is truncated instead. A file may therefore exceed
 // maxBytes by one write, as in supervisord, and no write is ever split across
-// two files. Non-regular targets (/dev/stdout, fifos, ttys) are never rotated,
-// seeked or removed.
+// two files. Unlike supervisord, a write that ends inside a line (a pipe read
+// that stopped mid-line) postpones the rotation to the next write that ends
+// a line, unless the file already exceeds maxBytes by lineSlack, so lines
+// stay whole across files. Non-regular targets (/dev/stdout, fifos, ttys)
+// are never rotated, seeked or removed.
 //
 // Write never fails and never panics: bytes that cannot be written (full
 // disk, I/O error, file not reopenable) are dropped and counted; the first
@@ -181,8 +184,13 @@ func (r report) emit(w *Writer) {
 	}
 }
 
+// lineSlack bounds how far past maxBytes a file grows while waiting for a
+// write that ends a line (output without newlines still rotates).
+const lineSlack = 128 << 10
+
 func (w *Writer) writeLocked(p []byte) report {
 	var r report
+	endsLine := len(p) > 0 && p[len(p)-1] == '\n'
 	if w.closed {
 		w.dropLocked(int64(len(p)), errClosed, "write", &r)
 		return r
@@ -216,7 +224,8 @@ func (w *Writer) writeLocked(p []byte) report {
 		r.recovered = w.dropped
 		w.dropped = 0
 	}
-	if w.regular && w.maxBytes > 0 && w.size >= w.maxBytes {
+	if w.regular && w.maxBytes > 0 && w.size >= w.maxBytes &&
+		(endsLine || w.size-w.maxBytes >= min(w.maxBytes, lineSlack)) {
 		w.rotateLocked(&r)
 	}
 	w.notifyLocked()

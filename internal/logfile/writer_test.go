@@ -85,6 +85,22 @@ func TestOneWriteMayExceedMaxBytes(t *testing.T) {
 	fileIs(t, path, "")
 }
 
+// TestRotationWaitsForLineEnd: a write ending mid-line postpones the
+// rotation to the write that ends the line, within lineSlack.
+func TestRotationWaitsForLineEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.log")
+	w := mustOpen(t, path, 10, 2)
+	write(t, w, "0123456789ab") // >= 10 but mid-line
+	write(t, w, "cd\n")
+	write(t, w, "next")
+	fileIs(t, path+".1", "0123456789abcd\n")
+	fileIs(t, path, "next")
+	write(t, w, "123456789012345") // 19 < 10+min(10, slack): waits
+	absent(t, path+".2")
+	write(t, w, "6") // 20: rotates without a line end
+	fileIs(t, path+".1", "next1234567890123456")
+}
+
 // TestNoRotationMaxBytes0: maxbytes=0 never rotates.
 func TestNoRotationMaxBytes0(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.log")
@@ -201,13 +217,13 @@ func TestRotationAfterExternalTruncate(t *testing.T) {
 func TestClear(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.log")
 	w := mustOpen(t, path, 10, 2)
-	write(t, w, "0123456789") // rotated to .1
+	write(t, w, "012345678\n") // rotated to .1
 	write(t, w, "abc")
 	if err := w.Clear(); err != nil {
 		t.Fatal(err)
 	}
 	fileIs(t, path, "")
-	fileIs(t, path+".1", "0123456789")
+	fileIs(t, path+".1", "012345678\n")
 	write(t, w, "new")
 	fileIs(t, path, "new")
 	// Clear when someone already deleted the file is fine too.
@@ -256,9 +272,9 @@ func TestRotationFailureKeepsWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	write(t, w, "123456")
-	write(t, w, "789")
-	fileIs(t, path, "123456789")
+	write(t, w, "12345\n")
+	write(t, w, "789\n")
+	fileIs(t, path, "12345\n789\n")
 	if n := strings.Count(logs.String(), "rotation failed"); n != 1 {
 		t.Fatalf("%d reports: %q", n, logs.String())
 	}
