@@ -202,12 +202,14 @@ func (w *Writer) writeLocked(p []byte) report {
 			return r
 		}
 	}
+	wrote, failed := false, false
 	for len(p) > 0 {
 		n, err := unix.Write(w.fd, p)
 		if err == unix.EINTR {
 			continue
 		}
 		if n > 0 {
+			wrote = true
 			w.size += int64(n)
 			p = p[n:]
 		}
@@ -216,19 +218,24 @@ func (w *Writer) writeLocked(p []byte) report {
 				err = unix.EIO
 			}
 			w.dropLocked(int64(len(p)), err, "write", &r)
-			return r
+			failed = true
+			break
 		}
 	}
-	if w.failing {
+	if !failed && w.failing {
 		w.failing = false
 		r.recovered = w.dropped
 		w.dropped = 0
 	}
+	// After a partial write the line is broken anyway; rotating then also
+	// frees room when the disk is full (backups=0 truncates).
 	if w.regular && w.maxBytes > 0 && w.size >= w.maxBytes &&
-		(endsLine || w.size-w.maxBytes >= min(w.maxBytes, lineSlack)) {
+		(endsLine || failed || w.size-w.maxBytes >= min(w.maxBytes, lineSlack)) {
 		w.rotateLocked(&r)
 	}
-	w.notifyLocked()
+	if wrote {
+		w.notifyLocked()
+	}
 	return r
 }
 
