@@ -241,3 +241,26 @@ func TestStopGroupAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// signalAllProcesses signals even during a shutdown, then faults.
+func TestSignalAllDuringShutdown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(grp("lo", 1, prog("a")), grp("hi", 2, prog("b"))), nil)
+		hs.sleepUntil(2 * time.Second)
+		_ = async(func() error { return hs.s.Shutdown(context.Background()) })
+		synctest.Wait()
+		_, err := hs.s.SignalAll(context.Background(), syscall.SIGUSR2)
+		wantCode(t, err, CodeShutdownState)
+		var usr2 int
+		for _, sg := range hs.h.signalList() {
+			if sg.sig == syscall.SIGUSR2 {
+				usr2++
+			}
+		}
+		if usr2 != 2 {
+			t.Fatalf("%d USR2 sent", usr2)
+		}
+		_, err = hs.s.SignalGroup(context.Background(), "lo", syscall.SIGUSR2)
+		wantCode(t, err, CodeShutdownState)
+	})
+}

@@ -369,7 +369,18 @@ func (s *Supervisor) StopGroup(ctx context.Context, name string, wait bool) ([]R
 // processes.
 func (s *Supervisor) signalMany(ctx context.Context, name string, all bool, sig syscall.Signal) ([]Result, error) {
 	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]Result]) {
-		ps, err := c.procsOf(name, all)
+		var ps []*proc
+		var err error
+		if all {
+			// signalAllProcesses checks the daemon state only after it has
+			// signalled (supervisord 4.2), so it reaches processes during a
+			// shutdown too and then answers SHUTDOWN_STATE.
+			for _, g := range c.order {
+				ps = append(ps, g.procs...)
+			}
+		} else {
+			ps, err = c.procsOf(name, false)
+		}
 		if err == nil {
 			err = validSignal(sig)
 		}
@@ -388,7 +399,7 @@ func (s *Supervisor) signalMany(ctx context.Context, name string, all bool, sig 
 				results = append(results, okResult(p))
 			}
 		}
-		reply <- res[[]Result]{v: results}
+		reply <- res[[]Result]{v: results, err: c.checkRunning()}
 	})
 }
 
@@ -398,7 +409,8 @@ func (s *Supervisor) SignalGroup(ctx context.Context, name string, sig syscall.S
 	return s.signalMany(ctx, name, false, sig)
 }
 
-// SignalAll is signalAllProcesses.
+// SignalAll is signalAllProcesses. During a shutdown it still signals and
+// then answers SHUTDOWN_STATE, as supervisord does.
 func (s *Supervisor) SignalAll(ctx context.Context, sig syscall.Signal) ([]Result, error) {
 	return s.signalMany(ctx, "", true, sig)
 }
