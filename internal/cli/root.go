@@ -21,10 +21,20 @@ var commands = []func() *cobra.Command{
 	newDemoAppCmd,
 	newDemoWorkerCmd,
 	newCheckCmd,
+	newCtlCmd,
+	newStatusCmd, newStartCmd, newStopCmd, newRestartCmd, newSignalCmd,
+	newTailCmd, newMaintailCmd, newPidCmd, newClearCmd, newFgCmd,
+	newAvailCmd, newRereadCmd, newUpdateCmd, newAddCmd, newRemoveCmd,
+	newShutdownCmd, newReloadCmd, newVersionCmd,
 }
 
 // Execute runs the command line args (args[0] is the program name).
 func Execute(args []string) error {
+	// Invoked as `supervisorctl` (a symlink), the binary is the client
+	// with supervisorctl's options and verbs.
+	if len(args) > 0 && filepath.Base(args[0]) == "supervisorctl" {
+		return supervisorctlMain(args)
+	}
 	root := &cobra.Command{
 		Use:           "drover",
 		Short:         "drover supervises processes, reads supervisord.conf and restarts servers without downtime",
@@ -43,6 +53,8 @@ func Execute(args []string) error {
 	// supervisord's options.
 	if len(args) > 0 && filepath.Base(args[0]) == "supervisord" {
 		rest = append([]string{"run"}, rest...)
+	} else {
+		rest = hoistCtlOptions(rest) // drover -c FILE status → drover status -c FILE
 	}
 	root.SetArgs(rest)
 	return root.Execute()
