@@ -125,9 +125,12 @@ func (l *loader) processes(sec *iniSection, kind, groupName string) []*Process {
 		}
 		if c, ok := pg.str("command"); ok {
 			p.Command = c
-			if argv, err := shlexSplit(c); err != nil {
+			switch argv, err := shlexSplit(c); {
+			case err != nil:
 				p.ArgvErr = err.Error()
-			} else {
+			case len(argv) == 0:
+				p.ArgvErr = "command is empty"
+			default:
 				p.Argv = argv
 			}
 		} else if !pg.has("command") {
