@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"log/syslog"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"github.com/drover-sh/drover/internal/spawn"
 	"github.com/drover-sh/drover/internal/supervisor"
 )
+
+var _ supervisor.Resolver = (*osHost)(nil)
 
 // osHost is the supervisor's Host over the real OS: it resolves commands,
 // builds environments, wires the stdio pipes into the log pump and starts
@@ -60,16 +63,40 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 	}
 }
 
-// Spawn implements supervisor.Host.
-func (h *osHost) Spawn(p *config.Process) (int, error) {
+// resolve finds p's executable as supervisord does (§3.6): through the
+// PATH of the program's merged environment, else the daemon's.
+func (h *osHost) resolve(p *config.Process) (string, error) {
 	if p.Argv == nil {
-		return 0, fmt.Errorf("bad command %q: %s", p.Command, p.ArgvErr)
+		return "", fmt.Errorf("bad command %q: %s", p.Command, p.ArgvErr)
 	}
 	progPATH, have := p.Environment.Lookup("PATH")
 	if !have {
 		progPATH, have = h.sd.Environment.Lookup("PATH")
 	}
 	path, err := spawn.Resolve(p.Argv[0], progPATH, have, os.Getenv("PATH"))
+	if errors.Is(err, spawn.ErrNotFound) {
+		return "", notFound{err}
+	}
+	return path, err
+}
+
+// notFound marks a command that does not exist, so startProcess answers
+// NO_FILE (the others are NOT_EXECUTABLE), keeping supervisord's message.
+type notFound struct{ error }
+
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
+func (e notFound) Unwrap() error      { return e.error }
+
+// Resolve implements supervisor.Resolver: startProcess checks the command
+// before it changes any state.
+func (h *osHost) Resolve(p *config.Process) error {
+	_, err := h.resolve(p)
+	return err
+}
+
+// Spawn implements supervisor.Host.
+func (h *osHost) Spawn(p *config.Process) (int, error) {
+	path, err := h.resolve(p)
 	if err != nil {
 		return 0, err
 	}
