@@ -114,11 +114,17 @@ func newCore(s *Supervisor) *core {
 
 // addGroup makes gc active. It reports false if the name is taken.
 func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
+	if gc == nil {
+		return nil, false
+	}
 	if _, ok := c.groups[gc.Name]; ok {
 		return nil, false
 	}
 	g := &group{name: gc.Name, cfg: gc, byName: make(map[string]*proc, len(gc.Processes))}
 	for _, pc := range gc.Processes {
+		if pc == nil || g.byName[pc.Name] != nil {
+			continue // the config package never produces these; do not crash on them
+		}
 		p := &proc{cfg: pc, group: g}
 		p.t = timer{idx: -1, fire: func(c *core) { c.handle(p, event{kind: evTimer}) }}
 		g.procs = append(g.procs, p)

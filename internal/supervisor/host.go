@@ -49,3 +49,9 @@ func resolveFault(err error) error {
 	}
 	return fault(CodeNotExecutable, err.Error())
 }
+
+// noHost stands in for a missing Host: every spawn fails.
+type noHost struct{}
+
+func (noHost) Spawn(*config.Process) (int, error)     { return 0, errors.New("no host to spawn processes") }
+func (noHost) Signal(int, syscall.Signal, bool) error { return ErrNoProcess }

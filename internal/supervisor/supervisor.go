@@ -58,10 +58,14 @@ type spawnMsg struct {
 func (m spawnMsg) apply(c *core) { c.spawnDone(m.inst, m.pid, m.err) }
 
 // New builds a Supervisor for cfg's groups. log receives supervisord's
-// process messages; host performs every OS action. Nothing runs until Run.
+// process messages (nil discards them); host performs every OS action (nil
+// makes every spawn fail). Nothing runs until Run.
 func New(cfg *config.Config, host Host, log *slog.Logger) *Supervisor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if host == nil {
+		host = noHost{}
 	}
 	s := &Supervisor{
 		host:    host,

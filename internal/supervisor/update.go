@@ -22,9 +22,16 @@ type diff struct {
 
 func (c *core) diff(cfg *config.Config, names []string) (diff, error) {
 	var d diff
+	if cfg == nil {
+		return d, fault(CodeBadArguments, "no configuration")
+	}
 	newByName := make(map[string]*config.Group, len(cfg.Groups))
+	var groups []*config.Group
 	for _, g := range cfg.Groups {
-		newByName[g.Name] = g
+		if g != nil && newByName[g.Name] == nil {
+			newByName[g.Name] = g
+			groups = append(groups, g)
+		}
 	}
 	want := func(string) bool { return true }
 	if len(names) > 0 {
@@ -37,7 +44,7 @@ func (c *core) diff(cfg *config.Config, names []string) (diff, error) {
 		}
 		want = func(n string) bool { return set[n] }
 	}
-	for _, ng := range cfg.Groups {
+	for _, ng := range groups {
 		if !want(ng.Name) {
 			continue
 		}
@@ -185,6 +192,10 @@ func (s *Supervisor) AddGroup(ctx context.Context, gc *config.Group) error {
 	_, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		if err := c.checkRunning(); err != nil {
 			reply <- res[struct{}]{err: err}
+			return
+		}
+		if gc == nil {
+			reply <- res[struct{}]{err: fault(CodeBadName, "")}
 			return
 		}
 		g, ok := c.addGroup(gc, true)

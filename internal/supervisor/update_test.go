@@ -159,3 +159,24 @@ func TestUpdateCancelled(t *testing.T) {
 		}
 	})
 }
+
+// Bad input gets a fault and changes nothing; nothing panics.
+func TestBadInput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := cfgOf(nil, single("a", manual), &config.Group{Name: "e", Processes: []*config.Process{nil}})
+		s := New(cfg, nil, nil)
+		ctx, cancel := context.WithCancel(bg)
+		defer cancel()
+		go func() { _ = s.Run(ctx) }()
+		_, err := s.Update(bg, nil, nil)
+		wantCode(t, err, CodeBadArguments)
+		_, err = s.Diff(bg, nil)
+		wantCode(t, err, CodeBadArguments)
+		wantCode(t, s.AddGroup(bg, nil), CodeBadName)
+		if r, err := s.Diff(bg, cfgOf(nil, single("a", manual), single("a", manual))); err != nil || len(r.Added)+len(r.Changed)+len(r.Removed) != 1 {
+			t.Fatal(r, err) // only "e" is gone
+		}
+		// Without a host every spawn fails cleanly.
+		wantCode(t, s.StartProcess(bg, "a", true), CodeSpawnError)
+	})
+}
