@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"log/syslog"
 	"os"
 
@@ -60,13 +62,13 @@ func (c *childPipes) closeParentEnds() {
 // targets. A target that cannot be opened keeps no file (and says so once);
 // the child runs regardless, as logging must never stop a program.
 func (h *osHost) pumpOutput(p *config.Process, c *childPipes) {
-	h.pumpOne(p, c.stdout, p.Stdout)
+	h.pumpOne(p, c.stdout, "stdout", p.Stdout)
 	if c.stderr != nil {
-		h.pumpOne(p, c.stderr, p.Stderr)
+		h.pumpOne(p, c.stderr, "stderr", p.Stderr)
 	}
 }
 
-func (h *osHost) pumpOne(p *config.Process, r *os.File, t config.LogTarget) {
+func (h *osHost) pumpOne(p *config.Process, r *os.File, channel string, t config.LogTarget) {
 	w, err := h.acquire(t)
 	if err != nil {
 		h.log.Error(fmt.Sprintf("could not open log for '%s': %v", p.Name, err))
@@ -79,6 +81,14 @@ func (h *osHost) pumpOne(p *config.Process, r *os.File, t config.LogTarget) {
 	}
 	if t.Syslog {
 		sink.Syslog = h.syslogWriter()
+	}
+	// At loglevel=debug and below supervisord copies every read of child
+	// output into the main log; decided once per pipe, not per read.
+	if h.log.Enabled(context.Background(), slog.LevelDebug) {
+		name := p.Name
+		sink.OnLog = func(data []byte) {
+			h.log.Debug(logfile.ChildOutputMessage(name, channel, data))
+		}
 	}
 	if w != nil {
 		path := t.Path
