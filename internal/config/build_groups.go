@@ -109,12 +109,14 @@ func (l *loader) programNames() string {
 // addGroup appends a group, refusing a second group of the same name and
 // duplicate process names (4.2 silently keeps only one of each).
 func (l *loader) addGroup(grp *Group) {
-	for _, g := range l.cfg.Groups {
-		if g.Name == grp.Name {
-			l.e.add(grp.Pos, "", "", "a second group named %q (the first is at %s:%d); supervisord would silently drop one", grp.Name, g.Pos.File, g.Pos.Line)
-			return
-		}
+	if l.groups == nil {
+		l.groups = map[string]*Group{}
 	}
+	if g, ok := l.groups[grp.Name]; ok {
+		l.e.add(grp.Pos, "", "", "a second group named %q (the first is at %s:%d); supervisord would silently drop one", grp.Name, g.Pos.File, g.Pos.Line)
+		return
+	}
+	l.groups[grp.Name] = grp
 	seen := map[string]*Process{}
 	for _, p := range grp.Processes {
 		if q, ok := seen[p.Name]; ok {

@@ -103,6 +103,7 @@ type loader struct {
 	// noIncludes skips reading [include] files (the fuzz target must not
 	// wander the filesystem).
 	noIncludes bool
+	groups     map[string]*Group // by name, to refuse duplicates
 	// maxNumprocs bounds numprocs per program (lowered by the fuzz target).
 	maxNumprocs int
 }
@@ -179,7 +180,7 @@ func (l *loader) run(text string) (*Config, error) {
 		return nil, l.e.list
 	}
 	l.cfg.Files = l.files
-	l.cfg.Warnings = l.e.warnings
+	l.cfg.Warnings = dedupeWarnings(l.e.warnings)
 	return l.cfg, nil
 }
 
@@ -272,6 +273,19 @@ func dedupe(list ErrorList) ErrorList {
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// dedupeWarnings drops repeated warnings (a program in two groups).
+func dedupeWarnings(ws []Warning) []Warning {
+	seen := map[Warning]bool{}
+	out := ws[:0]
+	for _, w := range ws {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
 		}
 	}
 	return out
