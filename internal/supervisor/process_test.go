@@ -37,6 +37,12 @@ func TestStartsecsExact(t *testing.T) {
 		if in.Pid != pid || in.Description != "pid "+itoa(pid)+", uptime 0:00:03" {
 			t.Fatalf("info %+v", in)
 		}
+		// A steady daemon holds no timers and no deferred replies.
+		var timers, waiters int
+		hs.inspect(func(c *core) { timers, waiters = len(c.timers), len(c.waiters) })
+		if timers != 0 || waiters != 0 {
+			t.Fatalf("idle: %d timers, %d waiters", timers, waiters)
+		}
 	})
 }
 
