@@ -1,8 +1,3 @@
-// Package logfile holds drover's logging to files: rotating log files with
-// supervisord's naming and semantics (Writer), AUTO child-log names and their
-// clean-up, the capture pump that moves children's pipe output into those
-// files (Pump), reads by offset for the API (Read, Tail), and the main-log
-// slog.Handler in supervisord's line format.
 package logfile
 
 import (
