@@ -179,21 +179,23 @@ func (c *core) autostart(g *group) {
 	}
 }
 
-// settle re-checks waiters after a message changed something.
+// settle re-checks waiters after a message changed something, until no
+// check changes anything more. Waiters added by a check are kept.
 func (c *core) settle() {
 	for c.dirty {
 		c.dirty = false
-		ws := c.waiters[:0]
-		for _, w := range c.waiters {
+		old := c.waiters
+		c.waiters = nil
+		keep := old[:0]
+		for _, w := range old {
 			if !w.check(c) {
-				ws = append(ws, w)
+				keep = append(keep, w)
 			}
 		}
-		// checks may have added waiters while we compacted in place
-		for i := len(ws); i < len(c.waiters); i++ {
-			c.waiters[i] = nil
+		c.waiters = append(keep, c.waiters...)
+		for i := len(c.waiters); i < len(old); i++ {
+			old[i] = nil // drop finished waiters for the GC
 		}
-		c.waiters = ws
 	}
 }
 
