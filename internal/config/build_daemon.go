@@ -81,7 +81,7 @@ func (l *loader) userGroup(s string) (int, int, error) {
 	name, grp, hasGroup := strings.Cut(s, ":")
 	u, err := l.lookupUser(name)
 	if err != nil {
-		return 0, 0, verr("invalid user:group %q: unknown user %q", s, name)
+		return 0, 0, &valueError{msg: "invalid user:group " + strQuote(s) + ": unknown user " + strQuote(name), cause: ErrUnknownUser}
 	}
 	gid := -1
 	if hasGroup {

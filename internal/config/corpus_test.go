@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,9 +59,31 @@ var corpusDifferences = map[string]string{
 	"061_supvisors":      "[rpcinterface:supvisors] names Python code (4.2 also fails on a host without supvisors installed)",
 }
 
-// permissiveHost resolves every user and group (uids made up for unknown
-// names) and says every directory exists, as the reference run allowed.
-type permissiveHost struct{}
+// corpusHost is the reference run's machine: users root, nobody and
+// www-data exist, and so do the users and groups its host_notes list as
+// allowed although absent ("user 'zulip' does not exist here"); numeric
+// ids resolve (the reference made up uids for unknown ones); every
+// directory exists (missing log directories were allowed).
+type corpusHost struct {
+	users, groups map[string]bool
+}
+
+var noteRE = regexp.MustCompile(`^(user|group) '([^']*)' does not exist here`)
+
+func newCorpusHost(notes []string) corpusHost {
+	h := corpusHost{users: map[string]bool{"root": true, "nobody": true, "www-data": true},
+		groups: map[string]bool{"root": true, "nogroup": true, "www-data": true}}
+	for _, n := range notes {
+		if m := noteRE.FindStringSubmatch(n); m != nil {
+			if m[1] == "user" {
+				h.users[m[2]] = true
+			} else {
+				h.groups[m[2]] = true
+			}
+		}
+	}
+	return h
+}
 
 func fakeID(s string) int {
 	if n, err := strconv.Atoi(s); err == nil {
@@ -77,13 +100,23 @@ func fakeID(s string) int {
 	return 900000 + int(h.Sum32()%1000)
 }
 
-func (permissiveHost) LookupUser(s string) (*UserInfo, error) {
+func (c corpusHost) LookupUser(s string) (*UserInfo, error) {
+	if _, err := strconv.Atoi(s); err != nil && !c.users[s] {
+		return nil, ErrUnknownUser
+	}
 	id := fakeID(s)
 	return &UserInfo{Name: s, UID: id, GID: id, Groups: []uint32{uint32(id)}, HomeDir: "/home/" + s}, nil
 }
-func (permissiveHost) LookupGroup(s string) (int, error) { return fakeID(s), nil }
-func (permissiveHost) IsDir(string) bool                 { return true }
-func (permissiveHost) UID() int                          { return 0 }
+
+func (c corpusHost) LookupGroup(s string) (int, error) {
+	if _, err := strconv.Atoi(s); err != nil && !c.groups[s] {
+		return 0, ErrUnknownGroup
+	}
+	return fakeID(s), nil
+}
+
+func (corpusHost) IsDir(string) bool { return true }
+func (corpusHost) UID() int          { return 0 }
 
 func readCorpus(t *testing.T) (string, []corpusEntry) {
 	dir := corpusDir(t)
@@ -175,7 +208,7 @@ func corpusOptions(e corpusEntry) Options {
 	for k, v := range e.EnvAssumed {
 		env = append(env, k+"="+v)
 	}
-	o := Options{Env: env, Hostname: "drover-test", Dir: "/CWD", TempDir: "/tmp", Host: permissiveHost{}}
+	o := Options{Env: env, Hostname: "drover-test", Dir: "/CWD", TempDir: "/tmp", Host: newCorpusHost(e.HostNotes)}
 	if e.Hostname != nil {
 		o.Hostname = *e.Hostname
 	}
@@ -362,4 +395,38 @@ func diffLines(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestCorpusHostDependent loads the entries whose host_notes say a user is
+// missing on a host without that user: like supervisord there, drover must
+// refuse them, naming the file, line and user.
+func TestCorpusHostDependent(t *testing.T) {
+	corpus, entries := readCorpus(t)
+	n := 0
+	for _, e := range entries {
+		missing := ""
+		for _, note := range e.HostNotes {
+			if m := noteRE.FindStringSubmatch(note); m != nil && m[1] == "user" {
+				missing = m[2]
+			}
+		}
+		if e.Status != "ok" || missing == "" {
+			continue
+		}
+		n++
+		t.Run(e.Entry, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "corpus")
+			file := stageEntry(t, corpus, root, e)
+			o := corpusOptions(e)
+			o.Host = newCorpusHost(nil)
+			_, err := Load(file, o)
+			if !errors.Is(err, ErrUnknownUser) && !errors.Is(err, ErrUnknownGroup) {
+				t.Fatalf("want an unknown-user error for %q, got %v", missing, err)
+			}
+			checkErrorPlaces(t, err)
+		})
+	}
+	if n == 0 {
+		t.Error("no host-dependent entries found")
+	}
 }
