@@ -112,3 +112,32 @@ func TestMainLogOnFullDisk(t *testing.T) {
 		t.Fatalf("%d failure reports on stdout", n)
 	}
 }
+
+// TestPumpFullDiskProducerRunsOn: a child writing 200 KB into a 64 KiB
+// file system runs to the end (its output is dropped, not blocked).
+func TestPumpFullDiskProducerRunsOn(t *testing.T) {
+	dir := tinyFS(t)
+	var logs syncBuf
+	w, err := OpenWriter(filepath.Join(dir, "child.log"), 0, 0, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := newTestPump(t, testLogger(t))
+	r, cmd := startHelper(t, "lines", 2000, 100)
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, closed)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	st, _ := os.Stat(w.Path())
+	if w.Dropped() == 0 || st.Size()+w.Dropped() != 200000 {
+		t.Fatalf("size %d + dropped %d != 200000", st.Size(), w.Dropped())
+	}
+	if strings.Count(logs.String(), "level=ERROR") != 1 {
+		t.Fatalf("reports: %q", logs.String())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // readRotated concatenates path.N … path.1 and path, oldest first.
@@ -214,4 +215,32 @@ func TestPumpAddRejects(t *testing.T) {
 	if _, err := p.Add(nil, Sink{}); err == nil {
 		t.Fatal("Add(nil) succeeded")
 	}
+}
+
+// TestPumpFairness: a producer that never lets its pipe run dry does not
+// starve another pipe: each round reads every ready pipe once.
+func TestPumpFairness(t *testing.T) {
+	p := newTestPump(t, testLogger(t))
+	flood, floodCmd := startHelper(t, "bulk", 1<<30, 64<<10) // effectively endless
+	floodClosed := make(chan struct{})
+	if _, err := p.Add(flood, Sink{OnClosed: func() { close(floodClosed) }}); err != nil {
+		t.Fatal(err)
+	}
+	quiet, _ := startHelper(t, "hold", 0, 0)
+	ready := make(chan string, 1)
+	if _, err := p.Add(quiet, Sink{OnLog: func(b []byte) { ready <- string(b) }}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-ready:
+		if got != "ready\n" {
+			t.Fatalf("got %q", got)
+		}
+	case <-floodClosed:
+		t.Fatal("flood ended first")
+	case <-time.After(30 * time.Second):
+		t.Fatal("quiet pipe starved")
+	}
+	_ = floodCmd.Process.Kill()
+	waitClosed(t, floodClosed)
 }
