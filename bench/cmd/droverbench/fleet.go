@@ -144,10 +144,14 @@ func (h *harness) timeStatus(ctx context.Context, d *daemon, argv []string, n in
 		t0 := mono()
 		out, err := cmd.CombinedOutput()
 		t1 := mono()
+		timedOut := rctx.Err() != nil
 		cancel()
 		running := strings.Count(string(out), " RUNNING ")
 		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) || rctx.Err() != nil {
+		if timedOut {
+			return na(d.Why(fmt.Errorf("run %d: no answer in %v", i, statusTimeout)))
+		}
+		if err != nil && !errors.As(err, &ee) {
 			return na(d.Why(fmt.Errorf("run %d: %w", i, err)))
 		}
 		if running < n {

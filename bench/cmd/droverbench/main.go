@@ -186,6 +186,9 @@ func newHarness(ctx context.Context, o options, log io.Writer, args []string) (*
 	}
 	h.rep.SupervisordVersion = firstLine(ctx, o.Supervisord, "--version")
 	h.rep.DroverVersion = firstLine(ctx, o.Drover, "run", "--version")
+	if rev := firstLine(ctx, "git", "describe", "--always", "--dirty"); !strings.HasPrefix(rev, "unknown") {
+		h.rep.DroverVersion += " (tree " + rev + ")"
+	}
 	for _, name := range strings.Split(o.Targets, ",") {
 		switch strings.TrimSpace(name) {
 		case "drover":
