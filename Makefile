@@ -19,9 +19,10 @@ demo: build
 test:
 	$(GO) test -race -count=1 ./...
 
-# End-to-end suites against real peers (supervisorctl, supervisord, unicorn, puma, gunicorn, starman).
+# End-to-end suites against real peers (supervisorctl, supervisord, unicorn, puma,
+# gunicorn, starman): tests tagged e2e and named TestE2E*, in any package.
 e2e: build
-	$(GO) test -race -count=1 -tags e2e -timeout 30m ./test/e2e/...
+	$(GO) test -race -count=1 -tags e2e -run 'E2E' -timeout 30m ./...
 
 # Side-by-side measurements against supervisord 4.2.5; prints one table with ratios.
 bench: build

@@ -76,7 +76,11 @@ func (b backend) AddProcessGroup(ctx context.Context, name string) error {
 }
 
 func (b backend) RemoveProcessGroup(ctx context.Context, name string) error {
-	return toRPC(b.sup().RemoveGroup(ctx, name))
+	err := b.sup().RemoveGroup(ctx, name)
+	if errors.Is(err, supervisor.ErrStillRunning) {
+		return rpc.NewFault(rpc.StillRunning, name) // supervisord names the group
+	}
+	return toRPC(err)
 }
 
 func (b backend) StartProcess(ctx context.Context, name string, wait bool) error {
@@ -232,11 +236,15 @@ func configInfo(g *config.Group, p *config.Process, inUse bool) rpc.ConfigInfo {
 			Logfile: path, LogfileBackups: t.Backups, LogfileMaxBytes: t.MaxBytes, Syslog: t.Syslog,
 		}
 	}
+	serverURL := p.ServerURL
+	if serverURL == "AUTO" {
+		serverURL = "" // supervisord reports AUTO as none
+	}
 	return rpc.ConfigInfo{
 		Name: p.Name, Group: g.Name, GroupPrio: g.Priority, ProcessPrio: p.Priority,
 		InUse: inUse, Autostart: p.Autostart, Command: p.Command, Directory: p.Directory,
 		UID: p.UID, ExitCodes: p.ExitCodes, KillAsGroup: p.KillAsGroup,
-		RedirectStderr: p.RedirectStderr, ServerURL: p.ServerURL,
+		RedirectStderr: p.RedirectStderr, ServerURL: serverURL,
 		StartRetries: p.StartRetries, StartSecs: int(p.StartSecs / time.Second),
 		StopSignal: int(p.StopSignal), StopWaitSecs: int(p.StopWait / time.Second),
 		Stdout: logc(p.Stdout), Stderr: logc(p.Stderr),

@@ -4,10 +4,10 @@ package rpc
 
 import "testing"
 
-// TestRealSupervisorctl drives the real supervisorctl (Debian package
+// TestE2ERealSupervisorctl drives the real supervisorctl (Debian package
 // supervisor 4.2.5) through its everyday commands against this server and
 // the fake backend. About one second per command, hence the e2e tag.
-func TestRealSupervisorctl(t *testing.T) {
+func TestE2ERealSupervisorctl(t *testing.T) {
 	e := newCtlEnv(t)
 	out := e.run(3, "status") // 3: a listed process is stopped
 	match(t, out, `(?m)^cat +RUNNING +pid 100, uptime 1 day, 1:01:01$`)
