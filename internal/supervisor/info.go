@@ -46,13 +46,13 @@ func (c *core) info(p *proc, now time.Time) Info {
 	if p.cur != nil {
 		in.Pid = p.cur.pid
 	}
-	in.Description = describe(in, p.laststop)
+	in.Description = describe(in)
 	return in
 }
 
 // describe builds getProcessInfo's description exactly as supervisord's
 // _interpretProcessInfo.
-func describe(in Info, stop time.Time) string {
+func describe(in Info) string {
 	switch in.State {
 	case Running:
 		return fmt.Sprintf("pid %d, uptime %s", in.Pid, uptime(in.Now-in.Start))
@@ -65,7 +65,7 @@ func describe(in Info, stop time.Time) string {
 		if in.Start == 0 {
 			return "Not started"
 		}
-		return stop.Local().Format("Jan 02 03:04 PM")
+		return time.Unix(in.Stop, 0).Local().Format("Jan 02 03:04 PM")
 	}
 	return ""
 }

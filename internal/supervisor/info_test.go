@@ -54,11 +54,16 @@ func TestInfoDescriptions(t *testing.T) {
 			t.Fatalf("%+v", in)
 		}
 		// BACKOFF/FATAL without spawnerr.
-		if got := describe(Info{State: Fatal, Name: "x"}, time.Time{}); got != `unknown error (try "tail x")` {
+		if got := describe(Info{State: Fatal, Name: "x"}); got != `unknown error (try "tail x")` {
 			t.Fatal(got)
 		}
-		if got := describe(Info{State: Starting}, time.Time{}); got != "" {
+		if got := describe(Info{State: Starting}); got != "" {
 			t.Fatal(got)
+		}
+		// Started but never exited (stopped from BACKOFF): supervisord
+		// formats the epoch, in local time.
+		if got, want := describe(Info{State: Stopped, Start: 5}), time.Unix(0, 0).Local().Format("Jan 02 03:04 PM"); got != want {
+			t.Fatal(got, want)
 		}
 	})
 }
