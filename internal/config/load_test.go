@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,35 @@ func TestDefaultsKnown(t *testing.T) {
 	cfg := mustLoad(t, "[supervisord]\n[program:a]\ncommand=/bin/a\n")
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings on a minimal config: %v", cfg.Warnings)
+	}
+}
+
+func TestSupervisorctlProblemsAreWarnings(t *testing.T) {
+	cfg := mustLoad(t, "[supervisord]\n[supervisorctl]\nserverurl=http://%(nope)s:9001\nprompt=p\n")
+	if !cfg.Supervisorctl.Present || cfg.Supervisorctl.Err == nil || cfg.Supervisorctl.Prompt != "p" {
+		t.Errorf("supervisorctl: %+v", cfg.Supervisorctl)
+	}
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Option != "serverurl" || cfg.Warnings[0].Pos.Line != 3 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+}
+
+func TestOSHost(t *testing.T) {
+	u, err := OSHost{}.LookupUser(strconv.Itoa(os.Getuid()))
+	if err != nil {
+		t.Skipf("no passwd entry for uid %d: %v", os.Getuid(), err)
+	}
+	if u.UID != os.Getuid() || u.HomeDir == "" {
+		t.Errorf("by uid: %+v", u)
+	}
+	v, err := OSHost{}.LookupUser(u.Name)
+	if err != nil || v.UID != u.UID || v.GID != u.GID {
+		t.Errorf("by name %q: %+v %v", u.Name, v, err)
+	}
+	if _, err := (OSHost{}).LookupUser("no-such-user-drover"); !errors.Is(err, ErrUnknownUser) {
+		t.Errorf("unknown: %v", err)
+	}
+	if !(OSHost{}).IsDir(t.TempDir()) || (OSHost{}).IsDir("/no/such/dir") {
+		t.Error("IsDir")
 	}
 }
