@@ -237,3 +237,27 @@ func readPid(t *testing.T, path string) int {
 	}
 	return pid
 }
+
+func TestSupervisordPersonalityTakesItsFlags(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "supervisord")
+	if err := os.Symlink(droverBin, link); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "supervisord.conf")
+	// nodaemon=false in the file: -n must keep it in the foreground.
+	os.WriteFile(conf, []byte("[supervisord]\nlogfile = "+dir+"/main.log\npidfile = "+dir+"/d.pid\n"+
+		"[program:once]\ncommand = /bin/true\nstartsecs = 0\nautorestart = false\n"), 0o644)
+	cmd := exec.Command(link, "-c", conf, "-n")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, cmd: cmd, grow: make(chan struct{}), ended: make(chan struct{})}
+	go f.read(out)
+	t.Cleanup(f.stop)
+	f.waitLine(`exited: once \(exit status 0; expected\)`)
+}
