@@ -28,7 +28,11 @@ type core struct {
 	pids map[int]*instance
 	// parked holds exits of unknown pids while spawns are in flight: the
 	// reaper may report an exit before the spawn result arrives.
-	parked map[int]syscall.WaitStatus
+	parked map[int]parkedExit
+	// exits counts reaped messages; a parked exit can belong to a spawn
+	// only if it was reaped after that spawn began (guards against a pid
+	// reused after an orphan's exit).
+	exits uint64
 	// ignore holds pids of failed spawns whose (shim) exit is still due.
 	ignore   map[int]struct{}
 	inflight int
@@ -90,6 +94,14 @@ type instance struct {
 	gen       uint64
 	pid       int // 0 while the spawn is in flight
 	spawnedAt time.Time
+	// exitsAtSpawn is core.exits when the spawn began.
+	exitsAtSpawn uint64
+}
+
+// parkedExit is an exit that came before its spawn result (maybe).
+type parkedExit struct {
+	status syscall.WaitStatus
+	seq    uint64 // c.exits when it was reaped
 }
 
 // waiter is a deferred reply, re-checked after every message that changed a
@@ -105,7 +117,7 @@ func newCore(s *Supervisor) *core {
 		state:  StateRunning,
 		groups: make(map[string]*group),
 		pids:   make(map[int]*instance),
-		parked: make(map[int]syscall.WaitStatus),
+		parked: make(map[int]parkedExit),
 		ignore: make(map[int]struct{}),
 	}
 	c.report = timer{idx: -1, fire: (*core).fireReport}
@@ -222,6 +234,7 @@ func (c *core) fireDue(now time.Time) {
 
 // reaped routes one exit to its generation, parks it, or drops an orphan.
 func (c *core) reaped(pid int, status syscall.WaitStatus) {
+	c.exits++
 	if inst, ok := c.pids[pid]; ok {
 		delete(c.pids, pid)
 		c.handle(inst.p, event{kind: evExit, inst: inst, status: status})
@@ -233,7 +246,7 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 		return
 	}
 	if c.inflight > 0 {
-		c.parked[pid] = status
+		c.parked[pid] = parkedExit{status, c.exits}
 		return
 	}
 	c.logf(slog.LevelInfo, "reaped unknown pid %d (%s)", pid, describeStatus(status))
@@ -243,8 +256,9 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 func (c *core) spawnDone(inst *instance, pid int, err error) {
 	c.inflight--
 	c.dirty = true // start requests without wait answer on the result
-	status, parked := c.parked[pid]
-	if pid > 0 && parked {
+	pe, parked := c.parked[pid]
+	parked = parked && pid > 0 && pe.seq > inst.exitsAtSpawn
+	if parked {
 		delete(c.parked, pid)
 	}
 	if err != nil {
@@ -258,13 +272,13 @@ func (c *core) spawnDone(inst *instance, pid int, err error) {
 		c.handle(inst.p, event{kind: evSpawned, inst: inst})
 		if parked {
 			delete(c.pids, pid)
-			c.handle(inst.p, event{kind: evExit, inst: inst, status: status})
+			c.handle(inst.p, event{kind: evExit, inst: inst, status: pe.status})
 		}
 	}
 	if c.inflight == 0 {
-		for pid, st := range c.parked {
+		for pid, pe := range c.parked {
 			delete(c.parked, pid)
-			c.logf(slog.LevelInfo, "reaped unknown pid %d (%s)", pid, describeStatus(st))
+			c.logf(slog.LevelInfo, "reaped unknown pid %d (%s)", pid, describeStatus(pe.status))
 		}
 	}
 }

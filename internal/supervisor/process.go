@@ -88,7 +88,7 @@ func (c *core) spawn(p *proc) {
 	p.spawnerr = ""
 	p.exitstatus = 0
 	c.gen++
-	inst := &instance{p: p, gen: c.gen}
+	inst := &instance{p: p, gen: c.gen, exitsAtSpawn: c.exits}
 	p.cur = inst
 	c.change(p, Starting, 0, true)
 	c.inflight++

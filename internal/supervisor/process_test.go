@@ -483,3 +483,26 @@ func TestStopWaitZero(t *testing.T) {
 		hs.wantState("z", Stopped)
 	})
 }
+
+// An orphan's exit parked before a spawn began is not matched to that
+// spawn even if the pid is reused.
+func TestParkedExitBeforeSpawnNotMatched(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		hs := newHarness(t, cfgOf(single("a"), single("b", manual)), func(h *fakeHost) { h.gate["a"] = gate })
+		hs.exit(101, 9) // parked: a's spawn is in flight
+		if err := hs.s.StartProcess(context.Background(), "b", false); err != nil {
+			t.Fatal(err)
+		}
+		if hs.lastPid("b") != 101 {
+			t.Fatal("b should reuse pid 101")
+		}
+		hs.wantState("b", Starting) // not "exited too quickly"
+		close(gate)
+		synctest.Wait()
+		hs.wantState("a", Starting)
+		if !hs.log.has("INFO reaped unknown pid 101 (exit status 9)") {
+			t.Fatal(hs.log.lines)
+		}
+	})
+}
