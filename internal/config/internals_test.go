@@ -121,13 +121,13 @@ func TestParseEnv(t *testing.T) {
 		}
 	}
 	// 4.2 silently truncates these; drover refuses them.
-	for _, s := range []string{"A=$HOME", "A=a b", "A=ab#cd", "#A=1", `A="x"y`, "A=1\nB=2"} {
+	for _, s := range []string{"A=$HOME", "A=a b", "A=ab#cd", "#A=1", `A="x"y`, "A=1 B"} {
 		if _, err := parseEnv(s); !errors.Is(err, ErrEnvTruncated) {
 			t.Errorf("%q: %v, want ErrEnvTruncated", s, err)
 		}
 	}
 	// 4.2 fails on these too.
-	for _, s := range []string{"A=", "A=foo@bar", "A=a*b", `A="open`, "=1", "A"} {
+	for _, s := range []string{"A=", "A=foo@bar", "A=a*b", `A="open`, "=1", "A", "A=1\nB=2"} {
 		if _, err := parseEnv(s); err == nil {
 			t.Errorf("%q: want an error", s)
 		}

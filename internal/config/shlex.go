@@ -111,24 +111,31 @@ func parseEnv(s string) (Env, error) {
 	if err != nil {
 		return nil, verr("%v in %q", err, s)
 	}
-	for _, t := range toks {
-		if t.comment {
-			return nil, &valueError{msg: "an unquoted '#' in environment= starts a comment that supervisord 4.2 silently drops; put the value in quotes", cause: ErrEnvTruncated}
-		}
+	comment := false
+	if n := len(toks); n > 0 && toks[n-1].text == "" {
+		toks, comment = toks[:n-1], true // a comment at the very end
 	}
+	// 4.2's own checks first, so its errors read as 4.2's.
 	var env Env
 	n := len(toks)
 	for i := 0; i < n; i += 4 {
 		if i+2 >= n || toks[i+1].text != "=" {
 			return nil, verr("Unexpected end of key/value pairs in %q: expected KEY=VALUE pairs separated by commas, with values containing anything but letters, digits and _/.+-(): in quotes", s)
 		}
-		key, val := toks[i].text, strings.Trim(toks[i+2].text, `'"`)
-		if i+3 < n {
-			if sep := toks[i+3].text; sep != "," && sep != ";" {
-				return nil, &valueError{msg: "value of " + key + " stops at " + strQuote(sep) + ": supervisord 4.2 would silently keep only " + strQuote(val) + "; quote values containing characters other than letters, digits and _/.+-():", cause: ErrEnvTruncated}
-			}
+		env = env.set(toks[i].text, strings.Trim(toks[i+2].text, `'"`))
+	}
+	// Then what 4.2 accepts but silently cuts short.
+	for _, t := range toks {
+		comment = comment || t.comment
+	}
+	if comment {
+		return nil, &valueError{msg: "an unquoted '#' in environment= starts a comment that supervisord 4.2 silently drops; put the value in quotes", cause: ErrEnvTruncated}
+	}
+	for i := 3; i < n; i += 4 {
+		if sep := toks[i].text; sep != "," && sep != ";" {
+			key, val := toks[i-3].text, strings.Trim(toks[i-1].text, `'"`)
+			return nil, &valueError{msg: "value of " + key + " stops at " + strQuote(sep) + ": supervisord 4.2 would silently keep only " + strQuote(val) + "; quote values containing characters other than letters, digits and _/.+-():", cause: ErrEnvTruncated}
 		}
-		env = env.set(key, val)
 	}
 	return env, nil
 }
