@@ -61,3 +61,41 @@ func BenchmarkTableMemory(b *testing.B) {
 	}
 	b.ReportMetric(perProc, "heapB/proc")
 }
+
+// runningSupervisor starts n processes and returns the running supervisor.
+func runningSupervisor(b *testing.B, n int) *Supervisor {
+	s := New(manyGroups(n), newFakeHost(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	if _, err := s.StartAll(ctx, true); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkProcessInfo is one request round trip through the owner
+// goroutine (getProcessInfo) with 500 processes in the table.
+func BenchmarkProcessInfo(b *testing.B) {
+	s := runningSupervisor(b, 500)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.ProcessInfo(ctx, "p250"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAllProcessInfo is getAllProcessInfo over 500 processes.
+func BenchmarkAllProcessInfo(b *testing.B) {
+	s := runningSupervisor(b, 500)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if all, err := s.AllProcessInfo(ctx); err != nil || len(all) != 500 {
+			b.Fatal(err)
+		}
+	}
+}
