@@ -44,7 +44,7 @@ func (l *loader) buildGroups() {
 			}
 			excluded[ps.name] = true
 			// 4.2 makes fcgi members plain processes: no socket.
-			grp.Processes = append(grp.Processes, l.processes(ps, kindProgram, name)...)
+			grp.Processes = append(grp.Processes, l.processes(ps, name)...)
 		}
 		l.addGroup(grp)
 	}
@@ -59,7 +59,7 @@ func (l *loader) buildGroups() {
 		}
 		g := l.getter(sec, kindProgram, base)
 		grp := &Group{Pos: sec.pos, Name: name, Kind: KindProgram, Priority: g.int("priority")}
-		grp.Processes = l.processes(sec, kindProgram, name)
+		grp.Processes = l.processes(sec, name)
 		l.addGroup(grp)
 	}
 	for _, sec := range l.p.sections {
@@ -199,7 +199,7 @@ func (l *loader) eventListener(sec *iniSection, base scope) {
 	if g.bool("redirect_stderr") {
 		g.failf("redirect_stderr", "must be false for an event listener: stdout carries the listener protocol")
 	}
-	grp.Processes = l.processes(sec, kindEventListener, name)
+	grp.Processes = l.processes(sec, name)
 	l.addGroup(grp)
 }
 
@@ -271,6 +271,6 @@ func (l *loader) fcgiProgram(sec *iniSection, base scope) {
 		}
 		grp.Socket = "tcp://" + strings.ToLower(m[1]) + ":" + strconv.Itoa(n)
 	}
-	grp.Processes = l.processes(sec, kindFCGI, name)
+	grp.Processes = l.processes(sec, name)
 	l.addGroup(grp)
 }

@@ -14,7 +14,7 @@ const maxNumprocs = 65536
 // section-level options see here, program_name, group_name, host_node_name
 // and ENV_*; per-process ones also process_num, numprocs and the program's
 // own environment= as ENV_*.
-func (l *loader) processes(sec *iniSection, kind, groupName string) []*Process {
+func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 	prog, err := checkName(sec.name[strings.IndexByte(sec.name, ':')+1:])
 	if err != nil {
 		l.e.addErr(sec.pos, sec.name, "", err)

@@ -1,8 +1,11 @@
 // Package config reads supervisord.conf files exactly as supervisord 4.2
 // does and turns them into typed, validated structs with every default set.
 //
-// The pipeline is: text → sections with file:line (ini.go) → % expansion
-// (expand.go) → typed structs (this file, filled by build*.go) → Validate.
+// The pipeline is: text → sections with file:line (ini.go, the INI dialect
+// of Python's RawConfigParser) → [include] (load.go, glob.go) → Python %
+// expansion (pyformat.go) and shlex (shlex.go) → typed, validated structs
+// (this file, filled by build_*.go; defaults in defaults.go). Load is the
+// entry point; docs/config.md describes the dialect.
 package config
 
 import (
