@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -168,5 +167,4 @@ func checkInvariants(t *testing.T, c *core) {
 			fail("timer heap index %d != %d", tm.idx, i)
 		}
 	}
-	_ = fmt.Sprint()
 }

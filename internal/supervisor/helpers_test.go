@@ -330,6 +330,5 @@ func secs(xs ...float64) []time.Duration {
 	return out
 }
 
-var _ = fmt.Sprint
 
 func formatInt(n int) string { return fmt.Sprint(n) }

@@ -118,9 +118,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		select {
 		case m := <-s.inbox:
 			m.apply(c)
-		case now := <-tc:
+		case <-tc:
 			armedAt = time.Time{}
-			_ = now
 			c.fireDue(time.Now())
 		case <-ctx.Done():
 			rt.Stop()
