@@ -330,5 +330,4 @@ func secs(xs ...float64) []time.Duration {
 	return out
 }
 
-
 func formatInt(n int) string { return fmt.Sprint(n) }
