@@ -29,8 +29,7 @@ func ctlVerbs() []*ctlVerb {
 			"status <name>\t\tGet status for a single process",
 			"status <gname>:*\tGet status for all processes in a group",
 			"status <name> <name>\tGet status for multiple named processes",
-			"status\t\t\tGet all process status info",
-			"status --json [...]\tThe getProcessInfo structs as a JSON array"}, true, ctlStatus},
+			"status\t\t\tGet all process status info"}, true, ctlStatus},
 		{"start", "name|group:*|all ...", "Start processes", []string{
 			"start <name>\t\tStart a process",
 			"start <gname>:*\t\tStart all processes in a group",
@@ -66,15 +65,13 @@ func ctlVerbs() []*ctlVerb {
 		{"pid", "[name|all ...]", "Show the daemon's or processes' pids", []string{
 			"pid\t\t\tGet the PID of supervisord.",
 			"pid <name>\t\tGet the PID of a single child process by name.",
-			"pid all\t\t\tGet the PID of every child process, one per line.",
-			"pid --json [...]\t{\"pid\": N} for supervisord, else [{\"name\",\"group\",\"pid\"}]"}, true, ctlPid},
+			"pid all\t\t\tGet the PID of every child process, one per line."}, true, ctlPid},
 		{"clear", "name|all ...", "Clear process logs", []string{
 			"clear <name>\t\tClear a process' log files.",
 			"clear <name> <name>\tClear multiple process' log files",
 			"clear all\t\tClear all process' log files"}, false, ctlClear},
 		{"avail", "", "List configured processes", []string{
-			"avail\t\t\tDisplay all configured processes",
-			"avail --json\t\tThe getAllConfigInfo structs as a JSON array"}, true, ctlAvail},
+			"avail\t\t\tDisplay all configured processes"}, true, ctlAvail},
 		{"reread", "", "Reload the config without applying it", []string{
 			"reread \t\t\tReload the daemon's configuration files without add/remove"}, false, ctlReread},
 		{"update", "[all|group ...]", "Reload the config and apply changes to groups", []string{
@@ -127,7 +124,13 @@ action [arguments] -- see below
 Actions are commands like "tail" or "stop".  If -i is specified or no action is
 specified on the command line, a "shell" interpreting actions typed
 interactively is started.  Use the action "help" to find out about available
-actions. status, pid and avail accept --json.
+actions.
+
+drover additions: status, avail and pid accept --json. status prints the
+getProcessInfo structs and avail the getAllConfigInfo structs as a JSON array
+(members as in the XML-RPC API); pid prints {"pid": N} for the daemon, or
+[{"name", "group", "pid"}] for processes. With --json, messages that are not
+JSON go to stderr; exit statuses are unchanged.
 `
 
 // ctlIO is where a client run reads and writes.
@@ -163,11 +166,20 @@ func newCtlVerbCmd(name string) *cobra.Command {
 	return &cobra.Command{
 		Use:                v.name + " [-c FILE] [-s URL] [-u USER] [-p PASS] " + v.args,
 		Short:              v.short,
+		Long:               v.short + ".\n\n" + strings.Join(v.help, "\n") + jsonNote(v),
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCtlVerb(cmd.Context(), cobraIO(cmd), "drover "+v.name, v, args, ctlFlags{})
 		},
 	}
+}
+
+// jsonNote documents --json for the verbs that take it.
+func jsonNote(v *ctlVerb) string {
+	if !v.json {
+		return ""
+	}
+	return "\n\n--json prints the answer as JSON (see `drover ctl -h`)."
 }
 
 // runCtlVerb runs one verb with its words; base holds options that came

@@ -60,14 +60,15 @@ func (c *ctl) streamProblem(path string, err error) {
 // tailf follows one stream until Ctrl-C (which prints an empty line) or
 // its end.
 func (c *ctl) tailf(ctx context.Context, path string) error {
+	// Catch Ctrl-C before saying it may be pressed.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
 	c.println("==> Press Ctrl-C to exit <==")
 	c.flush()
 	cl, err := c.rpcClient()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	err = cl.stream(ctx, path, syncWriter{&sync.Mutex{}, c})
 	switch {
 	case ctx.Err() != nil:
@@ -259,14 +260,14 @@ func ctlFg(c *ctl, ctx context.Context, args []string) error {
 		c.exit = exitGeneric
 		return nil
 	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
 	c.println("==> Press Ctrl-C to exit <==")
 	c.flush()
 	cl, err := c.rpcClient()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
-	defer stop()
 	sctx, cancel := context.WithCancel(ctx)
 	w := syncWriter{&sync.Mutex{}, c}
 	var wg sync.WaitGroup
