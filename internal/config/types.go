@@ -227,6 +227,39 @@ type Process struct {
 	Directory   string // "" when not set; resolved at each spawn
 	Umask       int    // -1 when not set (inherit the daemon's)
 	ServerURL   string // "AUTO" or an URL
+
+	// Drover holds drover's own options (zero-downtime reloads).
+	Drover Drover
+}
+
+// Drover is drover's own [program:x] options. supervisord ignores unknown
+// keys, so a file that uses them still loads in supervisord 4.2.
+type Drover struct {
+	// Sockets are sockets= entries as written (tcp://host:port,
+	// unix:///path); drover binds them once and passes them to every
+	// generation from fd 3 with LISTEN_FDS.
+	Sockets       []string
+	SocketBacklog int         // socket_backlog; default 1024
+	SocketMode    os.FileMode // socket_mode for unix sockets; default 0660
+	SocketOwner   string      // socket_owner user[:group]; "" unchanged
+	// Server is a preset (unicorn, puma, gunicorn, starman, plain) that
+	// fills in the signals and environment the server needs; "" none.
+	Server string
+	// Reload is the reload strategy: "bluegreen", "signal", "reexec" or
+	// "restart" (the default without sockets).
+	Reload string
+	// ReloadSignal is sent for the "signal" and "reexec" strategies.
+	ReloadSignal syscall.Signal
+	// Ready is the readiness probe spec ("http://...", "tcp://...",
+	// "notify", "log:REGEX", "uptime:5s"); "" uses startsecs.
+	Ready        string
+	ReadyTimeout time.Duration // default 60s
+	// GracefulStopSignal and GracefulTimeout stop an old generation.
+	GracefulStopSignal syscall.Signal
+	GracefulTimeout    time.Duration
+	// Pidfile is the server's own pidfile, only a hint when following a
+	// re-exec'd master.
+	Pidfile string
 }
 
 // EnvVar is one KEY=value pair.
