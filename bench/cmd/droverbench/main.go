@@ -172,6 +172,9 @@ func newHarness(ctx context.Context, o options, log io.Writer, args []string) (*
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("subreaper: %w", err)
 	}
+	if err := raiseNoFile(); err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp("", "droverbench-")
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
@@ -270,4 +273,24 @@ func firstLine(ctx context.Context, argv ...string) string {
 		return "unknown (" + shortErr(err) + ")"
 	}
 	return s
+}
+
+// raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit (at most
+// 65536) for the harness and the daemons it starts: 500 programs need
+// about 2,500 fds in either daemon. syscall.Setrlimit (not x/sys) is used
+// because it also stops Go from restoring the old limit in children.
+func raiseNoFile() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("getrlimit: %w", err)
+	}
+	want := min(lim.Max, 65536)
+	if lim.Cur >= want {
+		return nil
+	}
+	lim.Cur = want
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("raise RLIMIT_NOFILE: %w", err)
+	}
+	return nil
 }

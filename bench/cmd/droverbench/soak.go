@@ -27,7 +27,7 @@ func (h *harness) soak(ctx context.Context, t *target) {
 	p := h.opt.SoakPrograms
 	rows := map[string][3]string{
 		"soak_rate":        {fmt.Sprintf("soak: child starts/s (%d programs, %v lives, %v)", p, h.opt.SoakLife, h.opt.SoakDuration), "/s", "—"},
-		"soak_rss":         {"soak: RSS drift, max |sample − start| ÷ start", "%", goalSoakRSS},
+		"soak_rss":         {"soak: RSS drift, max deviation from the start sample", "%", goalSoakRSS},
 		"soak_rss_end":     {"soak: RSS at end", "MB", "—"},
 		"soak_zombies":     {"soak: zombies of the daemon at end (in 2 scans 1 s apart)", "count", "0"},
 		"soak_unaccounted": {"soak: starts without an exited:/stopped: line", "count", "0"},
