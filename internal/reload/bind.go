@@ -1,0 +1,325 @@
+package reload
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrSocketInUse is wrapped by Bind when a unix socket file has a live
+// listener (someone accepted a test connection); the file is left alone.
+var ErrSocketInUse = errors.New("socket in use")
+
+// ErrNotSocket is wrapped by Bind when a unix socket path names an existing
+// file that is not a socket; drover never deletes such a file.
+var ErrNotSocket = errors.New("exists and is not a socket")
+
+// ErrClosed is wrapped by Set methods called after Close.
+var ErrClosed = errors.New("socket set closed")
+
+// SocketOptions are a program's socket_* options, shared by its sockets.
+type SocketOptions struct {
+	// Backlog is listen(2)'s backlog; 0 means DefaultBacklog.
+	Backlog int
+	// Mode is the unix socket file's mode; 0 means DefaultSocketMode.
+	Mode os.FileMode
+	// UID and GID own unix socket files (socket_owner, resolved by the
+	// caller); -1 keeps the daemon's.
+	UID, GID int
+}
+
+// DefaultSocketOptions are the options when a program sets none.
+func DefaultSocketOptions() SocketOptions {
+	return SocketOptions{Backlog: DefaultBacklog, Mode: DefaultSocketMode, UID: -1, GID: -1}
+}
+
+// Set is a program's listening sockets, bound once by Bind and held by the
+// daemon for the program's lifetime, so every generation inherits the same
+// sockets (the same kernel accept queues). Its methods are safe for
+// concurrent use.
+//
+// The daemon's copies stay in blocking mode and are never used to accept:
+// O_NONBLOCK is shared by every holder of the socket, so the daemon must
+// not wrap them in net.FileListener. Nothing here calls shutdown(2), which
+// would stop accept for every process that shares the socket.
+type Set struct {
+	mu     sync.Mutex
+	socks  []*boundSocket
+	closed bool
+}
+
+type boundSocket struct {
+	spec SocketSpec
+	addr string // the bound address (ephemeral ports resolved)
+	f    *os.File
+	dev  uint64 // of the unix socket file we created, for Close
+	ino  uint64
+}
+
+// Bind binds and listens on specs in order. TCP sockets get SO_REUSEADDR
+// (so a restarted daemon can bind while old connections are in TIME_WAIT)
+// and never SO_REUSEPORT (two accept queues lose connections at hand-off);
+// an IPv6 address gets IPV6_V6ONLY, as Server::Starter does. A unix socket
+// file left by a dead listener is replaced, a live one is refused
+// (ErrSocketInUse), a non-socket file is refused (ErrNotSocket); the file
+// gets Mode and owner before listen(2), so nobody connects before the
+// permissions are final. On error every socket bound so far is closed and
+// its file removed: Bind is all or nothing.
+func Bind(specs []SocketSpec, o SocketOptions) (*Set, error) {
+	if o.Backlog == 0 {
+		o.Backlog = DefaultBacklog
+	}
+	if o.Backlog < 1 || o.Backlog > MaxBacklog {
+		return nil, fmt.Errorf("%w: backlog %d: use 1 to %d", ErrBadSocket, o.Backlog, MaxBacklog)
+	}
+	if o.Mode == 0 {
+		o.Mode = DefaultSocketMode
+	}
+	set := &Set{}
+	for _, s := range specs {
+		var b *boundSocket
+		var err error
+		switch s.Network {
+		case TCP:
+			b, err = bindTCP(s, o.Backlog)
+		case Unix:
+			b, err = bindUnix(s, o)
+		default:
+			err = fmt.Errorf("%w: unknown network %q", ErrBadSocket, s.Network)
+		}
+		if err != nil {
+			_ = set.Close()
+			return nil, fmt.Errorf("bind %s: %w", s, err)
+		}
+		set.socks = append(set.socks, b)
+	}
+	return set, nil
+}
+
+func bindTCP(s SocketSpec, backlog int) (*boundSocket, error) {
+	a := s.AddrPort.Addr()
+	var family int
+	var sa unix.Sockaddr
+	switch {
+	case a.Is4():
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(s.AddrPort.Port()), Addr: a.As4()}
+	case a.Is6():
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(s.AddrPort.Port()), Addr: a.As16()}
+	default:
+		return nil, fmt.Errorf("%w: no address", ErrBadSocket)
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	fail := func(call string, err error) (*boundSocket, error) {
+		unix.Close(fd)
+		return nil, os.NewSyscallError(call, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if family == unix.AF_INET6 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		return fail("listen", err)
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	addr := s.AddrPort
+	switch v := got.(type) {
+	case *unix.SockaddrInet4:
+		addr = netip.AddrPortFrom(netip.AddrFrom4(v.Addr), uint16(v.Port))
+	case *unix.SockaddrInet6:
+		addr = netip.AddrPortFrom(netip.AddrFrom16(v.Addr), uint16(v.Port))
+	}
+	return &boundSocket{spec: s, addr: addr.String(), f: os.NewFile(uintptr(fd), s.String())}, nil
+}
+
+func bindUnix(s SocketSpec, o SocketOptions) (*boundSocket, error) {
+	abstract := s.Path[0] == '@'
+	if !abstract {
+		if err := clearStale(s.Path); err != nil {
+			return nil, err
+		}
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	b := &boundSocket{spec: s, addr: s.Path}
+	fail := func(call string, err error) (*boundSocket, error) {
+		unix.Close(fd)
+		if !abstract && b.ino != 0 {
+			_ = removeIfSame(s.Path, b.dev, b.ino)
+		}
+		return nil, os.NewSyscallError(call, err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: s.Path}); err != nil {
+		return fail("bind", err)
+	}
+	if !abstract {
+		var st unix.Stat_t
+		if err := unix.Lstat(s.Path, &st); err != nil {
+			return fail("lstat", err)
+		}
+		b.dev, b.ino = st.Dev, st.Ino
+		if err := unix.Chmod(s.Path, uint32(o.Mode.Perm())); err != nil {
+			return fail("chmod", err)
+		}
+		if o.UID >= 0 || o.GID >= 0 {
+			if err := unix.Lchown(s.Path, o.UID, o.GID); err != nil {
+				return fail("chown", err)
+			}
+		}
+	}
+	if err := unix.Listen(fd, o.Backlog); err != nil {
+		return fail("listen", err)
+	}
+	b.f = os.NewFile(uintptr(fd), s.String())
+	return b, nil
+}
+
+// clearStale removes a socket file nobody listens on. A connect that
+// succeeds means a live server owns it; ECONNREFUSED means the listener
+// is gone (the file outlived a crash).
+func clearStale(p string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return os.NewSyscallError("lstat", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return fmt.Errorf("%s %w", p, ErrNotSocket)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	err = unix.Connect(fd, &unix.SockaddrUnix{Name: p})
+	unix.Close(fd)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%s: %w: another process listens on it", p, ErrSocketInUse)
+	case errors.Is(err, unix.ECONNREFUSED):
+		if err := unix.Unlink(p); err != nil && !errors.Is(err, unix.ENOENT) {
+			return os.NewSyscallError("unlink stale socket", err)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%s: cannot tell whether the socket is in use: %w", p, os.NewSyscallError("connect", err))
+	}
+}
+
+// removeIfSame unlinks p only if it is still the file we created.
+func removeIfSame(p string, dev, ino uint64) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(p, &st); err != nil || st.Dev != dev || st.Ino != ino {
+		return nil
+	}
+	return unix.Unlink(p)
+}
+
+// Len is the number of sockets.
+func (s *Set) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.socks)
+}
+
+// Specs returns the parsed entries in order.
+func (s *Set) Specs() []SocketSpec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]SocketSpec, len(s.socks))
+	for i, b := range s.socks {
+		out[i] = b.spec
+	}
+	return out
+}
+
+// Addrs returns the bound addresses in order: "127.0.0.1:41234" for a TCP
+// socket (an ephemeral port resolved), the path for a unix socket.
+func (s *Set) Addrs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.socks))
+	for i, b := range s.socks {
+		out[i] = b.addr
+	}
+	return out
+}
+
+// Names returns the LISTEN_FDNAMES names in fd order.
+func (s *Set) Names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.socks))
+	for i, b := range s.socks {
+		out[i] = b.spec.Name
+	}
+	return out
+}
+
+// Files returns new duplicates of the sockets in order (close-on-exec,
+// which spawn's dup2 into fds 3, 4, ... clears in the child), for
+// spawn.Spec.ExtraFiles. The caller closes them once the spawn returned;
+// the Set keeps its own copies. It fails only if the Set is closed or the
+// daemon is out of descriptors; then no file is left open.
+func (s *Set) Files() ([]*os.File, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	out := make([]*os.File, 0, len(s.socks))
+	for _, b := range s.socks {
+		fd, err := unix.FcntlInt(b.f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			for _, f := range out {
+				f.Close()
+			}
+			return nil, os.NewSyscallError("dup", err)
+		}
+		out = append(out, os.NewFile(uintptr(fd), b.f.Name()))
+	}
+	return out, nil
+}
+
+// Close closes the daemon's copies and removes the unix socket files it
+// created (unless something replaced them since). Children keep their
+// inherited copies. Close is idempotent.
+func (s *Set) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	for _, b := range s.socks {
+		if b.ino != 0 {
+			if err := removeIfSame(b.spec.Path, b.dev, b.ino); err != nil {
+				errs = append(errs, fmt.Errorf("remove %s: %w", b.spec.Path, err))
+			}
+		}
+		if err := b.f.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
