@@ -36,7 +36,10 @@ type core struct {
 	// ignore holds pids of failed spawns whose (shim) exit is still due.
 	ignore   map[int]struct{}
 	inflight int
-	gen      uint64
+	// following counts successor lookups in flight (re-exec following):
+	// exits of unknown pids are parked meanwhile, as during spawns.
+	following int
+	gen       uint64
 
 	timers  timerHeap
 	waiters []*waiter
@@ -82,6 +85,12 @@ type proc struct {
 	// cur is the generation this process is about; nil when none is alive
 	// or in flight.
 	cur *instance
+	// reload is the reload request running for this process, if any: a
+	// second one is refused while it is set.
+	reload *reloadRec
+	// handoff is an older generation still alive during a hand-off (the
+	// blue/green strategy will set it); nil otherwise.
+	handoff *instance
 	// t is the one deadline of the current state: startsecs (STARTING),
 	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
 	t timer
@@ -96,6 +105,22 @@ type instance struct {
 	spawnedAt time.Time
 	// exitsAtSpawn is core.exits when the spawn began.
 	exitsAtSpawn uint64
+
+	// pgid is the process group of the generation: the first pid (the
+	// spawn shim calls setpgrp), kept by every re-exec'd successor.
+	pgid int
+	// follow makes an exit of the main pid look for a re-exec'd successor
+	// first (reload = reexec, or the reload signal was sent).
+	follow bool
+	// looking is set while a successor lookup for the exited pid runs;
+	// exitsAtLookup is core.exits when it began (parked exits older than
+	// that belong to someone else).
+	looking       bool
+	exitsAtLookup uint64
+	// reexecs counts the re-execs followed; prevPid is the main pid before
+	// the last one.
+	reexecs int
+	prevPid int
 }
 
 // parkedExit is an exit that came before its spawn result (maybe).
@@ -237,6 +262,9 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 	c.exits++
 	if inst, ok := c.pids[pid]; ok {
 		delete(c.pids, pid)
+		if c.lookForSuccessor(inst, status) {
+			return
+		}
 		c.handle(inst.p, event{kind: evExit, inst: inst, status: status})
 		return
 	}
@@ -245,7 +273,7 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 		c.logf(slog.LevelDebug, "reaped failed spawn pid %d (%s)", pid, describeStatus(status))
 		return
 	}
-	if c.inflight > 0 {
+	if c.inflight > 0 || c.following > 0 {
 		c.parked[pid] = parkedExit{status, c.exits}
 		return
 	}
@@ -268,6 +296,8 @@ func (c *core) spawnDone(inst *instance, pid int, err error) {
 		c.handle(inst.p, event{kind: evSpawned, inst: inst, err: err})
 	} else {
 		inst.pid = pid
+		inst.pgid = pid
+		inst.follow = inst.p.cfg.Drover.Reload == ReloadReexec
 		c.pids[pid] = inst
 		c.handle(inst.p, event{kind: evSpawned, inst: inst})
 		if parked {
@@ -275,11 +305,18 @@ func (c *core) spawnDone(inst *instance, pid int, err error) {
 			c.handle(inst.p, event{kind: evExit, inst: inst, status: pe.status})
 		}
 	}
-	if c.inflight == 0 {
-		for pid, pe := range c.parked {
-			delete(c.parked, pid)
-			c.logf(slog.LevelInfo, "reaped unknown pid %d (%s)", pid, describeStatus(pe.status))
-		}
+	c.flushParked()
+}
+
+// flushParked logs and drops parked exits once nothing in flight can claim
+// them.
+func (c *core) flushParked() {
+	if c.inflight > 0 || c.following > 0 {
+		return
+	}
+	for pid, pe := range c.parked {
+		delete(c.parked, pid)
+		c.logf(slog.LevelInfo, "reaped unknown pid %d (%s)", pid, describeStatus(pe.status))
 	}
 }
 

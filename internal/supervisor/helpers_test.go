@@ -29,6 +29,21 @@ type fakeHost struct {
 	gate map[string]chan struct{}
 	// sigErr is returned by Signal for that pid.
 	sigErr map[int]error
+
+	// succ is the live re-exec'd successor of a process group (Follower),
+	// answered once;
+	// lookups records each call; succGate, when set, blocks Successor
+	// until it is closed.
+	succ     map[int]int
+	lookups  []lookupCall
+	succGate chan struct{}
+	// ready, when set, is WaitReady (Readier); nil answers ready at once.
+	ready func(ctx context.Context, p *config.Process, pid int) error
+}
+
+type lookupCall struct {
+	pgid int
+	hint string
 }
 
 type spawnCall struct {
@@ -45,7 +60,49 @@ type sigCall struct {
 }
 
 func newFakeHost() *fakeHost {
-	return &fakeHost{nextPid: 100, spawnErr: map[string]error{}, gate: map[string]chan struct{}{}, sigErr: map[int]error{}}
+	return &fakeHost{nextPid: 100, spawnErr: map[string]error{}, gate: map[string]chan struct{}{}, sigErr: map[int]error{},
+		succ: map[int]int{}}
+}
+
+func (h *fakeHost) Successor(pgid int, hint string) (int, bool) {
+	h.mu.Lock()
+	g := h.succGate
+	h.mu.Unlock()
+	if g != nil {
+		<-g
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lookups = append(h.lookups, lookupCall{pgid, hint})
+	pid, ok := h.succ[pgid]
+	delete(h.succ, pgid) // one re-exec per setSucc
+	return pid, ok
+}
+
+func (h *fakeHost) WaitReady(ctx context.Context, p *config.Process, pid int) error {
+	h.mu.Lock()
+	f := h.ready
+	h.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(ctx, p, pid)
+}
+
+func (h *fakeHost) setSucc(pgid, pid int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if pid == 0 {
+		delete(h.succ, pgid)
+		return
+	}
+	h.succ[pgid] = pid
+}
+
+func (h *fakeHost) lookupList() []lookupCall {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.lookups)
 }
 
 func (h *fakeHost) Spawn(p *config.Process) (int, error) {
@@ -317,6 +374,12 @@ func manual(p *config.Process)            { p.Autostart = false }
 func prio(n int) func(*config.Process)    { return func(p *config.Process) { p.Priority = n } }
 func restart(a config.Autorestart) func(*config.Process) {
 	return func(p *config.Process) { p.Autorestart = a }
+}
+func reloadBy(strategy string, sig syscall.Signal) func(*config.Process) {
+	return func(p *config.Process) { p.Drover.Reload, p.Drover.ReloadSignal = strategy, sig }
+}
+func readyProbe(spec string, timeout time.Duration) func(*config.Process) {
+	return func(p *config.Process) { p.Drover.Ready, p.Drover.ReadyTimeout = spec, timeout }
 }
 func stopwait(d time.Duration) func(*config.Process) {
 	return func(p *config.Process) { p.StopWait = d }

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"syscall"
@@ -55,3 +56,26 @@ type noHost struct{}
 
 func (noHost) Spawn(*config.Process) (int, error)     { return 0, errors.New("no host to spawn processes") }
 func (noHost) Signal(int, syscall.Signal, bool) error { return ErrNoProcess }
+
+// Follower is optionally implemented by a Host: it lets the supervisor
+// follow a master that re-exec'd itself (unicorn/gunicorn USR2). drover is a
+// child subreaper, so when an old master exits after forking its successor,
+// the successor is re-parented to drover and keeps the old master's process
+// group.
+//
+// Successor reports a live process whose parent is drover and whose process
+// group is pgid, preferring the pid in pidfileHint ("" for none) when that
+// pid qualifies. It is called on a worker goroutine, never the owner's, after
+// the old master was reaped.
+type Follower interface {
+	Successor(pgid int, pidfileHint string) (pid int, ok bool)
+}
+
+// Readier is optionally implemented by a Host: it waits until generation pid
+// of p answers its readiness probe (config Drover.Ready), or ctx ends. A
+// reload uses it after the in-place signal, the adopted re-exec or the
+// restart; it is called on the requesting goroutine. Without a Readier a
+// reload succeeds once its signal was sent (or its successor adopted).
+type Readier interface {
+	WaitReady(ctx context.Context, p *config.Process, pid int) error
+}

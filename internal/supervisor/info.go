@@ -23,6 +23,21 @@ type Info struct {
 	StderrLogfile string
 	Pid           int // 0 when not running
 	Description   string
+
+	// drover's own fields (not in supervisord's getProcessInfo struct).
+
+	// Generation numbers the spawns of the daemon (0 when none is alive);
+	// it stays the same when a re-exec'd master is followed.
+	Generation uint64
+	// Reexecs counts the re-execs followed in this generation; PrevPid is
+	// the main pid before the last one (0 when none).
+	Reexecs int
+	PrevPid int
+	// HandoffPid is the other live generation's pid during a blue/green
+	// hand-off (0 otherwise).
+	HandoffPid int
+	// Reloading is the strategy of the reload under way ("" when none).
+	Reloading string
 }
 
 func (c *core) info(p *proc, now time.Time) Info {
@@ -45,6 +60,15 @@ func (c *core) info(p *proc, now time.Time) Info {
 	}
 	if p.cur != nil {
 		in.Pid = p.cur.pid
+		in.Generation = p.cur.gen
+		in.Reexecs = p.cur.reexecs
+		in.PrevPid = p.cur.prevPid
+	}
+	if p.handoff != nil {
+		in.HandoffPid = p.handoff.pid
+	}
+	if p.reload != nil {
+		in.Reloading = p.reload.strategy
 	}
 	in.Description = describe(in)
 	return in

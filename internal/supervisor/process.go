@@ -184,7 +184,7 @@ func (c *core) deadline(p *proc) {
 		}
 	case Stopping:
 		inst := p.cur
-		if inst == nil || inst.pid == 0 {
+		if inst == nil || inst.pid == 0 || inst.looking {
 			return
 		}
 		c.logf(slog.LevelWarn, "killing '%s' (%d) with SIGKILL", p.cfg.Name, inst.pid)
@@ -228,15 +228,19 @@ func (c *core) kill(p *proc, sig syscall.Signal, asGroup, repeat bool) error {
 		c.log.Debug(msg)
 		return fault(CodeFailed, msg)
 	}
-	if inst.pid == 0 {
-		// The spawn is in flight: STOPPING now, the signal once the pid is known.
+	if inst.pid == 0 || inst.looking {
+		// The spawn is in flight, or the main pid exited and its successor
+		// is being looked for: STOPPING now, the signal once the pid is
+		// known (adopt delivers it).
 		c.timers.cancel(&p.t)
 		c.change(p, Stopping, 0, true)
 		return nil
 	}
+	target := inst.pid
 	how := ""
 	if asGroup {
 		how = "process group "
+		target = inst.pgid // a re-exec'd successor keeps the first pid's group
 	}
 	c.logf(slog.LevelDebug, "killing %s (pid %d) %swith signal %s", p.cfg.Name, inst.pid, how, signame(sig))
 	wait := p.cfg.StopWait
@@ -245,7 +249,7 @@ func (c *core) kill(p *proc, sig syscall.Signal, asGroup, repeat bool) error {
 	}
 	c.timers.arm(&p.t, time.Now().Add(wait))
 	c.change(p, Stopping, inst.pid, true)
-	if err := c.s.host.Signal(inst.pid, sig, asGroup); err != nil {
+	if err := c.s.host.Signal(target, sig, asGroup); err != nil {
 		if isNoProcess(err) {
 			c.logf(slog.LevelDebug, "unable to signal %s (pid %d), it probably just exited on its own: %v", p.cfg.Name, inst.pid, err)
 			return nil
@@ -266,6 +270,14 @@ func (c *core) signal(p *proc, sig syscall.Signal) error {
 		msg := fmt.Sprintf("attempted to send %s sig %s but it wasn't running", p.cfg.Name, signame(sig))
 		c.log.Debug(msg)
 		return fault(CodeFailed, msg)
+	}
+	if inst.looking {
+		return fault(CodeFailed, lookingInfo(p))
+	}
+	if rs := reloadSignal(p.cfg); rs != 0 && sig == rs {
+		// A re-exec may follow (supervisorctl signal USR2 web): the exit
+		// of this pid then looks for a successor before anything else.
+		inst.follow = true
 	}
 	c.logf(slog.LevelDebug, "sending %s (pid %d) sig %s", p.cfg.Name, inst.pid, signame(sig))
 	if err := c.s.host.Signal(inst.pid, sig, false); err != nil {
@@ -293,6 +305,7 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	c.timers.cancel(&p.t)
 	p.laststop = now
 	p.cur = nil
+	c.reloadLost(p, inst, how)
 	expected := slices.Contains(p.cfg.ExitCodes, es)
 	name := p.cfg.Name
 	switch p.state {

@@ -1,0 +1,363 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// defaultReadyTimeout bounds a readiness wait and a re-exec's adoption when
+// Drover.ReadyTimeout is unset (the config contract's default).
+const defaultReadyTimeout = 60 * time.Second
+
+// errGenerationEnded is the cause that ends a readiness wait when the
+// generation being probed exited.
+var errGenerationEnded = errors.New("the serving generation exited")
+
+// reloadRec is one running reload request of one process. Its owner-side
+// part (phase 1: the signal, the adoption of a re-exec'd successor, the
+// stop and start) ends with one value on phase1; the readiness wait (phase
+// 2) runs on the requester's goroutine.
+type reloadRec struct {
+	p        *proc
+	strategy string
+	// inst is the generation that serves after the reload: the signalled
+	// one (signal, reexec), or the new one once started (restart).
+	inst    *instance
+	pid     int // the pid to probe, set before phase1 is sent
+	reexecs int // inst.reexecs when a reexec reload began
+	// lost is how inst's main pid ended, if it did during the reload.
+	lost   string
+	cancel context.CancelCauseFunc // ends the readiness wait
+
+	phase1    chan error // buffered 1; written once
+	done1     bool
+	abandoned bool // the requester went away during phase 1
+	w         waiter
+	t         timer // re-exec adoption deadline
+}
+
+// ReloadProcess reloads one process by its Drover.Reload strategy:
+//
+//   - "restart" (and ""): stop, then start; done when RUNNING again.
+//   - "signal": send Drover.ReloadSignal; the pid stays.
+//   - "reexec": send the reload signal (USR2 when unset) and wait until the
+//     re-exec'd successor is adopted as the new main pid (at most
+//     Drover.ReadyTimeout, default 60 s). If the old master exits without
+//     a successor the exit takes the normal path (autorestart) and the
+//     reload fails saying so.
+//   - "bluegreen": FAILED, not available yet.
+//
+// When Drover.Ready is set and the Host is a Readier, the reload then waits
+// for the serving pid to be ready (at most Drover.ReadyTimeout); a timeout
+// fails the request and leaves the process running as it is. A crash of
+// the serving generation during the reload fails the request; the exit
+// itself follows the normal rules.
+//
+// A second reload of the same process while one runs is refused (FAILED,
+// "already in progress") rather than queued: the caller can retry, and two
+// hand-offs never overlap. Faults: BAD_NAME, NOT_RUNNING (not STARTING,
+// RUNNING or, for restart, BACKOFF), FAILED, SPAWN_ERROR and
+// ABNORMAL_TERMINATION (restart), SHUTDOWN_STATE. If ctx ends first the
+// request returns ctx's error; a restart under way still completes.
+func (s *Supervisor) ReloadProcess(ctx context.Context, name string) error {
+	rctx, rcancel := context.WithCancelCause(ctx)
+	defer rcancel(nil)
+	rec := &reloadRec{cancel: rcancel, phase1: make(chan error, 1)}
+	if _, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
+		reply <- res[struct{}]{err: c.beginReload(name, rec)}
+	}); err != nil {
+		return err
+	}
+	defer s.post(func(c *core) { c.endReload(rec) })
+	select {
+	case err := <-rec.phase1:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	cfg := rec.p.cfg
+	if r, ok := s.host.(Readier); ok && cfg.Drover.Ready != "" {
+		to := readyTimeout(cfg.Drover.ReadyTimeout)
+		wctx, cancel := context.WithTimeout(rctx, to)
+		err := r.WaitReady(wctx, cfg, rec.pid)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !errors.Is(context.Cause(rctx), errGenerationEnded) {
+				return fault(CodeFailed, fmt.Sprintf("%s: pid %d not ready within %v after the reload (%v); it keeps running",
+					rec.name(), rec.pid, to, err))
+			}
+		}
+	}
+	_, err := call(s, context.WithoutCancel(ctx), func(c *core, _ *waiter, reply chan<- res[struct{}]) {
+		reply <- res[struct{}]{err: c.finishReload(rec)}
+	})
+	return err
+}
+
+func readyTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return defaultReadyTimeout
+	}
+	return d
+}
+
+func (r *reloadRec) name() string { return namespec(r.p) }
+
+// post runs f on the owner goroutine without waiting for it.
+func (s *Supervisor) post(f func(c *core)) {
+	_ = s.send(context.Background(), reqFunc(f))
+}
+
+// beginReload checks and starts a reload on the owner goroutine.
+func (c *core) beginReload(name string, rec *reloadRec) error {
+	if err := c.checkRunning(); err != nil {
+		return err
+	}
+	p, err := c.lookup(name)
+	if err != nil {
+		return err
+	}
+	if p.reload != nil {
+		return fault(CodeFailed, fmt.Sprintf("%s: a reload (%s) is already in progress", namespec(p), p.reload.strategy))
+	}
+	rec.p = p
+	rec.strategy = p.cfg.Drover.Reload
+	if rec.strategy == "" {
+		rec.strategy = ReloadRestart
+	}
+	rec.t = timer{idx: -1, fire: func(c *core) {
+		c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf(
+			"%s: no re-exec'd successor within %v (the old master still runs; does its config stop the old master once the new one is up?)",
+			namespec(p), readyTimeout(p.cfg.Drover.ReadyTimeout))))
+	}}
+	switch rec.strategy {
+	case ReloadRestart:
+		return c.beginRestart(p, rec)
+	case ReloadSignal, ReloadReexec:
+		return c.beginSignalReload(p, rec)
+	case ReloadBlueGreen:
+		return fault(CodeFailed, namespec(p)+": reload = bluegreen is not available yet")
+	}
+	return fault(CodeFailed, fmt.Sprintf("%s: unknown reload strategy %q", namespec(p), rec.strategy))
+}
+
+// beginSignalReload sends the reload signal (signal and reexec).
+func (c *core) beginSignalReload(p *proc, rec *reloadRec) error {
+	inst := p.cur
+	if (p.state != Running && p.state != Starting) || inst == nil || inst.pid == 0 {
+		return fault(CodeNotRunning, namespec(p))
+	}
+	if inst.looking {
+		return fault(CodeFailed, lookingInfo(p))
+	}
+	sig := reloadSignal(p.cfg)
+	if sig == 0 {
+		return fault(CodeFailed, namespec(p)+": reload = signal needs reload_signal")
+	}
+	rec.inst = inst
+	rec.reexecs = inst.reexecs
+	if rec.strategy == ReloadReexec {
+		inst.follow = true
+	}
+	c.logf(slog.LevelInfo, "reloading '%s' (%s): sending %s to pid %d", p.cfg.Name, rec.strategy, signame(sig), inst.pid)
+	if err := c.signal(p, sig); err != nil {
+		return err
+	}
+	p.reload = rec
+	if rec.strategy == ReloadSignal {
+		rec.pid = inst.pid
+		c.finishPhase1(rec, nil)
+		return nil
+	}
+	c.timers.arm(&rec.t, time.Now().Add(readyTimeout(p.cfg.Drover.ReadyTimeout)))
+	c.addWaiter(&rec.w, func(c *core) bool {
+		switch {
+		case rec.done1:
+			return true
+		case p.cur != inst && p.state == Stopped:
+			c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf("%s: stopped during the reload (%s)", namespec(p), rec.lost)))
+		case p.cur != inst:
+			c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf(
+				"%s: the master exited (%s) with no re-exec'd successor; the normal exit rules applied", namespec(p), rec.lost)))
+		case inst.looking:
+			return false
+		case inst.reexecs > rec.reexecs:
+			rec.pid = inst.pid
+			c.finishPhase1(rec, nil)
+		case p.state != Running && p.state != Starting:
+			c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf("%s: %s during the reload", namespec(p), p.state)))
+		default:
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+// beginRestart is the restart strategy: stop, then start and wait for
+// RUNNING, as supervisorctl restart does.
+func (c *core) beginRestart(p *proc, rec *reloadRec) error {
+	if !p.state.IsRunning() {
+		return fault(CodeNotRunning, namespec(p))
+	}
+	if err := c.stopOne(p); err != nil {
+		return err
+	}
+	p.reload = rec
+	started := false
+	c.addWaiter(&rec.w, func(c *core) bool {
+		if rec.done1 {
+			return true
+		}
+		if !started {
+			if !p.state.IsStopped() {
+				return false
+			}
+			err := c.checkRunning()
+			if err == nil {
+				err = c.startOne(p)
+			}
+			if err != nil {
+				c.finishPhase1(rec, err)
+				return true
+			}
+			started = true
+		}
+		done, err := startOutcome(p, true)
+		if !done {
+			return false
+		}
+		if err == nil {
+			rec.inst, rec.pid = p.cur, p.cur.pid
+		}
+		c.finishPhase1(rec, err)
+		return true
+	})
+	return nil
+}
+
+// finishPhase1 delivers the owner-side outcome once.
+func (c *core) finishPhase1(rec *reloadRec, err error) {
+	if rec.done1 {
+		return
+	}
+	rec.done1 = true
+	c.timers.cancel(&rec.t)
+	c.removeWaiter(&rec.w)
+	rec.phase1 <- err
+	if err != nil {
+		c.logf(slog.LevelWarn, "reload of '%s' failed: %v", rec.p.cfg.Name, err)
+	}
+	if rec.abandoned {
+		c.clearReload(rec)
+	}
+}
+
+// reloadLost notes that inst's main pid ended; during the readiness wait
+// it ends that wait. Called from exited for the current generation.
+func (c *core) reloadLost(p *proc, inst *instance, how string) {
+	rec := p.reload
+	if rec == nil || rec.inst != inst {
+		return
+	}
+	rec.lost = how
+	if rec.done1 {
+		c.logf(slog.LevelWarn, "reload of '%s': pid %d exited during the reload (%s)", p.cfg.Name, inst.pid, how)
+		rec.cancel(errGenerationEnded)
+	}
+}
+
+// finishReload is the last check: the generation the reload produced still
+// serves.
+func (c *core) finishReload(rec *reloadRec) error {
+	p := rec.p
+	if rec.lost != "" || p.cur != rec.inst || (p.state != Running && p.state != Starting) {
+		how := rec.lost
+		if how == "" {
+			how = "now " + p.state.String()
+		}
+		return fault(CodeFailed, fmt.Sprintf("%s: the serving generation exited during the reload (%s)", namespec(p), how))
+	}
+	c.logf(slog.LevelInfo, "reloaded: %s (%s, pid %d)", p.cfg.Name, rec.strategy, rec.pid)
+	return nil
+}
+
+// endReload runs when the requester is done; a restart whose requester
+// left during phase 1 completes on its own and clears itself then.
+func (c *core) endReload(rec *reloadRec) {
+	if !rec.done1 {
+		rec.abandoned = true
+		return
+	}
+	c.clearReload(rec)
+}
+
+func (c *core) clearReload(rec *reloadRec) {
+	if rec.p.reload == rec {
+		rec.p.reload = nil
+	}
+}
+
+// reloadMany rolls a reload over a group (or every group), one process at a
+// time in start order, skipping processes that are not running. The roll
+// stops at the first failure so the rest keep serving; they are reported
+// FAILED "not reloaded".
+func (s *Supervisor) reloadMany(ctx context.Context, name string, all bool) ([]Result, error) {
+	type target struct{ spec, name, group string }
+	targets, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]target]) {
+		ps, err := c.procsOf(name, all)
+		var out []target
+		for _, p := range ps {
+			if p.state.IsRunning() {
+				out = append(out, target{namespec(p), p.cfg.Name, p.group.name})
+			}
+		}
+		reply <- res[[]target]{v: out, err: err}
+	})
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, 0, len(targets))
+	var failed string
+	for _, t := range targets {
+		r := Result{Name: t.name, Group: t.group, Status: CodeSuccess, Description: "OK"}
+		if failed != "" {
+			r.Status, r.Description = CodeFailed, fault(CodeFailed, "not reloaded: the reload of "+failed+" failed").Error()
+			results = append(results, r)
+			continue
+		}
+		if err := s.ReloadProcess(ctx, t.spec); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			r.Status, r.Description = CodeFailed, err.Error()
+			var f *Fault
+			if errors.As(err, &f) {
+				r.Status = f.Code
+			}
+			failed = t.spec
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// ReloadGroup reloads the group's running processes one at a time (see
+// ReloadProcess), stopping at the first failure: BAD_NAME, SHUTDOWN_STATE,
+// or one Result per running process.
+func (s *Supervisor) ReloadGroup(ctx context.Context, name string) ([]Result, error) {
+	return s.reloadMany(ctx, name, false)
+}
+
+// ReloadAll is ReloadGroup over every group in start order.
+func (s *Supervisor) ReloadAll(ctx context.Context) ([]Result, error) {
+	return s.reloadMany(ctx, "", true)
+}
