@@ -54,4 +54,22 @@
 //   - The "waiting for x to stop" report runs every 2 s while any process is
 //     STOPPING, whether or not a client waits; during shutdown "waiting for
 //     a, b to die" every 3 s.
+//
+// # Reloads (drover's own)
+//
+// ReloadProcess (and ReloadGroup, ReloadAll, one process at a time) reloads
+// by config Drover.Reload: restart (stop, start), signal (in place), reexec
+// (follow the new master) or bluegreen (not available yet: it will run a
+// second instance of the process beside p.cur and record it in
+// proc.handoff). A second reload of a process while one runs is refused.
+//
+// Following a re-exec: when the main pid of a generation marked follow
+// (reload = reexec, or its reload signal was sent through signalProcess)
+// exits while STARTING, RUNNING or STOPPING, a Follower host looks for a
+// live child of drover in the generation's process group (the first pid's:
+// fork keeps it). Meanwhile the process keeps its state and exits of
+// unknown pids are parked. A successor becomes the generation's new pid
+// ("following re-exec of 'web': pid OLD → NEW"): no state change, no
+// respawn, its exit later routed as usual; a stop that came meanwhile is
+// delivered to it. Without one, the exit takes the normal path.
 package supervisor

@@ -177,7 +177,7 @@ func TestSuccessorDiesDuringLookup(t *testing.T) {
 		hs.exit(504, 3) // reaped after the scan saw it alive
 		close(gate)
 		synctest.Wait()
-		if !hs.log.has("INFO following re-exec of 'web': pid " + itoa(pid) + " → 504") ||
+		if !hs.log.has("INFO following re-exec of 'web': pid "+itoa(pid)+" → 504") ||
 			!hs.log.has("WARN exited: web (exit status 3; not expected)") {
 			t.Fatalf("log %q", hs.log.lines)
 		}
