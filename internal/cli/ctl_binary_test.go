@@ -18,6 +18,7 @@ import (
 // real SIGINT.
 
 func TestCtlBinaryCommandLines(t *testing.T) {
+	t.Parallel()
 	d := startTestDaemon(t)
 	bin := droverBinary(t)
 	link := filepath.Join(t.TempDir(), "supervisorctl")
@@ -66,6 +67,7 @@ func TestCtlBinaryCommandLines(t *testing.T) {
 }
 
 func TestCtlShellHistory(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "", program("ok", "sleep"), "ok")
 	hist := filepath.Join(t.TempDir(), "history")
 	os.WriteFile(hist, []byte("version\n"), 0o600)
@@ -170,6 +172,7 @@ func (p *proc) wait() (int, string) {
 }
 
 func TestCtlTailFollow(t *testing.T) {
+	t.Parallel()
 	d := startTestDaemon(t)
 	d.waitLog("ok", "stderr", "err:hello-ok\n")
 	p := startProc(t, "tail", "-f", "-c", d.conf, "ok", "stderr")
@@ -199,6 +202,7 @@ func TestCtlTailFollow(t *testing.T) {
 }
 
 func TestCtlFg(t *testing.T) {
+	t.Parallel()
 	d := startTestDaemon(t)
 	p := startProc(t, "fg", "-c", d.conf, "cat")
 	p.waitFor("==> Press Ctrl-C to exit <==\n")

@@ -310,24 +310,24 @@ func hoistCtlOptions(args []string) []string {
 }
 
 // ctl verb constructors for the commands list in root.go.
-func newStatusCmd() *cobra.Command   { return newCtlVerbCmd("status") }
-func newStartCmd() *cobra.Command    { return newCtlVerbCmd("start") }
-func newStopCmd() *cobra.Command     { return newCtlVerbCmd("stop") }
-func newRestartCmd() *cobra.Command  { return newCtlVerbCmd("restart") }
-func newSignalCmd() *cobra.Command   { return newCtlVerbCmd("signal") }
-func newTailCmd() *cobra.Command     { return newCtlVerbCmd("tail") }
-func newMaintailCmd() *cobra.Command { return newCtlVerbCmd("maintail") }
-func newPidCmd() *cobra.Command      { return newCtlVerbCmd("pid") }
-func newClearCmd() *cobra.Command    { return newCtlVerbCmd("clear") }
-func newAvailCmd() *cobra.Command    { return newCtlVerbCmd("avail") }
-func newRereadCmd() *cobra.Command   { return newCtlVerbCmd("reread") }
-func newUpdateCmd() *cobra.Command   { return newCtlVerbCmd("update") }
-func newAddCmd() *cobra.Command      { return newCtlVerbCmd("add") }
-func newRemoveCmd() *cobra.Command   { return newCtlVerbCmd("remove") }
-func newShutdownCmd() *cobra.Command { return newCtlVerbCmd("shutdown") }
-func newReloadCmd() *cobra.Command   { return newCtlVerbCmd("reload") }
-func newVersionCmd() *cobra.Command  { return newCtlVerbCmd("version") }
-func newFgCmd() *cobra.Command       { return newCtlVerbCmd("fg") }
+func newCtlStatusCmd() *cobra.Command   { return newCtlVerbCmd("status") }
+func newCtlStartCmd() *cobra.Command    { return newCtlVerbCmd("start") }
+func newCtlStopCmd() *cobra.Command     { return newCtlVerbCmd("stop") }
+func newCtlRestartCmd() *cobra.Command  { return newCtlVerbCmd("restart") }
+func newCtlSignalCmd() *cobra.Command   { return newCtlVerbCmd("signal") }
+func newCtlTailCmd() *cobra.Command     { return newCtlVerbCmd("tail") }
+func newCtlMaintailCmd() *cobra.Command { return newCtlVerbCmd("maintail") }
+func newCtlPidCmd() *cobra.Command      { return newCtlVerbCmd("pid") }
+func newCtlClearCmd() *cobra.Command    { return newCtlVerbCmd("clear") }
+func newCtlAvailCmd() *cobra.Command    { return newCtlVerbCmd("avail") }
+func newCtlRereadCmd() *cobra.Command   { return newCtlVerbCmd("reread") }
+func newCtlUpdateCmd() *cobra.Command   { return newCtlVerbCmd("update") }
+func newCtlAddCmd() *cobra.Command      { return newCtlVerbCmd("add") }
+func newCtlRemoveCmd() *cobra.Command   { return newCtlVerbCmd("remove") }
+func newCtlShutdownCmd() *cobra.Command { return newCtlVerbCmd("shutdown") }
+func newCtlReloadCmd() *cobra.Command   { return newCtlVerbCmd("reload") }
+func newCtlVersionCmd() *cobra.Command  { return newCtlVerbCmd("version") }
+func newCtlFgCmd() *cobra.Command       { return newCtlVerbCmd("fg") }
 
 // supervisorctlMain runs the binary as supervisorctl (args[0] is the
 // program name): supervisorctl's options and verbs, its output and its

@@ -40,6 +40,7 @@ func needSupervisorctl(t *testing.T) {
 // supervisorctl run costs about half a second); the e2e-tagged
 // TestCtlMatchesSupervisorctlFull covers every read-only form.
 func TestCtlMatchesSupervisorctl(t *testing.T) {
+	t.Parallel()
 	needSupervisorctl(t)
 	d := startTestDaemon(t)
 	d.waitLog("ok", "stdout", "hello-ok\n")

@@ -55,7 +55,7 @@ const pythonStyle = `<?xml version='1.0'?>
 func TestDecodeAnswerMatchesGeneralDecoder(t *testing.T) {
 	var drover bytes.Buffer
 	err := xmlrpc.EncodeResponse(&drover, []any{
-		xmlrpc.Struct{{"name", "a\tb\r\nc\rd"}, {"pid", 1 << 30}, {"x", true}, {"neg", -1}},
+		xmlrpc.Struct{{Name: "name", Value: "a\tb\r\nc\rd"}, {Name: "pid", Value: 1 << 30}, {Name: "x", Value: true}, {Name: "neg", Value: -1}},
 		"&<>'\"é ☃ \x1b[0m", []any{}, map[string]any{}, 3.25, false,
 	})
 	if err != nil {
@@ -147,10 +147,10 @@ func FuzzDecodeAnswer(f *testing.F) {
 func BenchmarkDecodeStatus500(b *testing.B) {
 	info := make([]xmlrpc.Struct, 500)
 	for i := range info {
-		info[i] = xmlrpc.Struct{{"name", "web"}, {"group", "web"}, {"start", 1700000000}, {"stop", 0},
-			{"now", 1700000100}, {"state", 20}, {"statename", "RUNNING"}, {"spawnerr", ""},
-			{"exitstatus", 0}, {"logfile", "/var/log/web.log"}, {"stdout_logfile", "/var/log/web.log"},
-			{"stderr_logfile", ""}, {"pid", 1234}, {"description", "pid 1234, uptime 0:01:40"}}
+		info[i] = xmlrpc.Struct{{Name: "name", Value: "web"}, {Name: "group", Value: "web"}, {Name: "start", Value: 1700000000}, {Name: "stop", Value: 0},
+			{Name: "now", Value: 1700000100}, {Name: "state", Value: 20}, {Name: "statename", Value: "RUNNING"}, {Name: "spawnerr", Value: ""},
+			{Name: "exitstatus", Value: 0}, {Name: "logfile", Value: "/var/log/web.log"}, {Name: "stdout_logfile", Value: "/var/log/web.log"},
+			{Name: "stderr_logfile", Value: ""}, {Name: "pid", Value: 1234}, {Name: "description", Value: "pid 1234, uptime 0:01:40"}}
 	}
 	var doc bytes.Buffer
 	if err := xmlrpc.EncodeResponse(&doc, info); err != nil {

@@ -28,6 +28,7 @@ func startTestDaemon(t *testing.T) *testDaemon {
 }
 
 func TestCtlProcessVerbs(t *testing.T) {
+	t.Parallel()
 	d := startTestDaemon(t)
 	run := func(args ...string) runResult {
 		t.Helper()
@@ -207,6 +208,7 @@ func TestCtlProcessVerbs(t *testing.T) {
 // TestCtlConfigVerbs covers reread, avail after a reread, add, remove
 // and update as the config file changes.
 func TestCtlConfigVerbs(t *testing.T) {
+	t.Parallel()
 	base := program("keep", "sleep") + program("gone", "sleep") + program("chg", "sleep")
 	d := startDaemon(t, "", base, "keep", "gone", "chg")
 	run := func(args ...string) runResult {
@@ -240,6 +242,7 @@ func TestCtlConfigVerbs(t *testing.T) {
 // TestCtlShutdownAndReload ends a daemon through the client and checks
 // what the client says about a daemon that is gone.
 func TestCtlShutdownAndReload(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "", program("ok", "sleep"), "ok")
 	run := func(args ...string) runResult {
 		t.Helper()
@@ -267,6 +270,7 @@ func TestCtlShutdownAndReload(t *testing.T) {
 // TestCtlNoServer checks the messages and exit statuses without a
 // server: a missing socket file and a refused TCP connection.
 func TestCtlNoServer(t *testing.T) {
+	t.Parallel()
 	sock := "unix://" + t.TempDir() + "/none.sock"
 	for _, c := range []struct {
 		args []string
@@ -291,6 +295,7 @@ func TestCtlNoServer(t *testing.T) {
 // TestCtlAuth checks Basic auth: without credentials the server answers
 // 401 and the client says so; with -u/-p (or [supervisorctl]) it works.
 func TestCtlAuth(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "username=admin\npassword=s3cret\n", program("ok", "echo:auth-ok"), "ok")
 	expect(t, ctlRun(t, "", "-c", d.conf, "status"), 1, `^Server requires authentication\n$`)
 	expect(t, ctlRun(t, "", "-c", d.conf, "-u", "admin", "-p", "wrong", "status"), 1, `^Server requires authentication\n$`)

@@ -22,10 +22,10 @@ var commands = []func() *cobra.Command{
 	newDemoWorkerCmd,
 	newCheckCmd,
 	newCtlCmd,
-	newStatusCmd, newStartCmd, newStopCmd, newRestartCmd, newSignalCmd,
-	newTailCmd, newMaintailCmd, newPidCmd, newClearCmd, newFgCmd,
-	newAvailCmd, newRereadCmd, newUpdateCmd, newAddCmd, newRemoveCmd,
-	newShutdownCmd, newReloadCmd, newVersionCmd,
+	newCtlStatusCmd, newCtlStartCmd, newCtlStopCmd, newCtlRestartCmd, newCtlSignalCmd,
+	newCtlTailCmd, newCtlMaintailCmd, newCtlPidCmd, newCtlClearCmd, newCtlFgCmd,
+	newCtlAvailCmd, newCtlRereadCmd, newCtlUpdateCmd, newCtlAddCmd, newCtlRemoveCmd,
+	newCtlShutdownCmd, newCtlReloadCmd, newCtlVersionCmd,
 }
 
 // Execute runs the command line args (args[0] is the program name).
