@@ -1,0 +1,139 @@
+package reload
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"syscall"
+)
+
+// ErrUnknownServer is wrapped by LookupPreset for a server= it does not know.
+var ErrUnknownServer = errors.New("unknown server preset")
+
+// Strategy is a reload strategy (reload=).
+type Strategy string
+
+// The reload strategies.
+const (
+	// BlueGreen starts a new generation on the same sockets, waits until
+	// it is ready, then stops the old one gracefully (Plan).
+	BlueGreen Strategy = "bluegreen"
+	// InPlace sends the server its own reload signal (same pid), then
+	// waits for readiness again.
+	InPlace Strategy = "signal"
+	// Reexec sends the re-exec signal and follows the new master as a
+	// subreaper.
+	Reexec Strategy = "reexec"
+	// Restart stops and starts (downtime): supervisord's behaviour.
+	Restart Strategy = "restart"
+)
+
+// InheritMode says how a server takes the sockets drover passes it.
+type InheritMode int
+
+// Inherit modes; a preset may combine them.
+const (
+	// ListenFDs: fds from 3 with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES
+	// (systemd's convention; always set when there are sockets).
+	ListenFDs InheritMode = 1 << iota
+	// ServerStarter: SERVER_STARTER_PORT and SERVER_STARTER_GENERATION.
+	ServerStarter
+)
+
+// Preset is what drover must know about one server to reload it without
+// downtime: its signals, how it inherits sockets and what can be trusted
+// as ready. Values come from the project's zero-downtime reference
+// (servers' sources and runs of unicorn 6.0.0, puma 5.6.5, gunicorn
+// 20.1.0, starman 0.4016 on loopback).
+type Preset struct {
+	Name string
+	// GracefulStop drains and stops a generation (the old one after a
+	// hand-off). ImmediateStop stops at once (in-flight requests fail).
+	GracefulStop, ImmediateStop syscall.Signal
+	// Reload reloads in place without changing the main pid; 0: none.
+	Reload syscall.Signal
+	// Reexec makes the server exec a new master; 0: none usable.
+	Reexec syscall.Signal
+	// Never are signals drover must not send this server during a
+	// blue/green reload (they drop requests, stop it, or re-exec it).
+	Never []syscall.Signal
+	// Inherit is how the server takes inherited sockets.
+	Inherit InheritMode
+	// Usage is how to start it so it uses the inherited sockets, for the
+	// docs and for config warnings.
+	Usage string
+	// Ready is the default ready= value; "" when the server reports nothing
+	// trustworthy by itself (then ready= is needed, e.g. http://{probe}/).
+	Ready string
+	// Strategy is the default reload strategy.
+	Strategy Strategy
+}
+
+// Presets is the one table of server= values, in name order.
+var Presets = []Preset{
+	{
+		Name: "gunicorn", GracefulStop: syscall.SIGTERM, ImmediateStop: syscall.SIGQUIT,
+		Reload: syscall.SIGHUP,
+		// gunicorn 20.1's own USR2 re-exec breaks with inherited fds (Errno 88).
+		Reexec:   0,
+		Never:    []syscall.Signal{syscall.SIGQUIT, syscall.SIGINT, syscall.SIGUSR2},
+		Inherit:  ListenFDs,
+		Usage:    "gunicorn app:app (LISTEN_FDS; or -b fd://3 for the first socket only); no --pid, wait graceful_timeout",
+		Ready:    "", // READY=1 comes before the app is imported
+		Strategy: BlueGreen,
+	},
+	{
+		Name: "plain", GracefulStop: syscall.SIGTERM, ImmediateStop: syscall.SIGKILL,
+		Inherit:  ListenFDs,
+		Usage:    "any server that takes LISTEN_FDS sockets (else use the proxy mode)",
+		Strategy: BlueGreen,
+	},
+	{
+		Name: "puma", GracefulStop: syscall.SIGTERM, ImmediateStop: syscall.SIGINT,
+		Reload: syscall.SIGUSR1, // phased restart: cluster mode without preload
+		Reexec: syscall.SIGUSR2, // exec in place, same pid
+		// puma stops on HUP unless its stdout is redirected.
+		Never:    []syscall.Signal{syscall.SIGHUP},
+		Inherit:  ListenFDs,
+		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+)",
+		Ready:    "notify", // puma's READY=1 is trustworthy (puma 5 needs the sd_notify gem)
+		Strategy: BlueGreen,
+	},
+	{
+		Name: "starman", GracefulStop: syscall.SIGQUIT, ImmediateStop: syscall.SIGTERM,
+		Reload:   syscall.SIGHUP,
+		Never:    []syscall.Signal{syscall.SIGTERM, syscall.SIGINT},
+		Inherit:  ListenFDs | ServerStarter,
+		Usage:    "starman app.psgi with SERVER_STARTER_PORT (drover sets it); no --pid",
+		Strategy: BlueGreen,
+	},
+	{
+		Name: "unicorn", GracefulStop: syscall.SIGQUIT, ImmediateStop: syscall.SIGTERM,
+		Reload:   syscall.SIGHUP, // no new code with preload_app
+		Reexec:   syscall.SIGUSR2,
+		Never:    []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2},
+		Inherit:  ListenFDs,
+		Usage:    "unicorn -c cfg app.ru (no -D, no shared pidfile; listen lines absent or matching the sockets)",
+		Strategy: BlueGreen,
+	},
+}
+
+// LookupPreset returns the preset for server=; "" is plain.
+func LookupPreset(name string) (Preset, error) {
+	if name == "" {
+		name = "plain"
+	}
+	for _, p := range Presets {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	names := make([]string, len(Presets))
+	for i, p := range Presets {
+		names[i] = p.Name
+	}
+	return Preset{}, fmt.Errorf("%w %q: use one of %v", ErrUnknownServer, name, names)
+}
+
+// Allows reports whether sig may be sent to this server during a reload.
+func (p Preset) Allows(sig syscall.Signal) bool { return !slices.Contains(p.Never, sig) }

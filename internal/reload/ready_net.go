@@ -1,0 +1,114 @@
+package reload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Retry pacing of the network probes: the first retry after
+// FirstBackoff, doubling up to MaxBackoff; each try gets at most TryTimeout.
+const (
+	FirstBackoff = 50 * time.Millisecond
+	MaxBackoff   = 1 * time.Second
+	TryTimeout   = 2 * time.Second
+)
+
+// ErrNoProbeSocket is wrapped when an http://{probe} probe runs for a
+// generation without a probe socket (Gen.ProbeAddr empty).
+var ErrNoProbeSocket = errors.New("generation has no probe socket")
+
+// HTTPProbe is ready when a GET of URL answers 2xx. Every try opens a new
+// connection (so a keep-alive connection to one process cannot hide
+// another), redirects are not followed, and tries are spaced by a doubling
+// backoff until ctx ends. A URL whose host is "{probe}" is sent to the
+// generation's ProbeAddr.
+type HTTPProbe struct {
+	URL *url.URL
+}
+
+// Wait implements Probe.
+func (p HTTPProbe) Wait(ctx context.Context, g Gen) error {
+	u := *p.URL
+	if u.Host == probeHost {
+		if g.ProbeAddr == "" {
+			return fmt.Errorf("%w: %w", ErrNotReady, ErrNoProbeSocket)
+		}
+		u.Host = g.ProbeAddr
+	}
+	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	target := u.String()
+	return retry(ctx, g, func(c context.Context) error {
+		req, err := http.NewRequestWithContext(c, http.MethodGet, target, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("User-Agent", "drover-ready-probe")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return fmt.Errorf("GET %s: %s", target, resp.Status)
+		}
+		return nil
+	})
+}
+
+// TCPProbe is ready when a connection to Addr succeeds (then it is closed
+// at once). Only meaningful for a port the server binds itself.
+type TCPProbe struct {
+	Addr string
+}
+
+// Wait implements Probe.
+func (p TCPProbe) Wait(ctx context.Context, g Gen) error {
+	var d net.Dialer
+	return retry(ctx, g, func(c context.Context) error {
+		conn, err := d.DialContext(c, "tcp", p.Addr)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+}
+
+// retry runs try until it succeeds, ctx ends or g exits; tries are spaced
+// by a doubling backoff and each gets at most TryTimeout.
+func retry(ctx context.Context, g Gen, try func(context.Context) error) error {
+	c, exited, stop := watchExit(ctx, g)
+	defer stop()
+	var last error
+	backoff := FirstBackoff
+	for {
+		tc, cancel := context.WithTimeout(c, TryTimeout)
+		err := try(tc)
+		cancel()
+		if err == nil && !exited() {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-c.Done():
+			t.Stop()
+			return notReady(ctx, g, last)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, MaxBackoff)
+	}
+}
