@@ -105,7 +105,7 @@ func (c *ctl) upcheck(ctx context.Context) (bool, error) {
 	v, err := c.call(ctx, "getVersion")
 	if err == nil {
 		if s, _ := v.(string); s != apiVersion {
-			c.println(fmt.Sprintf("Sorry, this version of supervisorctl expects to talk to a server with API version %s, but the remote version is %v.", apiVersion, v))
+			c.note(fmt.Sprintf("Sorry, this version of supervisorctl expects to talk to a server with API version %s, but the remote version is %v.", apiVersion, v))
 			c.exit = exitNotInstalled
 			return false, nil
 		}
@@ -113,17 +113,17 @@ func (c *ctl) upcheck(ctx context.Context) (bool, error) {
 	}
 	var f *rpc.Fault
 	if errors.As(err, &f) && f.Code == rpc.UnknownMethod {
-		c.println("Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).")
+		c.note("Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).")
 		c.exit = exitUnimplemented
 		return false, nil
 	}
 	switch noFile, refused := connProblem(err); {
 	case refused:
-		c.println(c.o.serverURL + " refused connection")
+		c.note(c.o.serverURL + " refused connection")
 		c.exit = exitNoPrivilege
 		return false, nil
 	case noFile:
-		c.println(c.o.serverURL + " no such file")
+		c.note(c.o.serverURL + " no such file")
 		c.exit = exitNotRunning
 		return false, nil
 	}
@@ -162,7 +162,7 @@ func (c *ctl) runVerb(ctx context.Context, v *ctlVerb, args []string) {
 		}
 		var he *rpc.HTTPError
 		if errors.As(err, &he) && he.StatusCode == 401 {
-			c.println("Server requires authentication")
+			c.note("Server requires authentication")
 			if c.o.interactive && c.askCredentials(ctx) {
 				continue
 			}
@@ -173,7 +173,7 @@ func (c *ctl) runVerb(ctx context.Context, v *ctlVerb, args []string) {
 			c.println("")
 			return
 		}
-		c.println(c.describe(err))
+		c.note(c.describe(err))
 		c.exit = exitGeneric
 		return
 	}

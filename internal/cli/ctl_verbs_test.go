@@ -286,6 +286,10 @@ func TestCtlNoServer(t *testing.T) {
 	} {
 		expect(t, ctlRun(t, "", append([]string{"-s", sock}, c.args...)...), c.code, c.re)
 	}
+	// With --json, stdout carries only JSON: the message goes to stderr.
+	if r := ctlRun(t, "", "-s", sock, "status", "--json"); r.code != 4 || r.out != "" || !strings.HasSuffix(r.err, " no such file\n") {
+		t.Errorf("status --json without server: %+v", r)
+	}
 	url := "http://" + closedPort(t)
 	expect(t, ctlRun(t, "", "-s", url, "status"), 4, `^`+regexp.QuoteMeta(url)+` refused connection\n$`)
 	expect(t, ctlRun(t, "", "-s", url, "stop", "x"), 4, ` refused connection\n$`)
