@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/rpc"
+	"github.com/drover-sh/drover/internal/spawn"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,8 +26,16 @@ import (
 var droverBin string
 
 func TestMain(m *testing.M) {
+	if spawn.IsShim(os.Args) { // in-process tests spawn through the test binary
+		err := spawn.ShimMain(os.Args)
+		fmt.Fprintf(os.Stderr, "drover: %v\n", err)
+		os.Exit(127)
+	}
 	if mode := os.Getenv("DROVER_TEST_CHILD"); mode != "" {
 		os.Exit(childMain(mode))
+	}
+	if os.Getenv("DROVER_TEST_SUBREAPER") != "" {
+		os.Exit(m.Run()) // a re-run of one in-process test: no binary needed
 	}
 	dir, err := os.MkdirTemp("", "drover-daemon-test-")
 	if err != nil {
@@ -45,7 +55,7 @@ func TestMain(m *testing.M) {
 
 // childMain is the test binary re-run as a supervised program. Modes:
 // sleep, exit:N, ignore-term, grandchild:PIDFILE, lines-on-usr1,
-// slow-stop:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE. A mode that
+// slow-stop:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE. A mode that
 // handles signals says so (a line or its pidfile) once its handler is set.
 func childMain(mode string) int {
 	name, arg, _ := strings.Cut(mode, ":")
@@ -97,6 +107,8 @@ func childMain(mode string) int {
 			}
 			fmt.Printf("line %d\n", n)
 		}
+	case "unicorn":
+		return miniUnicorn(arg)
 	case "slow-stop":
 		d, _ := time.ParseDuration(arg)
 		signal.Notify(sigs, syscall.SIGTERM)
@@ -106,6 +118,50 @@ func childMain(mode string) int {
 	}
 	fmt.Fprintln(os.Stderr, "unknown child mode", mode)
 	return 2
+}
+
+// miniUnicorn is a master that re-execs itself on USR2, as unicorn does:
+// it writes its pid to pidfile once its handlers are set; on USR2 it starts
+// a new copy of itself (a child in the same process group) and exits once
+// that copy reports, through an inherited pipe, that it wrote its pid. A
+// copy that fails leaves the old master serving.
+func miniUnicorn(pidfile string) int {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGQUIT)
+	writePid(pidfile, os.Getpid())
+	if os.Getenv("DROVER_TEST_UP_FD") == "3" {
+		up := os.NewFile(3, "up")
+		up.Write([]byte("up"))
+		up.Close()
+	}
+	fmt.Printf("master %d ready\n", os.Getpid())
+	self, _ := os.Executable()
+	for s := range sigs {
+		if s != syscall.SIGUSR2 {
+			return 0
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			continue
+		}
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), "DROVER_TEST_UP_FD=3")
+		cmd.ExtraFiles = []*os.File{w}
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		err = cmd.Start()
+		w.Close()
+		if err != nil {
+			r.Close()
+			continue
+		}
+		msg, _ := io.ReadAll(r) // "up", or EOF if the copy died
+		r.Close()
+		if string(msg) == "up" {
+			fmt.Printf("old master %d exits, new master %d\n", os.Getpid(), cmd.Process.Pid)
+			return 0
+		}
+	}
+	return 0
 }
 
 // writePid writes pid whole (temp file + rename), so a watcher never reads

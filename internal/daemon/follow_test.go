@@ -1,0 +1,297 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/logfile"
+	"github.com/drover-sh/drover/internal/spawn"
+	"github.com/drover-sh/drover/internal/supervisor"
+	"golang.org/x/sys/unix"
+)
+
+func TestParseStat(t *testing.T) {
+	line := "9132 (we ird) (x)) S 8863 8800 18398 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 363478 3133440 389\n"
+	st, ok := parseStat([]byte(line))
+	if !ok || st != (procStat{state: 'S', ppid: 8863, pgid: 8800, start: 363478}) {
+		t.Fatalf("%+v %v", st, ok)
+	}
+	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2", "1 (x) S a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"} {
+		if _, ok := parseStat([]byte(bad)); ok {
+			t.Errorf("parsed %q", bad)
+		}
+	}
+}
+
+func TestChooseSuccessor(t *testing.T) {
+	cands := []procEntry{{pid: 300, start: 50}, {pid: 310, start: 90}, {pid: 320, start: 70}}
+	for _, c := range []struct {
+		cands []procEntry
+		hint  int
+		want  int
+		ok    bool
+	}{
+		{nil, 0, 0, false},
+		{nil, 300, 0, false},                      // a hint that is no candidate is no successor
+		{cands, 0, 310, true},                     // the youngest
+		{cands, 300, 300, true},                   // the pidfile wins when it qualifies
+		{cands, 999, 310, true},                   // a stale pidfile is ignored
+		{[]procEntry{{5, 1}, {7, 1}}, 0, 7, true}, // tie: the higher pid
+	} {
+		got, ok := chooseSuccessor(c.cands, c.hint)
+		if got != c.want || ok != c.ok {
+			t.Errorf("chooseSuccessor(%v, %d) = %d %v, want %d %v", c.cands, c.hint, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// lineLog records log messages and wakes waiters on each one.
+type lineLog struct {
+	mu    sync.Mutex
+	lines []string
+	grow  chan struct{}
+}
+
+func (l *lineLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *lineLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *lineLog) WithGroup(string) slog.Handler            { return l }
+func (l *lineLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.lines = append(l.lines, r.Message)
+	close(l.grow)
+	l.grow = make(chan struct{})
+	l.mu.Unlock()
+	return nil
+}
+
+// wait returns the submatches of the first line at index >= *from matching
+// re, and moves *from past it.
+func (l *lineLog) wait(t *testing.T, from *int, re string) []string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.NewTimer(15 * time.Second)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		for ; *from < len(l.lines); *from++ {
+			if m := rx.FindStringSubmatch(l.lines[*from]); m != nil {
+				*from++
+				l.mu.Unlock()
+				return m
+			}
+		}
+		grow := l.grow
+		l.mu.Unlock()
+		select {
+		case <-grow:
+		case <-deadline.C:
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			t.Fatalf("no log line matching %q within 15s:\n%s", re, strings.Join(l.lines, "\n"))
+		}
+	}
+}
+
+// A real master that re-execs on USR2 (a miniature unicorn) is followed:
+// same process and generation, new pid, still RUNNING, no respawn; a second
+// USR2 through signalProcess is followed too. It runs in a child test
+// process, which becomes a child subreaper and reaps every child.
+func TestFollowsRealReexec(t *testing.T) {
+	if os.Getenv("DROVER_TEST_SUBREAPER") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFollowsRealReexec$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "DROVER_TEST_SUBREAPER=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("child test process:\n%s", out)
+		if err != nil {
+			t.Fatalf("child test process: %v", err)
+		}
+		return
+	}
+	if err := spawn.BecomeSubreaper(); err != nil {
+		t.Skipf("no subreaper: %v", err)
+	}
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "master.pid")
+	self, _ := os.Executable()
+	conf := filepath.Join(dir, "supervisord.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[supervisord]\nlogfile = %[1]s/main.log\n\n"+
+		"[program:web]\ncommand = %[2]s\nenvironment = DROVER_TEST_CHILD=\"unicorn:%[3]s\"\nstartsecs = 0\n"+
+		"stdout_logfile = %[1]s/web.log\nredirect_stderr = true\n", dir, self, pidfile)), 0o644)
+	cfg, err := config.Load(conf, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := cfg.Groups[0].Processes[0]
+	pc.Drover.Reload = supervisor.ReloadReexec // set here until the config parses reload=
+	pc.Drover.Pidfile = pidfile
+
+	rec := &lineLog{grow: make(chan struct{})}
+	log := slog.New(rec)
+	pump, err := logfile.NewPump(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pump.Close()
+	host := newOSHost(cfg.Supervisord, "", pump, log)
+	sup := supervisor.New(cfg, host, log)
+	exits := make(chan spawn.Exit, 64)
+	reaper := spawn.NewReaper(exits)
+	defer reaper.Stop()
+	go func() {
+		for ex := range exits {
+			host.reaped(ex.Pid)
+			sup.Exited(ex.Pid, syscall.WaitStatus(ex.Status))
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- sup.Run(ctx) }()
+
+	at := 0
+	rec.wait(t, &at, `^success: web entered RUNNING`)
+	in, _ := sup.ProcessInfo(ctx, "web")
+	first, gen := in.Pid, in.Generation
+	waitPidfile(t, pidfile, first)
+
+	// drover reload web: USR2, then the reply once the successor is adopted.
+	t0 := time.Now()
+	if err := sup.ReloadProcess(ctx, "web"); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	reloadTook := time.Since(t0)
+	m := rec.wait(t, &at, `^following re-exec of 'web': pid (\d+) → (\d+)$`)
+	second, _ := strconv.Atoi(m[2])
+	if m[1] != strconv.Itoa(first) || second == first {
+		t.Fatalf("followed %v, want from %d", m, first)
+	}
+	lookup := rec.wait(t, &at, `^successor lookup for 'web' took (.+)$`)[1]
+	in, _ = sup.ProcessInfo(ctx, "web")
+	if in.Pid != second || in.State != supervisor.Running || in.Generation != gen || in.Reexecs != 1 {
+		t.Fatalf("after the first re-exec: %+v", in)
+	}
+	if pgid, _ := syscall.Getpgid(second); pgid != first {
+		t.Fatalf("successor's process group %d, want %d", pgid, first)
+	}
+	waitPidfile(t, pidfile, second)
+
+	// supervisorctl signal USR2 web takes the same path.
+	if err := sup.SignalProcess(ctx, "web", syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	m = rec.wait(t, &at, `^following re-exec of 'web': pid (\d+) → (\d+)$`)
+	third, _ := strconv.Atoi(m[2])
+	if m[1] != strconv.Itoa(second) {
+		t.Fatalf("followed %v, want from %d", m, second)
+	}
+	in, _ = sup.ProcessInfo(ctx, "web")
+	if in.Pid != third || in.State != supervisor.Running || in.Reexecs != 2 {
+		t.Fatalf("after the second re-exec: %+v", in)
+	}
+	waitPidfile(t, pidfile, third)
+
+	// The followed master stops like any process and nothing was respawned.
+	if err := sup.StopProcess(ctx, "web", true); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, &at, `^stopped: web \(exit status 0\)$`)
+	rec.mu.Lock()
+	spawns := 0
+	for _, l := range rec.lines {
+		if strings.HasPrefix(l, "spawned: 'web'") {
+			spawns++
+		}
+	}
+	unknown := slices.ContainsFunc(rec.lines, func(l string) bool { return strings.HasPrefix(l, "reaped unknown pid") })
+	rec.mu.Unlock()
+	if spawns != 1 || unknown {
+		t.Fatalf("%d spawns (want 1), unknown reaps %v", spawns, unknown)
+	}
+	t.Logf("reload (USR2 → successor adopted) took %v; successor lookup after the old master's exit took %s", reloadTook, lookup)
+	cancel()
+	<-runErr
+}
+
+// waitPidfile waits until path holds pid: the master writes it once its
+// signal handlers are set. A watch on the directory wakes the wait.
+func waitPidfile(t *testing.T, path string, pid int) {
+	t.Helper()
+	w, err := newDirWatch(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	deadline := time.Now().Add(15 * time.Second)
+	for readPidHint(path) != pid {
+		if !w.wait(time.Until(deadline)) {
+			t.Fatalf("%s does not hold %d within 15s (it holds %d)", path, pid, readPidHint(path))
+		}
+	}
+}
+
+// dirWatch is an inotify watch on one directory.
+type dirWatch struct{ fd int }
+
+func newDirWatch(dir string) (*dirWatch, error) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &dirWatch{fd}, nil
+}
+
+// wait blocks until something changed in the directory (true) or d passed.
+func (w *dirWatch) wait(d time.Duration) bool {
+	if d <= 0 {
+		return false
+	}
+	fds := []unix.PollFd{{Fd: int32(w.fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(d/time.Millisecond)+1)
+	if err != nil && err != unix.EINTR {
+		return false
+	}
+	buf := make([]byte, 4096)
+	for {
+		if _, err := unix.Read(w.fd, buf); err != nil {
+			break
+		}
+	}
+	return n > 0 || err == unix.EINTR
+}
+
+func (w *dirWatch) close() { unix.Close(w.fd) }
+
+// The lookup's cost with this machine's process count (run under load it
+// is dominated by scheduling, not by the scan).
+func BenchmarkSuccessorScan(b *testing.B) {
+	self := os.Getpid()
+	b.Run("children", func(b *testing.B) {
+		for b.Loop() {
+			scanChildren(self, self)
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			for _, pid := range allPids() {
+				os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			}
+		}
+	})
+}

@@ -1,0 +1,161 @@
+package daemon
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+var _ supervisor.Follower = (*osHost)(nil)
+
+// Successor implements supervisor.Follower by scanning /proc for a live
+// process whose parent is drover (the subreaper it was re-parented to when
+// the old master exited) and whose process group is pgid (fork keeps it).
+// The pid in the pidfile hint wins when it qualifies, since a dead master's
+// orphaned workers qualify too; otherwise the most recently started
+// candidate does (workers are forked before a re-exec). The hint alone
+// never decides: the old master may exit before or after the new one wrote
+// the file.
+func (h *osHost) Successor(pgid int, pidfileHint string) (int, bool) {
+	cands := scanChildren(os.Getpid(), pgid)
+	return chooseSuccessor(cands, readPidHint(pidfileHint))
+}
+
+// procEntry is one candidate: its pid and start time (clock ticks after
+// boot, /proc/PID/stat field 22).
+type procEntry struct {
+	pid   int
+	start uint64
+}
+
+// scanChildren lists the live (not zombie) children of parent in process
+// group pgid. The kernel's per-thread children lists make this a handful of
+// reads; without them (CONFIG_PROC_CHILDREN off) every process is read.
+func scanChildren(parent, pgid int) []procEntry {
+	pids, ok := childrenOf(parent)
+	if !ok {
+		pids = allPids()
+	}
+	var out []procEntry
+	for _, pid := range pids {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		st, ok := parseStat(b)
+		if ok && st.ppid == parent && st.pgid == pgid && st.state != 'Z' && st.state != 'X' {
+			out = append(out, procEntry{pid, st.start})
+		}
+	}
+	return out
+}
+
+// childrenOf reads /proc/PID/task/*/children (a re-parented child is on the
+// list of the thread that adopted it).
+func childrenOf(pid int) ([]int, bool) {
+	tasks, err := readNames("/proc/" + strconv.Itoa(pid) + "/task")
+	if err != nil || len(tasks) == 0 {
+		return nil, false
+	}
+	var out []int
+	for _, tid := range tasks {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + tid + "/children")
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil, false
+			}
+			continue // the thread ended meanwhile
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out, true
+}
+
+func allPids() []int {
+	names, _ := readNames("/proc")
+	var out []int
+	for _, n := range names {
+		if pid, err := strconv.Atoi(n); err == nil && pid > 0 {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func readNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
+type procStat struct {
+	state      byte
+	ppid, pgid int
+	start      uint64
+}
+
+// parseStat reads the fields after "(comm)" of /proc/PID/stat; comm may
+// hold spaces and parentheses, so the last ')' ends it.
+func parseStat(b []byte) (procStat, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 > len(b) {
+		return procStat{}, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state): ppid is field 4, pgrp 5, starttime 22.
+	if len(f) < 20 || len(f[0]) != 1 {
+		return procStat{}, false
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	pgid, err2 := strconv.Atoi(f[2])
+	start, err3 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return procStat{}, false
+	}
+	return procStat{state: f[0][0], ppid: ppid, pgid: pgid, start: start}, true
+}
+
+// chooseSuccessor picks the hinted pid when it is a candidate, else the
+// most recently started candidate (the higher pid on a tie).
+func chooseSuccessor(cands []procEntry, hint int) (int, bool) {
+	best := -1
+	for i, c := range cands {
+		if hint > 0 && c.pid == hint {
+			return c.pid, true
+		}
+		if best < 0 || c.start > cands[best].start || (c.start == cands[best].start && c.pid > cands[best].pid) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	return cands[best].pid, true
+}
+
+// readPidHint reads a pidfile; 0 when there is none or it does not hold a
+// pid.
+func readPidHint(path string) int {
+	if path == "" {
+		return 0
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
+}
