@@ -101,7 +101,7 @@ func (h *fakeHost) ops() Ops {
 }
 
 // run starts old generations (numbers 1..len(olds)) and runs one Plan.
-func runPlan(t *testing.T, olds []*fakeGen, plan func(slot, number int) *fakeGen) ([]Gen, error, []string, time.Duration) {
+func runPlan(t *testing.T, olds []*fakeGen, plan func(slot, number int) *fakeGen) ([]Gen, []string, time.Duration, error) {
 	t.Helper()
 	h := &fakeHost{t0: time.Now(), gens: map[int]*fakeGen{}, plan: plan}
 	var old []Gen
@@ -115,7 +115,7 @@ func runPlan(t *testing.T, olds []*fakeGen, plan func(slot, number int) *fakeGen
 	synctest.Wait()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return got, err, slices.Clone(h.calls), took
+	return got, slices.Clone(h.calls), took, err
 }
 
 func same(t *testing.T, got, want []string) {
@@ -127,7 +127,7 @@ func same(t *testing.T, got, want []string) {
 
 func TestPlanSuccess(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		got, err, calls, took := runPlan(t, []*fakeGen{{stopTakes: 2 * time.Second}},
+		got, calls, took, err := runPlan(t, []*fakeGen{{stopTakes: 2 * time.Second}},
 			func(int, int) *fakeGen { return &fakeGen{readyIn: 3 * time.Second} })
 		if err != nil || len(got) != 1 || got[0].Number != 2 {
 			t.Fatalf("got %v, %v", got, err)
@@ -142,7 +142,7 @@ func TestPlanSuccess(t *testing.T) {
 
 func TestPlanNeverReady(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		got, err, calls, took := runPlan(t, []*fakeGen{{stopTakes: time.Second}},
+		got, calls, took, err := runPlan(t, []*fakeGen{{stopTakes: time.Second}},
 			func(int, int) *fakeGen { return &fakeGen{readyIn: -1, stopTakes: 2 * time.Second} })
 		var se *StageError
 		if !errors.As(err, &se) || se.Stage != "ready" || se.Gen != 2 || !errors.Is(err, ErrNotReady) ||
@@ -163,7 +163,7 @@ func TestPlanNeverReady(t *testing.T) {
 
 func TestPlanNewIgnoresStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		_, err, calls, _ := runPlan(t, []*fakeGen{{}},
+		_, calls, _, err := runPlan(t, []*fakeGen{{}},
 			func(int, int) *fakeGen { return &fakeGen{readyIn: -1, stopTakes: -1} })
 		if !errors.Is(err, ErrNotReady) {
 			t.Fatalf("err %v", err)
@@ -174,7 +174,7 @@ func TestPlanNewIgnoresStop(t *testing.T) {
 
 func TestPlanCrashBeforeReady(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		got, err, calls, took := runPlan(t, []*fakeGen{{}},
+		got, calls, took, err := runPlan(t, []*fakeGen{{}},
 			func(int, int) *fakeGen { return &fakeGen{readyIn: -1, crashIn: 2 * time.Second} })
 		if !errors.Is(err, ErrExited) || got[0].Number != 1 {
 			t.Fatalf("got %v err %v", got, err)
@@ -188,7 +188,7 @@ func TestPlanCrashBeforeReady(t *testing.T) {
 
 func TestPlanStartFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		got, err, calls, _ := runPlan(t, []*fakeGen{{}}, func(int, int) *fakeGen { return nil })
+		got, calls, _, err := runPlan(t, []*fakeGen{{}}, func(int, int) *fakeGen { return nil })
 		var se *StageError
 		if !errors.As(err, &se) || se.Stage != "start" || got[0].Number != 1 {
 			t.Fatalf("got %v err %v", got, err)
@@ -199,7 +199,7 @@ func TestPlanStartFails(t *testing.T) {
 
 func TestPlanOldExitsEarly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		got, err, calls, _ := runPlan(t, []*fakeGen{{crashIn: time.Second}},
+		got, calls, _, err := runPlan(t, []*fakeGen{{crashIn: time.Second}},
 			func(int, int) *fakeGen { return &fakeGen{readyIn: 3 * time.Second} })
 		if err != nil || got[0].Number != 2 {
 			t.Fatalf("got %v err %v", got, err)
@@ -211,7 +211,7 @@ func TestPlanOldExitsEarly(t *testing.T) {
 
 func TestPlanOldIgnoresGracefulStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		_, err, calls, took := runPlan(t, []*fakeGen{{stopTakes: -1}},
+		_, calls, took, err := runPlan(t, []*fakeGen{{stopTakes: -1}},
 			func(int, int) *fakeGen { return &fakeGen{readyIn: time.Second} })
 		if err != nil {
 			t.Fatal(err)
@@ -228,7 +228,7 @@ func TestPlanOldIgnoresGracefulStop(t *testing.T) {
 func TestPlanRolling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		olds := []*fakeGen{{stopTakes: time.Second}, {stopTakes: time.Second}, {stopTakes: time.Second}}
-		got, err, calls, _ := runPlan(t, olds, func(slot, n int) *fakeGen {
+		got, calls, _, err := runPlan(t, olds, func(slot, n int) *fakeGen {
 			if slot == 1 {
 				return &fakeGen{readyIn: -1, crashIn: 2 * time.Second}
 			}
@@ -248,7 +248,7 @@ func TestPlanRolling(t *testing.T) {
 	})
 	synctest.Test(t, func(t *testing.T) {
 		olds := []*fakeGen{{stopTakes: time.Second}, {stopTakes: time.Second}}
-		got, err, calls, _ := runPlan(t, olds, func(int, int) *fakeGen { return &fakeGen{readyIn: time.Second} })
+		got, calls, _, err := runPlan(t, olds, func(int, int) *fakeGen { return &fakeGen{readyIn: time.Second} })
 		if err != nil || got[0].Number != 3 || got[1].Number != 4 {
 			t.Fatalf("got %v err %v", got, err)
 		}
@@ -308,7 +308,7 @@ func TestPlanCancelled(t *testing.T) {
 // waits for readiness.
 func TestPlanFirstStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		got, err, calls, _ := runPlan(t, nil, nil)
+		got, calls, _, err := runPlan(t, nil, nil)
 		if err != nil || len(got) != 0 || len(calls) != 0 {
 			t.Fatalf("no slots: %v %v %v", got, err, calls)
 		}

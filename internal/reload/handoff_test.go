@@ -1,0 +1,379 @@
+package reload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drover-sh/drover/internal/spawn"
+)
+
+// exitRouter routes the Reaper's exits to per-pid channels, parking exits
+// of pids not registered yet (a fast child can be reaped before
+// spawn.Start returns), as the daemon's owner goroutine does.
+type exitRouter struct {
+	mu     sync.Mutex
+	chans  map[int]chan struct{}
+	parked map[int]bool
+	done   chan struct{}
+}
+
+func newExitRouter(exits <-chan spawn.Exit) *exitRouter {
+	r := &exitRouter{chans: map[int]chan struct{}{}, parked: map[int]bool{}, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for e := range exits {
+			r.mu.Lock()
+			if c, ok := r.chans[e.Pid]; ok {
+				close(c)
+				delete(r.chans, e.Pid)
+			} else {
+				r.parked[e.Pid] = true
+			}
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+func (r *exitRouter) register(pid int) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := make(chan struct{})
+	if r.parked[pid] {
+		delete(r.parked, pid)
+		close(c)
+	} else {
+		r.chans[pid] = c
+	}
+	return c
+}
+
+// loadStats counts one client kind's results.
+type loadStats struct {
+	mu       sync.Mutex
+	ok       int
+	gens     map[string]int
+	failures map[string]int
+	changed  chan struct{} // closed and replaced on every result
+}
+
+func newLoadStats() *loadStats {
+	return &loadStats{gens: map[string]int{}, failures: map[string]int{}, changed: make(chan struct{})}
+}
+
+func (s *loadStats) add(body string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	if err != nil {
+		s.failures[classify(err)]++
+		return
+	}
+	s.ok++
+	s.gens[body]++
+}
+
+// waitSeen waits until body was answered n times, checking after every
+// result.
+func (s *loadStats) waitSeen(ctx context.Context, body string, n int) error {
+	for {
+		s.mu.Lock()
+		got, ch := s.gens[body], s.changed
+		s.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%d answers %q of %d: %w", got, body, n, ctx.Err())
+		}
+	}
+}
+
+// classify names a failure as the reference's load tests do.
+func classify(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "empty reply"
+	case errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err):
+		return "timeout"
+	case strings.HasPrefix(err.Error(), "status 5"):
+		return "5xx"
+	}
+	return err.Error()
+}
+
+// TestHandoffRealProcesses proves the socket path end to end: a Set on
+// 127.0.0.1:0 is passed to two generations of a real server (this binary
+// re-run through spawn.Start, so LISTEN_PID is the child's own pid as the
+// spawn shim sets it), readiness is an HTTP probe on each generation's
+// private probe socket, and the blue/green Plan hands off from generation
+// 1 to 2 under load from two client kinds (a new connection per request,
+// and keep-alive), each with 300 ms requests in flight. No request fails
+// and both generations answer.
+//
+// Children are started with spawn.Start and reaped by a spawn.Reaper with
+// an exit router, exactly the daemon's path; no other test of this package
+// runs children while it does (the Reaper reaps every child).
+func TestHandoffRealProcesses(t *testing.T) {
+	total, failed, took := handoffScenario(t, syscall.SIGTERM)
+	t.Logf("graceful: hand-off took %v (new generation start + app load + ready probe + old drain); %d requests, %d failed",
+		took.Round(time.Millisecond), total, failed)
+	if failed != 0 {
+		t.Errorf("%d requests failed", failed)
+	}
+}
+
+// TestHandoffControl is the negative control of the load test: the same
+// hand-off with the old generation stopped by SIGKILL (in-flight requests
+// die) must show failures, or the load test could not see any.
+func TestHandoffControl(t *testing.T) {
+	total, failed, _ := handoffScenario(t, syscall.SIGKILL)
+	t.Logf("SIGKILL: %d requests, %d failed", total, failed)
+	if failed == 0 {
+		t.Error("killing the old generation with requests in flight failed no request: the load test is blind")
+	}
+}
+
+// handoffScenario runs generation 1, then a hand-off to generation 2
+// whose old generation is stopped with stopSig, under load.
+func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, took time.Duration) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs, err := ParseSockets("http=tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Bind(specs, DefaultSocketOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	addr := set.Addrs()[0]
+	ready, err := ParseReady("http://{probe}/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	preset, _ := LookupPreset("plain")
+
+	exits := make(chan spawn.Exit)
+	reaper := spawn.NewReaper(exits)
+	router := newExitRouter(exits)
+	defer func() {
+		reaper.Stop()
+		close(exits)
+		<-router.done
+	}()
+
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LISTEN_") && !strings.HasPrefix(kv, "DROVER_") {
+			env = append(env, kv)
+		}
+	}
+	var (
+		genMu  sync.Mutex
+		number int
+		probes = map[int]*GenProbe{}
+		live   []Gen
+	)
+	ops := Ops{
+		Start: func(ctx context.Context, slot int) (Gen, error) {
+			genMu.Lock()
+			number++
+			n := number
+			genMu.Unlock()
+			gp, err := ready.Prepare(PrepareOptions{})
+			if err != nil {
+				return Gen{}, err
+			}
+			in, err := Assemble(set, gp, preset, n)
+			if err != nil {
+				gp.Close()
+				return Gen{}, err
+			}
+			spec := &spawn.Spec{
+				Path: self, Argv: []string{self, helperArg, "http"},
+				Env: append(append([]string(nil), env...), in.Env...), Umask: -1,
+				Stdout: os.Stderr, Stderr: os.Stderr,
+				ExtraFiles: in.Files, ListenFDs: len(in.Files), ListenNames: in.Names,
+				StartTimeout: 10 * time.Second,
+			}
+			pid, err := spawn.Start(spec)
+			in.Close()
+			gp.Started()
+			g := Gen{Number: n, Pid: pid}
+			if pid > 0 {
+				g.Exited = router.register(pid)
+				genMu.Lock()
+				probes[n] = gp
+				live = append(live, g)
+				genMu.Unlock()
+			}
+			return g, err
+		},
+		Ready: func(ctx context.Context, g Gen) error {
+			genMu.Lock()
+			gp := probes[g.Number]
+			genMu.Unlock()
+			return gp.Wait(ctx, g)
+		},
+		Stop: func(g Gen) error { return spawn.Signal(g.Pid, stopSig, false) },
+		Kill: func(g Gen) error { return spawn.Signal(g.Pid, syscall.SIGKILL, true) },
+	}
+	plan := &Plan{Ops: ops, Timeouts: Timeouts{Ready: 10 * time.Second, Graceful: 10 * time.Second},
+		Log: slog.New(slog.NewTextHandler(tWriter{t}, nil))}
+	defer func() { // never leave a child behind, even on failure
+		genMu.Lock()
+		defer genMu.Unlock()
+		for _, g := range live {
+			if !exited(g) {
+				_ = spawn.Signal(g.Pid, syscall.SIGKILL, true)
+				<-g.Exited
+			}
+			probes[g.Number].Close()
+		}
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	gens, err := plan.Run(ctx, []Gen{{}})
+	if err != nil {
+		t.Fatal("first start:", err)
+	}
+	if gens[0].Number != 1 {
+		t.Fatalf("gen %d", gens[0].Number)
+	}
+
+	// Load: for each client kind one loop of fast requests and three of
+	// slow ones (so 300 ms requests are always in flight), until told to
+	// stop (bounded by ctx).
+	newConn := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	keepAlive := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 10 * time.Second}
+	defer keepAlive.CloseIdleConnections()
+	kinds := map[string]*http.Client{"new-connection": newConn, "keep-alive": keepAlive}
+	stats := map[string]*loadStats{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for kind, client := range kinds {
+		st := newLoadStats()
+		stats[kind] = st
+		for _, path := range []string{"/", "/slow", "/slow", "/slow"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					st.add(get(ctx, client, "http://"+addr+path))
+				}
+			}()
+		}
+	}
+	// waitSeen waits until every client kind got n answers from gen.
+	waitSeen := func(gen string, n int) {
+		t.Helper()
+		for kind, st := range stats {
+			if err := st.waitSeen(ctx, gen, n); err != nil {
+				t.Fatal(kind, err)
+			}
+		}
+	}
+	waitSeen("gen=1", 20)
+
+	begin := time.Now()
+	gens, err = plan.Run(ctx, gens)
+	took = time.Since(begin)
+	if err != nil {
+		t.Fatal("reload:", err)
+	}
+	if gens[0].Number != 2 {
+		t.Fatalf("slot runs gen %d after the reload", gens[0].Number)
+	}
+	waitSeen("gen=2", 20)
+	close(stop)
+	wg.Wait()
+
+	for kind, st := range stats {
+		t.Logf("%s: %d ok (%v), failures %v", kind, st.ok, st.gens, st.failures)
+		total += st.ok
+		for _, n := range st.failures {
+			total++
+			failed += n
+		}
+		if st.gens["gen=1"] == 0 || st.gens["gen=2"] == 0 {
+			t.Errorf("%s did not see both generations: %v", kind, st.gens)
+		}
+	}
+	// The old generation is gone.
+	genMu.Lock()
+	g1 := live[0]
+	genMu.Unlock()
+	if !exited(g1) {
+		t.Error("generation 1 still running")
+	}
+	// Stop generation 2 gracefully; the socket still accepts (into the
+	// daemon's backlog) with no generation running: drover owns it.
+	if err := spawn.Signal(gens[0].Pid, preset.GracefulStop, false); err != nil {
+		t.Fatal(err)
+	}
+	if !waitExit(gens[0], 10*time.Second) {
+		t.Fatal("generation 2 did not stop")
+	}
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("owned socket refused a connection with no generation running: %v", err)
+	}
+	c.Close()
+	return total, failed, took
+}
+
+// tWriter sends log lines to t.Log.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}
+
+func get(ctx context.Context, c *http.Client, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return string(b), nil
+}
