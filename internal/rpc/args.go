@@ -1,7 +1,7 @@
 package rpc
 
 import (
-	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,8 +23,9 @@ const (
 // fail INCORRECT_PARAMETERS otherwise.
 type args []any
 
+// badParam is INCORRECT_PARAMETERS with the value as Python's str() shows it.
 func badParam(v any) error {
-	return NewFault(IncorrectParameters, fmt.Sprint(v))
+	return NewFault(IncorrectParameters, pyStr(v))
 }
 
 func (a args) str(i int) (string, error) {
@@ -51,6 +52,15 @@ func (a args) int(i int) (int64, error) {
 		if err == nil {
 			return n, nil
 		}
+	case float64:
+		// int(1.5) is 1 in Python: truncate toward zero.
+		if !math.IsNaN(v) && math.Abs(v) < 1<<63 {
+			return int64(v), nil
+		}
+	case []any, map[string]any:
+		// Python's int() raises TypeError here, which supervisord turns
+		// into a bare INCORRECT_PARAMETERS.
+		return 0, NewFault(IncorrectParameters, "")
 	}
 	return 0, badParam(a[i])
 }

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
@@ -115,7 +114,7 @@ func signalProcess(ctx context.Context, d *dispatcher, a args) (any, error) {
 		if _, err := d.b.ProcessInfo(ctx, name); err != nil {
 			return nil, err
 		}
-		return nil, NewFault(BadSignal, fmt.Sprint(a[1]))
+		return nil, NewFault(BadSignal, pyStr(a[1]))
 	}
 	return true, d.b.SignalProcess(ctx, name, sig)
 }
@@ -161,7 +160,7 @@ func badSignalResults(ctx context.Context, d *dispatcher, group *string, sigArg 
 		}
 		found = true
 		if pi.State.Signallable() {
-			rs = append(rs, ResultOf(pi.Name, pi.Group, NewFault(BadSignal, fmt.Sprint(sigArg))))
+			rs = append(rs, ResultOf(pi.Name, pi.Group, NewFault(BadSignal, pyStr(sigArg))))
 		}
 	}
 	if !found {

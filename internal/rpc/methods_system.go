@@ -54,7 +54,12 @@ func methodSignature(_ context.Context, d *dispatcher, a args) (any, error) {
 func multicall(ctx context.Context, d *dispatcher, a args) (any, error) {
 	calls, ok := a[0].([]any)
 	if !ok {
-		return nil, badParam(a[0])
+		if _, isStr := a[0].(string); isStr {
+			return nil, badParam(a[0])
+		}
+		// Iterating an int or a struct raises TypeError in supervisord:
+		// a bare INCORRECT_PARAMETERS.
+		return nil, NewFault(IncorrectParameters, "")
 	}
 	out := make([]any, 0, len(calls))
 	for _, c := range calls {
