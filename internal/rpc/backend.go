@@ -81,6 +81,18 @@ type Backend interface {
 	// SendRemoteCommEvent emits REMOTE_COMMUNICATION; it works during
 	// shutdown too.
 	SendRemoteCommEvent(ctx context.Context, typ, data string) error
+
+	// ReloadProcess (drover.reloadProcess) reloads one process by its
+	// reload strategy and returns when the reload is done: BAD_NAME,
+	// NOT_RUNNING, FAILED (already reloading, strategy not available, no
+	// successor, not ready in time, exited during the reload),
+	// SPAWN_ERROR, ABNORMAL_TERMINATION.
+	ReloadProcess(ctx context.Context, name string) error
+	// ReloadProcessGroup and ReloadAllProcesses reload running processes
+	// one at a time and stop at the first failure (the rest are FAILED
+	// "not reloaded"). BAD_NAME for an unknown group.
+	ReloadProcessGroup(ctx context.Context, group string) ([]Result, error)
+	ReloadAllProcesses(ctx context.Context) ([]Result, error)
 }
 
 // SupervisorState is the daemon state (supervisord's "mood").
@@ -167,6 +179,16 @@ type ProcessInfo struct {
 	StderrLogfile string
 	// PID is 0 when the process is not running.
 	PID int
+
+	// drover's own fields, only in drover.getProcessInfo: the spawn
+	// generation (kept across followed re-execs), the re-execs followed and
+	// the pid before the last one, the other generation's pid during a
+	// hand-off, and the strategy of a reload under way ("" when none).
+	Generation uint64
+	Reexecs    int
+	PrevPID    int
+	HandoffPID int
+	Reloading  string
 }
 
 // Result is one entry of a group or "all" operation.

@@ -313,3 +313,41 @@ func (f *fakeBackend) SendRemoteCommEvent(_ context.Context, typ, data string) e
 	f.record("comm " + typ + " " + data)
 	return nil
 }
+
+// reload: a running process gets a new pid and generation (as a reexec
+// reload would); a stopped one is NOT_RUNNING.
+func (f *fakeBackend) reloadLocked(pi *ProcessInfo, name string) error {
+	if pi.State != ProcessRunning {
+		return NewFault(NotRunning, name)
+	}
+	pi.PrevPID, pi.PID = pi.PID, pi.PID+1000
+	pi.Generation++
+	pi.Reexecs++
+	f.calls = append(f.calls, "reload "+pi.Group+":"+pi.Name)
+	return nil
+}
+func (f *fakeBackend) ReloadProcess(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pi, err := f.find(name)
+	if err != nil {
+		return err
+	}
+	return f.reloadLocked(pi, name)
+}
+func (f *fakeBackend) ReloadProcessGroup(_ context.Context, g string) ([]Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.group(g)
+	if err != nil {
+		return nil, err
+	}
+	return f.each(ps, func(p *ProcessInfo) bool { return p.State == ProcessRunning },
+		func(p *ProcessInfo) error { return f.reloadLocked(p, p.Name) }), nil
+}
+func (f *fakeBackend) ReloadAllProcesses(context.Context) ([]Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.each(f.all(), func(p *ProcessInfo) bool { return p.State == ProcessRunning },
+		func(p *ProcessInfo) error { return f.reloadLocked(p, p.Name) }), nil
+}

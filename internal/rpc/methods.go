@@ -98,7 +98,9 @@ func p(kinds ...kind) []kind { return kinds }
 func n(names ...string) []string { return names }
 
 // methodTable is the allow-list: 37 supervisor.* names (aliases
-// included) and 4 system.* names, as supervisord 4.2 lists them.
+// included) and 4 system.* names, as supervisord 4.2 lists them, plus
+// drover's own drover.* methods (as a supervisord rpcinterface plugin's
+// would be listed).
 func methodTable() map[string]*method {
 	version := &method{ret: kString, help: "Return the version of the RPC API used by supervisord", readOnly: true, call: getAPIVersion}
 	readLog := &method{params: p(kInt, kInt), names: n("offset", "length"), required: 2, ret: kString,
@@ -109,7 +111,7 @@ func methodTable() map[string]*method {
 		help: "Tail name's stdout log: [string bytes, int offset, bool overflow]", readOnly: true, call: tailStdout}
 	clearLogs := &method{params: p(kString), names: n("name"), required: 1, ret: kBool,
 		help: "Clear the stdout and stderr logs of the named process and reopen them", call: clearProcessLogs}
-	return map[string]*method{
+	t := map[string]*method{
 		"supervisor.getAPIVersion": version,
 		"supervisor.getVersion":    version,
 		"supervisor.getSupervisorVersion": {ret: kString, readOnly: true, call: getSupervisorVersion,
@@ -181,4 +183,8 @@ func methodTable() map[string]*method {
 			anyState: true, call: multicall,
 			help: "Run an array of {methodName, params} calls; each result is the bare value or a fault struct"},
 	}
+	for name, m := range droverMethods() {
+		t[name] = m
+	}
+	return t
 }

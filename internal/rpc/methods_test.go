@@ -80,6 +80,9 @@ func TestListMethods(t *testing.T) {
 	if len(want) != 41 {
 		t.Fatal("bad fixture")
 	}
+	// drover's own methods, listed as a supervisord plugin's would be.
+	want = append(strings.Fields(`drover.getAllProcessInfo drover.getProcessInfo drover.reloadAllProcesses
+	drover.reloadProcess drover.reloadProcessGroup`), want...)
 	got := norm(t, must(s.Call(context.Background(), "system.listMethods")))
 	var names []string
 	for _, v := range got.([]any) {
@@ -119,6 +122,9 @@ var signatures = map[string]string{
 	"supervisor.tailProcessLog": "array string int int", "supervisor.tailProcessStderrLog": "array string int int",
 	"supervisor.tailProcessStdoutLog": "array string int int", "system.listMethods": "array",
 	"system.methodHelp": "string string", "system.methodSignature": "array string", "system.multicall": "array array",
+	// drover's own
+	"drover.reloadProcess": "boolean string", "drover.reloadProcessGroup": "array string",
+	"drover.reloadAllProcesses": "array", "drover.getProcessInfo": "struct string", "drover.getAllProcessInfo": "array",
 }
 
 // TestSignaturesAndArity checks every method's signature, help, and that
@@ -191,7 +197,7 @@ func TestShutdownState(t *testing.T) {
 			_, err := s.Call(context.Background(), name, params...)
 			var f *Fault
 			isShutdown := errors.As(err, &f) && f.Code == ShutdownState && f.String() == "SHUTDOWN_STATE"
-			if strings.HasPrefix(name, "supervisor.") && name != "supervisor.sendRemoteCommEvent" {
+			if (strings.HasPrefix(name, "supervisor.") || strings.HasPrefix(name, "drover.")) && name != "supervisor.sendRemoteCommEvent" {
 				if !isShutdown {
 					t.Fatalf("after %s, %s: %v, want SHUTDOWN_STATE", m, name, err)
 				}
@@ -473,7 +479,7 @@ func TestReadOnlyDispatch(t *testing.T) {
 			ro++
 		}
 	}
-	if ro != 21 {
+	if ro != 21+2 { // supervisord's and drover.getProcessInfo, drover.getAllProcessInfo
 		t.Errorf("%d read-only methods", ro)
 	}
 }

@@ -1,0 +1,84 @@
+package rpc
+
+import (
+	"context"
+
+	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
+)
+
+// drover's own methods live in the drover.* namespace so supervisor.* stays
+// exactly supervisord's. Faults use supervisord's codes.
+func droverMethods() map[string]*method {
+	return map[string]*method{
+		"drover.reloadProcess": {params: p(kString), names: n("name"), required: 1, ret: kBool, call: reloadProcess,
+			help: "Reload a process by its reload strategy (restart, signal, reexec); group:* rolls the group one process at a time"},
+		"drover.reloadProcessGroup": {params: p(kString), names: n("name"), required: 1, ret: kArray, call: reloadProcessGroup,
+			help: "Reload the running processes of the group named name, one at a time, stopping at the first failure"},
+		"drover.reloadAllProcesses": {ret: kArray, call: reloadAllProcesses,
+			help: "Reload every running process, one at a time, stopping at the first failure"},
+		"drover.getProcessInfo": {params: p(kString), names: n("name"), required: 1, ret: "struct", readOnly: true,
+			call: droverProcessInfo,
+			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid and reloading"},
+		"drover.getAllProcessInfo": {ret: kArray, readOnly: true, call: droverAllProcessInfo,
+			help: "Return drover.getProcessInfo's struct for every process"},
+	}
+}
+
+func reloadProcess(ctx context.Context, d *dispatcher, a args) (any, error) {
+	name, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	if g, p := splitNamespec(name); p == "" {
+		return delegated(name)(d.b.ReloadProcessGroup(ctx, g))
+	}
+	return true, d.b.ReloadProcess(ctx, name)
+}
+
+func reloadProcessGroup(ctx context.Context, d *dispatcher, a args) (any, error) {
+	name, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	return results(d.b.ReloadProcessGroup(ctx, name))
+}
+
+func reloadAllProcesses(ctx context.Context, d *dispatcher, _ args) (any, error) {
+	return results(d.b.ReloadAllProcesses(ctx))
+}
+
+// droverInfoStruct is infoStruct plus drover's fields.
+func (d *dispatcher) droverInfoStruct(pi ProcessInfo) xmlrpc.Struct {
+	return append(d.infoStruct(pi),
+		xmlrpc.Member{Name: "generation", Value: int64(pi.Generation)},
+		xmlrpc.Member{Name: "reexecs", Value: pi.Reexecs},
+		xmlrpc.Member{Name: "prev_pid", Value: pi.PrevPID},
+		xmlrpc.Member{Name: "handoff_pid", Value: pi.HandoffPID},
+		xmlrpc.Member{Name: "reloading", Value: pi.Reloading},
+	)
+}
+
+func droverProcessInfo(ctx context.Context, d *dispatcher, a args) (any, error) {
+	name, err := processName(a)
+	if err != nil {
+		return nil, err
+	}
+	pi, err := d.b.ProcessInfo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return d.droverInfoStruct(pi), nil
+}
+
+func droverAllProcessInfo(ctx context.Context, d *dispatcher, _ args) (any, error) {
+	all, err := d.b.AllProcessInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sortInfos(all)
+	out := make([]xmlrpc.Struct, len(all))
+	for i, pi := range all {
+		out[i] = d.droverInfoStruct(pi)
+	}
+	return out, nil
+}

@@ -1,0 +1,51 @@
+package rpc
+
+import (
+	"context"
+	"testing"
+)
+
+func TestDroverReload(t *testing.T) {
+	s, f := newTestServer(t)
+	ok := func(name, group string) any {
+		return map[string]any{"name": name, "group": group, "status": 80, "description": "OK"}
+	}
+	wantValue(t, s, true, "drover.reloadProcess", "cat")
+	wantFault(t, s, NotRunning, "NOT_RUNNING: g:a", "drover.reloadProcess", "g:a")
+	wantFault(t, s, BadName, "BAD_NAME: nope", "drover.reloadProcess", "nope")
+	wantFault(t, s, BadName, "BAD_NAME: zz:*", "drover.reloadProcess", "zz:*")
+	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.reloadProcess", 1)
+	// "g:*" rolls the group: only running processes are reloaded.
+	wantValue(t, s, []any{ok("b", "g")}, "drover.reloadProcess", "g:*")
+	wantValue(t, s, []any{ok("b", "g")}, "drover.reloadProcessGroup", "g")
+	wantFault(t, s, BadName, "BAD_NAME: zz", "drover.reloadProcessGroup", "zz")
+	wantValue(t, s, []any{ok("cat", "cat"), ok("b", "g")}, "drover.reloadAllProcesses")
+	if len(f.calls) != 5 {
+		t.Fatalf("calls %v", f.calls)
+	}
+	// drover.* answers SHUTDOWN_STATE during a shutdown, like supervisor.*.
+	f.mu.Lock()
+	f.state = StateShutdown
+	f.mu.Unlock()
+	wantFault(t, s, ShutdownState, "SHUTDOWN_STATE", "drover.reloadProcess", "cat")
+}
+
+func TestDroverProcessInfo(t *testing.T) {
+	s, _ := newTestServer(t)
+	wantValue(t, s, true, "drover.reloadProcess", "cat")
+	v := norm(t, must(s.Call(context.Background(), "drover.getProcessInfo", "cat"))).(map[string]any)
+	if v["pid"] != 1100 || v["prev_pid"] != 100 || v["generation"] != 1 || v["reexecs"] != 1 ||
+		v["handoff_pid"] != 0 || v["reloading"] != "" || v["statename"] != "RUNNING" {
+		t.Fatalf("%v", v)
+	}
+	// supervisor.getProcessInfo keeps supervisord's keys only.
+	plain := norm(t, must(s.Call(context.Background(), "supervisor.getProcessInfo", "cat"))).(map[string]any)
+	if _, has := plain["generation"]; has || len(plain) != 14 {
+		t.Fatalf("getProcessInfo has %d keys: %v", len(plain), plain)
+	}
+	all := norm(t, must(s.Call(context.Background(), "drover.getAllProcessInfo"))).([]any)
+	if len(all) != 3 || all[0].(map[string]any)["name"] != "cat" || all[0].(map[string]any)["generation"] != 1 {
+		t.Fatalf("%v", all)
+	}
+	wantFault(t, s, BadName, "BAD_NAME: g:*", "drover.getProcessInfo", "g:*")
+}
