@@ -193,6 +193,19 @@ func (b backend) SendProcessStdin(ctx context.Context, name string, data []byte)
 	return nil
 }
 
+// ReloadProcess is drover.reloadProcess (see supervisor.ReloadProcess).
+func (b backend) ReloadProcess(ctx context.Context, name string) error {
+	return toRPC(b.sup().ReloadProcess(ctx, name))
+}
+
+func (b backend) ReloadProcessGroup(ctx context.Context, group string) ([]rpc.Result, error) {
+	return results(b.sup().ReloadGroup(ctx, group))
+}
+
+func (b backend) ReloadAllProcesses(ctx context.Context) ([]rpc.Result, error) {
+	return results(b.sup().ReloadAll(ctx))
+}
+
 // SendRemoteCommEvent is accepted; event listeners are not implemented yet,
 // so there is nobody to deliver REMOTE_COMMUNICATION to.
 func (b backend) SendRemoteCommEvent(context.Context, string, string) error { return nil }
@@ -221,7 +234,9 @@ func processInfo(in supervisor.Info) rpc.ProcessInfo {
 		State:    rpc.ProcessState(in.State),
 		SpawnErr: in.SpawnErr, ExitStatus: in.ExitStatus,
 		StdoutLogfile: in.StdoutLogfile, StderrLogfile: in.StderrLogfile,
-		PID: in.Pid,
+		PID:        in.Pid,
+		Generation: in.Generation, Reexecs: in.Reexecs, PrevPID: in.PrevPid,
+		HandoffPID: in.HandoffPid, Reloading: in.Reloading,
 	}
 }
 
