@@ -25,6 +25,10 @@ type Options struct {
 	TempDir string
 	// Host answers user, group and directory questions. nil: OSHost{}.
 	Host Host
+	// Overrides are [supervisord] options from the command line
+	// (supervisord's -l, -y, -e, ...): they replace the file's values and
+	// are read with the same rules, but not %-expanded, as in supervisord.
+	Overrides map[string]string
 }
 
 func (o Options) resolve() Options {
@@ -167,6 +171,7 @@ func (l *loader) run(text string) (*Config, error) {
 		l.e.add(Pos{File: l.main}, "", "", "no [supervisord] section (in the file or its includes); supervisord requires one")
 		return nil, l.e.list
 	}
+	l.override(sd)
 	l.cfg = &Config{File: l.main}
 	l.buildSupervisord(sd)
 	l.buildRPC()
@@ -182,6 +187,20 @@ func (l *loader) run(text string) (*Config, error) {
 	l.cfg.Files = l.files
 	l.cfg.Warnings = dedupeWarnings(l.e.warnings)
 	return l.cfg, nil
+}
+
+// override puts the command-line options into [supervisord]; a bad value
+// is reported at "command line".
+func (l *loader) override(sd *iniSection) {
+	keys := make([]string, 0, len(l.o.Overrides))
+	for k := range l.o.Overrides {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := strings.ReplaceAll(l.o.Overrides[k], "%", "%%")
+		sd.set(k, &iniValue{text: v, pos: Pos{File: "command line"}})
+	}
 }
 
 func posLess(a, b Pos, files []string) bool {

@@ -90,12 +90,7 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 func (d *daemon) load() (*config.Config, error) {
-	cfg, err := config.Load(d.path, config.Options{})
-	if err != nil {
-		return nil, err
-	}
-	applyOverrides(&cfg.Supervisord, d.opts.Overrides)
-	return cfg, nil
+	return config.Load(d.path, config.Options{Overrides: d.opts.Overrides})
 }
 
 // ErrStartupFailed wraps every failure before the daemon serves (log file,

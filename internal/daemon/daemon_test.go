@@ -261,3 +261,26 @@ func TestSupervisordPersonalityTakesItsFlags(t *testing.T) {
 	t.Cleanup(f.stop)
 	f.waitLine(`exited: once \(exit status 0; expected\)`)
 }
+
+func TestCommandLineOptionsOverrideTheFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisord.conf")
+	os.WriteFile(conf, []byte("[supervisord]\nlogfile = "+dir+"/file.log\npidfile = "+dir+"/d.pid\nloglevel = warn\n"+
+		"[program:once]\ncommand = /bin/true\nstartsecs = 0\nautorestart = false\n"), 0o644)
+	cmd := exec.Command(droverBin, "run", "-c", conf, "-n", "-l", dir+"/cli.log", "-e", "info", "-i", "cli-id")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, cmd: cmd, grow: make(chan struct{}), ended: make(chan struct{})}
+	go f.read(out)
+	t.Cleanup(f.stop)
+	f.waitLine(`INFO exited: once`) // -e info beats loglevel = warn
+	waitFile(t, dir+"/cli.log", "exited: once")
+	if _, err := os.Stat(dir + "/file.log"); err == nil {
+		t.Errorf("the file's logfile was used despite -l")
+	}
+}
