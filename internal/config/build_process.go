@@ -64,6 +64,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 	if m, ok := conv(g, "umask", octal); ok {
 		t.Umask = int(m)
 	}
+	if strings.HasPrefix(sec.name, kindProgram+":") {
+		t.Drover = l.buildDrover(g)
+	}
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {
 		g.fail("process_name", err)

@@ -50,6 +50,9 @@ func optionDefaults(kind string) map[string]string {
 			"user": noDefault, "redirect_stderr": "false", "environment": "",
 			"directory": noDefault, "umask": noDefault, "serverurl": "AUTO",
 		}
+		for _, k := range droverOptions {
+			m[k] = noDefault // drover's own; defaults in droverDefaults
+		}
 		for _, s := range []string{"stdout", "stderr"} {
 			m[s+"_logfile"] = "AUTO"
 			m[s+"_logfile_maxbytes"] = "50MB"

@@ -19,7 +19,8 @@ func (p *Process) Equal(q *Process) bool {
 		p.StopSignal == q.StopSignal && p.StopWait == q.StopWait &&
 		p.StopAsGroup == q.StopAsGroup && p.KillAsGroup == q.KillAsGroup &&
 		slices.Equal(p.ExitCodes, q.ExitCodes) && p.RedirectStderr == q.RedirectStderr &&
-		p.Environment.equal(q.Environment) && p.ServerURL == q.ServerURL
+		p.Environment.equal(q.Environment) && p.ServerURL == q.ServerURL &&
+		p.Drover.equal(q.Drover)
 }
 
 func (t LogTarget) equal(u LogTarget) bool {

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func loadProgram(t *testing.T, body string) (*Process, []Warning, error) {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisord.conf")
+	os.WriteFile(conf, []byte("[supervisord]\n[program:web]\ncommand = /bin/true\n"+body), 0o644)
+	cfg, err := Load(conf, Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg.Groups[0].Processes[0], cfg.Warnings, nil
+}
+
+func TestDroverOptions(t *testing.T) {
+	p, warns, err := loadProgram(t, "server = unicorn\nsockets = tcp://127.0.0.1:8080, unix:///run/app.sock\nready = http://{probe}/healthz\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 0 {
+		t.Errorf("drover's own options warned: %v", warns)
+	}
+	d := p.Drover
+	want := Drover{Sockets: []string{"tcp://127.0.0.1:8080", "unix:///run/app.sock"}, SocketBacklog: 1024,
+		SocketMode: 0o660, Server: "unicorn", Reload: "bluegreen", Ready: d.Ready, ReadyTimeout: 60 * time.Second,
+		GracefulStopSignal: syscall.SIGQUIT, GracefulTimeout: 30 * time.Second}
+	if !d.equal(want) || !strings.Contains(d.Ready, "healthz") {
+		t.Errorf("got %+v\nwant %+v", d, want)
+	}
+
+	p, _, err = loadProgram(t, "server = puma\nreload = reexec\n")
+	if err != nil || p.Drover.ReloadSignal != syscall.SIGUSR2 || p.Drover.GracefulStopSignal != syscall.SIGTERM {
+		t.Errorf("puma reexec: %+v %v", p.Drover, err)
+	}
+	p, _, err = loadProgram(t, "")
+	if err != nil || p.Drover.Reload != "restart" {
+		t.Errorf("plain program: %+v %v", p.Drover, err)
+	}
+}
+
+func TestDroverOptionErrors(t *testing.T) {
+	for _, c := range []struct{ body, option string }{
+		{"server = nginx\n", "server"},
+		{"sockets = http://x\n", "sockets"},
+		{"reload = bluegreen\n", "reload"}, // needs sockets
+		{"reload = signal\n", "reload"},    // needs a signal
+		{"reload = sometimes\n", "reload"},
+		{"ready = ftp://x\n", "ready"},
+		{"socket_backlog = 0\n", "socket_backlog"},
+		{"ready_timeout = -1\n", "ready_timeout"},
+		{"reload_signal = NOPE\n", "reload_signal"},
+	} {
+		_, _, err := loadProgram(t, c.body)
+		if err == nil || !strings.Contains(err.Error(), "] "+c.option+":") || !strings.Contains(err.Error(), "supervisord.conf:4") {
+			t.Errorf("%q: error %v, want one naming %s at line 4", c.body, err, c.option)
+		}
+	}
+}
+
+func TestDroverOptionChangeIsAChange(t *testing.T) {
+	a, _, _ := loadProgram(t, "sockets = tcp://127.0.0.1:8080\n")
+	b, _, _ := loadProgram(t, "sockets = tcp://127.0.0.1:8081\n")
+	if a.Equal(b) {
+		t.Errorf("a changed sockets= compares equal: update would not apply it")
+	}
+}
