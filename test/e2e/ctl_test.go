@@ -93,6 +93,8 @@ type pair struct {
 	t        *testing.T
 	sup, drv *daemon
 	matched  []string // step names whose answers were equal
+	// typeDiffs counts wrong-type XML-RPC calls answered as documented.
+	typeDiffs int
 }
 
 // both runs fn against both daemons at the same time.
