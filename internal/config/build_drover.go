@@ -21,7 +21,7 @@ var droverOptions = []string{
 
 // buildDrover reads drover's options of one [program:x] section.
 func (l *loader) buildDrover(g *getter) Drover {
-	var d Drover
+	d := Drover{SocketUID: -1, SocketGID: -1}
 	preset := reload.Preset{}
 	if name, ok := g.str("server"); ok {
 		p, err := reload.LookupPreset(strings.TrimSpace(name))
@@ -47,7 +47,13 @@ func (l *loader) buildDrover(g *getter) Drover {
 		d.SocketBacklog = int(n)
 	}
 	d.SocketMode, _ = conv(g, "socket_mode", octal)
-	d.SocketOwner, _ = g.str("socket_owner")
+	if o, ok := g.str("socket_owner"); ok {
+		uid, gid, err := l.userGroup(o)
+		if err != nil {
+			g.fail("socket_owner", err)
+		}
+		d.SocketOwner, d.SocketUID, d.SocketGID = o, uid, gid
+	}
 	if v, ok := g.str("reload"); ok {
 		switch s := reload.Strategy(strings.ToLower(strings.TrimSpace(v))); s {
 		case reload.BlueGreen, reload.InPlace, reload.Reexec, reload.Restart:
@@ -148,7 +154,8 @@ func presetNames() string {
 
 func (d Drover) equal(e Drover) bool {
 	return slices.Equal(d.Sockets, e.Sockets) && d.SocketBacklog == e.SocketBacklog &&
-		d.SocketMode == e.SocketMode && d.SocketOwner == e.SocketOwner && d.Server == e.Server &&
+		d.SocketMode == e.SocketMode && d.SocketOwner == e.SocketOwner && d.SocketUID == e.SocketUID &&
+		d.SocketGID == e.SocketGID && d.Server == e.Server &&
 		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready == e.Ready &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
 		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile

@@ -30,7 +30,7 @@ func TestDroverOptions(t *testing.T) {
 		t.Errorf("drover's own options warned: %v", warns)
 	}
 	d := p.Drover
-	want := Drover{Sockets: []string{"tcp://127.0.0.1:8080", "unix:///run/app.sock"}, SocketBacklog: 1024,
+	want := Drover{SocketUID: -1, SocketGID: -1, Sockets: []string{"tcp://127.0.0.1:8080", "unix:///run/app.sock"}, SocketBacklog: 1024,
 		SocketMode: 0o660, Server: "unicorn", Reload: "bluegreen", Ready: d.Ready, ReadyTimeout: 60 * time.Second,
 		GracefulStopSignal: syscall.SIGQUIT, GracefulTimeout: 30 * time.Second}
 	if !d.equal(want) || !strings.Contains(d.Ready, "healthz") {

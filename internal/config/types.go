@@ -242,6 +242,8 @@ type Drover struct {
 	SocketBacklog int         // socket_backlog; default 1024
 	SocketMode    os.FileMode // socket_mode for unix sockets; default 0660
 	SocketOwner   string      // socket_owner user[:group]; "" unchanged
+	SocketUID     int         // socket_owner resolved; -1 unchanged
+	SocketGID     int         // -1 unchanged
 	// Server is a preset (unicorn, puma, gunicorn, starman, plain) that
 	// fills in the signals and environment the server needs; "" none.
 	Server string
