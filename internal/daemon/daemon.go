@@ -161,6 +161,7 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	}
 	d.undo = append(d.undo, func() { pump.Close() })
 	d.host = newOSHost(*sd, serverURL(cfg.Servers), pump, d.log)
+	d.undo = append(d.undo, d.host.closeOwned)
 
 	exits := make(chan spawn.Exit, 64)
 	reaper := spawn.NewReaper(exits)

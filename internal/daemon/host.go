@@ -16,7 +16,10 @@ import (
 	"github.com/drover-sh/drover/internal/supervisor"
 )
 
-var _ supervisor.Resolver = (*osHost)(nil)
+var (
+	_ supervisor.Resolver = (*osHost)(nil)
+	_ supervisor.Readier  = (*osHost)(nil)
+)
 
 // osHost is the supervisor's Host over the real OS: it resolves commands,
 // builds environments, wires the stdio pipes into the log pump and starts
@@ -36,6 +39,10 @@ type osHost struct {
 	// stdin of a child that is already gone.
 	inflight    int
 	reapedEarly map[int]struct{}
+
+	owned  map[string]*owned // drover-owned sockets and generations, by process
+	probes map[int]*liveProbe
+	notify string // private dir of NOTIFY_SOCKETs; "" until needed
 
 	syslogOnce sync.Once
 	syslogW    *syslog.Writer
@@ -60,6 +67,8 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 		stdin:     map[int]*os.File{},
 
 		reapedEarly: map[int]struct{}{},
+		owned:       map[string]*owned{},
+		probes:      map[int]*liveProbe{},
 	}
 }
 
@@ -119,23 +128,31 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 		Directory:   p.Directory,
 	})
 
+	gs, err := h.prepareGen(p)
+	if err != nil {
+		return 0, err
+	}
 	pipes, err := h.openPipes(p)
 	if err != nil {
+		h.started(gs, 0, err, false)
 		return 0, &spawn.Error{Step: "pipe", Err: err}
 	}
 	h.mu.Lock()
 	h.inflight++
 	h.mu.Unlock()
 	pid, err := spawn.Start(&spawn.Spec{
-		Path:   path,
-		Argv:   p.Argv,
-		Env:    env,
-		Dir:    p.Directory,
-		User:   user,
-		Umask:  p.Umask,
-		Stdin:  pipes.childStdin,
-		Stdout: pipes.childStdout,
-		Stderr: pipes.childStderr,
+		Path:        path,
+		Argv:        p.Argv,
+		Env:         withEnv(env, gs.inh.Env),
+		Dir:         p.Directory,
+		User:        user,
+		Umask:       p.Umask,
+		Stdin:       pipes.childStdin,
+		Stdout:      pipes.childStdout,
+		Stderr:      pipes.childStderr,
+		ExtraFiles:  gs.inh.Files,
+		ListenFDs:   len(gs.inh.Files),
+		ListenNames: gs.inh.Names,
 	})
 	// The child holds its ends now (or never will): the parent's copies go.
 	pipes.closeChildEnds()
@@ -153,11 +170,16 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 		pipes.stdin.Close()
 		pipes.stdin = nil
 	}
+	h.started(gs, pid, err, gone)
 	if pid == 0 {
 		pipes.closeParentEnds()
 		return 0, err
 	}
-	h.pumpOutput(p, pipes)
+	var hook func([]byte)
+	if gs.probe != nil {
+		hook = gs.probe.LogHook()
+	}
+	h.pumpOutput(p, pipes, hook)
 	return pid, err
 }
 
@@ -182,6 +204,7 @@ func (h *osHost) reaped(pid int) {
 	if f != nil {
 		f.Close()
 	}
+	h.probeExited(pid)
 }
 
 // writeStdin sends data to the child's stdin (sendProcessStdin).

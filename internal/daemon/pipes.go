@@ -61,14 +61,15 @@ func (c *childPipes) closeParentEnds() {
 // pumpOutput hands the read ends to the log pump with the process's log
 // targets. A target that cannot be opened keeps no file (and says so once);
 // the child runs regardless, as logging must never stop a program.
-func (h *osHost) pumpOutput(p *config.Process, c *childPipes) {
-	h.pumpOne(p, c.stdout, "stdout", p.Stdout)
+// hook, when set, sees every chunk of output (a log-line readiness probe).
+func (h *osHost) pumpOutput(p *config.Process, c *childPipes, hook func([]byte)) {
+	h.pumpOne(p, c.stdout, "stdout", p.Stdout, hook)
 	if c.stderr != nil {
-		h.pumpOne(p, c.stderr, "stderr", p.Stderr)
+		h.pumpOne(p, c.stderr, "stderr", p.Stderr, hook)
 	}
 }
 
-func (h *osHost) pumpOne(p *config.Process, r *os.File, channel string, t config.LogTarget) {
+func (h *osHost) pumpOne(p *config.Process, r *os.File, channel string, t config.LogTarget, hook func([]byte)) {
 	w, err := h.acquire(t)
 	if err != nil {
 		h.log.Error(fmt.Sprintf("could not open log for '%s': %v", p.Name, err))
@@ -88,6 +89,13 @@ func (h *osHost) pumpOne(p *config.Process, r *os.File, channel string, t config
 		name := p.Name
 		sink.OnLog = func(data []byte) {
 			h.log.Debug(logfile.ChildOutputMessage(name, channel, data))
+		}
+	}
+	if hook != nil {
+		if debug := sink.OnLog; debug != nil {
+			sink.OnLog = func(data []byte) { debug(data); hook(data) }
+		} else {
+			sink.OnLog = hook
 		}
 	}
 	if w != nil {
