@@ -47,6 +47,14 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 		if !want[v.ID] {
 			continue
 		}
+		if v.Backups == 0 {
+			h.progress("baseline: harness copies the producer's pipe to a file, %s", v.Name)
+			c := h.throughputBaseline(ctx, v)
+			for _, t := range h.targets {
+				h.rep.set(v.ID+"_base", "throughput baseline: harness pipe → file, "+v.Name, "MB/s", "(reference)", t.Name, c)
+			}
+			h.noRatio(v.ID + "_base")
+		}
 		for _, t := range h.targets {
 			h.progress("%s: child log throughput, %s", t.Name, v.Name)
 			mbs, cpu := h.throughput(ctx, t, v)

@@ -198,3 +198,65 @@ func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, 
 	cpu.Detail = map[string]any{"cpu_ticks": cpu1 - cpu0, "seconds": cpuSpan}
 	return mbs, cpu
 }
+
+// throughputBaseline is the ceiling for a variant on this machine: the
+// harness itself runs the producer with stdout on a pipe and copies the
+// pipe to a file with 128 KiB reads, as a minimal supervisor would. MB/s is
+// measured the same way (first-write stamp → last byte written).
+func (h *harness) throughputBaseline(ctx context.Context, v tpVariant) *cell {
+	dir, err := h.newDir("baseline-" + v.ID)
+	if err != nil {
+		return na(shortErr(err))
+	}
+	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	if err != nil {
+		return na(shortErr(err))
+	}
+	defer n.Close()
+	out, err := os.Create(filepath.Join(dir, "prod.log"))
+	if err != nil {
+		return na(shortErr(err))
+	}
+	defer out.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return na(shortErr(err))
+	}
+	defer r.Close()
+	argv := []string{h.self, "produce", n.Path, strconv.FormatInt(v.Total, 10), strconv.Itoa(v.WriteSize)}
+	p, err := os.StartProcess(h.self, argv, &os.ProcAttr{Files: []*os.File{nil, w, os.Stderr}})
+	w.Close()
+	if err != nil {
+		return na(shortErr(err))
+	}
+	defer func() { _ = p.Kill(); _, _ = p.Wait() }()
+	// The copy ends at EOF (the producer exited) or when ctx ends.
+	stop := context.AfterFunc(ctx, func() { _ = r.SetReadDeadline(time.Now()) })
+	defer stop()
+	buf := make([]byte, 128<<10)
+	var copied int64
+	var end int64
+	for copied < v.Total {
+		k, err := r.Read(buf)
+		if k > 0 {
+			if _, werr := out.Write(buf[:k]); werr != nil {
+				return na(shortErr(werr))
+			}
+			copied += int64(k)
+			end = mono()
+		}
+		if err != nil {
+			break
+		}
+	}
+	if copied < v.Total {
+		return na(fmt.Sprintf("copied %d of %d bytes", copied, v.Total))
+	}
+	first, err := waitNote(ctx, n, nil, firstNoteTimeout, func(nt note) bool { return nt.Kind == "produce" })
+	if err != nil {
+		return na(shortErr(err))
+	}
+	c := value(float64(v.Total)/1e6/(float64(end-first.Stamp)/1e9), "MB/s")
+	c.Detail = map[string]any{"seconds": float64(end-first.Stamp) / 1e9, "bytes": v.Total}
+	return c
+}
