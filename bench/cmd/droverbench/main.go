@@ -83,7 +83,7 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.StatusRuns, "status-runs", 20, "status invocations per target")
 	fs.Int64Var(&o.ProduceBytes, "produce-bytes", 256<<20, "bytes written by each throughput producer")
 	fs.DurationVar(&o.Idle, "idle", 10*time.Second, "idle wake-up window")
-	fs.DurationVar(&o.Timeout, "timeout", 45*time.Minute, "deadline for the whole run")
+	fs.DurationVar(&o.Timeout, "timeout", 90*time.Minute, "deadline for the whole run (a safety net: every step has its own)")
 	fs.IntVar(&o.SoakPrograms, "soak-programs", 200, "soak: programs")
 	fs.DurationVar(&o.SoakLife, "soak-life", 100*time.Millisecond, "soak: each child's lifetime")
 	fs.DurationVar(&o.SoakDuration, "soak-duration", 2*time.Minute, "soak: duration per target")

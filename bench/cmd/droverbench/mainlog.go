@@ -67,6 +67,7 @@ type mainLog struct {
 	w       *dirWatch
 	mu      sync.Mutex
 	f       *os.File
+	buf     []byte
 	partial []byte
 	st      logState
 	changed chan struct{} // signalled (cap 1) after every batch of lines
@@ -103,12 +104,14 @@ func (l *mainLog) CatchUp() {
 		}
 		l.f = f
 	}
-	buf := make([]byte, 64<<10)
+	if l.buf == nil {
+		l.buf = make([]byte, 64<<10)
+	}
 	got := false
 	for {
-		n, err := l.f.Read(buf)
+		n, err := l.f.Read(l.buf)
 		if n > 0 {
-			l.take(buf[:n], mono())
+			l.take(l.buf[:n], mono())
 			got = true
 		}
 		if errors.Is(err, io.EOF) || n == 0 {
