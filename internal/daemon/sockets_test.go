@@ -57,8 +57,9 @@ func TestOwnedSocketKeepsServingAcrossRestart(t *testing.T) {
 	var mu sync.Mutex
 	var failures []string
 	seen := map[string]int{}
+	warm := make(chan struct{})   // closed when generation 1 answered 20 times
 	enough := make(chan struct{}) // closed when generation 2 answered 20 times
-	var once sync.Once
+	var warmOnce, once sync.Once
 	var wg sync.WaitGroup
 	for _, keepAlive := range []bool{false, true} {
 		tr := &http.Transport{DisableKeepAlives: !keepAlive}
@@ -76,11 +77,18 @@ func TestOwnedSocketKeepsServingAcrossRestart(t *testing.T) {
 					g := strings.Fields(body[i:])[1]
 					if seen[g]++; g == "2" && seen[g] == 20 {
 						once.Do(func() { close(enough) })
+					} else if g == "1" && seen[g] == 20 {
+						warmOnce.Do(func() { close(warm) })
 					}
 				}
 				mu.Unlock()
 			}
 		}()
+	}
+	select { // the load runs against generation 1 before the restart
+	case <-warm:
+	case <-ctx.Done():
+		t.Fatal("generation 1 did not answer 20 times")
 	}
 	f.call("drover.reloadProcess", "web")
 	f.waitLine(`success: web entered RUNNING`)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -41,8 +42,18 @@ func ServeApp(addr string, delay time.Duration) error {
 	if g := os.Getenv("DROVER_GENERATION"); g != "" {
 		gen = " generation " + g
 	}
+	// drain is closed on SIGTERM: from then on every response says
+	// "Connection: close", so keep-alive clients move to the next
+	// generation after their current request instead of having an idle
+	// connection closed under a request they are sending.
+	drain := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-drain:
+			w.Header().Set("Connection", "close")
+		default:
+		}
 		if delay > 0 {
 			// Simulates a slow request; the timer ends with the request.
 			t := time.NewTimer(delay)
@@ -58,7 +69,13 @@ func ServeApp(addr string, delay time.Duration) error {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var conns connCount
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Second, // idle keep-alive conns end while draining
+		ConnState:         conns.track,
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errc := make(chan error, 1)
@@ -70,12 +87,54 @@ func ServeApp(addr string, delay time.Duration) error {
 	case <-ctx.Done():
 	}
 	fmt.Printf("demo app: pid %d draining\n", os.Getpid())
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	close(drain)
+	ln.Close() // stop accepting; the socket itself lives on in drover and the next generation
+	select {
+	case <-conns.zero():
+	case <-time.After(30 * time.Second):
+	}
+	if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// connCount counts open connections and tells when none is left.
+type connCount struct {
+	mu    sync.Mutex
+	n     int
+	empty chan struct{} // closed when n drops to 0; replaced when it rises
+}
+
+func (c *connCount) track(_ net.Conn, st http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.empty == nil {
+		c.empty = make(chan struct{})
+	}
+	switch st {
+	case http.StateNew:
+		if c.n == 0 {
+			c.empty = make(chan struct{})
+		}
+		c.n++
+	case http.StateClosed, http.StateHijacked:
+		if c.n--; c.n == 0 {
+			close(c.empty)
+		}
+	}
+}
+
+// zero returns a channel closed once no connection is open.
+func (c *connCount) zero() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return c.empty
 }
 
 // RunWorker prints a line every interval until SIGTERM/SIGINT, standing
