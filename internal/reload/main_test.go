@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,9 +49,7 @@ func helperMain(mode string, args []string) int {
 // helperHTTP is a tiny server of the kind drover reloads: it serves every
 // inherited socket (LISTEN_FDS, checked against LISTEN_PID as real servers
 // do), answers with its generation, takes 300 ms on /slow, loads its "app"
-// for 200 ms before serving, and on SIGTERM stops gracefully
-// (http.Server.Shutdown: listeners closed, never shutdown(2); in-flight
-// requests finish).
+// for 200 ms before serving, and on SIGTERM stops gracefully (drainStop).
 func helperHTTP() int {
 	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
 		fmt.Fprintln(os.Stderr, "LISTEN_PID is not my pid")
@@ -72,7 +71,9 @@ func helperHTTP() int {
 		fmt.Fprintf(w, "gen=%s", gen)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
-	srv := &http.Server{Handler: mux}
+	d := newDrainer()
+	srv := &http.Server{Handler: mux, ConnState: d.connState}
+	var lns []net.Listener
 	for i := range n {
 		f := os.NewFile(uintptr(3+i), "listener")
 		ln, err := net.FileListener(f)
@@ -81,16 +82,99 @@ func helperHTTP() int {
 			fmt.Fprintln(os.Stderr, "fd", 3+i, err)
 			return 3
 		}
-		go srv.Serve(ln)
+		lns = append(lns, ln)
+	}
+	var serving sync.WaitGroup
+	for _, ln := range lns {
+		serving.Go(func() { _ = srv.Serve(ln) })
 	}
 	fmt.Printf("gen %s serving %d sockets (%s)\n", gen, n, os.Getenv("LISTEN_FDNAMES"))
 	<-term
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
+	if err := d.stop(ctx, srv, lns, &serving); err != nil {
+		fmt.Fprintln(os.Stderr, "graceful stop:", err)
 		return 1
 	}
 	return 0
+}
+
+// drainer stops a Go HTTP server without dropping a request. Go's
+// http.Server.Shutdown alone is not enough: a connection it accepted but
+// whose request it reads after Shutdown began is closed without an answer
+// (net/http's conn.serve returns when shuttingDown), which a client sees
+// as an empty reply. So: stop keep-alives, close the listeners (close(2),
+// never shutdown(2): the next generation shares the sockets), wait until
+// Serve returned (every accepted connection is then tracked), wait until
+// no connection is active and no new one is younger than newGrace (a
+// client may have opened one it never uses, as http.Transport does), and
+// only then Shutdown.
+type drainer struct {
+	mu      sync.Mutex
+	active  map[net.Conn]bool
+	fresh   map[net.Conn]time.Time // StateNew, since when
+	changed chan struct{}
+}
+
+const newGrace = time.Second
+
+func newDrainer() *drainer {
+	return &drainer{active: map[net.Conn]bool{}, fresh: map[net.Conn]time.Time{}, changed: make(chan struct{})}
+}
+
+func (d *drainer) connState(c net.Conn, s http.ConnState) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.active, c)
+	delete(d.fresh, c)
+	switch s {
+	case http.StateNew:
+		d.fresh[c] = time.Now()
+	case http.StateActive:
+		d.active[c] = true
+	}
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// pending reports whether to keep waiting, and until when at most.
+func (d *drainer) pending() (bool, time.Time, chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var until time.Time
+	for _, t := range d.fresh {
+		if e := t.Add(newGrace); e.After(time.Now()) && e.After(until) {
+			until = e
+		}
+	}
+	return len(d.active) > 0 || !until.IsZero(), until, d.changed
+}
+
+func (d *drainer) stop(ctx context.Context, srv *http.Server, lns []net.Listener, serving *sync.WaitGroup) error {
+	srv.SetKeepAlivesEnabled(false)
+	for _, ln := range lns {
+		ln.Close()
+	}
+	serving.Wait()
+	for {
+		wait, until, ch := d.pending()
+		if !wait {
+			break
+		}
+		var expire <-chan time.Time
+		if !until.IsZero() {
+			t := time.NewTimer(time.Until(until))
+			defer t.Stop()
+			expire = t.C
+		}
+		select {
+		case <-ch:
+		case <-expire:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return srv.Shutdown(ctx)
 }
 
 // helperNotify sends its arguments as sd_notify datagrams to

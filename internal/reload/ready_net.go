@@ -48,7 +48,7 @@ func (p HTTPProbe) Wait(ctx context.Context, g Gen) error {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	target := u.String()
-	return retry(ctx, g, func(c context.Context) error {
+	err := retry(ctx, g, func(c context.Context) error {
 		req, err := http.NewRequestWithContext(c, http.MethodGet, target, nil)
 		if err != nil {
 			return err
@@ -65,6 +65,11 @@ func (p HTTPProbe) Wait(ctx context.Context, g Gen) error {
 		}
 		return nil
 	})
+	if err != nil && p.URL.Host == probeHost && errors.Is(err, ErrNotReady) {
+		err = fmt.Errorf("%w (the probe socket %s is the generation's last inherited fd, named %q in LISTEN_FDNAMES and DROVER_PROBE_ADDR: the server must serve it)",
+			err, g.ProbeAddr, ProbeName)
+	}
+	return err
 }
 
 // TCPProbe is ready when a connection to Addr succeeds (then it is closed

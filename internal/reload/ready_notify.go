@@ -69,6 +69,9 @@ func ListenNotify(dir string, log *slog.Logger) (*NotifySocket, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("notify socket directory %q is not absolute", dir)
+	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	p := filepath.Join(dir, "notify-"+hex.EncodeToString(rnd[:])+".sock")

@@ -338,3 +338,29 @@ func TestAssemble(t *testing.T) {
 		t.Errorf("plain: %d files, env %v", len(in2.Files), in2.Env)
 	}
 }
+
+// BenchmarkLogHook measures the log probe's cost on the capture pump's
+// goroutine: per 4 KiB chunk of 80-byte lines before a match, and after
+// the match (when it must be a near no-op).
+func BenchmarkLogHook(b *testing.B) {
+	line := strings.Repeat("x", 79) + "\n"
+	chunk := []byte(strings.Repeat(line, 4096/len(line)))
+	b.Run("searching", func(b *testing.B) {
+		h := NewLogProbe(regexp.MustCompile(`worker=\d+ ready`)).Hook()
+		b.SetBytes(int64(len(chunk)))
+		b.ReportAllocs()
+		for b.Loop() {
+			h(chunk)
+		}
+	})
+	b.Run("matched", func(b *testing.B) {
+		l := NewLogProbe(regexp.MustCompile(`x`))
+		h := l.Hook()
+		h([]byte("x\n"))
+		b.SetBytes(int64(len(chunk)))
+		b.ReportAllocs()
+		for b.Loop() {
+			h(chunk)
+		}
+	})
+}
