@@ -1,8 +1,9 @@
 // Package reload holds the building blocks of zero-downtime reloads: sockets
 // the daemon owns for a program's lifetime and passes to every generation
-// (Bind, Set, ServerStarterPort), readiness probes (ParseReady, Probe,
-// GenProbe), per-server presets (Presets, LookupPreset), what one generation
-// inherits (Assemble) and the blue/green hand-off plan (Plan).
+// (ParseSockets, Bind, Set, ServerStarterPort), readiness probes
+// (ParseReady, Probe, GenProbe), per-server presets (Presets,
+// LookupPreset), what one generation inherits (Assemble) and the blue/green
+// hand-off plan (Plan).
 //
 // Nothing here knows the supervisor: the plan is driven through callbacks
 // and generations are described by Gen (pid plus an exit channel the
@@ -15,4 +16,22 @@
 // until the new one was really ready, then stop the old one gracefully.
 // A new generation that never gets ready is stopped and the old one keeps
 // serving, so a failed reload never costs service.
+//
+// # Wiring in the daemon
+//
+//   - When a program with sockets= is added: ParseSockets (at config load),
+//     then Bind once with its socket_* options; keep the Set until the
+//     program is removed (then Close). Restarts and reloads reuse it.
+//   - At each spawn of a generation: gp := ready.Prepare (nil ready=: no
+//     probe), in := Assemble(set, gp, preset, number); the spawn.Spec gets
+//     ExtraFiles = in.Files, ListenFDs = len(in.Files), ListenNames =
+//     in.Names and in.Env appended to the environment; the Sink of each
+//     captured stream gets gp.LogHook() in its OnLog; after spawn.Start:
+//     in.Close() and gp.Started(). gp.Close() when the generation is gone.
+//   - Exits: close the generation's Gen.Exited when the reaper reports its
+//     pid (the owner already routes exits by pid to instances).
+//   - A reload (bluegreen): Plan.Run with Ops that spawn through the above,
+//     wait with gp.Wait, signal with the preset's GracefulStop and SIGKILL
+//     the group; Run blocks, so run it on a worker goroutine and report the
+//     result (and each generation change) to the owner.
 package reload

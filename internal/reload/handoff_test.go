@@ -159,7 +159,8 @@ func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, t
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs, err := ParseSockets("http=tcp://127.0.0.1:0")
+	unixPath := t.TempDir() + "/app.sock"
+	specs, err := ParseSockets("http=tcp://127.0.0.1:0, unix://" + unixPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +335,16 @@ func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, t
 	if !exited(g1) {
 		t.Error("generation 1 still running")
 	}
+	// The unix socket is inherited by the same path: generation 2 answers.
+	unixClient := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", unixPath)
+		}}, Timeout: 10 * time.Second}
+	if body, err := get(ctx, unixClient, "http://unix/"); err != nil || body != "gen=2" {
+		t.Errorf("over the unix socket: %q %v", body, err)
+	}
+	unixClient.CloseIdleConnections()
 	// Stop generation 2 gracefully; the socket still accepts (into the
 	// daemon's backlog) with no generation running: drover owns it.
 	if err := spawn.Signal(gens[0].Pid, preset.GracefulStop, false); err != nil {

@@ -28,6 +28,18 @@ const (
 	Restart Strategy = "restart"
 )
 
+// ErrBadStrategy is wrapped by ParseStrategy.
+var ErrBadStrategy = errors.New("invalid reload strategy")
+
+// ParseStrategy parses reload=: bluegreen, signal, reexec or restart.
+func ParseStrategy(s string) (Strategy, error) {
+	switch st := Strategy(s); st {
+	case BlueGreen, InPlace, Reexec, Restart:
+		return st, nil
+	}
+	return "", fmt.Errorf("%w %q: use bluegreen, signal, reexec or restart", ErrBadStrategy, s)
+}
+
 // InheritMode says how a server takes the sockets drover passes it.
 type InheritMode int
 

@@ -62,3 +62,16 @@ func TestPresets(t *testing.T) {
 		t.Error("puma must never get HUP")
 	}
 }
+
+func TestParseStrategy(t *testing.T) {
+	for _, s := range []Strategy{BlueGreen, InPlace, Reexec, Restart} {
+		if got, err := ParseStrategy(string(s)); err != nil || got != s {
+			t.Errorf("%s: %v %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", "blue-green", "SIGNAL"} {
+		if _, err := ParseStrategy(s); !errors.Is(err, ErrBadStrategy) {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+}
