@@ -110,57 +110,19 @@ func (l *lineLog) wait(t *testing.T, from *int, re string) []string {
 // USR2 through signalProcess is followed too. It runs in a child test
 // process, which becomes a child subreaper and reaps every child.
 func TestFollowsRealReexec(t *testing.T) {
-	if os.Getenv("DROVER_TEST_SUBREAPER") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestFollowsRealReexec$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), "DROVER_TEST_SUBREAPER=1")
-		out, err := cmd.CombinedOutput()
-		t.Logf("child test process:\n%s", out)
-		if err != nil {
-			t.Fatalf("child test process: %v", err)
-		}
+	if !asSubreaper(t) {
 		return
-	}
-	if err := spawn.BecomeSubreaper(); err != nil {
-		t.Skipf("no subreaper: %v", err)
 	}
 	dir := t.TempDir()
 	pidfile := filepath.Join(dir, "master.pid")
 	self, _ := os.Executable()
-	conf := filepath.Join(dir, "supervisord.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("[supervisord]\nlogfile = %[1]s/main.log\n\n"+
-		"[program:web]\ncommand = %[2]s\nenvironment = DROVER_TEST_CHILD=\"unicorn:%[3]s\"\nstartsecs = 0\n"+
-		"stdout_logfile = %[1]s/web.log\nredirect_stderr = true\n", dir, self, pidfile)), 0o644)
-	cfg, err := config.Load(conf, config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc := cfg.Groups[0].Processes[0]
-	pc.Drover.Reload = supervisor.ReloadReexec // set here until the config parses reload=
-	pc.Drover.Pidfile = pidfile
-
-	rec := &lineLog{grow: make(chan struct{})}
-	log := slog.New(rec)
-	pump, err := logfile.NewPump(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pump.Close()
-	host := newOSHost(cfg.Supervisord, "", pump, log)
-	sup := supervisor.New(cfg, host, log)
-	exits := make(chan spawn.Exit, 64)
-	reaper := spawn.NewReaper(exits)
-	defer reaper.Stop()
-	go func() {
-		for ex := range exits {
-			host.reaped(ex.Pid)
-			sup.Exited(ex.Pid, syscall.WaitStatus(ex.Status))
-		}
-	}()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- sup.Run(ctx) }()
-
+	sup, rec := runInProcess(t, fmt.Sprintf("[program:web]\ncommand = %[2]s\nenvironment = DROVER_TEST_CHILD=\"unicorn:%[3]s\"\n"+
+		"startsecs = 0\nstdout_logfile = %[1]s/web.log\nredirect_stderr = true\n", dir, self, pidfile),
+		func(pc *config.Process) {
+			pc.Drover.Reload = supervisor.ReloadReexec // set here until the config parses reload=
+			pc.Drover.Pidfile = pidfile
+		})
+	ctx := context.Background()
 	at := 0
 	rec.wait(t, &at, `^success: web entered RUNNING`)
 	in, _ := sup.ProcessInfo(ctx, "web")
@@ -221,8 +183,79 @@ func TestFollowsRealReexec(t *testing.T) {
 		t.Fatalf("%d spawns (want 1), unknown reaps %v", spawns, unknown)
 	}
 	t.Logf("reload (USR2 → successor adopted) took %v; successor lookup after the old master's exit took %s", reloadTook, lookup)
-	cancel()
-	<-runErr
+}
+
+// asSubreaper reports whether this is the child test process that may run
+// the calling test: the first call re-runs the test binary for just that
+// test with DROVER_TEST_SUBREAPER set (it becomes a child subreaper and
+// reaps every child, which must not disturb the other tests) and reports
+// false.
+func asSubreaper(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("DROVER_TEST_SUBREAPER") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "DROVER_TEST_SUBREAPER=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("child test process:\n%s", out)
+		if err != nil {
+			t.Fatalf("child test process: %v", err)
+		}
+		return false
+	}
+	if err := spawn.BecomeSubreaper(); err != nil {
+		t.Skipf("no subreaper: %v", err)
+	}
+	return true
+}
+
+// runInProcess runs a supervisor over the real OS host (spawn shim, reaper,
+// log pump) on the [program:x] sections, in this process; prep adjusts each
+// process config (drover's options the config does not parse yet).
+func runInProcess(t *testing.T, sections string, prep func(*config.Process)) (*supervisor.Supervisor, *lineLog) {
+	t.Helper()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisord.conf")
+	if err := os.WriteFile(conf, []byte("[supervisord]\nlogfile = "+dir+"/main.log\n\n"+sections), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(conf, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range cfg.Groups {
+		for _, pc := range g.Processes {
+			prep(pc)
+		}
+	}
+	rec := &lineLog{grow: make(chan struct{})}
+	log := slog.New(rec)
+	pump, err := logfile.NewPump(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := newOSHost(cfg.Supervisord, "", pump, log)
+	sup := supervisor.New(cfg, host, log)
+	exits := make(chan spawn.Exit, 64)
+	reaper := spawn.NewReaper(exits)
+	go func() {
+		for ex := range exits {
+			host.reaped(ex.Pid)
+			sup.Exited(ex.Pid, syscall.WaitStatus(ex.Status))
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- sup.Run(ctx) }()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer scancel()
+		sup.Shutdown(sctx) // stops every child; returns when Run did (or at the deadline)
+		cancel()
+		<-runErr
+		reaper.Stop()
+		pump.Close()
+	})
+	return sup, rec
 }
 
 // waitPidfile waits until path holds pid: the master writes it once its
