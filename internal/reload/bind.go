@@ -27,14 +27,20 @@ type SocketOptions struct {
 	Backlog int
 	// Mode is the unix socket file's mode; 0 means DefaultSocketMode.
 	Mode os.FileMode
-	// UID and GID own unix socket files (socket_owner, resolved by the
-	// caller); -1 keeps the daemon's.
-	UID, GID int
+	// Owner owns unix socket files (socket_owner, resolved by the
+	// caller); nil keeps the daemon's user and group.
+	Owner *Owner
+}
+
+// Owner is a resolved socket_owner = user[:group].
+type Owner struct {
+	UID int
+	GID int // -1 keeps the daemon's group
 }
 
 // DefaultSocketOptions are the options when a program sets none.
 func DefaultSocketOptions() SocketOptions {
-	return SocketOptions{Backlog: DefaultBacklog, Mode: DefaultSocketMode, UID: -1, GID: -1}
+	return SocketOptions{Backlog: DefaultBacklog, Mode: DefaultSocketMode}
 }
 
 // Set is a program's listening sockets, bound once by Bind and held by the
@@ -179,8 +185,8 @@ func bindUnix(s SocketSpec, o SocketOptions) (*boundSocket, error) {
 		if err := unix.Chmod(s.Path, uint32(o.Mode.Perm())); err != nil {
 			return fail("chmod", err)
 		}
-		if o.UID >= 0 || o.GID >= 0 {
-			if err := unix.Lchown(s.Path, o.UID, o.GID); err != nil {
+		if o.Owner != nil {
+			if err := unix.Lchown(s.Path, o.Owner.UID, o.Owner.GID); err != nil {
 				return fail("chown", err)
 			}
 		}

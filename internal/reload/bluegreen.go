@@ -1,6 +1,7 @@
 package reload
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,8 +21,12 @@ var ErrReloadInProgress = errors.New("a reload is already in progress")
 // did not arrive within Timeouts.Kill.
 var ErrNotExited = errors.New("generation did not exit after SIGKILL")
 
-// DefaultKillWait is Timeouts.Kill's default.
-const DefaultKillWait = 5 * time.Second
+// Defaults for zero Timeouts fields.
+const (
+	DefaultReadyTimeout    = 60 * time.Second
+	DefaultGracefulTimeout = 10 * time.Second
+	DefaultKillWait        = 5 * time.Second
+)
 
 // Ops are the callbacks a Plan drives; Run calls them on its own goroutine,
 // one at a time (Ready runs on a goroutine Run waits for).
@@ -42,10 +47,12 @@ type Ops struct {
 
 // Timeouts bound each wait of a hand-off.
 type Timeouts struct {
-	// Ready is how long a new generation has to get ready.
+	// Ready is how long a new generation has to get ready; 0 means
+	// DefaultReadyTimeout.
 	Ready time.Duration
 	// Graceful is how long a generation told to stop gracefully has to
-	// exit before its process group is killed.
+	// exit before its process group is killed; 0 means
+	// DefaultGracefulTimeout.
 	Graceful time.Duration
 	// Kill is how long to wait for the exit after SIGKILL; 0 means
 	// DefaultKillWait.
@@ -168,7 +175,8 @@ func (p *Plan) handOff(ctx context.Context, slot int, old Gen) (Gen, *StageError
 // waitReady runs Ops.Ready bounded by the ready timeout and by ng's exit;
 // it also notices the old generation exiting meanwhile (logged, not fatal).
 func (p *Plan) waitReady(ctx context.Context, ng, old Gen, log *slog.Logger) error {
-	rctx, cancel := context.WithTimeoutCause(ctx, p.Timeouts.Ready, readyTimeout(p.Timeouts.Ready))
+	d := cmp.Or(p.Timeouts.Ready, DefaultReadyTimeout)
+	rctx, cancel := context.WithTimeoutCause(ctx, d, readyTimeout(d))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- p.Ops.Ready(rctx, ng) }()
@@ -211,20 +219,17 @@ func (p *Plan) stop(g Gen, log *slog.Logger) {
 	if err := p.Ops.Stop(g); err != nil {
 		log.Debug("reload: stop signal", "gen", g.Number, "pid", g.Pid, "err", err)
 	}
-	if waitExit(g, p.Timeouts.Graceful) {
+	graceful := cmp.Or(p.Timeouts.Graceful, DefaultGracefulTimeout)
+	if waitExit(g, graceful) {
 		log.Info("reload: generation exited", "gen", g.Number, "pid", g.Pid)
 		return
 	}
 	log.Warn("reload: generation still running after the graceful timeout; killing its process group",
-		"gen", g.Number, "pid", g.Pid, "timeout", p.Timeouts.Graceful)
+		"gen", g.Number, "pid", g.Pid, "timeout", graceful)
 	if err := p.Ops.Kill(g); err != nil {
 		log.Debug("reload: kill", "gen", g.Number, "pid", g.Pid, "err", err)
 	}
-	kw := p.Timeouts.Kill
-	if kw <= 0 {
-		kw = DefaultKillWait
-	}
-	if !waitExit(g, kw) {
+	if !waitExit(g, cmp.Or(p.Timeouts.Kill, DefaultKillWait)) {
 		log.Error("reload: generation still running", "gen", g.Number, "pid", g.Pid, "err", ErrNotExited)
 	}
 }

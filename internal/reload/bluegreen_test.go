@@ -322,3 +322,20 @@ func TestPlanFirstStart(t *testing.T) {
 		same(t, h.calls, []string{"0s start slot 0 gen 1", "1s ready 1"})
 	})
 }
+
+// TestPlanDefaultTimeouts: zero Timeouts mean 60 s to get ready and 10 s
+// to stop gracefully.
+func TestPlanDefaultTimeouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &fakeHost{t0: time.Now(), gens: map[int]*fakeGen{},
+			plan: func(int, int) *fakeGen { return &fakeGen{readyIn: -1, stopTakes: -1} }}
+		p := &Plan{Ops: h.ops()}
+		h.next = 1
+		_, err := p.Run(context.Background(), []Gen{h.gen(1, 1001, &fakeGen{})})
+		if !errors.Is(err, ErrNotReady) {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		same(t, h.calls, []string{"0s start slot 0 gen 2", "1m0s stop 2", "1m10s kill 2", "1m10s exit 2"})
+	})
+}

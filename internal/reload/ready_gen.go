@@ -36,7 +36,7 @@ func (r *Ready) Prepare(o PrepareOptions) (*GenProbe, error) {
 		gp.probe = HTTPProbe{URL: r.URL}
 		if r.ViaProbe {
 			spec := SocketSpec{Name: ProbeName, Network: TCP, AddrPort: netip.MustParseAddrPort("127.0.0.1:0")}
-			set, err := Bind([]SocketSpec{spec}, SocketOptions{Backlog: 64, UID: -1, GID: -1})
+			set, err := Bind([]SocketSpec{spec}, SocketOptions{Backlog: 64})
 			if err != nil {
 				return nil, err
 			}

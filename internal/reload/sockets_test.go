@@ -198,7 +198,7 @@ func TestBindUnix(t *testing.T) {
 	}
 	stale.(*net.UnixListener).SetUnlinkOnClose(false)
 	stale.Close()
-	set := mustBind(t, "unix://"+p, SocketOptions{Mode: 0o600, UID: -1, GID: -1})
+	set := mustBind(t, "unix://"+p, SocketOptions{Mode: 0o600, Owner: &Owner{UID: os.Getuid(), GID: os.Getgid()}})
 	st, err := os.Lstat(p)
 	if err != nil || st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o600 {
 		t.Fatalf("socket file: %v %v", st, err)
