@@ -84,7 +84,7 @@ func ctlVerbs() []*ctlVerb {
 			"remove <name> [...]\tRemoves process/group from active config"}, false, ctlRemove},
 		{"shutdown", "", "Shut the daemon down", []string{
 			"shutdown \tShut the remote supervisord down."}, false, ctlShutdown},
-		{"reload", "", "Restart the daemon", []string{
+		{"reload", "[name|group:*|all ...]", "Reload programs without downtime by their reload strategy; without names, restart the daemon", []string{
 			"reload \t\tRestart the remote supervisord."}, false, ctlReload},
 		{"version", "", "Show the daemon's version", []string{
 			"version\t\t\tShow the version of the remote supervisord process"}, false, ctlVersion},

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/drover-sh/drover/internal/rpc"
 )
@@ -277,8 +278,16 @@ func ctlShutdown(c *ctl, ctx context.Context, args []string) error {
 	return nil
 }
 
-// ctlReload restarts the daemon; confirmation as for shutdown.
+// ctlReload restarts the daemon; confirmation as for shutdown. As
+// `drover reload NAME...` (not in the supervisorctl forms, where reload
+// takes no argument) it reloads programs by their reload strategy instead:
+// see reloadPrograms.
 func ctlReload(c *ctl, ctx context.Context, args []string) error {
+	// Only the top-level `drover reload` (not `drover ctl` or the
+	// supervisorctl symlink) takes names.
+	if len(args) > 0 && c.prog == "drover reload" {
+		return c.reloadPrograms(ctx, args)
+	}
 	if len(args) > 0 {
 		c.println("Error: reload accepts no arguments")
 		c.exit = exitGeneric
@@ -313,5 +322,49 @@ func ctlVersion(c *ctl, ctx context.Context, args []string) error {
 		return err
 	}
 	c.println(fmt.Sprint(v))
+	return nil
+}
+
+// reloadPrograms is `drover reload NAME|group:*|all ...`: each target is
+// reloaded by its reload strategy (blue/green, signal, re-exec or restart)
+// and the command returns when the reload finished. Output is one line per
+// process, "web: reloaded" or "web: ERROR (reason)"; the exit status is 0
+// when every reload succeeded, 7 when a program is not running, else 1.
+func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
+	if ok, err := c.upcheck(ctx); !ok {
+		return err
+	}
+	for _, name := range args {
+		var rs []result
+		group, isGroup := strings.CutSuffix(name, ":*")
+		var v any
+		var err error
+		switch {
+		case name == "all":
+			v, err = c.call(ctx, "drover.reloadAllProcesses")
+		case isGroup:
+			v, err = c.call(ctx, "drover.reloadProcessGroup", group)
+		default:
+			_, err = c.call(ctx, "drover.reloadProcess", name)
+			rs = []result{{name: name, code: rpc.Success}}
+		}
+		if f, ok := asFault(err); ok {
+			rs = []result{{name: name, code: f.Code, desc: faultString(f)}}
+		} else if err != nil {
+			return err
+		} else if rs == nil {
+			if rs, err = resultsFrom(v); err != nil {
+				return err
+			}
+		}
+		for _, r := range rs {
+			if r.code == rpc.Success {
+				c.println(r.name + ": reloaded")
+			} else {
+				c.println(errLine(r.name, r.desc))
+			}
+			c.setExitFromFault(r.code, rpc.Success)
+		}
+	}
 	return nil
 }
