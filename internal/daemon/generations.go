@@ -57,9 +57,11 @@ func (h *osHost) prepareGen(p *config.Process) (*genSetup, error) {
 		if len(d.Sockets) > 0 {
 			specs, err := reload.ParseSockets(strings.Join(d.Sockets, ","))
 			if err == nil {
-				o.set, err = reload.Bind(specs, reload.SocketOptions{
-					Backlog: d.SocketBacklog, Mode: d.SocketMode, UID: d.SocketUID, GID: d.SocketGID,
-				})
+				so := reload.SocketOptions{Backlog: d.SocketBacklog, Mode: d.SocketMode}
+				if d.SocketUID >= 0 {
+					so.Owner = &reload.Owner{UID: d.SocketUID, GID: d.SocketGID}
+				}
+				o.set, err = reload.Bind(specs, so)
 			}
 			if err != nil {
 				h.mu.Unlock()
