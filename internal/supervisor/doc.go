@@ -65,7 +65,9 @@
 //
 // Following a re-exec: when the main pid of a generation marked follow
 // (reload = reexec, or its reload signal was sent through signalProcess)
-// exits while STARTING, RUNNING or STOPPING, a Follower host looks for a
+// exits on its own while STARTING or RUNNING (a death by signal is a
+// crash, not a re-exec), or in any way while STOPPING, a Follower host
+// looks for a
 // live child of drover in the generation's process group (the first pid's:
 // fork keeps it). Meanwhile the process keeps its state and exits of
 // unknown pids are parked. A successor becomes the generation's new pid

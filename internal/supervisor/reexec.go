@@ -41,8 +41,8 @@ type followMsg struct {
 
 func (m followMsg) apply(c *core) { c.followDone(m) }
 
-// lookForSuccessor starts a successor lookup when inst's main pid exited and
-// a re-exec may have happened. It reports false when the exit should take
+// lookForSuccessor starts a successor lookup when inst's main pid exited (on
+// its own, or during a stop) and a re-exec may have happened. It reports false when the exit should take
 // the normal path at once. While the lookup runs the process keeps its
 // state (never a respawn while a successor may live) and exits of unknown
 // pids are parked, since one of them may be the successor's.
@@ -53,7 +53,15 @@ func (c *core) lookForSuccessor(inst *instance, status syscall.WaitStatus) bool 
 		return false
 	}
 	switch p.state {
-	case Starting, Running, Stopping:
+	case Starting, Running:
+		// A master that re-exec'd exits on its own once its successor is
+		// up; one killed by a signal crashed, and its orphaned workers
+		// (same group, re-parented to drover) are no successors.
+		if !status.Exited() {
+			return false
+		}
+	case Stopping:
+		// Whatever killed it, a successor must get the stop too.
 	default:
 		return false
 	}

@@ -187,3 +187,38 @@ func TestSuccessorDiesDuringLookup(t *testing.T) {
 		}
 	})
 }
+
+// A master killed by a signal crashed: its orphaned workers are not
+// followed, the exit takes the normal path at once. During a stop the
+// lookup runs whatever the status, so a successor gets the stop too.
+func TestReexecCrashIsNotFollowed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0))), nil)
+		hs.sleepUntil(10 * time.Second)
+		pid := hs.lastPid("web")
+		hs.h.setSucc(pid, 510) // an orphaned worker
+		hs.killed(pid, syscall.SIGSEGV)
+		if n := len(hs.h.lookupList()); n != 0 {
+			t.Fatalf("%d lookups after a crash", n)
+		}
+		if !hs.log.has("WARN exited: web (terminated by SIGSEGV; not expected)") {
+			t.Fatalf("log %q", hs.log.lines)
+		}
+		next := hs.lastPid("web")
+		if next == pid {
+			t.Fatal("no autorestart")
+		}
+		hs.h.setSucc(next, 520)
+		if err := hs.s.StopProcess(bg, "web", false); err != nil {
+			t.Fatal(err)
+		}
+		hs.killed(next, syscall.SIGTERM)
+		hs.wantState("web", Stopping)
+		sigs := hs.h.signalList()
+		if last := sigs[len(sigs)-1]; last.pid != 520 || last.sig != syscall.SIGTERM {
+			t.Fatalf("signals %+v", sigs)
+		}
+		hs.killed(520, syscall.SIGTERM)
+		hs.wantState("web", Stopped)
+	})
+}
