@@ -67,10 +67,9 @@
 // (reload = reexec, or its reload signal was sent through signalProcess)
 // exits on its own while STARTING or RUNNING (a death by signal is a
 // crash, not a re-exec), or in any way while STOPPING, a Follower host
-// looks for a
-// live child of drover in the generation's process group (the first pid's:
-// fork keeps it). Meanwhile the process keeps its state and exits of
-// unknown pids are parked. A successor becomes the generation's new pid
+// looks for a live child of drover in the generation's process group (the
+// first pid's: fork keeps it). Meanwhile the process keeps its state and
+// exits of unknown pids are parked. A successor becomes the generation's new pid
 // ("following re-exec of 'web': pid OLD → NEW"): no state change, no
 // respawn, its exit later routed as usual; a stop that came meanwhile is
 // delivered to it. Without one, the exit takes the normal path.
