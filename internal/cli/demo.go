@@ -42,9 +42,10 @@ Try, from another terminal:
   curl http://127.0.0.1:%d/
   %s status -c %s
   %s tail -f -c %s web
-  %s restart -c %s web
+  %s reload -c %s web
   supervisorctl -c %s status     # the real supervisorctl works too
-  while :; do curl -s http://127.0.0.1:%d/ || echo FAILED; done   # then restart web: see the failures a plain restart costs
+Zero downtime: run this loop, then the reload command above in another terminal; no request fails:
+  while :; do curl -sS http://127.0.0.1:%d/ || echo FAILED; done
 Stop with Ctrl-C.
 
 `, path, port, exe, path, exe, path, exe, path, path, port)
@@ -52,7 +53,7 @@ Stop with Ctrl-C.
 			return daemon.Run(cmd.Context(), daemon.Options{ConfigPath: path, Stdout: out, Stderr: cmd.ErrOrStderr(), Version: Version})
 		},
 	}
-	cmd.Flags().IntVar(&port, "port", 18080, "port of the demo web app on 127.0.0.1")
+	cmd.Flags().IntVar(&port, "port", 18080, "port of the demo web app on 127.0.0.1 (drover owns the socket)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo directory (config, logs) after exit")
 	return cmd
 }
