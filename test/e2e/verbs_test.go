@@ -26,6 +26,7 @@ func TestE2ESupervisorctlVerbs(t *testing.T) {
 	p.check("status", "nope")
 	p.check("status", "sleeper", "nope")
 	p.check("status", "all")
+	p.check("status", "g:nope")
 
 	// start
 	p.check("start", "manual")
@@ -34,6 +35,7 @@ func TestE2ESupervisorctlVerbs(t *testing.T) {
 	p.check("start", "missing") // no such file
 	p.check("start", "quick")   // spawn error
 	p.check("start", "g:*")     // both already started
+	p.check("start", "g:nope")
 	p.check("start")
 	p.check("status")
 
@@ -51,6 +53,7 @@ func TestE2ESupervisorctlVerbs(t *testing.T) {
 	p.check("restart", "g:*")
 	p.check("restart", "nope")
 	p.check("restart", "manual") // not running, then started
+	p.check("restart", "quick")  // not running, then spawn error
 	p.check("restart")
 	p.check("stop", "all")
 	p.check("status")
@@ -97,7 +100,7 @@ func TestE2ESupervisorctlVerbs(t *testing.T) {
 
 	// clear
 	p.check("clear", "talker")
-	p.check("tail", "talker") // now empty
+	p.check("tail", "-1600", "talker") // now empty
 	p.check("clear", "nope")
 	p.check("clear", "all")
 	p.check("clear")
@@ -144,8 +147,8 @@ func TestE2ESupervisorctlVerbs(t *testing.T) {
 
 	// reload (non-tty: no confirmation) brings the config's programs back.
 	ms, md := sup.mark(), drv.mark()
-	p.check("reload")
 	p.check("reload", "x")
+	p.check("reload")
 	sup.waitLog(ms, reloadLines...)
 	drv.waitLog(md, reloadLines...)
 	p.check("status")
