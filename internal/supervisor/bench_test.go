@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"runtime"
+	"syscall"
 	"testing"
 
 	"github.com/drover-sh/drover/internal/config"
@@ -95,6 +96,33 @@ func BenchmarkAllProcessInfo(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if all, err := s.AllProcessInfo(ctx); err != nil || len(all) != 500 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReloadReexec is one reexec reload through the owner goroutine
+// with a host that answers at once: reload signal, the old master's exit,
+// the successor lookup, the adoption and the reply.
+func BenchmarkReloadReexec(b *testing.B) {
+	h := newFakeHost()
+	s := New(cfgOf(single("web", manual, startsecs(0), reloadBy(ReloadReexec, 0))), h, nil)
+	next := 100000
+	h.onSignal = func(pid int, sig syscall.Signal) {
+		next++
+		h.succ[s.core.groups["web"].procs[0].cur.pgid] = next // owner goroutine: safe
+		go s.Exited(pid, 0)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	if _, err := s.StartAll(ctx, true); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.ReloadProcess(ctx, "web"); err != nil {
 			b.Fatal(err)
 		}
 	}

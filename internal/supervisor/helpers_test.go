@@ -39,6 +39,9 @@ type fakeHost struct {
 	succGate chan struct{}
 	// ready, when set, is WaitReady (Readier); nil answers ready at once.
 	ready func(ctx context.Context, p *config.Process, pid int) error
+	// onSignal, when set, is called after each Signal (on the owner
+	// goroutine: it must not block).
+	onSignal func(pid int, sig syscall.Signal)
 }
 
 type lookupCall struct {
@@ -131,6 +134,9 @@ func (h *fakeHost) Signal(pid int, sig syscall.Signal, group bool) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.signals = append(h.signals, sigCall{pid, sig, group, time.Now()})
+	if h.onSignal != nil {
+		h.onSignal(pid, sig)
+	}
 	return h.sigErr[pid]
 }
 
