@@ -130,7 +130,10 @@ func (l *loader) readFile(abs string, at Pos) (string, *Error) {
 	if err != nil {
 		return "", &Error{Pos: at, Msg: "cannot read config file: " + errText(err), Err: err}
 	}
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if bom := []byte("\xef\xbb\xbf"); bytes.HasPrefix(b, bom) {
+		b = b[len(bom):]
+		l.e.warn(Pos{File: abs, Line: 1}, "", "", "UTF-8 byte order mark skipped (supervisord 4.2 refuses such a file: \"File contains no section headers\")")
+	}
 	if !utf8.Valid(b) {
 		line := 1
 		for i := 0; i < len(b); {
