@@ -1,40 +1,33 @@
 //go:build e2e
 
-package daemon
+package daemon_test
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/drover-sh/drover/internal/config"
-	"github.com/drover-sh/drover/internal/supervisor"
 )
 
 const unicornBin = "/usr/bin/unicorn"
 
-// The real unicorn 6 under drover with reload = reexec: drover reload web
-// sends USR2, unicorn's new master boots its workers (its last worker, once
-// ready, QUITs the old master, as the usual unicorn.rb does) and drover
-// adopts the new master as the same process. Loopback clients (a new
-// connection per request, and keep-alive) run throughout; no request may
-// fail.
+// The real unicorn 6 under the drover binary with server = unicorn and
+// reload = reexec: drover.reloadProcess sends USR2, unicorn's new master
+// boots its workers (its last worker, once ready, QUITs the old master, as
+// the usual unicorn.rb does) and drover adopts the new master as the same
+// process; then supervisorctl signal USR2 web is followed too. Loopback
+// clients (a new connection per request, and keep-alive) run throughout; no
+// request may fail.
 func TestE2EUnicornReexecUnderLoad(t *testing.T) {
 	if _, err := os.Stat(unicornBin); err != nil {
 		t.Skip("unicorn not installed (apt-get install unicorn)")
-	}
-	if !asSubreaper(t) {
-		return
 	}
 	dir := t.TempDir()
 	port := freePort(t)
@@ -58,20 +51,13 @@ after_worker_ready do |server, worker|
   end
 end
 `, port, pidfile, dir, pidfile+".oldbin")), 0o644)
-	sup, rec := runInProcess(t, fmt.Sprintf("[program:web]\ncommand = %s -c %s/unicorn.rb %s/config.ru\ndirectory = %s\n"+
-		"startsecs = 1\nstopsignal = QUIT\nstdout_logfile = %s/web.log\nredirect_stderr = true\n",
-		unicornBin, dir, dir, dir, dir),
-		func(pc *config.Process) {
-			pc.Drover.Reload = supervisor.ReloadReexec // until the config parses reload=
-			pc.Drover.Pidfile = pidfile
-		})
-	ctx := context.Background()
-	at := 0
-	rec.wait(t, &at, `^success: web entered RUNNING`)
-	in, _ := sup.ProcessInfo(ctx, "web")
-	first := in.Pid
+	f := start(t, fmt.Sprintf("[program:web]\ncommand = %s -c %s/unicorn.rb %s/config.ru\ndirectory = %s\n"+
+		"startsecs = 1\nstopsignal = QUIT\nredirect_stderr = true\n"+
+		"server = unicorn\nreload = reexec\npidfile = %s\n\n", unicornBin, dir, dir, dir, pidfile))
+	f.waitLine(`success: web entered RUNNING`)
+	first := f.info("web")["pid"].(int)
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-	waitFile(t, filepath.Join(dir, fmt.Sprintf("ready.%d.1", first)))
+	waitFile(t, filepath.Join(dir, fmt.Sprintf("ready.%d.1", first)), "")
 	serves(t, url, first)
 
 	// Bounded load: 2 clients per kind until stop, at most 30 s.
@@ -110,36 +96,31 @@ end
 		go client(ka)
 	}
 
+	mark := f.mark()
 	t0 := time.Now()
-	if err := sup.ReloadProcess(ctx, "web"); err != nil {
-		close(stop)
-		wg.Wait()
-		t.Fatalf("reload: %v\nlog: %v", err, rec.lines)
-	}
+	f.call("drover.reloadProcess", "web") // USR2; the reply once the new master is adopted
 	took := time.Since(t0)
-	m := rec.wait(t, &at, `^following re-exec of 'web': pid (\d+) → (\d+)$`)
+	m := regexp.MustCompile(`pid (\d+) → (\d+)`).FindStringSubmatch(
+		f.waitLineAfter(mark, `following re-exec of 'web': pid `+strconv.Itoa(first)+` → \d+`))
 	second, _ := strconv.Atoi(m[2])
-	lookup := rec.wait(t, &at, `^successor lookup for 'web' took (.+)$`)[1]
+	lookup := regexp.MustCompile(`took (.+)$`).FindStringSubmatch(f.waitLineAfter(mark, `successor lookup for 'web' took`))[1]
 	serves(t, url, second) // the old master left after the new workers were ready
-	// A second re-exec through signalProcess (supervisorctl signal USR2 web).
-	if err := sup.SignalProcess(ctx, "web", syscall.SIGUSR2); err != nil {
-		t.Fatal(err)
-	}
-	m = rec.wait(t, &at, `^following re-exec of 'web': pid (\d+) → (\d+)$`)
+	// A second re-exec through supervisorctl signal USR2 web.
+	mark = f.mark()
+	f.call("supervisor.signalProcess", "web", "USR2")
+	m = regexp.MustCompile(`pid (\d+) → (\d+)`).FindStringSubmatch(
+		f.waitLineAfter(mark, `following re-exec of 'web': pid `+strconv.Itoa(second)+` → \d+`))
 	third, _ := strconv.Atoi(m[2])
 	serves(t, url, third)
 	close(stop)
 	wg.Wait()
 
-	in, _ = sup.ProcessInfo(ctx, "web")
-	if in.Pid != third || in.State != supervisor.Running || in.Reexecs != 2 {
-		t.Fatalf("after two re-execs: %+v", in)
+	in := f.call("drover.getProcessInfo", "web").(map[string]any)
+	if in["pid"] != third || in["statename"] != "RUNNING" || in["reexecs"] != 2 {
+		t.Fatalf("after two re-execs: %v", in)
 	}
-	rec.mu.Lock()
-	spawns := strings.Count(strings.Join(rec.lines, "\n"), "spawned: 'web'")
-	rec.mu.Unlock()
-	if spawns != 1 {
-		t.Fatalf("%d spawns, want 1", spawns)
+	if n := f.count(`spawned: 'web'`); n != 1 {
+		t.Fatalf("%d spawns, want 1", n)
 	}
 	t.Logf("masters %d → %d → %d; reload (USR2 → adopted) %v; lookup %s; requests ok %d failed %d by master %v",
 		first, second, third, took, lookup, ok, bad, masters)
@@ -175,33 +156,4 @@ func serves(t *testing.T, url string, master int) {
 	if want := fmt.Sprintf("master %d", master); err != nil || strings.TrimSpace(body) != want {
 		t.Fatalf("got %q %v, want %q", body, err, want)
 	}
-}
-
-// waitFile waits until path exists, woken by a watch on its directory
-// (bounded at 30 s).
-func waitFile(t *testing.T, path string) {
-	t.Helper()
-	w, err := newDirWatch(filepath.Dir(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if !w.wait(time.Until(deadline)) {
-			t.Fatalf("%s does not exist after 30s", path)
-		}
-	}
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
