@@ -66,12 +66,14 @@ func (s *Supervisor) ReloadProcess(ctx context.Context, name string) error {
 	rctx, rcancel := context.WithCancelCause(ctx)
 	defer rcancel(nil)
 	rec := &reloadRec{cancel: rcancel, phase1: make(chan error, 1)}
+	// endReload runs however this ends, also when ctx ended while the
+	// owner was already beginning the reload (the reply is then lost).
+	defer s.post(func(c *core) { c.endReload(rec) })
 	if _, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		reply <- res[struct{}]{err: c.beginReload(name, rec)}
 	}); err != nil {
 		return err
 	}
-	defer s.post(func(c *core) { c.endReload(rec) })
 	select {
 	case err := <-rec.phase1:
 		if err != nil {
@@ -293,6 +295,9 @@ func (c *core) finishReload(rec *reloadRec) error {
 // endReload runs when the requester is done; a restart whose requester
 // left during phase 1 completes on its own and clears itself then.
 func (c *core) endReload(rec *reloadRec) {
+	if rec.p == nil || rec.p.reload != rec {
+		return // refused, or never begun
+	}
 	if !rec.done1 {
 		rec.abandoned = true
 		return
