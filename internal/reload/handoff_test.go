@@ -1,6 +1,7 @@
 package reload
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,7 +134,7 @@ func classify(err error) string {
 // an exit router, exactly the daemon's path; no other test of this package
 // runs children while it does (the Reaper reaps every child).
 func TestHandoffRealProcesses(t *testing.T) {
-	total, failed, took := handoffScenario(t, syscall.SIGTERM)
+	total, failed, took := handoffScenario(t, goServer(t, syscall.SIGTERM))
 	t.Logf("graceful: hand-off took %v (new generation start + app load + ready probe + old drain); %d requests, %d failed",
 		took.Round(time.Millisecond), total, failed)
 	if failed != 0 {
@@ -145,22 +146,46 @@ func TestHandoffRealProcesses(t *testing.T) {
 // hand-off with the old generation stopped by SIGKILL (in-flight requests
 // die) must show failures, or the load test could not see any.
 func TestHandoffControl(t *testing.T) {
-	total, failed, _ := handoffScenario(t, syscall.SIGKILL)
+	total, failed, _ := handoffScenario(t, goServer(t, syscall.SIGKILL))
 	t.Logf("SIGKILL: %d requests, %d failed", total, failed)
 	if failed == 0 {
 		t.Error("killing the old generation with requests in flight failed no request: the load test is blind")
 	}
 }
 
-// handoffScenario runs generation 1, then a hand-off to generation 2
-// whose old generation is stopped with stopSig, under load.
-func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, took time.Duration) {
+// server is what a hand-off scenario runs: a command that serves "gen=N"
+// on / and, after 300 ms, on /slow, on every inherited socket.
+type server struct {
+	argv    []string
+	dir     string
+	env     []string
+	preset  Preset
+	ready   string
+	stopSig syscall.Signal // 0: the preset's graceful stop
+	noUnix  bool           // TCP only (no unix socket entry)
+}
+
+// goServer is this test binary's helperHTTP.
+func goServer(t *testing.T, stopSig syscall.Signal) server {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
+	plain, _ := LookupPreset("plain")
+	return server{argv: []string{self, helperArg, "http"}, preset: plain, ready: "http://{probe}/healthz", stopSig: stopSig}
+}
+
+// handoffScenario runs generation 1, then a hand-off to generation 2,
+// under load, and checks what each client kind saw.
+func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Duration) {
+	preset := srv.preset
+	stopSig := cmp.Or(srv.stopSig, preset.GracefulStop)
 	unixPath := t.TempDir() + "/app.sock"
-	specs, err := ParseSockets("http=tcp://127.0.0.1:0, unix://" + unixPath)
+	sockets := "http=tcp://127.0.0.1:0, unix://" + unixPath
+	if srv.noUnix {
+		sockets = "http=tcp://127.0.0.1:0"
+	}
+	specs, err := ParseSockets(sockets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,11 +195,10 @@ func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, t
 	}
 	defer set.Close()
 	addr := set.Addrs()[0]
-	ready, err := ParseReady("http://{probe}/healthz")
+	ready, err := ParseReady(srv.ready)
 	if err != nil {
 		t.Fatal(err)
 	}
-	preset, _ := LookupPreset("plain")
 
 	exits := make(chan spawn.Exit)
 	reaper := spawn.NewReaper(exits)
@@ -191,6 +215,7 @@ func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, t
 			env = append(env, kv)
 		}
 	}
+	env = append(env, srv.env...)
 	var (
 		genMu  sync.Mutex
 		number int
@@ -213,7 +238,7 @@ func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, t
 				return Gen{}, err
 			}
 			spec := &spawn.Spec{
-				Path: self, Argv: []string{self, helperArg, "http"},
+				Path: srv.argv[0], Argv: srv.argv, Dir: srv.dir,
 				Env: append(append([]string(nil), env...), in.Env...), Umask: -1,
 				Stdout: os.Stderr, Stderr: os.Stderr,
 				ExtraFiles: in.Files, ListenFDs: len(in.Files), ListenNames: in.Names,
@@ -341,7 +366,7 @@ func handoffScenario(t *testing.T, stopSig syscall.Signal) (total, failed int, t
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", unixPath)
 		}}, Timeout: 10 * time.Second}
-	if body, err := get(ctx, unixClient, "http://unix/"); err != nil || body != "gen=2" {
+	if body, err := get(ctx, unixClient, "http://unix/"); !srv.noUnix && (err != nil || body != "gen=2") {
 		t.Errorf("over the unix socket: %q %v", body, err)
 	}
 	unixClient.CloseIdleConnections()

@@ -107,7 +107,7 @@ var Presets = []Preset{
 		// puma stops on HUP unless its stdout is redirected.
 		Never:    []syscall.Signal{syscall.SIGHUP},
 		Inherit:  ListenFDs,
-		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+)",
+		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\": use ready = http://{probe}/path)",
 		Ready:    "notify", // puma's READY=1 is trustworthy (puma 5 needs the sd_notify gem)
 		Strategy: BlueGreen,
 	},
@@ -116,7 +116,7 @@ var Presets = []Preset{
 		Reload:   syscall.SIGHUP,
 		Never:    []syscall.Signal{syscall.SIGTERM, syscall.SIGINT},
 		Inherit:  ListenFDs | ServerStarter,
-		Usage:    "starman app.psgi with SERVER_STARTER_PORT (drover sets it); no --pid",
+		Usage:    "starman app.psgi with SERVER_STARTER_PORT (drover sets it); no --pid; TCP sockets only (Net::Server::SS::PreFork treats every entry as TCP: unix connections are reset); keep-alive clients hold the old generation until the graceful timeout kills it",
 		Strategy: BlueGreen,
 	},
 	{

@@ -13,8 +13,10 @@ import (
 // "$hostport=$fd", join ";"), e.g. "127.0.0.1:8080=3;/run/app.sock=4".
 // Consumers (Server::Starter::server_ports, Net::Server::SS::PreFork used by
 // starman) split on ";" and on the first "=", so order does not matter.
-// Ephemeral ports are written as bound. An abstract unix socket is written
-// "@name", which Perl consumers cannot open: do not use one with starman.
+// Ephemeral ports are written as bound. starman (through
+// Net::Server::SS::PreFork) opens every entry as a TCP socket, so
+// connections on a unix socket entry are reset (seen with starman 0.4016):
+// give starman TCP sockets only.
 func ServerStarterPort(sets ...*Set) string {
 	var b strings.Builder
 	fd := 3

@@ -1,0 +1,88 @@
+//go:build e2e
+
+package reload
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The apps answer "gen=N" (N from DROVER_GENERATION) on every path, after
+// 300 ms on /slow.
+const (
+	rackApp = `gen = ENV["DROVER_GENERATION"]
+run lambda { |env|
+  sleep 0.3 if env["PATH_INFO"] == "/slow"
+  [200, {"content-type" => "text/plain"}, ["gen=#{gen}"]]
+}
+`
+	wsgiApp = `import os, time
+gen = os.environ.get("DROVER_GENERATION")
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(0.3)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("gen=%s" % gen).encode()]
+`
+	psgiApp = `my $gen = $ENV{DROVER_GENERATION};
+sub {
+  my $env = shift;
+  select(undef, undef, undef, 0.3) if $env->{PATH_INFO} eq "/slow";
+  [200, ["Content-Type" => "text/plain"], ["gen=$gen"]];
+};
+`
+)
+
+// TestE2EHandoffServers runs the blue/green hand-off of this package with
+// the real servers of the reference (Debian's unicorn, puma, gunicorn,
+// starman), each started as its preset's Usage says, on drover-owned TCP
+// and unix sockets plus each generation's private probe socket, under the
+// same load as TestHandoffRealProcesses: no request may fail.
+func TestE2EHandoffServers(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		noUnix bool
+		files  map[string]string
+		argv  []string
+		ready string
+	}{
+		{"unicorn", false, map[string]string{"config.ru": rackApp, "unicorn.rb": "worker_processes 4\ntimeout 30\n"},
+			[]string{"unicorn", "-c", "unicorn.rb", "config.ru"}, "http://{probe}/"},
+		// puma 5 needs the sd_notify gem for ready = notify; Debian's has none.
+		{"puma", false, map[string]string{"config.ru": rackApp},
+			[]string{"puma", "--bind-to-activated-sockets", "only", "-t", "8:8", "config.ru"}, "http://{probe}/"},
+		{"gunicorn", false, map[string]string{"app.py": wsgiApp},
+			[]string{"gunicorn", "--workers", "4", "--graceful-timeout", "10", "app:app"}, "http://{probe}/"},
+		// Net::Server::SS::PreFork wraps every SERVER_STARTER_PORT entry as
+		// TCP: a connection on a unix socket is reset. 12 workers: each
+		// keep-alive client holds a worker as long as it keeps sending.
+		{"starman", true, map[string]string{"app.psgi": psgiApp},
+			[]string{"starman", "--workers", "12", "app.psgi"}, "http://{probe}/"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bin, err := exec.LookPath(c.argv[0])
+			if err != nil {
+				t.Skip(c.argv[0], "not installed")
+			}
+			dir := t.TempDir()
+			for name, text := range c.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			preset, err := LookupPreset(c.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			argv := append([]string{bin}, c.argv[1:]...)
+			total, failed, took := handoffScenario(t, server{argv: argv, dir: dir, preset: preset, ready: c.ready, noUnix: c.noUnix})
+			t.Logf("%s: hand-off took %v; %d requests, %d failed", c.name, took.Round(time.Millisecond), total, failed)
+			if failed != 0 {
+				t.Errorf("%d requests failed", failed)
+			}
+		})
+	}
+}
