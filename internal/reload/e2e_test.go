@@ -46,8 +46,8 @@ func TestE2EHandoffServers(t *testing.T) {
 		name   string
 		noUnix bool
 		files  map[string]string
-		argv  []string
-		ready string
+		argv   []string
+		ready  string
 	}{
 		{"unicorn", false, map[string]string{"config.ru": rackApp, "unicorn.rb": "worker_processes 4\ntimeout 30\n"},
 			[]string{"unicorn", "-c", "unicorn.rb", "config.ru"}, "http://{probe}/"},
