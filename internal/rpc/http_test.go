@@ -187,6 +187,10 @@ func TestHTTPErrors(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Fatalf("GET /nothing: %d", resp.StatusCode)
 	}
+	// Other methods on other paths: 400, as supervisord answers.
+	if r := post("/nothing", "x"); r.StatusCode != 400 {
+		t.Fatalf("POST /nothing: %d, want 400", r.StatusCode)
+	}
 	// A fault is HTTP 200 with a <fault>.
 	_, err = callURL(t, url, "", "", "supervisor.getProcessInfo", "nope")
 	var f *Fault

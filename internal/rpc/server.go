@@ -127,6 +127,9 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.s.serveLogtail(w, r, true)
 	case h.s.opts.UI != nil:
 		h.s.opts.UI.ServeHTTP(w, r)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		// supervisord answers other methods on other paths with 400.
+		http.Error(w, "400 Bad Request", http.StatusBadRequest)
 	default:
 		http.NotFound(w, r)
 	}
