@@ -195,6 +195,7 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 	}
 	defer set.Close()
 	addr := set.Addrs()[0]
+	notifyDir := t.TempDir()
 	ready, err := ParseReady(srv.ready)
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +229,7 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 			number++
 			n := number
 			genMu.Unlock()
-			gp, err := ready.Prepare(PrepareOptions{})
+			gp, err := ready.Prepare(PrepareOptions{Dir: notifyDir})
 			if err != nil {
 				return Gen{}, err
 			}
