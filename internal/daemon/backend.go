@@ -124,7 +124,38 @@ func (b backend) ProcessInfo(ctx context.Context, name string) (rpc.ProcessInfo,
 	if err != nil {
 		return rpc.ProcessInfo{}, toRPC(err)
 	}
-	return processInfo(in), nil
+	out := []rpc.ProcessInfo{processInfo(in)}
+	b.addHandoff(ctx, out)
+	return out[0], nil
+}
+
+// addHandoff fills HandoffPID of processes in a reexec reload: the new
+// master, found through the server's pidfile while the old one still runs.
+// Only then is the config looked up and /proc read.
+func (b backend) addHandoff(ctx context.Context, pis []rpc.ProcessInfo) {
+	var groups []*config.Group
+	for i := range pis {
+		pi := &pis[i]
+		if pi.Reloading != supervisor.ReloadReexec || pi.HandoffPID != 0 || pi.PID == 0 {
+			continue
+		}
+		if groups == nil {
+			var err error
+			if groups, err = b.sup().Groups(ctx); err != nil {
+				return
+			}
+		}
+		for _, g := range groups {
+			if g.Name != pi.Group {
+				continue
+			}
+			for _, pc := range g.Processes {
+				if pc.Name == pi.Name {
+					pi.HandoffPID = pendingSuccessor(pi.PID, pc.Drover.Pidfile)
+				}
+			}
+		}
+	}
 }
 
 func (b backend) AllProcessInfo(ctx context.Context) ([]rpc.ProcessInfo, error) {
@@ -136,6 +167,7 @@ func (b backend) AllProcessInfo(ctx context.Context) ([]rpc.ProcessInfo, error) 
 	for i, in := range ins {
 		out[i] = processInfo(in)
 	}
+	b.addHandoff(ctx, out)
 	return out, nil
 }
 

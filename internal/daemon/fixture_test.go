@@ -55,7 +55,8 @@ func TestMain(m *testing.M) {
 
 // childMain is the test binary re-run as a supervised program. Modes:
 // sleep, exit:N, ignore-term, grandchild:PIDFILE, lines-on-usr1,
-// slow-stop:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE. A mode that
+// slow-stop:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE,
+// unicorn-manual:PIDFILE. A mode that
 // handles signals says so (a line or its pidfile) once its handler is set.
 func childMain(mode string) int {
 	name, arg, _ := strings.Cut(mode, ":")
@@ -108,7 +109,9 @@ func childMain(mode string) int {
 			fmt.Printf("line %d\n", n)
 		}
 	case "unicorn":
-		return miniUnicorn(arg)
+		return miniUnicorn(arg, false)
+	case "unicorn-manual":
+		return miniUnicorn(arg, true)
 	case "slow-stop":
 		d, _ := time.ParseDuration(arg)
 		signal.Notify(sigs, syscall.SIGTERM)
@@ -124,8 +127,9 @@ func childMain(mode string) int {
 // it writes its pid to pidfile once its handlers are set; on USR2 it starts
 // a new copy of itself (a child in the same process group) and exits once
 // that copy reports, through an inherited pipe, that it wrote its pid. A
-// copy that fails leaves the old master serving.
-func miniUnicorn(pidfile string) int {
+// copy that fails leaves the old master serving. With manual, the old
+// master then waits for QUIT (or TERM) before it exits, as gunicorn's does.
+func miniUnicorn(pidfile string, manual bool) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGUSR2, syscall.SIGTERM, syscall.SIGQUIT)
 	writePid(pidfile, os.Getpid())
@@ -157,6 +161,8 @@ func miniUnicorn(pidfile string) int {
 		msg, _ := io.ReadAll(r) // "up", or EOF if the copy died
 		r.Close()
 		if string(msg) == "up" {
+			for manual && <-sigs == syscall.SIGUSR2 {
+			}
 			fmt.Printf("old master %d exits, new master %d\n", os.Getpid(), cmd.Process.Pid)
 			return 0
 		}

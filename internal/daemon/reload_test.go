@@ -3,12 +3,16 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/drover-sh/drover/internal/rpc"
+	"golang.org/x/sys/unix"
 )
 
 // drover.reloadProcess through the whole daemon with the default strategy
@@ -65,5 +69,80 @@ func TestReloadReexecThroughTheAPI(t *testing.T) {
 	}
 	if n := f.count(`spawned: 'web'`); n != 1 {
 		t.Fatalf("%d spawns", n)
+	}
+}
+
+// During a reexec reload whose old master waits to be retired (gunicorn
+// style), drover.getProcessInfo shows both pids: pid is the old master,
+// handoff_pid the new one from the pidfile. Once the old master is told to
+// quit, the new one is adopted and the reload answers.
+func TestReloadReexecShowsBothPids(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "master.pid")
+	f := start(t, program("web", "unicorn-manual:"+pidfile, "startsecs = 0", "reload = reexec", "reload_signal = USR2",
+		"pidfile = "+pidfile))
+	f.waitLine(`success: web entered RUNNING`)
+	first := f.info("web")["pid"].(int)
+	waitFile(t, pidfile, strconv.Itoa(first))
+	reloaded := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := f.client.Call(ctx, "drover.reloadProcess", "web")
+		reloaded <- err
+	}()
+	second := waitPidChange(t, pidfile, first)
+	in := f.call("drover.getProcessInfo", "web").(map[string]any)
+	if in["pid"] != first || in["handoff_pid"] != second || in["reloading"] != "reexec" || in["statename"] != "RUNNING" {
+		t.Fatalf("during the hand-off: %v", in)
+	}
+	select {
+	case err := <-reloaded:
+		t.Fatalf("the reload answered before the old master left: %v", err)
+	default:
+	}
+	if err := syscall.Kill(first, syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reloaded; err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	in = f.call("drover.getProcessInfo", "web").(map[string]any)
+	if in["pid"] != second || in["handoff_pid"] != 0 || in["reloading"] != "" || in["prev_pid"] != first {
+		t.Fatalf("after the hand-off: %v", in)
+	}
+}
+
+// waitPidChange waits until pidfile holds a pid other than old and returns it.
+func waitPidChange(t *testing.T, pidfile string, old int) int {
+	t.Helper()
+	in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(in)
+	if _, err := unix.InotifyAddWatch(in, filepath.Dir(pidfile), unix.IN_CREATE|unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	buf := make([]byte, 4096)
+	for {
+		if b, err := os.ReadFile(pidfile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid != old {
+				return pid
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("%s still holds %d after 15s", pidfile, old)
+		}
+		fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := unix.Read(in, buf); err != nil {
+				break
+			}
+		}
 	}
 }

@@ -159,3 +159,36 @@ func readPidHint(path string) int {
 	}
 	return pid
 }
+
+// pendingSuccessor returns the new master of a re-exec under way, while
+// the old one still runs: the pid in the server's pidfile (unicorn writes
+// the new pid there) or in pidfile.2 (gunicorn's until the old master
+// exits), when that process is a live child of master in master's process
+// group; 0 otherwise.
+func pendingSuccessor(master int, pidfile string) int {
+	if pidfile == "" || master <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(master) + "/stat")
+	if err != nil {
+		return 0
+	}
+	ms, ok := parseStat(b)
+	if !ok {
+		return 0
+	}
+	for _, path := range []string{pidfile, pidfile + ".2"} {
+		pid := readPidHint(path)
+		if pid <= 0 || pid == master {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		if st, ok := parseStat(b); ok && st.ppid == master && st.pgid == ms.pgid && st.state != 'Z' {
+			return pid
+		}
+	}
+	return 0
+}
