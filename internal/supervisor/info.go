@@ -34,7 +34,9 @@ type Info struct {
 	Reexecs int
 	PrevPid int
 	// HandoffPid is the other live generation's pid during a blue/green
-	// hand-off (0 otherwise).
+	// hand-off (0 otherwise). The daemon's API also reports there the new
+	// master of a reexec reload while the old one still runs, which the
+	// core cannot see.
 	HandoffPid int
 	// Reloading is the strategy of the reload under way ("" when none).
 	Reloading string
