@@ -146,6 +146,10 @@ func (c *core) beginReload(name string, rec *reloadRec) error {
 	case ReloadSignal, ReloadReexec:
 		return c.beginSignalReload(p, rec)
 	case ReloadBlueGreen:
+		// The place for blue/green: spawn a second instance beside p.cur
+		// (kept in p.handoff while both live), WaitReady on it, send the
+		// old one Drover.GracefulStopSignal, then make the new one p.cur;
+		// exits are already routed per instance.
 		return fault(CodeFailed, namespec(p)+": reload = bluegreen is not available yet")
 	}
 	return fault(CodeFailed, fmt.Sprintf("%s: unknown reload strategy %q", namespec(p), rec.strategy))
