@@ -42,6 +42,15 @@ type fakeHost struct {
 	// onSignal, when set, is called after each Signal (on the owner
 	// goroutine: it must not block).
 	onSignal func(pid int, sig syscall.Signal)
+	// prepared records PrepareReload calls: the pid and how many signals
+	// had been sent then.
+	prepared [][2]int
+}
+
+func (h *fakeHost) PrepareReload(_ *config.Process, pid int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.prepared = append(h.prepared, [2]int{pid, len(h.signals)})
 }
 
 type lookupCall struct {

@@ -79,3 +79,12 @@ type Follower interface {
 type Readier interface {
 	WaitReady(ctx context.Context, p *config.Process, pid int) error
 }
+
+// ReloadPreparer is optionally implemented by a Readier host: PrepareReload
+// is called on the owner goroutine just before an in-place reload signal
+// goes to pid (reload = signal), so the WaitReady that follows needs fresh
+// readiness (e.g. forgets a READY=1 seen before: puma sends RELOADING=1,
+// then READY=1 again). It must not block.
+type ReloadPreparer interface {
+	PrepareReload(p *config.Process, pid int)
+}

@@ -174,6 +174,9 @@ func (c *core) beginSignalReload(p *proc, rec *reloadRec) error {
 		inst.follow = true
 	}
 	c.logf(slog.LevelInfo, "reloading '%s' (%s): sending %s to pid %d", p.cfg.Name, rec.strategy, signame(sig), inst.pid)
+	if pr, ok := c.s.host.(ReloadPreparer); ok && rec.strategy == ReloadSignal {
+		pr.PrepareReload(p.cfg, inst.pid)
+	}
 	if err := c.signal(p, sig); err != nil {
 		return err
 	}

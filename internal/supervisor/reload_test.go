@@ -139,6 +139,13 @@ func TestReloadSignal(t *testing.T) {
 		if d := time.Since(t0); d != 2*time.Second || !slices.Equal(probed, []int{puma}) {
 			t.Fatalf("replied after %v, probed %v", d, probed)
 		}
+		// Readiness was reset just before the signal (after plain's one).
+		hs.h.mu.Lock()
+		prepared := slices.Clone(hs.h.prepared)
+		hs.h.mu.Unlock()
+		if !slices.Equal(prepared, [][2]int{{plain, 0}, {puma, 1}}) {
+			t.Fatalf("prepared %v", prepared)
+		}
 
 		readyAfter = time.Hour
 		t0 = time.Now()
