@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -56,7 +57,7 @@ func TestMain(m *testing.M) {
 // childMain is the test binary re-run as a supervised program. Modes:
 // sleep, exit:N, ignore-term, grandchild:PIDFILE, lines-on-usr1,
 // slow-stop:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE,
-// unicorn-manual:PIDFILE. A mode that
+// unicorn-manual:PIDFILE, notify-reload. A mode that
 // handles signals says so (a line or its pidfile) once its handler is set.
 func childMain(mode string) int {
 	name, arg, _ := strings.Cut(mode, ":")
@@ -112,6 +113,8 @@ func childMain(mode string) int {
 		return miniUnicorn(arg, false)
 	case "unicorn-manual":
 		return miniUnicorn(arg, true)
+	case "notify-reload":
+		return notifyReload()
 	case "slow-stop":
 		d, _ := time.ParseDuration(arg)
 		signal.Notify(sigs, syscall.SIGTERM)
@@ -164,6 +167,35 @@ func miniUnicorn(pidfile string, manual bool) int {
 			for manual && <-sigs == syscall.SIGUSR2 {
 			}
 			fmt.Printf("old master %d exits, new master %d\n", os.Getpid(), cmd.Process.Pid)
+			return 0
+		}
+	}
+	return 0
+}
+
+// notifyReload is a server that reloads in place the way puma does with
+// sd_notify: READY=1 at start; on USR1 it prints "reloading" and sends
+// RELOADING=1, and READY=1 again only on USR2 (the test decides when the
+// reload is done).
+func notifyReload() int {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM)
+	conn, err := net.Dial("unixgram", os.Getenv("NOTIFY_SOCKET"))
+	if err != nil {
+		fmt.Println("no NOTIFY_SOCKET:", err)
+		return 3
+	}
+	conn.Write([]byte("READY=1"))
+	fmt.Println("ready")
+	for s := range sigs {
+		switch s {
+		case syscall.SIGUSR1:
+			conn.Write([]byte("RELOADING=1"))
+			fmt.Println("reloading")
+		case syscall.SIGUSR2:
+			conn.Write([]byte("READY=1"))
+			fmt.Println("reloaded")
+		default:
 			return 0
 		}
 	}

@@ -146,3 +146,36 @@ func waitPidChange(t *testing.T, pidfile string, old int) int {
 		}
 	}
 }
+
+// reload = signal with ready = notify waits for the READY=1 that follows
+// the reload (RELOADING=1 first), not the one from the start.
+func TestReloadSignalWaitsForFreshNotifyReady(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.log")
+	f := start(t, program("puma", "notify-reload", "startsecs = 0", "reload = signal", "reload_signal = USR1",
+		"ready = notify", "stdout_logfile = "+out))
+	f.waitLine(`success: puma entered RUNNING`)
+	waitFile(t, out, "ready")
+	pid := f.info("puma")["pid"].(int)
+	reloaded := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := f.client.Call(ctx, "drover.reloadProcess", "puma")
+		reloaded <- err
+	}()
+	waitFile(t, out, "reloading")
+	select {
+	case err := <-reloaded:
+		t.Fatalf("the reload answered on the old READY=1: %v\n%s", err, f.log())
+	default:
+	}
+	if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reloaded; err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if in := f.info("puma"); in["pid"] != pid || in["statename"] != "RUNNING" {
+		t.Fatalf("%v", in)
+	}
+}
