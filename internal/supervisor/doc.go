@@ -21,7 +21,9 @@
 // follow a re-exec'd master by re-binding an instance to a new pid.
 //
 // Nothing here calls the OS: Host spawns and signals (and optionally, as a
-// Resolver, checks commands before a start).
+// Resolver, checks commands before a start; as a Follower, finds a
+// re-exec'd successor; as a Readier and ReloadPreparer, waits for a
+// reloaded generation's readiness).
 //
 // # Semantics
 //
