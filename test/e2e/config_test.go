@@ -59,6 +59,8 @@ type config struct {
 	Extra bool
 	// GroupC changes gb's command inside [group:g] (a changed group).
 	GroupC bool
+	// Raw is appended as it is (e.g. a broken section).
+	Raw string
 }
 
 func (c config) render() string {
@@ -146,6 +148,7 @@ command=` + sleep + `
 startsecs=0
 `)
 	}
+	b.WriteString(c.Raw)
 	return b.String()
 }
 

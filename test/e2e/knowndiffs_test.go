@@ -21,6 +21,9 @@ var knownDiffs = map[string]string{
 	// Not documented: drover's own docstrings.
 	`system.methodHelp["supervisor.getState"]`: "undocumented: drover's own help text",
 	`system.methodHelp["system.multicall"]`:    "undocumented: drover's own help text",
+	// docs/config.md: every error names file:line, [section] and option.
+	"reread (config error)": "deliberate: the CANT_REREAD text is drover's file:line message; exit code and prefix match",
+	"update (config error)": "deliberate: the CANT_REREAD text is drover's file:line message; exit code and prefix match",
 	// docs/api.md "Paths": the web page only if one is configured.
 	"GET /": "drover serves no web status page yet: 404",
 	// Bug in internal/daemon (configInfo): see README.md.
