@@ -28,11 +28,12 @@ func (h *harness) soak(ctx context.Context, t *target) {
 	rows := map[string][3]string{
 		"soak_rate":        {fmt.Sprintf("soak: child starts/s (%d programs, %v lives, %v)", p, h.opt.SoakLife, h.opt.SoakDuration), "/s", "—"},
 		"soak_rss":         {"soak: RSS drift, max deviation from the start sample", "%", goalSoakRSS},
+		"soak_rss_late":    {"soak: RSS growth over the second half (warm-up excluded)", "%", goalSoakRSS},
 		"soak_rss_end":     {"soak: RSS at end", "MB", "—"},
 		"soak_zombies":     {"soak: zombies of the daemon at end (in 2 scans 1 s apart)", "count", "0"},
 		"soak_unaccounted": {"soak: starts without an exited:/stopped: line", "count", "0"},
 	}
-	order := []string{"soak_rate", "soak_rss", "soak_rss_end", "soak_zombies", "soak_unaccounted"}
+	order := []string{"soak_rate", "soak_rss", "soak_rss_late", "soak_rss_end", "soak_zombies", "soak_unaccounted"}
 	set := func(id string, c *cell) {
 		r := rows[id]
 		h.rep.set(id, r[0], r[1], r[2], t.Name, c)
@@ -124,7 +125,11 @@ func (h *harness) soak(ctx context.Context, t *target) {
 	c := value(drift, "%")
 	c.Samples = samples
 	set("soak_rss", c)
-	set("soak_rss_end", value(samples[len(samples)-1], "MB"))
+	// A leak keeps growing; a heap warming up stops: compare the last
+	// sample with the middle one.
+	mid, last := samples[len(samples)/2], samples[len(samples)-1]
+	set("soak_rss_late", value((last-mid)/mid*100, "%"))
+	set("soak_rss_end", value(last, "MB"))
 
 	// Zombies: a child not yet reaped is normal for an instant; one still
 	// there (same pid and start time) a second later is a leak.
