@@ -73,7 +73,7 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("droverbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.Drover, "drover", "bin/drover", "drover binary (started as `drover run -n -c FILE`)")
+	fs.StringVar(&o.Drover, "drover", "bin/drover", "drover binary, started as: drover run -n -c FILE")
 	fs.StringVar(&o.Supervisord, "supervisord", "/usr/bin/supervisord", "supervisord binary")
 	fs.StringVar(&o.Supervisorctl, "supervisorctl", "/usr/bin/supervisorctl", "supervisorctl binary")
 	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write raw results here (empty: don't)")
@@ -90,10 +90,15 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.SoakSample, "soak-sample", 15*time.Second, "soak: RSS sampling period")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temp dir (configs, logs) for inspection")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: droverbench [flags] [all|respawn|fleet|throughput|soak|%s]...\n", strings.Join(allMeasurements, "|"))
+		fmt.Fprintln(stderr, "usage: droverbench [flags] [measurement or group]...")
+		fmt.Fprintf(stderr, "  measurements: %s\n", strings.Join(allMeasurements, " "))
+		fmt.Fprintln(stderr, "  groups: all (default: everything but soak), respawn, fleet, throughput")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	want, err := selectMeasurements(fs.Args())
@@ -152,7 +157,7 @@ func selectMeasurements(args []string) (map[string]bool, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown measurement %q (have all, respawn, fleet, throughput, soak, %s)", a, strings.Join(allMeasurements, ", "))
+			return nil, fmt.Errorf("unknown measurement %q (have %s; groups all, respawn, fleet, throughput)", a, strings.Join(allMeasurements, ", "))
 		}
 	}
 	return want, nil
