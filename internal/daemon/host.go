@@ -46,6 +46,8 @@ type osHost struct {
 
 	syslogOnce sync.Once
 	syslogW    *syslog.Writer
+
+	direct bool // spawn.PrepareDirect said children may skip the shim
 }
 
 // sharedWriter is a log Writer with the number of pipes writing to it, so
@@ -69,6 +71,7 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 		reapedEarly: map[int]struct{}{},
 		owned:       map[string]*owned{},
 		probes:      map[int]*liveProbe{},
+		direct:      spawn.PrepareDirect(),
 	}
 }
 
@@ -153,6 +156,7 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 		ExtraFiles:  gs.inh.Files,
 		ListenFDs:   len(gs.inh.Files),
 		ListenNames: gs.inh.Names,
+		Direct:      h.direct,
 	})
 	// The child holds its ends now (or never will): the parent's copies go.
 	pipes.closeChildEnds()

@@ -69,6 +69,10 @@ type Spec struct {
 	// StartTimeout bounds how long Start waits for the shim's outcome;
 	// 0 waits as long as it takes (a chdir into a hung NFS mount blocks).
 	StartTimeout time.Duration
+	// Direct lets Start skip the shim when the child needs none of what it
+	// does (Umask < 0, no Rlimits, no ListenFDs). Set it only in a process
+	// for which PrepareDirect returned true. StartTimeout does not apply.
+	Direct bool
 }
 
 var (
@@ -129,6 +133,11 @@ func Start(spec *Spec) (int, error) {
 			defer devnull.Close()
 		}
 		std[i] = devnull
+	}
+	if spec.direct() {
+		pid, err := startDirect(spec, []uintptr{std[0].Fd(), std[1].Fd(), std[2].Fd()})
+		runtime.KeepAlive(std)
+		return pid, err
 	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
