@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -100,6 +101,10 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	// Daemons run in their own temp dirs: a relative path must not depend on that.
+	if abs, err := filepath.Abs(o.Drover); err == nil {
+		o.Drover = abs
 	}
 	want, err := selectMeasurements(fs.Args())
 	if err != nil {
