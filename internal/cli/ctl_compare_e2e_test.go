@@ -9,7 +9,7 @@ import (
 
 // TestCtlMatchesSupervisorctlFull compares every read-only command form,
 // the shell and the no-server messages with the real supervisorctl.
-func TestCtlMatchesSupervisorctlFull(t *testing.T) {
+func TestE2ECtlMatchesSupervisorctlFull(t *testing.T) {
 	needSupervisorctl(t)
 	d := startTestDaemon(t)
 	d.waitLog("ok", "stdout", "hello-ok\n")
