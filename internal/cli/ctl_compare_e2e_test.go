@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestCtlMatchesSupervisorctlFull compares every read-only command form,
+// TestE2ECtlMatchesSupervisorctlFull compares every read-only command form,
 // the shell and the no-server messages with the real supervisorctl.
 func TestE2ECtlMatchesSupervisorctlFull(t *testing.T) {
 	needSupervisorctl(t)

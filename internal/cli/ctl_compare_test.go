@@ -38,7 +38,7 @@ func needSupervisorctl(t *testing.T) {
 
 // TestCtlMatchesSupervisorctl is the quick side-by-side check (each
 // supervisorctl run costs about half a second); the e2e-tagged
-// TestCtlMatchesSupervisorctlFull covers every read-only form.
+// TestE2ECtlMatchesSupervisorctlFull covers every read-only form.
 func TestCtlMatchesSupervisorctl(t *testing.T) {
 	t.Parallel()
 	needSupervisorctl(t)
