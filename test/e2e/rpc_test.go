@@ -59,6 +59,9 @@ func TestE2EXMLRPCFaults(t *testing.T) {
 	s, d := both(p, func(x *daemon) []probeAnswer { return x.probe() })
 	byCall := map[string]probeAnswer{}
 	for _, a := range d {
+		if _, dup := byCall[a.Call]; dup {
+			t.Fatalf("rpcprobe.py makes the call %s twice: calls are matched by their text", a.Call)
+		}
 		byCall[a.Call] = a
 	}
 	for _, a := range s {

@@ -143,6 +143,15 @@ EXTRA = [
     ("supervisor.clearProcessLogs", ["nope"]),
     ("supervisor.sendProcessStdin", ["nope", "x"]),
     ("supervisor.sendProcessStdin", ["sleeper", ""]),
+    ("supervisor.sendProcessStdin", ["sleeper", "hello\n"]),
+    ("supervisor.sendProcessStdin", ["g:*", "x"]),
+    ("supervisor.getProcessInfo", ["talker"]),
+    ("supervisor.getProcessInfo", ["manual"]),
+    ("supervisor.tailProcessStdoutLog", ["manual", 0, 100]),
+    ("supervisor.readProcessStdoutLog", ["manual", 0, 0]),
+    ("supervisor.readProcessStdoutLog", ["talker", -11, 0]),
+    ("supervisor.readProcessStdoutLog", ["talker", 1000, 0]),
+    ("supervisor.tailProcessStdoutLog", ["talker", 1000, 10]),
 ]
 
 
