@@ -33,4 +33,5 @@ func TestE2EInetAuth(t *testing.T) {
 	sup.waitExit()
 	drv.waitExit()
 	p.check("-s", "{inet}", "-u", "user", "-p", "secret", "status")
+	t.Logf("%d steps matched", len(p.matched))
 }
