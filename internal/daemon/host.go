@@ -48,6 +48,7 @@ type osHost struct {
 	syslogW    *syslog.Writer
 
 	direct bool // spawn.PrepareDirect said children may skip the shim
+	slots  chan struct{}
 }
 
 // sharedWriter is a log Writer with the number of pipes writing to it, so
@@ -72,6 +73,7 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 		owned:       map[string]*owned{},
 		probes:      map[int]*liveProbe{},
 		direct:      spawn.PrepareDirect(),
+		slots:       make(chan struct{}, spawnSlots),
 	}
 }
 
@@ -106,8 +108,16 @@ func (h *osHost) Resolve(p *config.Process) error {
 	return err
 }
 
+// spawnSlots bounds concurrent spawns: a burst (500 programs at start-up)
+// then runs on a few threads instead of hundreds, which keeps the daemon's
+// peak (and so its resident) memory low without making the burst slower on
+// a machine with few cores.
+const spawnSlots = 8
+
 // Spawn implements supervisor.Host.
 func (h *osHost) Spawn(p *config.Process) (int, error) {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
 	path, err := h.resolve(p)
 	if err != nil {
 		return 0, err
