@@ -40,6 +40,7 @@ func Execute(args []string) error {
 		Short:         "drover supervises processes, reads supervisord.conf and restarts servers without downtime",
 		SilenceUsage:  true,
 		SilenceErrors: true, // main prints errors once
+		Version:       Version,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		fmt.Fprintf(c.ErrOrStderr(), "drover %s: %v\n", c.Name(), err)
