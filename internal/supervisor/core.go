@@ -88,8 +88,9 @@ type proc struct {
 	// reload is the reload request running for this process, if any: a
 	// second one is refused while it is set.
 	reload *reloadRec
-	// handoff is an older generation still alive during a hand-off (the
-	// blue/green strategy will set it); nil otherwise.
+	// handoff is the other live generation during a blue/green hand-off:
+	// the new one until it is ready, then the old one until it exited;
+	// nil otherwise.
 	handoff *instance
 	// t is the one deadline of the current state: startsecs (STARTING),
 	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
@@ -121,6 +122,14 @@ type instance struct {
 	// the last one.
 	reexecs int
 	prevPid int
+
+	// gone is set when the main pid was reaped for good.
+	gone bool
+	// readyCancel ends a readiness wait in flight (waitReady).
+	readyCancel func()
+	// unready says why a start gated on readiness failed; the generation
+	// was asked to stop and its exit is a start failure.
+	unready string
 }
 
 // parkedExit is an exit that came before its spawn result (maybe).

@@ -91,8 +91,14 @@ func (c *core) spawn(p *proc) {
 	inst := &instance{p: p, gen: c.gen, exitsAtSpawn: c.exits}
 	p.cur = inst
 	c.change(p, Starting, 0, true)
+	c.spawnInst(inst)
+}
+
+// spawnInst runs Host.Spawn for inst on a worker goroutine; the result
+// comes back as a spawnMsg.
+func (c *core) spawnInst(inst *instance) {
 	c.inflight++
-	s, cfg := c.s, p.cfg
+	s, cfg := c.s, inst.p.cfg
 	go func() {
 		pid, err := s.host.Spawn(cfg)
 		if err == nil && pid <= 0 {
@@ -107,6 +113,9 @@ func (c *core) spawn(p *proc) {
 
 func (c *core) spawned(p *proc, inst *instance, err error) {
 	if inst != p.cur {
+		if c.bgSpawned(p, inst, err) {
+			return
+		}
 		// A generation nobody waits for any more; keep the exit routable.
 		c.logf(slog.LevelDebug, "spawn result for a replaced generation of %s", p.cfg.Name)
 		return
@@ -130,6 +139,11 @@ func (c *core) spawned(p *proc, inst *instance, err error) {
 		_ = c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup, false)
 		return
 	}
+	if c.readyGated(p) {
+		// RUNNING when the probe answers, not after startsecs.
+		c.waitReady(inst)
+		return
+	}
 	if p.cfg.StartSecs <= 0 {
 		c.becomeRunning(p)
 		return
@@ -146,6 +160,10 @@ func (c *core) becomeRunning(p *proc) {
 	c.timers.cancel(&p.t)
 	p.backoff = 0
 	c.change(p, Running, p.cur.pid, true)
+	if c.readyGated(p) {
+		c.logf(slog.LevelInfo, "success: %s entered RUNNING state, its readiness probe (%s) answered", p.cfg.Name, p.cfg.Drover.Ready)
+		return
+	}
 	c.logf(slog.LevelInfo, "success: %s entered RUNNING state, process has stayed up for > than %v seconds (startsecs)",
 		p.cfg.Name, p.cfg.StartSecs.Seconds())
 }
@@ -177,6 +195,13 @@ func (c *core) giveUp(p *proc) {
 func (c *core) deadline(p *proc) {
 	switch p.state {
 	case Starting:
+		if inst := p.cur; inst != nil && inst.unready != "" {
+			// Not ready and asked to stop: it did not within stopwaitsecs.
+			c.logf(slog.LevelWarn, "killing '%s' (%d) with SIGKILL", p.cfg.Name, inst.pid)
+			c.sendInst(inst, syscall.SIGKILL, p.cfg.KillAsGroup)
+			c.timers.arm(&p.t, time.Now().Add(minKillRepeat))
+			return
+		}
 		c.becomeRunning(p)
 	case Backoff, Exited:
 		if c.state == StateRunning {
@@ -205,7 +230,9 @@ func (c *core) stop(p *proc, shutdown bool) error {
 		c.change(p, Stopped, 0, true)
 		return nil
 	case Starting, Running:
-		return c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup, false)
+		err := c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup, false)
+		c.bgStopped(p)
+		return err
 	case Exited:
 		// Only reachable with a delayed crash-loop restart pending: cancel it.
 		if p.t.armed() {
@@ -297,6 +324,14 @@ func (c *core) signal(p *proc, sig syscall.Signal) error {
 // exited is supervisord's Subprocess.finish.
 func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	es, how := decodeStatus(status)
+	inst.gone = true
+	if inst.readyCancel != nil {
+		inst.readyCancel()
+		inst.readyCancel = nil
+	}
+	if c.bgExited(p, inst, status) {
+		return
+	}
 	if inst != p.cur {
 		c.logf(slog.LevelInfo, "reaped old generation of %s, pid %d (%s)", p.cfg.Name, inst.pid, how)
 		return
@@ -321,6 +356,9 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	case Starting:
 		p.exitstatus = 0
 		p.spawnerr = msgTooQuickly
+		if inst.unready != "" {
+			p.spawnerr = inst.unready
+		}
 		c.enterBackoff(p, fmt.Sprintf("exited: %s (%s; not expected)", name, how))
 	case Running, Unknown:
 		wasRunning := p.state == Running

@@ -36,7 +36,8 @@ type reloadRec struct {
 	done1     bool
 	abandoned bool // the requester went away during phase 1
 	w         waiter
-	t         timer // re-exec adoption deadline
+	t         timer    // re-exec adoption deadline
+	bg        *handoff // reload = bluegreen
 }
 
 // ReloadProcess reloads one process by its Drover.Reload strategy:
@@ -48,7 +49,17 @@ type reloadRec struct {
 //     Drover.ReadyTimeout, default 60 s). If the old master exits without
 //     a successor the exit takes the normal path (autorestart) and the
 //     reload fails saying so.
-//   - "bluegreen": FAILED, not available yet.
+//   - "bluegreen": spawn a new generation beside the serving one (both
+//     on drover's sockets), wait until it is ready (Drover.Ready with a
+//     Readier host, else startsecs of uptime; at most Drover.ReadyTimeout),
+//     send the old one Drover.GracefulStopSignal (its group with
+//     stopasgroup) and SIGKILL its group after Drover.GracefulTimeout.
+//     Done when the old one exited; the process stays RUNNING and Info
+//     shows the other generation as HandoffPid meanwhile. A new generation
+//     that fails to spawn, is not ready in time or exits early is stopped
+//     and the old one keeps serving (the request fails saying why); if
+//     the old one crashes meanwhile the new one takes over. A stop
+//     request stops both.
 //
 // When Drover.Ready is set and the Host is a Readier, the reload then waits
 // for the serving pid to be ready (at most Drover.ReadyTimeout); a timeout
@@ -83,7 +94,7 @@ func (s *Supervisor) ReloadProcess(ctx context.Context, name string) error {
 		return ctx.Err()
 	}
 	cfg := rec.p.cfg
-	if r, ok := s.host.(Readier); ok && cfg.Drover.Ready != "" {
+	if r, ok := s.host.(Readier); ok && cfg.Drover.Ready != "" && rec.strategy != ReloadBlueGreen {
 		to := readyTimeout(cfg.Drover.ReadyTimeout)
 		wctx, cancel := context.WithTimeout(rctx, to)
 		err := r.WaitReady(wctx, cfg, rec.pid)
@@ -146,11 +157,7 @@ func (c *core) beginReload(name string, rec *reloadRec) error {
 	case ReloadSignal, ReloadReexec:
 		return c.beginSignalReload(p, rec)
 	case ReloadBlueGreen:
-		// The place for blue/green: spawn a second instance beside p.cur
-		// (kept in p.handoff while both live), WaitReady on it, send the
-		// old one Drover.GracefulStopSignal, then make the new one p.cur;
-		// exits are already routed per instance.
-		return fault(CodeFailed, namespec(p)+": reload = bluegreen is not available yet")
+		return c.beginBlueGreen(p, rec)
 	}
 	return fault(CodeFailed, fmt.Sprintf("%s: unknown reload strategy %q", namespec(p), rec.strategy))
 }

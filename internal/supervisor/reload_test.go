@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -119,6 +120,7 @@ func TestReloadSignal(t *testing.T) {
 				}
 			}
 		})
+		probed = nil // puma's start was gated on its probe
 		if err := hs.s.ReloadProcess(bg, "plain"); err != nil {
 			t.Fatal(err)
 		}
@@ -167,9 +169,13 @@ func TestReloadSignal(t *testing.T) {
 // wait at once, fails the reload and takes the normal exit path.
 func TestReloadCrashDuringReadiness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		calls := 0
 		hs := newHarness(t, cfgOf(single("puma", startsecs(0), reloadBy(ReloadSignal, syscall.SIGUSR1), readyProbe("notify", 0))),
 			func(h *fakeHost) {
 				h.ready = func(ctx context.Context, _ *config.Process, _ int) error {
+					if calls++; calls == 1 {
+						return nil // ready at the start
+					}
 					<-ctx.Done()
 					return ctx.Err()
 				}
@@ -246,14 +252,12 @@ func TestReloadRefusals(t *testing.T) {
 		hs := newHarness(t, cfgOf(
 			single("idle", manual, reloadBy(ReloadSignal, syscall.SIGHUP)),
 			single("idle2", manual),
-			single("bg", startsecs(0), reloadBy(ReloadBlueGreen, 0)),
 			single("nosig", startsecs(0), reloadBy(ReloadSignal, 0)),
 			single("odd", startsecs(0), reloadBy("sideways", 0)),
 			single("starting", startsecs(5*time.Second), reloadBy(ReloadSignal, syscall.SIGHUP)),
 		), nil)
 		wantDetail(t, hs.s.ReloadProcess(bg, "idle"), CodeNotRunning, "idle")
 		wantDetail(t, hs.s.ReloadProcess(bg, "idle2"), CodeNotRunning, "idle2")
-		wantDetail(t, hs.s.ReloadProcess(bg, "bg"), CodeFailed, "bluegreen is not available yet")
 		wantDetail(t, hs.s.ReloadProcess(bg, "nosig"), CodeFailed, "needs reload_signal")
 		wantDetail(t, hs.s.ReloadProcess(bg, "odd"), CodeFailed, `unknown reload strategy "sideways"`)
 		wantCode(t, hs.s.ReloadProcess(bg, "nope"), CodeBadName)
@@ -313,6 +317,7 @@ func TestReloadRestart(t *testing.T) {
 // failure; processes that are not running are skipped.
 func TestReloadGroupRolls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex // the start probes run at once
 		var order []int
 		fail := map[int]bool{}
 		hs := newHarness(t, cfgOf(grp("web", 10,
@@ -322,14 +327,21 @@ func TestReloadGroupRolls(t *testing.T) {
 			prog("web_3", manual, reloadBy(ReloadSignal, syscall.SIGUSR1)),
 		)), func(h *fakeHost) {
 			h.ready = func(ctx context.Context, _ *config.Process, pid int) error {
+				mu.Lock()
 				order = append(order, pid)
+				failed := fail[pid]
+				mu.Unlock()
 				time.Sleep(time.Second) // each one takes a second to be ready
-				if fail[pid] {
+				if failed {
 					return errors.New("probe: 502")
 				}
 				return nil
 			}
 		})
+		hs.sleepUntil(time.Second) // their starts are gated on the probe
+		mu.Lock()
+		order = nil
+		mu.Unlock()
 		t0 := time.Now()
 		rs, err := hs.s.ReloadGroup(bg, "web")
 		if err != nil || len(rs) != 3 || time.Since(t0) != 3*time.Second {
@@ -349,7 +361,9 @@ func TestReloadGroupRolls(t *testing.T) {
 		if !slices.Equal(at, secs(0, 1, 2)) {
 			t.Fatalf("signals at %v", at)
 		}
+		mu.Lock()
 		fail[order[1]] = true
+		mu.Unlock()
 		rs, err = hs.s.ReloadGroup(bg, "web")
 		if err != nil || len(rs) != 3 || rs[0].Status != CodeSuccess || rs[1].Status != CodeFailed ||
 			!strings.Contains(rs[2].Description, "not reloaded: the reload of web:web_1 failed") {

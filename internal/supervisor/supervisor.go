@@ -30,6 +30,9 @@ type Supervisor struct {
 	core  *core
 	// started guards against a second Run.
 	started chan struct{}
+	// life ends when Run returns: readiness waits in flight end with it.
+	life     context.Context
+	lifeDone context.CancelFunc
 }
 
 // message is anything the owner goroutine processes.
@@ -74,6 +77,7 @@ func New(cfg *config.Config, host Host, log *slog.Logger) *Supervisor {
 		done:    make(chan struct{}),
 		started: make(chan struct{}, 1),
 	}
+	s.life, s.lifeDone = context.WithCancel(context.Background())
 	s.core = newCore(s)
 	if cfg != nil {
 		for _, g := range cfg.Groups {
@@ -96,6 +100,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		return errors.New("supervisor: Run called twice")
 	}
 	defer close(s.done)
+	defer s.lifeDone()
 	c := s.core
 	c.startup()
 
