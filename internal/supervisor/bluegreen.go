@@ -281,6 +281,19 @@ func (c *core) bgExited(p *proc, inst *instance, status syscall.WaitStatus) bool
 	return false
 }
 
+// bgSurvivor is the other generation of a hand-off that a stop request is
+// still waiting for when inst exited; nil when none.
+func (c *core) bgSurvivor(p *proc, inst *instance) *instance {
+	rec := p.reload
+	if rec == nil || rec.bg == nil || !rec.bg.stopping {
+		return nil
+	}
+	if o := rec.bg.retiring; o != nil && o != inst && !o.gone && o.pid != 0 {
+		return o
+	}
+	return nil
+}
+
 // bgFinish answers the request; on success the new generation is the one
 // the reload produced.
 func (c *core) bgFinish(rec *reloadRec, err error) {

@@ -296,8 +296,15 @@ func TestBlueGreenStopAndConcurrentReload(t *testing.T) {
 		if !slices.Equal(got, []int{old, next}) {
 			t.Fatalf("signalled %v, want both generations", got)
 		}
-		hs.exit(next, 0)
+		// STOPPED once both generations are.
 		hs.exit(old, 0)
+		if in := hs.info("web"); in.State != Stopping || in.Pid != next || in.HandoffPid != 0 {
+			t.Fatalf("one generation left: %+v", in)
+		}
+		if _, ok := ready(t, stopped); ok {
+			t.Fatal("the stop replied while the new generation still runs")
+		}
+		hs.exit(next, 0)
 		if err, ok := ready(t, stopped); !ok || err != nil {
 			t.Fatalf("stop: %v %v", err, ok)
 		}
@@ -312,6 +319,39 @@ func TestBlueGreenStopAndConcurrentReload(t *testing.T) {
 		if n := len(hs.spawnTimes("web")); n != 2 {
 			t.Fatalf("%d spawns", n)
 		}
+		if tr := hs.transitions("web"); !slices.Equal(tr, []string{"STOPPED>STARTING", "STARTING>RUNNING", "RUNNING>STOPPING", "STOPPING>STOPPED"}) {
+			t.Fatalf("transitions %v", tr)
+		}
+
+		// After the new generation took over: the old one, still draining,
+		// is stopped too (and killed after stopwaitsecs).
+		if err := hs.s.StartProcess(bg, "web", true); err != nil {
+			t.Fatal(err)
+		}
+		old = hs.lastPid("web")
+		next = old + 1
+		done = async(func() error { return hs.s.ReloadProcess(bg, "web") })
+		synctest.Wait()
+		if in := hs.info("web"); in.Pid != next || in.HandoffPid != old {
+			t.Fatalf("%+v", in)
+		}
+		stopped = async(func() error { return hs.s.StopProcess(bg, "web", true) })
+		synctest.Wait()
+		hs.exit(next, 0)
+		hs.wantState("web", Stopping)
+		time.Sleep(10 * time.Second) // stopwaitsecs
+		synctest.Wait()
+		sigs = hs.h.signalList()
+		if last := sigs[len(sigs)-1]; last.pid != old || last.sig != syscall.SIGKILL {
+			t.Fatalf("signals %+v", sigs)
+		}
+		hs.killed(old, syscall.SIGKILL)
+		if err, ok := ready(t, stopped); !ok || err != nil {
+			t.Fatalf("stop: %v %v", err, ok)
+		}
+		err, _ = ready(t, done)
+		wantDetail(t, err, CodeFailed, "stopped during the hand-off")
+		hs.wantState("web", Stopped)
 	})
 }
 

@@ -345,6 +345,12 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	name := p.cfg.Name
 	switch p.state {
 	case Stopping:
+		if other := c.bgSurvivor(p, inst); other != nil {
+			// A stop during a hand-off: STOPPED once both generations are.
+			p.cur, p.handoff = other, nil
+			c.logf(slog.LevelInfo, "stopping: %s pid %d exited (%s); waiting for pid %d", name, inst.pid, how, other.pid)
+			return
+		}
 		p.exitstatus = es
 		c.change(p, Stopped, inst.pid, true)
 		msg := fmt.Sprintf("stopped: %s (%s)", name, how)
