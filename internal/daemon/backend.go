@@ -275,8 +275,8 @@ func processInfo(in supervisor.Info) rpc.ProcessInfo {
 func configInfo(g *config.Group, p *config.Process, inUse bool) rpc.ConfigInfo {
 	logc := func(t config.LogTarget) rpc.LogConfig {
 		path := t.Path
-		if t.Auto && path == "" {
-			path = "auto"
+		if t.Auto {
+			path = "auto" // as supervisord, also once the file was created
 		}
 		return rpc.LogConfig{
 			CaptureMaxBytes: t.CaptureMaxBytes, EventsEnabled: t.EventsEnabled,

@@ -26,6 +26,4 @@ var knownDiffs = map[string]string{
 	"update (config error)": "deliberate: the CANT_REREAD text is drover's file:line message; exit code and prefix match",
 	// docs/api.md "Paths": the web page only if one is configured.
 	"GET /": "drover serves no web status page yet: 404",
-	// Bug in internal/daemon (configInfo): see README.md.
-	`supervisor.getAllConfigInfo[]`: "bug: AUTO logs of [group:g] members are reported as their path, not \"auto\"",
 }
