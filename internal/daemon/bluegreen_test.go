@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -132,4 +134,61 @@ func TestBlueGreenReloadUnderLoad(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// A failed hand-off costs no service: a new generation that never gets
+// ready (here: it never prints the ready line) is stopped after
+// ready_timeout, and one that exits at once is noticed; the reload fails
+// saying why and the old generation keeps serving, same pid, while
+// requests go on.
+func TestBlueGreenFailedReloadKeepsServing(t *testing.T) {
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	dir := t.TempDir()
+	f := start(t, fmt.Sprintf("[program:web]\n"+
+		"command = /bin/sh -c \"test -e %[1]s/hang && exec sleep 100; test -e %[1]s/crash && exit 3; exec %[2]s demo-app --listen 127.0.0.1:1\"\n"+
+		"sockets = tcp://%[3]s\nreload = bluegreen\nready = log:demo app: pid [0-9]+ serving\nready_timeout = 1\n"+
+		"graceful_timeout = 5\nstartsecs = 0\n", dir, droverBin, addr))
+	f.waitLine(`success: web entered RUNNING state, its readiness probe`)
+	pid := f.info("web")["pid"]
+	// Without keep-alive, so a draining generation holds no idle connection.
+	noKeepAlive := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	get := func() string {
+		t.Helper()
+		resp, err := noKeepAlive.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if body := get(); !strings.Contains(body, "generation 1") {
+		t.Fatalf("answer %q", body)
+	}
+	for _, c := range []struct{ file, want string }{
+		{"hang", "was not ready (not ready within 1s"},
+		{"crash", "exited before it was ready (exit status 3)"},
+	} {
+		os.WriteFile(filepath.Join(dir, c.file), nil, 0o644)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		_, err := f.client.Call(ctx, "drover.reloadProcess", "web")
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("%s: reload answered %v, want %q", c.file, err, c.want)
+		}
+		os.Remove(filepath.Join(dir, c.file))
+		in := f.info("web")
+		if in["pid"] != pid || in["statename"] != "RUNNING" {
+			t.Fatalf("%s: after the failed reload %v", c.file, in)
+		}
+		if body := get(); !strings.Contains(body, "generation 1") {
+			t.Fatalf("%s: answer %q", c.file, body)
+		}
+	}
+	// And a good reload still works afterwards.
+	f.call("drover.reloadProcess", "web")
+	if body := get(); !strings.Contains(body, "generation 4") {
+		t.Fatalf("answer after the good reload %q", body)
+	}
 }

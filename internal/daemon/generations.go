@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/reload"
+	"github.com/drover-sh/drover/internal/supervisor"
 )
 
 // What a program with drover's own options gets at every spawn: the
@@ -139,7 +141,11 @@ func (h *osHost) WaitReady(ctx context.Context, p *config.Process, pid int) erro
 	if lp == nil {
 		return nil
 	}
-	return lp.probe.Wait(ctx, lp.gen)
+	err := lp.probe.Wait(ctx, lp.gen)
+	if errors.Is(err, reload.ErrExited) {
+		return fmt.Errorf("%w: %w", supervisor.ErrExitedBeforeReady, err)
+	}
+	return err
 }
 
 // notifyDir is the private directory for NOTIFY_SOCKETs, made on first use.

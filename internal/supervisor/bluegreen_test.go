@@ -187,10 +187,14 @@ func TestBlueGreenFailuresKeepTheOldGeneration(t *testing.T) {
 		wantDetail(t, err, CodeFailed, "probe: 502")
 
 		// Exits before it is ready.
+		// (The probe notices first; the exit's status decides the answer.)
 		next = old + 3
-		ra.set(next, time.Hour, nil)
+		ra.set(next, time.Second, ErrExitedBeforeReady)
 		done = async(func() error { return hs.s.ReloadProcess(bg, "web") })
-		synctest.Wait()
+		time.Sleep(time.Second)
+		if _, ok := ready(t, done); ok {
+			t.Fatal("answered on the probe's report, before the exit")
+		}
 		hs.exit(next, 3)
 		err, ok := ready(t, done)
 		if !ok {
@@ -396,5 +400,45 @@ func TestReadyGatesStart(t *testing.T) {
 		}
 		hs.sleepUntil(6 * time.Second) // retry after 1 s; 102 is ready at once
 		hs.wantState("bad", Running)
+	})
+}
+
+// A crash of the old generation while the new one's spawn is in flight:
+// the normal exit rules apply (autorestart), and the new one is stopped
+// when its spawn returns.
+func TestBlueGreenOldCrashesBeforeSpawn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs, _, old := bgHarness(t, restart(config.AutorestartTrue))
+		gate := make(chan struct{})
+		hs.h.mu.Lock()
+		hs.h.gate["web"] = gate
+		hs.h.mu.Unlock()
+		done := async(func() error { return hs.s.ReloadProcess(bg, "web") })
+		synctest.Wait()
+		time.Sleep(2 * time.Second)
+		hs.killed(old, syscall.SIGSEGV)
+		hs.h.mu.Lock()
+		delete(hs.h.gate, "web")
+		hs.h.mu.Unlock()
+		close(gate) // both spawns (the hand-off's and the autorestart's) return
+		synctest.Wait()
+		sigs := hs.h.signalList()
+		if len(sigs) != 1 || sigs[0].sig != syscall.SIGQUIT {
+			t.Fatalf("signals %+v", sigs)
+		}
+		next := sigs[0].pid
+		if in := hs.info("web"); in.Pid == next || in.Pid == old || in.Pid == 0 {
+			t.Fatalf("%+v (stopped %d)", in, next)
+		}
+		hs.exit(next, 0)
+		err, ok := ready(t, done)
+		if !ok {
+			t.Fatal("no reply")
+		}
+		wantDetail(t, err, CodeFailed, "the serving generation exited (terminated by SIGSEGV) before the new one was up")
+		hs.wantState("web", Running)
+		if n := len(hs.spawnTimes("web")); n != 3 {
+			t.Fatalf("%d spawns", n)
+		}
 	})
 }

@@ -76,9 +76,17 @@ type Follower interface {
 // reload uses it after the in-place signal, the adopted re-exec or the
 // restart; it is called on the requesting goroutine. Without a Readier a
 // reload succeeds once its signal was sent (or its successor adopted).
+//
+// A wait that ends because the generation exited should return an error
+// wrapping ErrExitedBeforeReady: the supervisor then lets the exit itself
+// (which the reaper reports) decide, with its status.
 type Readier interface {
 	WaitReady(ctx context.Context, p *config.Process, pid int) error
 }
+
+// ErrExitedBeforeReady is what a Readier's WaitReady wraps when the
+// generation exited before it was ready.
+var ErrExitedBeforeReady = errors.New("the generation exited before it was ready")
 
 // ReloadPreparer is optionally implemented by a Readier host: PrepareReload
 // is called on the owner goroutine just before an in-place reload signal

@@ -55,8 +55,8 @@ func (c *core) waitReady(inst *instance) {
 func (c *core) readyDone(m readyMsg) {
 	inst, p := m.inst, m.inst.p
 	inst.readyCancel = nil
-	if inst.gone {
-		return // its exit already decided
+	if inst.gone || errors.Is(m.err, ErrExitedBeforeReady) {
+		return // its exit decides (its status says more)
 	}
 	c.dirty = true
 	if rec := p.reload; rec != nil && rec.bg != nil && rec.bg.next == inst && !rec.done1 {
