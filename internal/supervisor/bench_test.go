@@ -127,3 +127,26 @@ func BenchmarkReloadReexec(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReloadBlueGreen is one blue/green hand-off through the owner
+// goroutine with a host that answers at once: the new generation's spawn,
+// its readiness (startsecs 0, no probe), the graceful signal to the old
+// one, its exit and the reply.
+func BenchmarkReloadBlueGreen(b *testing.B) {
+	h := newFakeHost()
+	s := New(cfgOf(single("web", manual, startsecs(0), reloadBy(ReloadBlueGreen, 0))), h, nil)
+	h.onSignal = func(pid int, sig syscall.Signal) { go s.Exited(pid, 0) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = s.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	if _, err := s.StartAll(ctx, true); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.ReloadProcess(ctx, "web"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

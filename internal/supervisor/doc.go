@@ -61,9 +61,21 @@
 //
 // ReloadProcess (and ReloadGroup, ReloadAll, one process at a time) reloads
 // by config Drover.Reload: restart (stop, start), signal (in place), reexec
-// (follow the new master) or bluegreen (not available yet: it will run a
-// second instance of the process beside p.cur and record it in
-// proc.handoff). A second reload of a process while one runs is refused.
+// (follow the new master) or bluegreen. A second reload of a process while
+// one runs is refused.
+//
+// Blue/green runs on the owner goroutine like everything else (not through
+// reload.Plan, whose blocking callbacks would need a goroutine per
+// hand-off; Plan stays the reference for the order of the steps): a second
+// instance is spawned beside p.cur and kept in proc.handoff; its readiness
+// wait runs on a worker goroutine and reports back as a message; its exit
+// is routed by pid to the hand-off, never to the normal exit rules unless
+// it already took over. The old instance gets the graceful signal once the
+// new one is ready, SIGKILL on its group after the graceful timeout.
+//
+// With Drover.Ready and a Readier host, STARTING becomes RUNNING when the
+// probe answers instead of after startsecs; a probe that fails stops the
+// process and its exit counts as a failed start (BACKOFF).
 //
 // Following a re-exec: when the main pid of a generation marked follow
 // (reload = reexec, or its reload signal was sent through signalProcess)
