@@ -190,6 +190,10 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	d.undo = append(d.undo, func() { d.server.Close() })
 
 	d.undo = append(d.undo, d.handleSignals().stop)
+	// Only now: the signals handled above are no longer ignored even when
+	// drover was started with them ignored (nohup, a background job), so
+	// children may be exec'd without the shim.
+	d.host.direct = spawn.PrepareDirect()
 
 	if err := writePidfile(sd.Pidfile, os.Getpid()); err != nil {
 		return err

@@ -47,7 +47,7 @@ type osHost struct {
 	syslogOnce sync.Once
 	syslogW    *syslog.Writer
 
-	direct bool // spawn.PrepareDirect said children may skip the shim
+	direct bool // spawn.PrepareDirect said children may skip the shim (set in setup)
 	slots  chan struct{}
 }
 
@@ -72,7 +72,6 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 		reapedEarly: map[int]struct{}{},
 		owned:       map[string]*owned{},
 		probes:      map[int]*liveProbe{},
-		direct:      spawn.PrepareDirect(),
 		slots:       make(chan struct{}, spawnSlots),
 	}
 }

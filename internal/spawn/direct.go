@@ -17,7 +17,10 @@ import (
 // PrepareDirect makes direct spawns safe for the calling process and says
 // whether they are: it marks every descriptor above 2 close-on-exec (what
 // the shim would do in each child) and reports false when a signal is
-// ignored or blocked, which a directly exec'd child would inherit.
+// ignored, which a directly exec'd child would inherit. (The signal mask
+// is not checked: /proc shows one thread's, which the Go runtime changes
+// at will; a direct child gets the mask the daemon was started with,
+// normally empty, while the shim always clears it.)
 func PrepareDirect() bool {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return false
@@ -28,7 +31,7 @@ func PrepareDirect() bool {
 	}
 	for _, line := range bytes.Split(status, []byte("\n")) {
 		k, v, ok := bytes.Cut(line, []byte(":"))
-		if ok && (string(k) == "SigIgn" || string(k) == "SigBlk") && len(bytes.Trim(bytes.TrimSpace(v), "0")) > 0 {
+		if ok && string(k) == "SigIgn" && len(bytes.Trim(bytes.TrimSpace(v), "0")) > 0 {
 			return false
 		}
 	}
