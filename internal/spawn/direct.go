@@ -3,6 +3,7 @@ package spawn
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -31,11 +32,16 @@ func PrepareDirect() bool {
 	}
 	for _, line := range bytes.Split(status, []byte("\n")) {
 		k, v, ok := bytes.Cut(line, []byte(":"))
-		if ok && string(k) == "SigIgn" && len(bytes.Trim(bytes.TrimSpace(v), "0")) > 0 {
-			return false
+		if !ok || string(k) != "SigIgn" {
+			continue
 		}
+		ign, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 16, 64)
+		// Signals 1-31 only: 32 and up are libc's own (make, for one, runs
+		// its children with 32 and 33 ignored), and C programs install
+		// their handlers for those whatever they inherit.
+		return err == nil && ign&0x7fffffff == 0
 	}
-	return true
+	return false
 }
 
 // direct reports whether spec can skip the shim.
