@@ -274,7 +274,11 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 		Stop: func(g Gen) error { return spawn.Signal(g.Pid, stopSig, false) },
 		Kill: func(g Gen) error { return spawn.Signal(g.Pid, syscall.SIGKILL, true) },
 	}
-	plan := &Plan{Ops: ops, Timeouts: Timeouts{Ready: 10 * time.Second, Graceful: 10 * time.Second},
+	// Graceful is drover's default graceful_timeout (30 s), not Plan's 10 s:
+	// starman's parent (Net::Server::PreFork) acts on QUIT only when its
+	// select(2) with check_for_waiting = 10 s returns, so with 10 s the kill
+	// raced its graceful shutdown and cut one request (seen in CI).
+	plan := &Plan{Ops: ops, Timeouts: Timeouts{Ready: 10 * time.Second, Graceful: 30 * time.Second},
 		Log: slog.New(slog.NewTextHandler(tWriter{t}, nil))}
 	defer func() { // never leave a child behind, even on failure
 		genMu.Lock()
