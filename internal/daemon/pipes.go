@@ -45,7 +45,7 @@ func (h *osHost) openPipes(p *config.Process) (*childPipes, error) {
 func (c *childPipes) closeChildEnds() {
 	for _, f := range []*os.File{c.childStdin, c.childStdout, c.childStderr} {
 		if f != nil {
-			f.Close()
+			f.Close() // with redirect_stderr stderr is stdout: the second Close is a no-op error
 		}
 	}
 }
