@@ -50,6 +50,7 @@ func sendNotify(path, kind string) error {
 //	blip SOCK DURATION     notify "start", live DURATION, exit 0
 //	produce SOCK TOTAL WS  notify "produce", write TOTAL bytes of 100-byte
 //	                       lines to stdout in writes of WS bytes, exit 0
+//	serve SOCK ADDR        the reload measurement's web app (see serveMain)
 func childMain(args []string) int {
 	if len(args) < 2 {
 		fmt.Fprintln(os.Stderr, "droverbench: child modes need a socket path")
@@ -79,6 +80,11 @@ func childMain(args []string) int {
 		}
 		time.Sleep(d)
 		return 0
+	case "serve":
+		if len(args) != 3 {
+			break
+		}
+		return serveMain(sock, args[2])
 	case "produce":
 		if len(args) != 4 {
 			break

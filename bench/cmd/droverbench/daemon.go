@@ -22,6 +22,12 @@ type target struct {
 	Argv func(conf string) []string
 	// Ctl is this target's own status command for a config, or nil.
 	Ctl func(conf string) []string
+	// Reload is the command that reloads program name (the reload
+	// measurement), returning once the reload finished; nil: none.
+	Reload func(conf, name string) []string
+	// ReloadOptions are this target's extra [program:x] lines for the
+	// reload measurement's web app on addr (IP:PORT); nil: none.
+	ReloadOptions func(addr string) []string
 	// Skip, when set, is why the target cannot run at all (shown as n/a).
 	Skip string
 }

@@ -2,7 +2,7 @@
 // same generated configs and prints one Markdown table (see bench/README.md).
 //
 // The same binary is also the child the supervisors run ("child", "blip",
-// "produce" modes), so child start-up cost is the same for both.
+// "produce", "serve" modes), so child start-up cost is the same for both.
 package main
 
 import (
@@ -28,7 +28,7 @@ func main() {
 	// start-up cost is part of what is measured.
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
-		case "child", "blip", "produce":
+		case "child", "blip", "produce", "serve":
 			os.Exit(childMain(os.Args[1:]))
 		}
 	}
@@ -37,15 +37,18 @@ func main() {
 
 // options are the harness's flags.
 type options struct {
-	Drover, Supervisord, Supervisorctl string
-	JSON                               string
-	Targets                            string
-	Reps, Programs, StatusRuns         int
-	ProduceBytes                       int64
-	Idle, Timeout                      time.Duration
-	SoakPrograms                       int
-	SoakLife, SoakDuration, SoakSample time.Duration
-	Keep                               bool
+	Drover, Supervisord, Supervisorctl  string
+	JSON                                string
+	Targets                             string
+	Reps, Programs, StatusRuns          int
+	ProduceBytes                        int64
+	Idle, Timeout                       time.Duration
+	SoakPrograms                        int
+	SoakLife, SoakDuration, SoakSample  time.Duration
+	Reloads, LoadKeepAlive, LoadNewConn int
+	ReloadSteady, ReloadQuiet           time.Duration
+	RequestTimeout                      time.Duration
+	Keep                                bool
 }
 
 // harness holds what every measurement needs.
@@ -61,9 +64,9 @@ type harness struct {
 
 // measurement names, in run order; groups expand to members.
 var (
-	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "soak"}
+	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "reload", "soak"}
 	groups          = map[string][]string{
-		"all":        {"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk"},
+		"all":        {"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "reload"},
 		"respawn":    {"baseline", "respawn"},
 		"fleet":      {"startup", "rss", "idle", "status"},
 		"throughput": {"lines", "rotate", "bulk"},
@@ -89,6 +92,12 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.SoakLife, "soak-life", 100*time.Millisecond, "soak: each child's lifetime")
 	fs.DurationVar(&o.SoakDuration, "soak-duration", 2*time.Minute, "soak: duration per target")
 	fs.DurationVar(&o.SoakSample, "soak-sample", 15*time.Second, "soak: RSS sampling period")
+	fs.IntVar(&o.Reloads, "reloads", 5, "reload: reloads per target")
+	fs.DurationVar(&o.ReloadSteady, "reload-steady", 5*time.Second, "reload: steady-state window before the first reload")
+	fs.DurationVar(&o.ReloadQuiet, "reload-quiet", 1500*time.Millisecond, "reload: quiet window after each reload")
+	fs.IntVar(&o.LoadKeepAlive, "load-keepalive", 8, "reload: keep-alive client connections")
+	fs.IntVar(&o.LoadNewConn, "load-newconn", 8, "reload: clients opening a new connection per request")
+	fs.DurationVar(&o.RequestTimeout, "request-timeout", 2*time.Second, "reload: a request without a whole answer by then counts as a timeout")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temp dir (configs, logs) for inspection")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: droverbench [flags] [measurement or group]...")
@@ -219,6 +228,10 @@ func (h *harness) supervisordTarget() *target {
 	t := &target{Name: "supervisord",
 		Argv: func(conf string) []string { return []string{h.opt.Supervisord, "-n", "-c", conf} },
 		Ctl:  func(conf string) []string { return []string{h.opt.Supervisorctl, "-c", conf, "status"} },
+		// What supervisord's users do to deploy: stop, then start.
+		Reload: func(conf, name string) []string {
+			return []string{h.opt.Supervisorctl, "-c", conf, "restart", name}
+		},
 	}
 	if _, err := os.Stat(h.opt.Supervisord); err != nil {
 		t.Skip = "no " + h.opt.Supervisord
@@ -229,6 +242,12 @@ func (h *harness) supervisordTarget() *target {
 func (h *harness) droverTarget(ctx context.Context) *target {
 	t := &target{Name: "drover",
 		Argv: func(conf string) []string { return []string{h.opt.Drover, "run", "-n", "-c", conf} },
+		// Blue/green on a socket drover owns, ready when the new
+		// generation answers on its private probe socket.
+		Reload: func(conf, name string) []string { return []string{h.opt.Drover, "reload", name, "-c", conf} },
+		ReloadOptions: func(addr string) []string {
+			return []string{"sockets=tcp://" + addr, "reload=bluegreen", "ready=http://{probe}/"}
+		},
 	}
 	if _, err := os.Stat(h.opt.Drover); err != nil {
 		t.Skip = "no " + h.opt.Drover

@@ -80,7 +80,7 @@ func TestParseNote(t *testing.T) {
 
 func TestSelectMeasurements(t *testing.T) {
 	w, err := selectMeasurements(nil)
-	if err != nil || w["soak"] || !w["respawn"] || !w["baseline"] || !w["bulk"] {
+	if err != nil || w["soak"] || !w["respawn"] || !w["baseline"] || !w["bulk"] || !w["reload"] {
 		t.Fatalf("default = %v, %v", w, err)
 	}
 	w, err = selectMeasurements([]string{"soak"})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 )
 
 // Row ids, names, units and goals (issue 4). Goals apply to drover.
@@ -15,6 +16,8 @@ const (
 	goalCPU           = "≤ 15 %"
 	goalStatus        = "≤ 20 ms"
 	goalSoakRSS       = "≤ 5 %"
+	goalReloadFailed  = "0"
+	goalReloadP99     = "≤ 2×"
 )
 
 // run performs the selected measurements for every target, in a fixed
@@ -60,6 +63,18 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			mbs, cpu := h.throughput(ctx, t, v)
 			h.rep.set(v.ID+"_mbs", "log throughput, "+v.Name, "MB/s", goalThroughput, t.Name, mbs)
 			h.rep.set(v.ID+"_cpu", "daemon CPU during it", "%", goalCPU, t.Name, cpu)
+		}
+	}
+	if want["reload"] {
+		for _, t := range h.targets {
+			h.progress("%s: reload a web app %d times under load", t.Name, h.opt.Reloads)
+			r := h.reload(ctx, t)
+			n := h.opt.Reloads
+			h.rep.set("reload_duration", fmt.Sprintf("reload (drover reload / supervisorctl restart): command start → return, median of %d", n), "ms", "—", t.Name, r.Duration)
+			h.rep.set("reload_failed", fmt.Sprintf("failed requests from the 1st of %d reloads on (of all sent)", n), "count", goalReloadFailed, t.Name, r.Failed)
+			h.rep.set("reload_p99_steady", "p99 latency, steady state before the reloads", "ms", "(reference)", t.Name, r.SteadyP99)
+			h.rep.set("reload_p99_during", "p99 latency during the reloads (command start → return)", "ms", "—", t.Name, r.ReloadP99)
+			h.rep.set("reload_p99_ratio", "p99 during reloads ÷ p99 steady state", "×", goalReloadP99, t.Name, r.Ratio)
 		}
 	}
 	if want["soak"] {
