@@ -2,8 +2,8 @@ package rpc
 
 import (
 	"context"
-	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
@@ -19,24 +19,79 @@ func epoch(t time.Time) int64 {
 }
 
 // infoStruct renders getProcessInfo's struct with supervisord's keys.
-func (d *dispatcher) infoStruct(pi ProcessInfo) xmlrpc.Struct {
-	now := d.opts.Now()
-	return xmlrpc.Struct{
-		{Name: "name", Value: pi.Name},
-		{Name: "group", Value: pi.Group},
-		{Name: "start", Value: epoch(pi.Start)},
-		{Name: "stop", Value: epoch(pi.Stop)},
-		{Name: "now", Value: now.Unix()},
-		{Name: "state", Value: int(pi.State)},
-		{Name: "statename", Value: pi.State.String()},
-		{Name: "spawnerr", Value: pi.SpawnErr},
-		{Name: "exitstatus", Value: pi.ExitStatus},
-		{Name: "logfile", Value: pi.StdoutLogfile},
-		{Name: "stdout_logfile", Value: pi.StdoutLogfile},
-		{Name: "stderr_logfile", Value: pi.StderrLogfile},
-		{Name: "pid", Value: pi.PID},
-		{Name: "description", Value: Description(pi, now)},
+func (d *dispatcher) infoStruct(pi ProcessInfo) xmlrpc.Appender {
+	return infoValue{pi: pi, now: d.opts.Now()}
+}
+
+// droverInfoStruct is infoStruct plus drover's members.
+func (d *dispatcher) droverInfoStruct(pi ProcessInfo) xmlrpc.Appender {
+	return infoValue{pi: pi, now: d.opts.Now(), drover: true}
+}
+
+// infoValue is getProcessInfo's struct (with drover's members for
+// drover.getProcessInfo). It encodes itself member by member: a
+// 500-program getAllProcessInfo has 7,000 members, and building them as
+// an xmlrpc.Struct of boxed values cost more than writing them.
+type infoValue struct {
+	pi     ProcessInfo
+	now    time.Time
+	drover bool
+}
+
+// infoList is getAllProcessInfo's array of infoValue.
+type infoList struct {
+	all    []ProcessInfo
+	now    time.Time
+	drover bool
+}
+
+func (l infoList) AppendXMLRPC(dst []byte, depth int) ([]byte, error) {
+	dst = append(dst, "<value><array><data>\n"...)
+	for _, pi := range l.all {
+		dst, _ = infoValue{pi: pi, now: l.now, drover: l.drover}.AppendXMLRPC(dst, depth+1)
+		dst = append(dst, '\n')
 	}
+	return append(dst, "</data></array></value>"...), nil
+}
+
+func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
+	pi := &v.pi
+	str := func(name, val string) {
+		dst = xmlrpc.AppendMemberName(dst, name)
+		dst = xmlrpc.AppendString(dst, val)
+		dst = append(dst, "\n</member>\n"...)
+	}
+	num := func(name string, val int64) {
+		dst = xmlrpc.AppendMemberName(dst, name)
+		dst = xmlrpc.AppendInt(dst, val)
+		dst = append(dst, "\n</member>\n"...)
+	}
+	dst = append(dst, "<value><struct>\n"...)
+	str("name", pi.Name)
+	str("group", pi.Group)
+	num("start", epoch(pi.Start))
+	num("stop", epoch(pi.Stop))
+	num("now", v.now.Unix())
+	num("state", int64(pi.State))
+	str("statename", pi.State.String())
+	str("spawnerr", pi.SpawnErr)
+	num("exitstatus", int64(pi.ExitStatus))
+	str("logfile", pi.StdoutLogfile)
+	str("stdout_logfile", pi.StdoutLogfile)
+	str("stderr_logfile", pi.StderrLogfile)
+	num("pid", int64(pi.PID))
+	dst = xmlrpc.AppendMemberName(dst, "description")
+	dst = append(dst, "<value><string>"...)
+	dst = appendDescription(dst, *pi, v.now, xmlrpc.AppendText)
+	dst = append(dst, "</string></value>\n</member>\n"...)
+	if v.drover {
+		num("generation", int64(pi.Generation))
+		num("reexecs", int64(pi.Reexecs))
+		num("prev_pid", int64(pi.PrevPID))
+		num("handoff_pid", int64(pi.HandoffPID))
+		str("reloading", pi.Reloading)
+	}
+	return append(dst, "</struct></value>"...), nil
 }
 
 // Description is getProcessInfo's description as supervisord words it:
@@ -44,38 +99,49 @@ func (d *dispatcher) infoStruct(pi ProcessInfo) xmlrpc.Struct {
 // "Jan 02 03:04 PM") or "Not started" when STOPPED/EXITED, the spawn
 // error when BACKOFF/FATAL, "" otherwise.
 func Description(pi ProcessInfo, now time.Time) string {
-	switch pi.State {
-	case ProcessRunning:
-		up := now.Unix() - epoch(pi.Start)
-		if up < 0 {
-			up = 0
-		}
-		return fmt.Sprintf("pid %d, uptime %s", pi.PID, uptime(up))
-	case ProcessFatal, ProcessBackoff:
-		if pi.SpawnErr != "" {
-			return pi.SpawnErr
-		}
-		return fmt.Sprintf("unknown error (try \"tail %s\")", pi.Name)
-	case ProcessStopped, ProcessExited:
-		if pi.Start.IsZero() {
-			return "Not started"
-		}
-		return pi.Stop.Local().Format("Jan 02 03:04 PM")
-	}
-	return ""
+	return string(appendDescription(nil, pi, now, func(b []byte, s string) []byte { return append(b, s...) }))
 }
 
-// uptime formats seconds like Python's str(timedelta).
-func uptime(s int64) string {
-	days, s := s/86400, s%86400
-	hms := fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
-	switch days {
-	case 0:
-		return hms
-	case 1:
-		return "1 day, " + hms
+// appendDescription appends Description's text; text appends the parts
+// that come from outside (the spawn error, the name), so that the
+// encoder can escape them.
+func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]byte, string) []byte) []byte {
+	switch pi.State {
+	case ProcessRunning:
+		up := max(now.Unix()-epoch(pi.Start), 0)
+		dst = append(dst, "pid "...)
+		dst = strconv.AppendInt(dst, int64(pi.PID), 10)
+		dst = append(dst, ", uptime "...)
+		return appendUptime(dst, up)
+	case ProcessFatal, ProcessBackoff:
+		if pi.SpawnErr != "" {
+			return text(dst, pi.SpawnErr)
+		}
+		dst = append(dst, "unknown error (try \"tail "...)
+		dst = text(dst, pi.Name)
+		return append(dst, "\")"...)
+	case ProcessStopped, ProcessExited:
+		if pi.Start.IsZero() {
+			return append(dst, "Not started"...)
+		}
+		return pi.Stop.Local().AppendFormat(dst, "Jan 02 03:04 PM")
 	}
-	return fmt.Sprintf("%d days, %s", days, hms)
+	return dst
+}
+
+// appendUptime formats seconds like Python's str(timedelta).
+func appendUptime(dst []byte, s int64) []byte {
+	days, s := s/86400, s%86400
+	switch {
+	case days == 1:
+		dst = append(dst, "1 day, "...)
+	case days != 0:
+		dst = strconv.AppendInt(dst, days, 10)
+		dst = append(dst, " days, "...)
+	}
+	dst = strconv.AppendInt(dst, s/3600, 10)
+	dst = append(dst, ':', byte('0'+s/60%60/10), byte('0'+s/60%60%10), ':', byte('0'+s%60/10), byte('0'+s%60%10))
+	return dst
 }
 
 func getAllConfigInfo(ctx context.Context, d *dispatcher, _ args) (any, error) {

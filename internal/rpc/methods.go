@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // method is one entry of the explicit allow-list. Nothing outside this
@@ -22,6 +23,9 @@ type method struct {
 	// sendRemoteCommEvent); every other one fails SHUTDOWN_STATE then.
 	anyState bool
 	call     func(ctx context.Context, d *dispatcher, a args) (any, error)
+	// size is the length of the last answer, to size the next one's
+	// buffer.
+	size atomic.Int64
 }
 
 // dispatcher runs calls against a Backend.
@@ -29,6 +33,8 @@ type dispatcher struct {
 	b       Backend
 	opts    *Options
 	methods map[string]*method
+	// otherSize is size for names that are not methods.
+	otherSize atomic.Int64
 }
 
 func newDispatcher(b Backend, opts *Options) *dispatcher {
@@ -60,6 +66,14 @@ func (d *dispatcher) call(ctx context.Context, name string, params []any, readOn
 		return nil, err
 	}
 	return v, nil
+}
+
+// sizeHint returns where the length of name's last answer is kept.
+func (d *dispatcher) sizeHint(name string) *atomic.Int64 {
+	if m, ok := d.methods[name]; ok {
+		return &m.size
+	}
+	return &d.otherSize
 }
 
 // names returns every method name, sorted (system.listMethods).

@@ -2,8 +2,6 @@ package rpc
 
 import (
 	"context"
-
-	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
 // drover's own methods live in the drover.* namespace so supervisor.* stays
@@ -47,17 +45,6 @@ func reloadAllProcesses(ctx context.Context, d *dispatcher, _ args) (any, error)
 	return results(d.b.ReloadAllProcesses(ctx))
 }
 
-// droverInfoStruct is infoStruct plus drover's fields.
-func (d *dispatcher) droverInfoStruct(pi ProcessInfo) xmlrpc.Struct {
-	return append(d.infoStruct(pi),
-		xmlrpc.Member{Name: "generation", Value: int64(pi.Generation)},
-		xmlrpc.Member{Name: "reexecs", Value: pi.Reexecs},
-		xmlrpc.Member{Name: "prev_pid", Value: pi.PrevPID},
-		xmlrpc.Member{Name: "handoff_pid", Value: pi.HandoffPID},
-		xmlrpc.Member{Name: "reloading", Value: pi.Reloading},
-	)
-}
-
 func droverProcessInfo(ctx context.Context, d *dispatcher, a args) (any, error) {
 	name, err := processName(a)
 	if err != nil {
@@ -76,9 +63,5 @@ func droverAllProcessInfo(ctx context.Context, d *dispatcher, _ args) (any, erro
 		return nil, err
 	}
 	sortInfos(all)
-	out := make([]xmlrpc.Struct, len(all))
-	for i, pi := range all {
-		out[i] = d.droverInfoStruct(pi)
-	}
-	return out, nil
+	return infoList{all: all, now: d.opts.Now(), drover: true}, nil
 }

@@ -209,11 +209,7 @@ func getAllProcessInfo(ctx context.Context, d *dispatcher, _ args) (any, error) 
 		return nil, err
 	}
 	sortInfos(all)
-	out := make([]xmlrpc.Struct, len(all))
-	for i, pi := range all {
-		out[i] = d.infoStruct(pi)
-	}
-	return out, nil
+	return infoList{all: all, now: d.opts.Now()}, nil
 }
 
 func clearProcessLogs(ctx context.Context, d *dispatcher, a args) (any, error) {

@@ -1,7 +1,6 @@
 package xmlrpc
 
 import (
-	"bufio"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -43,44 +42,64 @@ const (
 // int, int32, int64, uint32, bool, string, float64, []byte (base64),
 // time.Time, []any, []string, []int, map[string]any, Struct and
 // []Struct. Any other type (including nil) is an error and nothing
-// useful should be sent.
+// is written.
 func EncodeResponse(w io.Writer, v any) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString("<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n")
-	if err := writeValue(bw, v, 0); err != nil {
+	b, err := AppendResponse(nil, v)
+	if err != nil {
 		return err
 	}
-	bw.WriteString("\n</param>\n</params>\n</methodResponse>\n")
-	return bw.Flush()
+	_, err = w.Write(b)
+	return err
+}
+
+// AppendResponse appends EncodeResponse's document to dst. On error the
+// returned slice holds a partial document and must not be sent.
+func AppendResponse(dst []byte, v any) ([]byte, error) {
+	dst = append(dst, "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"...)
+	dst, err := appendValue(dst, v, 0)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, "\n</param>\n</params>\n</methodResponse>\n"...), nil
 }
 
 // EncodeFault writes a <methodResponse> carrying a fault.
 func EncodeFault(w io.Writer, code int, msg string) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString("<?xml version='1.0'?>\n<methodResponse>\n<fault>\n")
-	err := writeValue(bw, Struct{{"faultCode", code}, {"faultString", msg}}, 0)
-	if err != nil {
-		return err
-	}
-	bw.WriteString("\n</fault>\n</methodResponse>\n")
-	return bw.Flush()
+	_, err := w.Write(AppendFault(nil, code, msg))
+	return err
+}
+
+// AppendFault appends EncodeFault's document to dst.
+func AppendFault(dst []byte, code int, msg string) []byte {
+	dst = append(dst, "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n"...)
+	dst, _ = appendStruct(dst, Struct{{"faultCode", code}, {"faultString", msg}}, 0) // cannot fail
+	return append(dst, "\n</fault>\n</methodResponse>\n"...)
 }
 
 // EncodeRequest writes a <methodCall>.
 func EncodeRequest(w io.Writer, method string, params ...any) error {
-	bw := bufio.NewWriter(w)
-	bw.WriteString("<?xml version='1.0'?>\n<methodCall>\n<methodName>")
-	writeText(bw, method)
-	bw.WriteString("</methodName>\n<params>\n")
-	for _, p := range params {
-		bw.WriteString("<param>\n")
-		if err := writeValue(bw, p, 0); err != nil {
-			return err
-		}
-		bw.WriteString("\n</param>\n")
+	b, err := AppendRequest(nil, method, params...)
+	if err != nil {
+		return err
 	}
-	bw.WriteString("</params>\n</methodCall>\n")
-	return bw.Flush()
+	_, err = w.Write(b)
+	return err
+}
+
+// AppendRequest appends EncodeRequest's document to dst.
+func AppendRequest(dst []byte, method string, params ...any) ([]byte, error) {
+	dst = append(dst, "<?xml version='1.0'?>\n<methodCall>\n<methodName>"...)
+	dst = AppendText(dst, method)
+	dst = append(dst, "</methodName>\n<params>\n"...)
+	for _, p := range params {
+		dst = append(dst, "<param>\n"...)
+		var err error
+		if dst, err = appendValue(dst, p, 0); err != nil {
+			return dst, err
+		}
+		dst = append(dst, "\n</param>\n"...)
+	}
+	return append(dst, "</params>\n</methodCall>\n"...), nil
 }
 
 func clampInt(n int64) int64 {
@@ -93,58 +112,65 @@ func clampInt(n int64) int64 {
 	return n
 }
 
-func writeInt(w *bufio.Writer, n int64) {
-	w.WriteString("<value><int>")
-	w.WriteString(strconv.FormatInt(clampInt(n), 10))
-	w.WriteString("</int></value>")
+// AppendInt appends n as an <int> <value>, clamped to the XML-RPC range.
+func AppendInt(dst []byte, n int64) []byte {
+	dst = append(dst, "<value><int>"...)
+	dst = strconv.AppendInt(dst, clampInt(n), 10)
+	return append(dst, "</int></value>"...)
 }
 
-func writeValue(w *bufio.Writer, v any, depth int) error {
+// AppendString appends s as a <string> <value>, sanitized as by
+// Sanitize.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, "<value><string>"...)
+	dst = AppendText(dst, s)
+	return append(dst, "</string></value>"...)
+}
+
+func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	if depth > maxDepth {
-		return fmt.Errorf("xmlrpc: values nested deeper than %d", maxDepth)
+		return dst, fmt.Errorf("xmlrpc: values nested deeper than %d", maxDepth)
 	}
 	switch v := v.(type) {
 	case int:
-		writeInt(w, int64(v))
+		dst = AppendInt(dst, int64(v))
 	case int32:
-		writeInt(w, int64(v))
+		dst = AppendInt(dst, int64(v))
 	case int64:
-		writeInt(w, v)
+		dst = AppendInt(dst, v)
 	case uint32:
-		writeInt(w, int64(v))
+		dst = AppendInt(dst, int64(v))
 	case bool:
 		if v {
-			w.WriteString("<value><boolean>1</boolean></value>")
+			dst = append(dst, "<value><boolean>1</boolean></value>"...)
 		} else {
-			w.WriteString("<value><boolean>0</boolean></value>")
+			dst = append(dst, "<value><boolean>0</boolean></value>"...)
 		}
 	case string:
-		w.WriteString("<value><string>")
-		writeText(w, v)
-		w.WriteString("</string></value>")
+		dst = AppendString(dst, v)
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("xmlrpc: cannot encode double %v", v)
+			return dst, fmt.Errorf("xmlrpc: cannot encode double %v", v)
 		}
-		w.WriteString("<value><double>")
-		w.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
-		w.WriteString("</double></value>")
+		dst = append(dst, "<value><double>"...)
+		dst = strconv.AppendFloat(dst, v, 'f', -1, 64)
+		dst = append(dst, "</double></value>"...)
 	case []byte:
-		w.WriteString("<value><base64>")
-		w.WriteString(base64.StdEncoding.EncodeToString(v))
-		w.WriteString("</base64></value>")
+		dst = append(dst, "<value><base64>"...)
+		dst = base64.StdEncoding.AppendEncode(dst, v)
+		dst = append(dst, "</base64></value>"...)
 	case time.Time:
-		w.WriteString("<value><dateTime.iso8601>")
-		w.WriteString(v.UTC().Format(dateTimeLayout))
-		w.WriteString("</dateTime.iso8601></value>")
+		dst = append(dst, "<value><dateTime.iso8601>"...)
+		dst = v.UTC().AppendFormat(dst, dateTimeLayout)
+		dst = append(dst, "</dateTime.iso8601></value>"...)
 	case []any:
-		return writeArray(w, len(v), func(i int) any { return v[i] }, depth)
+		return appendArray(dst, v, depth)
 	case []string:
-		return writeArray(w, len(v), func(i int) any { return v[i] }, depth)
+		return appendArray(dst, v, depth)
 	case []int:
-		return writeArray(w, len(v), func(i int) any { return v[i] }, depth)
+		return appendArray(dst, v, depth)
 	case []Struct:
-		return writeArray(w, len(v), func(i int) any { return v[i] }, depth)
+		return appendArray(dst, v, depth)
 	case map[string]any:
 		keys := make([]string, 0, len(v))
 		for k := range v {
@@ -155,40 +181,62 @@ func writeValue(w *bufio.Writer, v any, depth int) error {
 		for i, k := range keys {
 			s[i] = Member{k, v[k]}
 		}
-		return writeStruct(w, s, depth)
+		return appendStruct(dst, s, depth)
 	case Struct:
-		return writeStruct(w, v, depth)
+		return appendStruct(dst, v, depth)
+	case Appender:
+		return v.AppendXMLRPC(dst, depth)
 	default:
-		return fmt.Errorf("xmlrpc: cannot encode %T", v)
+		return dst, fmt.Errorf("xmlrpc: cannot encode %T", v)
 	}
-	return nil
+	return dst, nil
 }
 
-func writeArray(w *bufio.Writer, n int, at func(int) any, depth int) error {
-	w.WriteString("<value><array><data>\n")
-	for i := 0; i < n; i++ {
-		if err := writeValue(w, at(i), depth+1); err != nil {
-			return err
+// Appender is a value that encodes itself: AppendXMLRPC appends one
+// <value> element to dst. depth is its nesting level, for values that
+// contain others (pass it to AppendValue).
+type Appender interface {
+	AppendXMLRPC(dst []byte, depth int) ([]byte, error)
+}
+
+// AppendValue appends v as a <value> element at nesting level depth (0
+// for a top-level value); v has one of EncodeResponse's types or is an
+// Appender.
+func AppendValue(dst []byte, v any, depth int) ([]byte, error) {
+	return appendValue(dst, v, depth)
+}
+
+func appendArray[T any](dst []byte, v []T, depth int) ([]byte, error) {
+	dst = append(dst, "<value><array><data>\n"...)
+	for _, e := range v {
+		var err error
+		if dst, err = appendValue(dst, e, depth+1); err != nil {
+			return dst, err
 		}
-		w.WriteByte('\n')
+		dst = append(dst, '\n')
 	}
-	w.WriteString("</data></array></value>")
-	return nil
+	return append(dst, "</data></array></value>"...), nil
 }
 
-func writeStruct(w *bufio.Writer, s Struct, depth int) error {
-	w.WriteString("<value><struct>\n")
+func appendStruct(dst []byte, s Struct, depth int) ([]byte, error) {
+	dst = append(dst, "<value><struct>\n"...)
 	for _, m := range s {
-		w.WriteString("<member>\n<name>")
-		writeText(w, m.Name)
-		w.WriteString("</name>\n")
-		if err := writeValue(w, m.Value, depth+1); err != nil {
-			return err
+		dst = AppendMemberName(dst, m.Name)
+		var err error
+		if dst, err = appendValue(dst, m.Value, depth+1); err != nil {
+			return dst, err
 		}
-		w.WriteString("\n</member>\n")
+		dst = append(dst, "\n</member>\n"...)
 	}
-	w.WriteString("</struct></value>")
-	return nil
+	return append(dst, "</struct></value>"...), nil
+}
+
+// AppendMemberName appends the start of a struct member up to its
+// <value>; the member ends with "\n</member>\n".
+func AppendMemberName(dst []byte, name string) []byte {
+	dst = append(dst, "<member>\n<name>"...)
+	dst = AppendText(dst, name)
+	return append(dst, "</name>\n"...)
 }
 
 // Sanitize returns s as the text a client will read after parsing the
@@ -249,9 +297,9 @@ func replacement(r rune, n int) (rune, bool) {
 	return r, false
 }
 
-// writeText writes s as XML character data, sanitized as by Sanitize.
-// Runs of ordinary characters are written in one piece.
-func writeText(w *bufio.Writer, s string) {
+// AppendText appends s as XML character data, sanitized as by Sanitize.
+// Runs of ordinary characters are copied in one piece.
+func AppendText(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -281,12 +329,16 @@ func writeText(w *bufio.Writer, s string) {
 				i += n
 				continue
 			}
-			esc = string(rr)
+			dst = append(dst, s[start:i]...)
+			dst = utf8.AppendRune(dst, rr)
+			i += n
+			start = i
+			continue
 		}
-		w.WriteString(s[start:i])
-		w.WriteString(esc)
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, esc...)
 		i += n
 		start = i
 	}
-	w.WriteString(s[start:])
+	return append(dst, s[start:]...)
 }
