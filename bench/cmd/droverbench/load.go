@@ -55,6 +55,17 @@ type sample struct {
 	Gen        int64 // the answer's "gen=" value (0 when failed)
 }
 
+// failure is one failed request, kept for the report (at most
+// maxFailuresKept per worker).
+type failure struct {
+	sample
+	KeepAlive bool      // a keep-alive worker (else one connection per request)
+	Wall      time.Time // when it started, to match daemon log lines
+	Err       string
+}
+
+const maxFailuresKept = 20
+
 // loadGen is a bounded closed-loop HTTP/1.1 client: every worker sends one
 // request, reads the whole answer, then sends the next. Keep-alive workers
 // reuse their connection until the server says Connection: close or it
@@ -63,13 +74,14 @@ type sample struct {
 // retried (wrk does the same), so a server closing idle connections under
 // its clients shows.
 type loadGen struct {
-	addr    string
-	timeout time.Duration
-	base    time.Time
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	samples [][]sample
+	addr     string
+	timeout  time.Duration
+	base     time.Time
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	samples  [][]sample
+	failures []failure
 }
 
 // startLoad starts keepAlive + newConn workers against addr (IP:PORT).
@@ -82,9 +94,10 @@ func startLoad(addr string, keepAlive, newConn int, timeout time.Duration) *load
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			s := l.worker(ctx, i < keepAlive)
+			s, f := l.worker(ctx, i < keepAlive)
 			l.mu.Lock()
 			l.samples = append(l.samples, s)
+			l.failures = append(l.failures, f...)
 			l.mu.Unlock()
 		}()
 	}
@@ -95,8 +108,9 @@ func startLoad(addr string, keepAlive, newConn int, timeout time.Duration) *load
 func (l *loadGen) Now() time.Duration { return time.Since(l.base) }
 
 // Stop ends the load after each worker's request in flight and returns
-// every sample in start order. It gives up after wait.
-func (l *loadGen) Stop(wait time.Duration) ([]sample, error) {
+// every sample in start order, and the first failures of each worker (in
+// start order too). It gives up after wait.
+func (l *loadGen) Stop(wait time.Duration) ([]sample, []failure, error) {
 	l.cancel()
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
@@ -105,19 +119,22 @@ func (l *loadGen) Stop(wait time.Duration) ([]sample, error) {
 	select {
 	case <-done:
 	case <-t.C:
-		return nil, fmt.Errorf("load clients still running after %v", wait)
+		return nil, nil, fmt.Errorf("load clients still running after %v", wait)
 	}
 	var all []sample
 	for _, s := range l.samples {
 		all = append(all, s...)
 	}
 	slices.SortFunc(all, func(a, b sample) int { return int(a.Start - b.Start) })
-	return all, nil
+	slices.SortFunc(l.failures, func(a, b failure) int { return int(a.Start - b.Start) })
+	return all, l.failures, nil
 }
 
-// worker runs requests until ctx ends and returns their samples.
-func (l *loadGen) worker(ctx context.Context, keepAlive bool) []sample {
+// worker runs requests until ctx ends and returns their samples and its
+// first failures.
+func (l *loadGen) worker(ctx context.Context, keepAlive bool) ([]sample, []failure) {
 	out := make([]sample, 0, 1<<14)
+	var fails []failure
 	var c *clientConn
 	defer func() {
 		if c != nil {
@@ -127,7 +144,8 @@ func (l *loadGen) worker(ctx context.Context, keepAlive bool) []sample {
 	pause := time.NewTimer(failPause)
 	pause.Stop() // armed only after a failure (Go ≥ 1.23 timers: no stale tick)
 	for ctx.Err() == nil {
-		s := sample{Start: l.Now(), Reused: c != nil}
+		wall := time.Now()
+		s := sample{Start: wall.Sub(l.base), Reused: c != nil}
 		deadline := time.Now().Add(l.timeout)
 		var err error
 		if c == nil {
@@ -146,6 +164,9 @@ func (l *loadGen) worker(ctx context.Context, keepAlive bool) []sample {
 			c = nil
 		}
 		out = append(out, s)
+		if s.Out != outOK && len(fails) < maxFailuresKept {
+			fails = append(fails, failure{sample: s, KeepAlive: keepAlive, Wall: wall, Err: err.Error()})
+		}
 		if s.Out != outOK {
 			pause.Reset(failPause)
 			select {
@@ -154,7 +175,7 @@ func (l *loadGen) worker(ctx context.Context, keepAlive bool) []sample {
 			}
 		}
 	}
-	return out
+	return out, fails
 }
 
 // clientConn is one client connection with its read buffer.

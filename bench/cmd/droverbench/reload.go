@@ -84,7 +84,7 @@ func (h *harness) reload(ctx context.Context, t *target) (r reloadRows) {
 	stopWait := h.opt.RequestTimeout + failPause + 5*time.Second
 	steady := span{From: lg.Now()}
 	if err := h.window(ctx, d, h.opt.ReloadSteady); err != nil {
-		_, _ = lg.Stop(stopWait)
+		_, _, _ = lg.Stop(stopWait)
 		return fail(d.Why(fmt.Errorf("steady state: %w", err)))
 	}
 	steady.To = lg.Now()
@@ -99,12 +99,12 @@ func (h *harness) reload(ctx context.Context, t *target) (r reloadRows) {
 			cmdErrs = append(cmdErrs, fmt.Sprintf("reload %d: %s: %s", i+1, shortErr(err), firstLineOf(out)))
 		}
 		if err := h.window(ctx, d, h.opt.ReloadQuiet); err != nil {
-			_, _ = lg.Stop(stopWait)
+			_, _, _ = lg.Stop(stopWait)
 			return fail(d.Why(fmt.Errorf("after reload %d: %w", i+1, err)))
 		}
 	}
 	end := lg.Now()
-	samples, err := lg.Stop(stopWait)
+	samples, fails, err := lg.Stop(stopWait)
 	if err != nil {
 		return fail(shortErr(err))
 	}
@@ -128,6 +128,9 @@ func (h *harness) reload(ctx context.Context, t *target) (r reloadRows) {
 	if len(cmdErrs) > 0 {
 		detail["reload_errors"] = cmdErrs
 	}
+	if len(fails) > 0 {
+		detail["failures_first"] = describeFailures(fails, windows, maxFailuresKept)
+	}
 
 	if len(cmdErrs) > 0 {
 		r.Duration = na(cmdErrs[0])
@@ -147,6 +150,32 @@ func (h *harness) reload(ctx context.Context, t *target) (r reloadRows) {
 		r.Ratio = na("no p99 to compare")
 	}
 	return r
+}
+
+// describeFailures tells up to limit failures: when (against the reload
+// windows and the wall clock, to match the daemon's log), on what kind
+// of connection, and the error.
+func describeFailures(fails []failure, windows []span, limit int) []string {
+	var out []string
+	for _, f := range fails[:min(len(fails), limit)] {
+		where := "before the reloads"
+		for i, w := range windows {
+			if f.Start >= w.From {
+				where = fmt.Sprintf("reload %d %+.1f ms", i+1, ms(int64(f.Start-w.From)))
+			}
+		}
+		client := "new-connection client"
+		if f.KeepAlive {
+			client = "keep-alive client"
+		}
+		conn := "fresh connection"
+		if f.Reused {
+			conn = "reused connection"
+		}
+		out = append(out, fmt.Sprintf("%s (at %s), %s, %s, after %.1f ms: %s: %s",
+			where, f.Wall.UTC().Format("15:04:05.000"), client, conn, ms(int64(f.Dur)), f.Out, f.Err))
+	}
+	return out
 }
 
 // runReload runs t's reload command once and returns its window on the

@@ -309,9 +309,9 @@ func TestLoadRunsUntilStopped(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("load sent too few requests")
 	}
-	samples, err := lg.Stop(15 * time.Second)
-	if err != nil {
-		t.Fatal(err)
+	samples, fails, err := lg.Stop(15 * time.Second)
+	if err != nil || len(fails) != 0 {
+		t.Fatal(err, fails)
 	}
 	ok, reused := 0, 0
 	for i, s := range samples {
