@@ -129,7 +129,7 @@ func (h *harness) reload(ctx context.Context, t *target) (r reloadRows) {
 		detail["reload_errors"] = cmdErrs
 	}
 	if len(fails) > 0 {
-		detail["failures_first"] = describeFailures(fails, windows, maxFailuresKept)
+		detail["failures_first"] = describeFailures(fails, windows, 10)
 	}
 
 	if len(cmdErrs) > 0 {

@@ -385,6 +385,9 @@ func TestSummarize(t *testing.T) {
 	if s.Failed != 3 || s.FailedInWindows != 2 || s.FailedReused != 1 || s.FailedSteady != 1 || s.Requests != 14 {
 		t.Errorf("failures %+v", s)
 	}
+	if len(s.FailedPerReload) != 1 || s.FailedPerReload[0] != 3 {
+		t.Errorf("per reload %v", s.FailedPerReload)
+	}
 	if s.FailedByOutcome["refused"] != 1 || s.FailedByOutcome["reset"] != 1 || s.FailedByOutcome["timeout"] != 1 {
 		t.Errorf("by outcome %v", s.FailedByOutcome)
 	}
@@ -402,5 +405,17 @@ func TestSummarize(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(summarize(nil, steady, nil, msd(10)).SteadyP99), "NaN") {
 		t.Error("no samples: p99 should be NaN")
+	}
+}
+
+// Failures are counted against the reload they follow, quiet windows
+// included; those before the first reload are steady-state failures.
+func TestSummarizeFailuresPerReload(t *testing.T) {
+	at := func(start time.Duration, out outcome) sample { return sample{Start: start, Dur: time.Millisecond, Out: out, Gen: 1} }
+	ss := []sample{at(5, outReset), at(10, outOK), at(12, outRefused), at(25, outRefused), at(30, outTimeout), at(41, outEmpty)}
+	s := summarize(ss, span{From: 0, To: 10}, []span{{From: 10, To: 15}, {From: 30, To: 35}}, 50)
+	if s.FailedSteady != 1 || s.Failed != 4 || s.FailedInWindows != 2 || len(s.FailedPerReload) != 2 ||
+		s.FailedPerReload[0] != 2 || s.FailedPerReload[1] != 2 || s.Requests != 5 {
+		t.Fatalf("%+v", s)
 	}
 }

@@ -22,6 +22,9 @@ type reloadSummary struct {
 	FailedInWindows int // of Failed, started inside a reload window
 	FailedReused    int // of Failed, sent on a reused keep-alive connection
 	FailedSteady    int // failed before the first reload (should be 0)
+	// FailedPerReload counts failures from each reload's start to the
+	// next one's (the last: to the end).
+	FailedPerReload []int
 	Requests        int // all requests from the first reload's start on
 	Generations     int // distinct "gen=" values answered, whole run
 	// LongestSilence is the longest time, from the first reload's start
@@ -36,6 +39,7 @@ type reloadSummary struct {
 func summarize(samples []sample, steady span, reloads []span, end time.Duration) reloadSummary {
 	var s reloadSummary
 	s.FailedByOutcome = map[string]int{}
+	s.FailedPerReload = make([]int, len(reloads))
 	after := end
 	if len(reloads) > 0 {
 		after = reloads[0].From
@@ -43,11 +47,13 @@ func summarize(samples []sample, steady span, reloads []span, end time.Duration)
 	var steadyLat, reloadLat []float64
 	gens := map[int64]bool{}
 	for _, x := range samples {
-		inReload := false
-		for _, w := range reloads {
+		inReload, since := false, -1 // since: the last reload started before x
+		for i, w := range reloads {
 			if w.has(x.Start) {
 				inReload = true
-				break
+			}
+			if x.Start >= w.From {
+				since = i
 			}
 		}
 		if x.Out == outOK {
@@ -70,6 +76,7 @@ func summarize(samples []sample, steady span, reloads []span, end time.Duration)
 			continue
 		}
 		s.Failed++
+		s.FailedPerReload[since]++
 		s.FailedByOutcome[x.Out.String()]++
 		if inReload {
 			s.FailedInWindows++
