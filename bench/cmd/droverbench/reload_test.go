@@ -411,7 +411,9 @@ func TestSummarize(t *testing.T) {
 // Failures are counted against the reload they follow, quiet windows
 // included; those before the first reload are steady-state failures.
 func TestSummarizeFailuresPerReload(t *testing.T) {
-	at := func(start time.Duration, out outcome) sample { return sample{Start: start, Dur: time.Millisecond, Out: out, Gen: 1} }
+	at := func(start time.Duration, out outcome) sample {
+		return sample{Start: start, Dur: time.Millisecond, Out: out, Gen: 1}
+	}
 	ss := []sample{at(5, outReset), at(10, outOK), at(12, outRefused), at(25, outRefused), at(30, outTimeout), at(41, outEmpty)}
 	s := summarize(ss, span{From: 0, To: 10}, []span{{From: 10, To: 15}, {From: 30, To: 35}}, 50)
 	if s.FailedSteady != 1 || s.Failed != 4 || s.FailedInWindows != 2 || len(s.FailedPerReload) != 2 ||
