@@ -3,6 +3,7 @@
 #   bench/run.sh                 everything but the soak (a few minutes)
 #   bench/run.sh respawn         one measurement or group (see bench/README.md)
 #   bench/run.sh soak            the ~2 minute per daemon soak
+#   bench/run.sh reload          a web app reloaded 5 times under load (also in the default)
 #   bench/run.sh -targets supervisord respawn    flags go before names
 # `make bench` builds bin/drover first; without it drover's cells say n/a.
 set -euo pipefail
