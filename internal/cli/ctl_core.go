@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/drover-sh/drover/internal/rpc"
 )
@@ -39,7 +40,7 @@ type ctl struct {
 	out    *bufio.Writer
 	errw   io.Writer
 	in     *lineReader
-	client *ctlClient
+	client *rpc.Client
 	exit   int
 }
 
@@ -68,9 +69,10 @@ func (c *ctl) flush() { c.out.Flush() }
 
 // rpcClient returns the client for the current server URL, creating it
 // on first use.
-func (c *ctl) rpcClient() (*ctlClient, error) {
+func (c *ctl) rpcClient() (*rpc.Client, error) {
 	if c.client == nil {
-		cl, err := newCtlClient(c.o.serverURL, c.o.username, c.o.password, c.o.rpcAuth)
+		cl, err := rpc.NewClientAuth(c.o.serverURL, rpc.ClientAuth{Username: c.o.username, Password: c.o.password,
+			Calls: c.o.rpcAuth, Streams: c.o.password != ""})
 		if err != nil {
 			return nil, err
 		}
@@ -88,13 +90,13 @@ func (c *ctl) call(ctx context.Context, method string, args ...any) (any, error)
 	if !strings.Contains(method, ".") {
 		method = "supervisor." + method
 	}
-	return cl.call(ctx, method, args...)
+	return cl.Call(ctx, method, args...)
 }
 
 // close releases the connection.
 func (c *ctl) close() {
 	if c.client != nil {
-		c.client.close()
+		c.client.Close()
 	}
 }
 
@@ -130,6 +132,15 @@ func (c *ctl) upcheck(ctx context.Context) (bool, error) {
 	c.exit = exitGeneric
 	return false, err
 }
+
+// connProblem classifies a transport error the way supervisorctl's
+// up-check does: a missing socket file or a refused connection.
+func connProblem(err error) (noFile, refused bool) {
+	return errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// faultString is the faultString the server sent for f.
+func faultString(f *rpc.Fault) string { return f.String() }
 
 // deadFaults are the faults that mean "program is not running" (exit 7).
 func isDeadFault(code int) bool {

@@ -69,7 +69,7 @@ func (c *ctl) tailf(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	err = cl.stream(ctx, path, syncWriter{&sync.Mutex{}, c})
+	err = cl.Stream(ctx, path, syncWriter{&sync.Mutex{}, c})
 	switch {
 	case ctx.Err() != nil:
 		c.println("")
@@ -274,7 +274,7 @@ func ctlFg(c *ctl, ctx context.Context, args []string) error {
 	for _, ch := range []string{"stdout", "stderr"} {
 		wg.Go(func() {
 			path := "/logtail/" + name + "/" + ch
-			if err := cl.stream(sctx, path, w); err != nil && sctx.Err() == nil {
+			if err := cl.Stream(sctx, path, w); err != nil && sctx.Err() == nil {
 				w.mu.Lock()
 				c.streamProblem(path, err)
 				w.mu.Unlock()

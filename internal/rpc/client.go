@@ -8,19 +8,29 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
-// Client calls a supervisord-compatible XML-RPC server (drover or
-// supervisord) over "unix:///abs/path.sock" or "http://host:port".
-// It keeps connections alive between calls and is safe for concurrent use.
+// Client calls a supervisord-compatible server (drover or supervisord)
+// as supervisorctl does: XML-RPC POSTs to /RPC2 over kept-alive
+// connections, and GET streams for /logtail and /mainlogtail. It is safe
+// for concurrent use.
 type Client struct {
-	endpoint string
-	user     string
-	pass     string
-	hc       *http.Client
+	base string // scheme://host[:port] used in request URLs
+	auth ClientAuth
+	hc   *http.Client
+}
+
+// ClientAuth is the HTTP Basic auth a Client sends, and when.
+type ClientAuth struct {
+	Username, Password string
+	// Calls and Streams say whether XML-RPC calls and log streams carry
+	// it (supervisorctl: calls when both a user name and a password were
+	// configured, streams when the password is not empty).
+	Calls, Streams bool
 }
 
 // HTTPError is a non-200 answer (401 when credentials are missing or
@@ -32,47 +42,66 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string { return "server answered " + e.Status }
 
-// NewClient returns a client for serverURL. Credentials are sent only
-// when username is not empty.
+// NewClient returns a client for serverURL that sends username and
+// password on every request when username is not empty. See
+// NewClientAuth.
 func NewClient(serverURL, username, password string) (*Client, error) {
-	c := &Client{user: username, pass: password}
-	tr := &http.Transport{MaxIdleConnsPerHost: 2}
+	on := username != ""
+	return NewClientAuth(serverURL, ClientAuth{Username: username, Password: password, Calls: on, Streams: on})
+}
+
+// NewClientAuth returns a client for "unix:///abs/path" or
+// "http://host[:port]" (a path in an http URL is ignored, as
+// supervisorctl ignores it). Nothing is dialled until the first call.
+func NewClientAuth(serverURL string, auth ClientAuth) (*Client, error) {
+	c := &Client{auth: auth}
+	tr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true, Proxy: nil}
 	switch {
 	case strings.HasPrefix(serverURL, "unix://"):
 		path := strings.TrimPrefix(serverURL, "unix://")
 		if path == "" {
-			return nil, fmt.Errorf("rpc client: no socket path in %q", serverURL)
+			return nil, fmt.Errorf("no socket path in server URL %q", serverURL)
 		}
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
 		}
-		c.endpoint = "http://localhost/RPC2"
+		c.base = "http://localhost"
 	case strings.HasPrefix(serverURL, "http://"):
-		c.endpoint = strings.TrimSuffix(serverURL, "/") + "/RPC2"
-		tr.Proxy = nil
+		u, err := url.Parse(serverURL)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("bad server URL %q", serverURL)
+		}
+		c.base = "http://" + u.Host
 	default:
-		return nil, fmt.Errorf("rpc client: unknown protocol for server URL %q (want unix:// or http://)", serverURL)
+		return nil, fmt.Errorf("unknown protocol for server URL %q (want unix:// or http://)", serverURL)
 	}
 	c.hc = &http.Client{Transport: tr}
 	return c, nil
 }
 
+// maxAnswer bounds the buffer reserved up front for an answer from its
+// Content-Length (a longer answer still reads, growing the buffer).
+const maxAnswer = 64 << 20
+
 // Call invokes method with args (int, bool, string, float64, []byte,
 // time.Time, []any, map[string]any...). A fault is returned as a *Fault
-// error with the server's code and detail; an HTTP failure as *HTTPError.
+// error with the server's code and detail; an HTTP failure as
+// *HTTPError; a transport failure as the net error (errors.Is finds
+// syscall.ENOENT or ECONNREFUSED in it).
 func (c *Client) Call(ctx context.Context, method string, args ...any) (any, error) {
-	var body bytes.Buffer
-	if err := xmlrpc.EncodeRequest(&body, method, args...); err != nil {
+	body, err := xmlrpc.AppendRequest(nil, method, args...)
+	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, &body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/RPC2", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "text/xml")
-	if c.user != "" {
-		req.SetBasicAuth(c.user, c.pass)
+	req.Header.Set("Accept", "text/xml")
+	if c.auth.Calls {
+		req.SetBasicAuth(c.auth.Username, c.auth.Password)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -83,7 +112,15 @@ func (c *Client) Call(ctx context.Context, method string, args ...any) (any, err
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status}
 	}
-	v, err := xmlrpc.DecodeResponse(resp.Body)
+	// The answer is read into one string the decoded strings share.
+	var doc strings.Builder
+	if resp.ContentLength > 0 {
+		doc.Grow(int(min(resp.ContentLength, maxAnswer)))
+	}
+	if _, err := io.Copy(&doc, resp.Body); err != nil {
+		return nil, err
+	}
+	v, err := xmlrpc.ParseResponse(doc.String())
 	var xf *xmlrpc.Fault
 	if errors.As(err, &xf) {
 		return nil, parseFault(xf.Code, xf.String)
@@ -101,6 +138,46 @@ func parseFault(code int, s string) *Fault {
 		return &Fault{Code: code, Detail: d}
 	}
 	return &Fault{Code: code, Detail: s}
+}
+
+// Stream GETs path (/logtail/… or /mainlogtail) and copies the body to w
+// until the server ends it or ctx is done. A non-200 answer is an
+// *HTTPError. Characters a URL path cannot carry literally (a space,
+// '?', '#', '%' in a process name) are percent-encoded.
+func (c *Client) Stream(ctx context.Context, path string, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+(&url.URL{Path: path}).EscapedPath(), nil)
+	if err != nil {
+		return err
+	}
+	if c.auth.Streams {
+		req.SetBasicAuth(c.auth.Username, c.auth.Password)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status}
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
 }
 
 // Close releases idle connections.

@@ -15,9 +15,10 @@ type Fault struct {
 
 func (f *Fault) Error() string { return fmt.Sprintf("fault %d: %s", f.Code, f.String) }
 
-// DecodeResponse reads one <methodResponse>. A fault is returned as a
-// *Fault error; other errors wrap ErrMalformed.
-func DecodeResponse(r io.Reader) (any, error) {
+// decodeResponse is the general decoder of one <methodResponse>, built
+// on encoding/xml. A fault is returned as a *Fault error; other errors
+// wrap ErrMalformed.
+func decodeResponse(r io.Reader) (any, error) {
 	p := newParser(r)
 	root, err := p.root()
 	if err != nil {

@@ -1,4 +1,4 @@
-package cli
+package xmlrpc
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
 // pythonStyle is how Python's xmlrpc.client (supervisord) writes an
@@ -52,10 +50,10 @@ const pythonStyle = `<?xml version='1.0'?>
 </methodResponse>
 `
 
-func TestDecodeAnswerMatchesGeneralDecoder(t *testing.T) {
+func TestParseResponseMatchesGeneralDecoder(t *testing.T) {
 	var drover bytes.Buffer
-	err := xmlrpc.EncodeResponse(&drover, []any{
-		xmlrpc.Struct{{Name: "name", Value: "a\tb\r\nc\rd"}, {Name: "pid", Value: 1 << 30}, {Name: "x", Value: true}, {Name: "neg", Value: -1}},
+	err := EncodeResponse(&drover, []any{
+		Struct{{Name: "name", Value: "a\tb\r\nc\rd"}, {Name: "pid", Value: 1 << 30}, {Name: "x", Value: true}, {Name: "neg", Value: -1}},
 		"&<>'\"é ☃ \x1b[0m", []any{}, map[string]any{}, 3.25, false,
 	})
 	if err != nil {
@@ -70,8 +68,8 @@ func TestDecodeAnswerMatchesGeneralDecoder(t *testing.T) {
 		"noproc":   `<methodResponse><params><param><value>x</value></param></params></methodResponse>`,
 	}
 	for name, doc := range docs {
-		fast, ferr := fastDecode([]byte(doc))
-		slow, serr := xmlrpc.DecodeResponse(strings.NewReader(doc))
+		fast, ferr := fastResponse(doc)
+		slow, serr := decodeResponse(strings.NewReader(doc))
 		if errors.Is(ferr, errSlowPath) {
 			t.Errorf("%s: fast path gave up", name)
 			continue
@@ -83,14 +81,14 @@ func TestDecodeAnswerMatchesGeneralDecoder(t *testing.T) {
 }
 
 func sameErr(a, b error) bool {
-	var fa, fb *xmlrpc.Fault
+	var fa, fb *Fault
 	if errors.As(a, &fa) || errors.As(b, &fb) {
 		return errors.As(a, &fa) && errors.As(b, &fb) && *fa == *fb
 	}
 	return (a == nil) == (b == nil)
 }
 
-func TestDecodeAnswerFallsBack(t *testing.T) {
+func TestParseResponseFallsBack(t *testing.T) {
 	for name, doc := range map[string]string{
 		"comment":  `<methodResponse><!-- hi --><params><param><value><int>1</int></value></param></params></methodResponse>`,
 		"cdata":    `<methodResponse><params><param><value><string><![CDATA[<x>]]></string></value></param></params></methodResponse>`,
@@ -99,41 +97,41 @@ func TestDecodeAnswerFallsBack(t *testing.T) {
 		"latin1":   "<?xml version='1.0' encoding='ISO-8859-1'?><methodResponse><params><param><value><string>caf\xe9</string></value></param></params></methodResponse>",
 		"attrs":    `<methodResponse><params><param><value><string a="1">x</string></value></param></params></methodResponse>`,
 	} {
-		if _, err := fastDecode([]byte(doc)); !errors.Is(err, errSlowPath) {
+		if _, err := fastResponse(doc); !errors.Is(err, errSlowPath) {
 			t.Errorf("%s: fast path did not give up: %v", name, err)
 		}
-		fast, ferr := decodeAnswer([]byte(doc))
-		slow, serr := xmlrpc.DecodeResponse(strings.NewReader(doc))
+		fast, ferr := ParseResponse(doc)
+		slow, serr := decodeResponse(strings.NewReader(doc))
 		if !reflect.DeepEqual(fast, slow) || (ferr == nil) != (serr == nil) {
 			t.Errorf("%s: %#v %v vs %#v %v", name, fast, ferr, slow, serr)
 		}
 	}
 	for _, bad := range []string{"", "<", "<methodResponse>", "<methodResponse><params><param><value><int>x</int></value></param></params></methodResponse>",
 		"<methodResponse><params><param><value><string>a</int></value></param></params></methodResponse>", "junk"} {
-		if _, err := decodeAnswer([]byte(bad)); err == nil {
+		if _, err := ParseResponse(bad); err == nil {
 			t.Errorf("%q decoded without error", bad)
 		}
 	}
 }
 
-// FuzzDecodeAnswer: no input panics, and whenever the fast path answers,
+// FuzzParseResponse: no input panics, and whenever the fast path answers,
 // the general decoder gives the same value (or also fails only where
 // the fast path is knowingly more lenient, which it never is for values).
-func FuzzDecodeAnswer(f *testing.F) {
+func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte(pythonStyle))
 	f.Add([]byte(`<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>10</int></value></member><member><name>faultString</name><value><string>BAD_NAME</string></value></member></struct></value></fault></methodResponse>`))
 	f.Add([]byte(`<methodResponse><params><param><value><string>&#65;&amp;</string></value></param></params></methodResponse>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := decodeAnswer(b)
-		fast, ferr := fastDecode(b)
+		v, err := ParseResponse(string(b))
+		fast, ferr := fastResponse(string(b))
 		if errors.Is(ferr, errSlowPath) {
 			return
 		}
-		slow, serr := xmlrpc.DecodeResponse(bytes.NewReader(b))
+		slow, serr := decodeResponse(bytes.NewReader(b))
 		if serr == nil && (!reflect.DeepEqual(fast, slow) || ferr != nil) {
 			t.Fatalf("fast %#v %v, general %#v", fast, ferr, slow)
 		}
-		var xf *xmlrpc.Fault
+		var xf *Fault
 		if errors.As(serr, &xf) && !sameErr(ferr, serr) {
 			t.Fatalf("fault mismatch: %v vs %v", ferr, serr)
 		}
@@ -142,25 +140,26 @@ func FuzzDecodeAnswer(f *testing.F) {
 	})
 }
 
-// BenchmarkDecodeStatus500 decodes a getAllProcessInfo answer for 500
+// BenchmarkParseResponse500 decodes a getAllProcessInfo answer for 500
 // programs with the fast path and with the general decoder.
-func BenchmarkDecodeStatus500(b *testing.B) {
-	info := make([]xmlrpc.Struct, 500)
+func BenchmarkParseResponse500(b *testing.B) {
+	info := make([]Struct, 500)
 	for i := range info {
-		info[i] = xmlrpc.Struct{{Name: "name", Value: "web"}, {Name: "group", Value: "web"}, {Name: "start", Value: 1700000000}, {Name: "stop", Value: 0},
+		info[i] = Struct{{Name: "name", Value: "web"}, {Name: "group", Value: "web"}, {Name: "start", Value: 1700000000}, {Name: "stop", Value: 0},
 			{Name: "now", Value: 1700000100}, {Name: "state", Value: 20}, {Name: "statename", Value: "RUNNING"}, {Name: "spawnerr", Value: ""},
 			{Name: "exitstatus", Value: 0}, {Name: "logfile", Value: "/var/log/web.log"}, {Name: "stdout_logfile", Value: "/var/log/web.log"},
 			{Name: "stderr_logfile", Value: ""}, {Name: "pid", Value: 1234}, {Name: "description", Value: "pid 1234, uptime 0:01:40"}}
 	}
 	var doc bytes.Buffer
-	if err := xmlrpc.EncodeResponse(&doc, info); err != nil {
+	if err := EncodeResponse(&doc, info); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("fast", func(b *testing.B) {
-		b.SetBytes(int64(doc.Len()))
+		text := doc.String()
+		b.SetBytes(int64(len(text)))
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decodeAnswer(doc.Bytes()); err != nil {
+			if _, err := ParseResponse(text); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -169,7 +168,7 @@ func BenchmarkDecodeStatus500(b *testing.B) {
 		b.SetBytes(int64(doc.Len()))
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := xmlrpc.DecodeResponse(bytes.NewReader(doc.Bytes())); err != nil {
+			if _, err := decodeResponse(bytes.NewReader(doc.Bytes())); err != nil {
 				b.Fatal(err)
 			}
 		}
