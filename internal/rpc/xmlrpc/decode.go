@@ -1,9 +1,10 @@
 // Package xmlrpc is a small XML-RPC codec. Requests and unusual answers
-// are decoded with the encoding/xml tokenizer, answers of the usual shape
-// by a faster scanner that gives the same results (fast.go). It decodes exactly the value types supervisord 4.2 accepts
-// (int, i4, boolean, string, double, dateTime.iso8601, base64, array,
-// struct; an untyped <value> is a string; no nil) and always encodes
-// well-formed XML 1.0, whatever bytes a string holds (see Sanitize).
+// are decoded with the encoding/xml tokenizer, answers of the usual
+// shape by a faster scanner that gives the same results (fast.go). It
+// decodes exactly the value types supervisord 4.2 accepts (int, i4,
+// boolean, string, double, dateTime.iso8601, base64, array, struct; an
+// untyped <value> is a string; no nil) and always encodes well-formed
+// XML 1.0, whatever bytes a string holds (see Sanitize).
 //
 // Decoded values have these Go types: int, bool, string, float64,
 // time.Time (UTC), []byte (base64), []any (array), map[string]any (struct).
