@@ -89,6 +89,9 @@ func ServeApp(addr string, delay time.Duration) error {
 	fmt.Printf("demo app: pid %d draining\n", os.Getpid())
 	close(drain)
 	ln.Close() // stop accepting; the socket itself lives on in drover and the next generation
+	// Once Serve returned, a connection accepted just before the close is
+	// counted in conns: waiting for zero before that could drop it.
+	<-errc
 	select {
 	case <-conns.zero():
 	case <-time.After(30 * time.Second):
