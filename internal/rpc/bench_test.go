@@ -54,7 +54,7 @@ func (d *discardResponse) Write(p []byte) (int, error) {
 //
 //	go test -run '^$' -bench ServeGetAllProcessInfo500 -benchmem ./internal/rpc/
 func BenchmarkServeGetAllProcessInfo500(b *testing.B) {
-	for _, method := range []string{"supervisor.getAllProcessInfo", "drover.getAllProcessInfo"} {
+	for _, method := range []string{"supervisor.getAllProcessInfo", "drover.getAllProcessInfo", "drover.getAllProcessStatus"} {
 		b.Run(method, func(b *testing.B) {
 			s, err := New(Options{Backend: newBigBackend(b, 500), Now: func() time.Time { return fakeNow }})
 			if err != nil {

@@ -94,6 +94,31 @@ func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 	return append(dst, "</struct></value>"...), nil
 }
 
+// statusList is drover.getAllProcessStatus's array of arrays.
+type statusList struct {
+	all []ProcessInfo
+	now time.Time
+}
+
+func (l statusList) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
+	dst = append(dst, "<value><array><data>\n"...)
+	for i := range l.all {
+		pi := &l.all[i]
+		dst = append(dst, "<value><array><data>\n"...)
+		dst = append(xmlrpc.AppendString(dst, pi.Group), '\n')
+		dst = append(xmlrpc.AppendString(dst, pi.Name), '\n')
+		dst = append(xmlrpc.AppendInt(dst, int64(pi.State)), '\n')
+		dst = append(xmlrpc.AppendString(dst, pi.State.String()), '\n')
+		dst = append(dst, "<value><string>"...)
+		dst = appendDescription(dst, *pi, l.now, xmlrpc.AppendText)
+		dst = append(dst, "</string></value>\n"...)
+		dst = append(xmlrpc.AppendInt(dst, int64(pi.Generation)), '\n')
+		dst = append(xmlrpc.AppendInt(dst, int64(pi.HandoffPID)), '\n')
+		dst = append(dst, "</data></array></value>\n"...)
+	}
+	return append(dst, "</data></array></value>"...), nil
+}
+
 // Description is getProcessInfo's description as supervisord words it:
 // "pid N, uptime H:MM:SS" when RUNNING, the stop time (local,
 // "Jan 02 03:04 PM") or "Not started" when STOPPED/EXITED, the spawn

@@ -19,6 +19,8 @@ func droverMethods() map[string]*method {
 			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid and reloading"},
 		"drover.getAllProcessInfo": {ret: kArray, readOnly: true, call: droverAllProcessInfo,
 			help: "Return drover.getProcessInfo's struct for every process"},
+		"drover.getAllProcessStatus": {ret: kArray, readOnly: true, call: droverAllProcessStatus,
+			help: "Return [group, name, state, statename, description, generation, handoff_pid] for every process (what `drover status` prints)"},
 	}
 }
 
@@ -64,4 +66,17 @@ func droverAllProcessInfo(ctx context.Context, d *dispatcher, _ args) (any, erro
 	}
 	sortInfos(all)
 	return infoList{all: all, now: d.opts.Now(), drover: true}, nil
+}
+
+// droverAllProcessStatus is what `drover status` needs of every process,
+// in getAllProcessInfo's order, as arrays: a quarter of the bytes of
+// getAllProcessInfo's structs, which on a large fleet is most of the
+// command's time (encoding, the socket, the client's decoding).
+func droverAllProcessStatus(ctx context.Context, d *dispatcher, _ args) (any, error) {
+	all, err := d.b.AllProcessInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sortInfos(all)
+	return statusList{all: all, now: d.opts.Now()}, nil
 }

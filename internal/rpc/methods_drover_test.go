@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"reflect"
 	"testing"
 )
 
@@ -48,4 +49,29 @@ func TestDroverProcessInfo(t *testing.T) {
 		t.Fatalf("%v", all)
 	}
 	wantFault(t, s, BadName, "BAD_NAME: g:*", "drover.getProcessInfo", "g:*")
+}
+
+func TestDroverProcessStatus(t *testing.T) {
+	s, f := newTestServer(t)
+	f.mu.Lock()
+	f.procs["g:b"].HandoffPID, f.procs["g:b"].Generation = 103, 4
+	f.mu.Unlock()
+	got := norm(t, must(s.Call(context.Background(), "drover.getAllProcessStatus")))
+	want := []any{
+		[]any{"cat", "cat", 20, "RUNNING", "pid 100, uptime 1 day, 1:01:01", 0, 0},
+		[]any{"g", "a", 0, "STOPPED", "Not started", 0, 0},
+		[]any{"g", "b", 20, "RUNNING", "pid 102, uptime 1 day, 1:01:01", 4, 103},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("drover.getAllProcessStatus = %#v", got)
+	}
+	// The same processes, order and descriptions as getAllProcessInfo.
+	all := norm(t, must(s.Call(context.Background(), "supervisor.getAllProcessInfo"))).([]any)
+	for i, v := range all {
+		m := v.(map[string]any)
+		row := got.([]any)[i].([]any)
+		if row[0] != m["group"] || row[1] != m["name"] || row[2] != m["state"] || row[3] != m["statename"] || row[4] != m["description"] {
+			t.Errorf("row %d %v, getAllProcessInfo %v", i, row, m)
+		}
+	}
 }

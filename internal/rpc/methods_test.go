@@ -81,7 +81,7 @@ func TestListMethods(t *testing.T) {
 		t.Fatal("bad fixture")
 	}
 	// drover's own methods, listed as a supervisord plugin's would be.
-	want = append(strings.Fields(`drover.getAllProcessInfo drover.getProcessInfo drover.reloadAllProcesses
+	want = append(strings.Fields(`drover.getAllProcessInfo drover.getAllProcessStatus drover.getProcessInfo drover.reloadAllProcesses
 	drover.reloadProcess drover.reloadProcessGroup`), want...)
 	got := norm(t, must(s.Call(context.Background(), "system.listMethods")))
 	var names []string
@@ -125,6 +125,7 @@ var signatures = map[string]string{
 	// drover's own
 	"drover.reloadProcess": "boolean string", "drover.reloadProcessGroup": "array string",
 	"drover.reloadAllProcesses": "array", "drover.getProcessInfo": "struct string", "drover.getAllProcessInfo": "array",
+	"drover.getAllProcessStatus": "array",
 }
 
 // TestSignaturesAndArity checks every method's signature, help, and that
@@ -479,7 +480,7 @@ func TestReadOnlyDispatch(t *testing.T) {
 			ro++
 		}
 	}
-	if ro != 21+2 { // supervisord's and drover.getProcessInfo, drover.getAllProcessInfo
+	if ro != 21+3 { // supervisord's and drover.getProcessInfo, drover.getAllProcessInfo, drover.getAllProcessStatus
 		t.Errorf("%d read-only methods", ro)
 	}
 }
