@@ -19,6 +19,7 @@ type ctlFlags struct {
 	interactive bool
 	help        bool
 	json        bool
+	native      bool // drover's own command line (`drover status`), not supervisorctl's
 }
 
 // ctlOption describes one option of supervisorctl's command line.
@@ -212,6 +213,9 @@ type ctlOptions struct {
 	historyFile string
 	interactive bool
 	json        bool
+	// native: `drover VERB`, which may use drover's own methods and show
+	// drover's own information; otherwise the output is supervisorctl's.
+	native bool
 }
 
 // defaultServerURL is where supervisorctl connects without a config.
@@ -223,7 +227,7 @@ const defaultServerURL = "http://localhost:9001"
 // client then uses http://localhost:9001. A file without
 // [supervisorctl], or one that cannot be read, is a usage error.
 func resolveCtlOptions(f ctlFlags, argv0 string) (ctlOptions, error) {
-	o := ctlOptions{serverURL: defaultServerURL, prompt: "supervisor", interactive: f.interactive, json: f.json}
+	o := ctlOptions{serverURL: defaultServerURL, prompt: "supervisor", interactive: f.interactive, json: f.json, native: f.native}
 	path := ""
 	if f.config != nil {
 		path = *f.config

@@ -169,7 +169,7 @@ func newCtlVerbCmd(name string) *cobra.Command {
 		Long:               v.short + ".\n\n" + strings.Join(v.help, "\n") + jsonNote(v),
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCtlVerb(cmd.Context(), cobraIO(cmd), "drover "+v.name, v, args, ctlFlags{})
+			return runCtlVerb(cmd.Context(), cobraIO(cmd), "drover "+v.name, v, args, ctlFlags{native: true})
 		},
 	}
 }

@@ -105,14 +105,20 @@ func (c *ctl) close() {
 // status when not; errors it does not recognise are returned.
 func (c *ctl) upcheck(ctx context.Context) (bool, error) {
 	v, err := c.call(ctx, "getVersion")
-	if err == nil {
-		if s, _ := v.(string); s != apiVersion {
-			c.note(fmt.Sprintf("Sorry, this version of supervisorctl expects to talk to a server with API version %s, but the remote version is %v.", apiVersion, v))
-			c.exit = exitNotInstalled
-			return false, nil
-		}
-		return true, nil
+	if err != nil {
+		return c.upcheckFailed(err)
 	}
+	if s, _ := v.(string); s != apiVersion {
+		c.note(fmt.Sprintf("Sorry, this version of supervisorctl expects to talk to a server with API version %s, but the remote version is %v.", apiVersion, v))
+		c.exit = exitNotInstalled
+		return false, nil
+	}
+	return true, nil
+}
+
+// upcheckFailed reports an error of a command's first call as the
+// up-check does.
+func (c *ctl) upcheckFailed(err error) (bool, error) {
 	var f *rpc.Fault
 	if errors.As(err, &f) && f.Code == rpc.UnknownMethod {
 		c.note("Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).")

@@ -107,21 +107,6 @@ func isStoppedState(s int) bool {
 	return s == stateStopped || s == stateExited || s == stateFatal || s == stateUnknown
 }
 
-// writeStatus prints status lines: the name column is as wide as the
-// longest name (at least 30) plus 3, then the state in 10 columns, then
-// the description.
-func (c *ctl) writeStatus(infos []info) {
-	width := 30
-	names := make([]string, len(infos))
-	for i, m := range infos {
-		names[i] = namespec(infoStr(m, "group"), infoStr(m, "name"))
-		width = max(width, len([]rune(names[i])))
-	}
-	for i, m := range infos {
-		c.println(fmt.Sprintf("%-*s%-10s%s", width+3, names[i], infoStr(m, "statename"), infoStr(m, "description")))
-	}
-}
-
 // errLine is supervisorctl's "name: ERROR (why)".
 func errLine(name, why string) string { return name + ": ERROR (" + why + ")" }
 

@@ -49,7 +49,8 @@ func TestMain(m *testing.M) {
 
 // ctlChildMain is a supervised program. Modes: sleep (until SIGTERM),
 // echo:TEXT (TEXT on stdout, "err:TEXT" on stderr, then sleep), cat
-// (answers each stdin line with "got: LINE"), exit:N.
+// (answers each stdin line with "got: LINE"), exit:N, nousr1 (says
+// "ignoring SIGUSR1" once it does, then sleeps).
 func ctlChildMain(mode string) int {
 	name, arg, _ := strings.Cut(mode, ":")
 	sigs := make(chan os.Signal, 1)
@@ -61,6 +62,9 @@ func ctlChildMain(mode string) int {
 	case "echo":
 		fmt.Println(arg)
 		fmt.Fprintln(os.Stderr, "err:"+arg)
+	case "nousr1":
+		signal.Ignore(syscall.SIGUSR1)
+		fmt.Println("ignoring SIGUSR1")
 	case "cat":
 		go func() {
 			sc := bufio.NewScanner(os.Stdin)
@@ -147,12 +151,18 @@ serverurl=unix://%[1]s/drover.sock
 // every program in waitRunning logged RUNNING.
 func startDaemon(t testing.TB, serverExtra, sections string, waitRunning ...string) *testDaemon {
 	t.Helper()
-	bin := droverBinary(t)
+	return startDaemonBinary(t, []string{droverBinary(t), "run"}, serverExtra, sections, waitRunning...)
+}
+
+// startDaemonBinary is startDaemon with another daemon command line
+// (argv, to which "-n -c CONF" is added), e.g. the real supervisord.
+func startDaemonBinary(t testing.TB, argv []string, serverExtra, sections string, waitRunning ...string) *testDaemon {
+	t.Helper()
 	d := &testDaemon{t: t, dir: t.TempDir(), grow: make(chan struct{}), ended: make(chan struct{})}
 	d.conf = filepath.Join(d.dir, "supervisord.conf")
 	d.sock = filepath.Join(d.dir, "drover.sock")
 	d.writeConfig(serverExtra, sections)
-	d.cmd = exec.Command(bin, "run", "-n", "-c", d.conf)
+	d.cmd = exec.Command(argv[0], append(argv[1:], "-n", "-c", d.conf)...)
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := d.cmd.StdoutPipe()
 	if err != nil {

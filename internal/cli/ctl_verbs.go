@@ -20,59 +20,6 @@ func asFault(err error) (*rpc.Fault, bool) {
 	return f, ok
 }
 
-func ctlStatus(c *ctl, ctx context.Context, args []string) error {
-	if ok, err := c.upcheck(ctx); !ok {
-		if err != nil {
-			return err
-		}
-		c.exit = exitStatusUnknown
-		return nil
-	}
-	v, err := c.call(ctx, "getAllProcessInfo")
-	if err != nil {
-		return err
-	}
-	all, err := structList(v)
-	if err != nil {
-		return err
-	}
-	matching := all
-	if len(args) > 0 && !slices.Contains(args, "all") {
-		matching = []info{}
-		for _, name := range args {
-			group, proc, whole := splitNamespec(name)
-			bad := true
-			for _, m := range all {
-				if infoStr(m, "group") == group && (whole || infoStr(m, "name") == proc) {
-					bad = false
-					matching = append(matching, m)
-				}
-			}
-			if bad {
-				if whole {
-					c.note(errLine(group, "no such group"))
-				} else {
-					c.note(errLine(name, "no such process"))
-				}
-				c.exit = exitStatusUnknown
-			}
-		}
-	}
-	if c.o.json {
-		if err := c.writeJSON(matching); err != nil {
-			return err
-		}
-	} else {
-		c.writeStatus(matching)
-	}
-	for _, m := range matching {
-		if isStoppedState(infoInt(m, "state")) {
-			c.exit = exitStatusNotRunning
-		}
-	}
-	return nil
-}
-
 // procOp describes start, stop or signal: the methods for "all", for a
 // group ("g:*") and for one process, how results are worded, and the
 // exit-status rules.

@@ -2,7 +2,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -34,6 +36,16 @@ func Execute(args []string) error {
 	// with supervisorctl's options and verbs.
 	if len(args) > 0 && filepath.Base(args[0]) == "supervisorctl" {
 		return supervisorctlMain(args)
+	}
+	// The client verbs parse their own options (cobra's flag parsing is
+	// off for them), so they run without building the command tree:
+	// `drover status` is what scripts and monitoring run in loops.
+	if len(args) > 1 && filepath.Base(args[0]) != "supervisord" {
+		if rest := hoistCtlOptions(args[1:]); len(rest) > 0 {
+			if v := findVerb(rest[0]); v != nil {
+				return runCtlVerb(context.Background(), ctlIO{os.Stdin, os.Stdout, os.Stderr}, "drover "+v.name, v, rest[1:], ctlFlags{native: true})
+			}
+		}
 	}
 	root := &cobra.Command{
 		Use:           "drover",
