@@ -25,6 +25,9 @@ const (
 // childMain runs the test binary as a supervised program: "sleep" stays
 // up until signalled, "talk" writes the talker lines first.
 func childMain(mode string) int {
+	if mode == "zd-serve" {
+		return serveMain(os.Args[3:])
+	}
 	if mode == "talk" {
 		os.Stdout.WriteString(talkerStdout)
 		os.Stderr.WriteString(talkerStderr)
@@ -61,6 +64,9 @@ type config struct {
 	GroupC bool
 	// Raw is appended as it is (e.g. a broken section).
 	Raw string
+	// Bare leaves out the template's programs: only the daemon sections
+	// and Raw.
+	Bare bool
 }
 
 func (c config) render() string {
@@ -87,6 +93,10 @@ port=127.0.0.1:%d
 username=user
 password=secret
 `, c.InetPort)
+	}
+	if c.Bare {
+		b.WriteString(c.Raw)
+		return b.String()
 	}
 	sleeper, sleep := childCmd("sleep"), childCmd("sleep")
 	if c.SleeperChanged {

@@ -1,0 +1,258 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The load of the zero-downtime suite, as zero-downtime.md's "How to test
+// it" asks: loopback clients of two kinds (a new connection per request,
+// and keep-alive) alternating a fast path and /slow (~300 ms in flight),
+// every failure classified, every answer's generation tag counted.
+
+// Failure classes.
+const (
+	failRefused = "refused"
+	failReset   = "reset"
+	failEmpty   = "empty reply"
+	failTimeout = "timeout"
+	fail5xx     = "5xx"
+	failOther   = "other"
+)
+
+// clientsPerKind runs this many goroutines per client kind, so requests
+// are in flight at every moment of a hand-off.
+const clientsPerKind = 3
+
+// requestTimeout counts a request as failed (timeout) after this long.
+const requestTimeout = 15 * time.Second
+
+// load is a running set of clients against one URL base.
+type load struct {
+	t      *testing.T
+	base   string
+	tag    func(body string) string // the generation tag of an answer, "" if none
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	requests int
+	failures map[string][]string // class → examples
+	seen     map[string]int      // tag → answers
+	// retried counts keep-alive requests Go's transport re-sent on a fresh
+	// connection because the reused one closed before any answer byte
+	// (RFC 9112 §9.3.1): a client without that retry would have failed.
+	retried int
+	changed chan struct{} // closed and replaced on every answer
+}
+
+// startLoad starts the clients; they run until stop or limit.
+func startLoad(t *testing.T, base string, tag func(string) string, limit time.Duration) *load {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	l := &load{t: t, base: base, tag: tag, cancel: cancel, failures: map[string][]string{}, seen: map[string]int{},
+		changed: make(chan struct{})}
+	for _, keepAlive := range []bool{false, true} {
+		tr := &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: clientsPerKind}
+		c := &http.Client{Transport: tr, Timeout: requestTimeout}
+		for i := range clientsPerKind {
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				defer tr.CloseIdleConnections()
+				for n := i; ctx.Err() == nil; n++ {
+					path := "/"
+					if n%2 == 1 {
+						path = "/slow"
+					}
+					if !l.one(ctx, c, path) {
+						// Pacing, not synchronisation: a client that
+						// failed does not hammer a closed port.
+						pause := time.NewTimer(failPause)
+						select {
+						case <-pause.C:
+						case <-ctx.Done():
+							pause.Stop()
+						}
+					}
+				}
+			}()
+		}
+	}
+	t.Cleanup(l.stop)
+	return l
+}
+
+// failPause is how long a client waits after a failed request.
+const failPause = 20 * time.Millisecond
+
+// one makes one request and records its outcome; false if it failed.
+func (l *load) one(ctx context.Context, c *http.Client, path string) bool {
+	attempts := 0
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { attempts++ }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", l.base+path, nil)
+	if err != nil {
+		l.t.Error(err)
+		return false
+	}
+	resp, err := c.Do(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode >= 500 {
+			err = fmt.Errorf("%w: status %d", errStatus5xx, resp.StatusCode)
+		} else if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ctx.Err() != nil {
+		return true // stopping: the last requests are not counted
+	}
+	l.requests++
+	if attempts > 1 {
+		l.retried++
+	}
+	if err != nil {
+		class := classify(err)
+		if len(l.failures[class]) < 5 {
+			l.failures[class] = append(l.failures[class], fmt.Sprintf("%s %s: %v", time.Now().Format("15:04:05.000"), path, err))
+		} else {
+			l.failures[class] = append(l.failures[class], "")
+		}
+		return false
+	}
+	l.seen[l.tag(string(body))]++
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return true
+}
+
+var errStatus5xx = errors.New("server error")
+
+// classify sorts a failed request into zero-downtime.md's classes.
+func classify(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, errStatus5xx):
+		return fail5xx
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return failRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return failReset
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		// Go's transport, when a keep-alive connection it reused closed
+		// before the answer and the request could not be re-sent.
+		strings.Contains(err.Error(), "server closed idle connection"):
+		return failEmpty
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return failTimeout
+	}
+	return failOther
+}
+
+// waitNewTag waits until a tag not in known has come n times, and returns it.
+func (l *load) waitNewTag(known []string, n int, within time.Duration) (string, error) {
+	return l.waitFor(func(t string) bool { return !slices.Contains(known, t) }, n, within)
+}
+
+// waitFor waits until some tag that match accepts has come n times.
+func (l *load) waitFor(match func(string) bool, n int, within time.Duration) (string, error) {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		for tag, c := range l.seen {
+			if c >= n && match(tag) {
+				l.mu.Unlock()
+				return tag, nil
+			}
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-deadline.C:
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return "", fmt.Errorf("no %d answers from the awaited generation within %v; answers so far %v", n, within, l.seen)
+		}
+	}
+}
+
+// settle waits until the server answered n times (a daemon may say RUNNING
+// before its server listens), then zeroes the counts: what the load saw
+// before is not the reloads'.
+func (l *load) settle(n int, within time.Duration) (string, error) {
+	tag, err := l.waitFor(func(string) bool { return true }, n, within)
+	if err != nil {
+		return "", err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.requests, l.retried = 0, 0
+	l.failures = map[string][]string{}
+	return tag, nil
+}
+
+// stop ends the clients and waits for them.
+func (l *load) stop() {
+	l.cancel()
+	l.wg.Wait()
+}
+
+// loadReport is what a load saw.
+type loadReport struct {
+	Requests int
+	Failed   int
+	ByClass  map[string]int
+	Examples []string
+	Seen     map[string]int
+	Retried  int
+}
+
+// report stops the load and sums it up.
+func (l *load) report() loadReport {
+	l.stop()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := loadReport{Requests: l.requests, ByClass: map[string]int{}, Seen: maps.Clone(l.seen), Retried: l.retried}
+	for class, ex := range l.failures {
+		r.ByClass[class] = len(ex)
+		r.Failed += len(ex)
+		r.Examples = append(r.Examples, class+": "+ex[0])
+	}
+	sort.Strings(r.Examples)
+	return r
+}
+
+func (r loadReport) String() string {
+	var classes []string
+	for c, n := range r.ByClass {
+		classes = append(classes, fmt.Sprintf("%s %d", c, n))
+	}
+	sort.Strings(classes)
+	s := fmt.Sprintf("%d requests, %d failed", r.Requests, r.Failed)
+	if len(classes) > 0 {
+		s += " (" + strings.Join(classes, ", ") + ")"
+	}
+	return s + fmt.Sprintf(", %d re-sent by the client", r.Retried)
+}
