@@ -11,8 +11,10 @@ import (
 )
 
 // BenchmarkStatus500 measures `status` against a daemon with 500
-// programs: in-process (connect, getVersion, getAllProcessInfo, decode,
-// format), the drover binary's wall time (process start included), and
+// programs: in-process as `drover ctl status` (connect, getVersion,
+// getAllProcessInfo, decode, format) and as `drover status` (connect,
+// drover.getAllProcessStatus, decode, format), the drover binary's wall
+// time (process start included), and
 // the real supervisorctl's on the same daemon for comparison. The
 // programs are not started (autostart=false) so the benchmark does not
 // need 500 children; the answer has the same 500 structs.
@@ -25,8 +27,19 @@ func BenchmarkStatus500(b *testing.B) {
 	}
 	d := startDaemon(b, "", sections.String())
 	b.Run("in-process", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			err := runSupervisorctl(context.Background(), ctlIO{strings.NewReader(""), io.Discard, io.Discard}, "drover ctl", []string{"-c", d.conf, "status"})
+			if exitOf(b, err) != exitStatusNotRunning {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("in-process-native", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			err := runCtlVerb(context.Background(), ctlIO{strings.NewReader(""), io.Discard, io.Discard}, "drover status", findVerb("status"),
+				[]string{"-c", d.conf}, ctlFlags{native: true})
 			if exitOf(b, err) != exitStatusNotRunning {
 				b.Fatal(err)
 			}

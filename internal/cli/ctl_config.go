@@ -132,8 +132,10 @@ func iniSection(text, name string) (sec, defaults map[string]string, found bool,
 	inSection := false
 	var lastKey string
 	lastIndent := -1
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimRight(line, "\r")
+	n := -1
+	for line := range strings.Lines(text) {
+		n++
+		line = strings.TrimRight(strings.TrimSuffix(line, "\n"), "\r")
 		trimmed := strings.TrimSpace(line)
 		indent := len(line) - len(strings.TrimLeft(line, " \t"))
 		if trimmed == "" || trimmed[0] == '#' || trimmed[0] == ';' {

@@ -110,9 +110,10 @@ func fastResponse(doc string) (any, error) {
 type scanner struct {
 	s string
 	i int
-	// members is the size of the last struct, the size hint for the
-	// next: the structs of an array usually have the same members.
-	members int
+	// members and items are the sizes of the last struct and array, the
+	// size hints for the next: the elements of an array usually have the
+	// same shape.
+	members, items int
 }
 
 func (s *scanner) skipSpace() {
@@ -293,7 +294,7 @@ func (s *scanner) array(depth int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []any{}
+	out := make([]any, 0, s.items)
 	if name == "data/" {
 		return out, s.open("/array")
 	}
@@ -315,6 +316,7 @@ func (s *scanner) array(depth int) (any, error) {
 		case "value/":
 			out = append(out, "")
 		case "/data":
+			s.items = len(out)
 			return out, s.open("/array")
 		default:
 			return nil, errSlowPath
