@@ -161,8 +161,7 @@ func exitErr(code int) error {
 // newCtlVerbCmd is `drover <verb> [options] [args]`. Options (-c, -s,
 // -u, -p, --json, -h) may come anywhere among the arguments, so cobra's
 // flag parsing is off: words like "-100" (tail) are arguments.
-func newCtlVerbCmd(name string) *cobra.Command {
-	v := findVerb(name)
+func newCtlVerbCmd(v *ctlVerb) *cobra.Command {
 	return &cobra.Command{
 		Use:                v.name + " [-c FILE] [-s URL] [-u USER] [-p PASS] " + v.args,
 		Short:              v.short,
@@ -308,26 +307,6 @@ func hoistCtlOptions(args []string) []string {
 	out := append([]string{args[i]}, opts...)
 	return append(out, args[i+1:]...)
 }
-
-// ctl verb constructors for the commands list in root.go.
-func newCtlStatusCmd() *cobra.Command   { return newCtlVerbCmd("status") }
-func newCtlStartCmd() *cobra.Command    { return newCtlVerbCmd("start") }
-func newCtlStopCmd() *cobra.Command     { return newCtlVerbCmd("stop") }
-func newCtlRestartCmd() *cobra.Command  { return newCtlVerbCmd("restart") }
-func newCtlSignalCmd() *cobra.Command   { return newCtlVerbCmd("signal") }
-func newCtlTailCmd() *cobra.Command     { return newCtlVerbCmd("tail") }
-func newCtlMaintailCmd() *cobra.Command { return newCtlVerbCmd("maintail") }
-func newCtlPidCmd() *cobra.Command      { return newCtlVerbCmd("pid") }
-func newCtlClearCmd() *cobra.Command    { return newCtlVerbCmd("clear") }
-func newCtlAvailCmd() *cobra.Command    { return newCtlVerbCmd("avail") }
-func newCtlRereadCmd() *cobra.Command   { return newCtlVerbCmd("reread") }
-func newCtlUpdateCmd() *cobra.Command   { return newCtlVerbCmd("update") }
-func newCtlAddCmd() *cobra.Command      { return newCtlVerbCmd("add") }
-func newCtlRemoveCmd() *cobra.Command   { return newCtlVerbCmd("remove") }
-func newCtlShutdownCmd() *cobra.Command { return newCtlVerbCmd("shutdown") }
-func newCtlReloadCmd() *cobra.Command   { return newCtlVerbCmd("reload") }
-func newCtlVersionCmd() *cobra.Command  { return newCtlVerbCmd("version") }
-func newCtlFgCmd() *cobra.Command       { return newCtlVerbCmd("fg") }
 
 // supervisorctlMain runs the binary as supervisorctl (args[0] is the
 // program name): supervisorctl's options and verbs, its output and its

@@ -96,42 +96,41 @@ var stopOp = procOp{
 	success: "stopped", ignored: rpc.NotRunning, badGroupExit: exitGeneric,
 }
 
-func ctlStart(c *ctl, ctx context.Context, args []string) error {
+// ready is the start of the verbs that act on processes: the up-check,
+// then at least n arguments, or supervisorctl's "Error: VERB requires
+// WHAT", the verb's help and exit status exit. false means stop (err
+// says why, or is nil when reported).
+func (c *ctl) ready(ctx context.Context, verb string, args []string, n int, what string, exit int) (bool, error) {
 	if ok, err := c.upcheck(ctx); !ok {
-		return err
+		return false, err
 	}
-	if len(args) == 0 {
-		c.println("Error: start requires a process name")
-		c.exit = exitInvalidArgs
-		c.usage("start")
-		return nil
+	if len(args) < n {
+		c.println("Error: " + verb + " requires " + what)
+		c.exit = exit
+		c.usage(verb)
+		return false, nil
+	}
+	return true, nil
+}
+
+func ctlStart(c *ctl, ctx context.Context, args []string) error {
+	if ok, err := c.ready(ctx, "start", args, 1, "a process name", exitInvalidArgs); !ok {
+		return err
 	}
 	return c.runProcOp(ctx, startOp, args)
 }
 
 func ctlStop(c *ctl, ctx context.Context, args []string) error {
-	if ok, err := c.upcheck(ctx); !ok {
+	if ok, err := c.ready(ctx, "stop", args, 1, "a process name", exitGeneric); !ok {
 		return err
-	}
-	if len(args) == 0 {
-		c.println("Error: stop requires a process name")
-		c.exit = exitGeneric
-		c.usage("stop")
-		return nil
 	}
 	return c.runProcOp(ctx, stopOp, args)
 }
 
 // ctlRestart is stop then start (not atomic, as in supervisorctl).
 func ctlRestart(c *ctl, ctx context.Context, args []string) error {
-	if ok, err := c.upcheck(ctx); !ok {
+	if ok, err := c.ready(ctx, "restart", args, 1, "a process name", exitGeneric); !ok {
 		return err
-	}
-	if len(args) == 0 {
-		c.println("Error: restart requires a process name")
-		c.exit = exitGeneric
-		c.usage("restart")
-		return nil
 	}
 	if err := c.runProcOp(ctx, stopOp, args); err != nil {
 		return err
@@ -140,14 +139,8 @@ func ctlRestart(c *ctl, ctx context.Context, args []string) error {
 }
 
 func ctlSignal(c *ctl, ctx context.Context, args []string) error {
-	if ok, err := c.upcheck(ctx); !ok {
+	if ok, err := c.ready(ctx, "signal", args, 2, "a signal name and a process name", exitGeneric); !ok {
 		return err
-	}
-	if len(args) < 2 {
-		c.println("Error: signal requires a signal name and a process name")
-		c.usage("signal")
-		c.exit = exitGeneric
-		return nil
 	}
 	op := procOp{
 		all: "signalAllProcesses", group: "signalProcessGroup", single: "signalProcess",
@@ -230,14 +223,8 @@ func ctlPid(c *ctl, ctx context.Context, args []string) error {
 }
 
 func ctlClear(c *ctl, ctx context.Context, args []string) error {
-	if ok, err := c.upcheck(ctx); !ok {
+	if ok, err := c.ready(ctx, "clear", args, 1, "a process name", exitGeneric); !ok {
 		return err
-	}
-	if len(args) == 0 {
-		c.println("Error: clear requires a process name")
-		c.exit = exitGeneric
-		c.usage("clear")
-		return nil
 	}
 	word := func(r result) (string, bool) { return clearResult(r.name, r.code) }
 	if slices.Contains(args, "all") {

@@ -16,7 +16,8 @@ type ExitCode int
 
 func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
-// commands lists every verb's constructor; each lives in its own file.
+// commands lists every verb's constructor but the client verbs (status,
+// start, ...: one each from ctlVerbs); each lives in its own file.
 var commands = []func() *cobra.Command{
 	newRunCmd,
 	newDemoCmd,
@@ -24,10 +25,6 @@ var commands = []func() *cobra.Command{
 	newDemoWorkerCmd,
 	newCheckCmd,
 	newCtlCmd,
-	newCtlStatusCmd, newCtlStartCmd, newCtlStopCmd, newCtlRestartCmd, newCtlSignalCmd,
-	newCtlTailCmd, newCtlMaintailCmd, newCtlPidCmd, newCtlClearCmd, newCtlFgCmd,
-	newCtlAvailCmd, newCtlRereadCmd, newCtlUpdateCmd, newCtlAddCmd, newCtlRemoveCmd,
-	newCtlShutdownCmd, newCtlReloadCmd, newCtlVersionCmd,
 }
 
 // Execute runs the command line args (args[0] is the program name).
@@ -60,6 +57,9 @@ func Execute(args []string) error {
 	})
 	for _, c := range commands {
 		root.AddCommand(c())
+	}
+	for _, v := range ctlVerbs() {
+		root.AddCommand(newCtlVerbCmd(v))
 	}
 	rest := args[1:]
 	// Invoked as `supervisord` (a symlink), the binary is the daemon with
