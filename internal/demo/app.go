@@ -69,12 +69,12 @@ func ServeApp(addr string, delay time.Duration) error {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
-	var conns connCount
+	var conns ConnCount
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Second, // idle keep-alive conns end while draining
-		ConnState:         conns.track,
+		ConnState:         conns.Track,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -93,7 +93,7 @@ func ServeApp(addr string, delay time.Duration) error {
 	// counted in conns: waiting for zero before that could drop it.
 	<-errc
 	select {
-	case <-conns.zero():
+	case <-conns.Zero():
 	case <-time.After(30 * time.Second):
 	}
 	if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -102,14 +102,19 @@ func ServeApp(addr string, delay time.Duration) error {
 	return nil
 }
 
-// connCount counts open connections and tells when none is left.
-type connCount struct {
+// ConnCount counts a server's open connections and tells when none is
+// left: the last step of a graceful stop that does not race keep-alive
+// clients (http.Server.Shutdown closes idle connections at once, under a
+// request the client may be sending). Set Track as http.Server.ConnState;
+// the zero value is ready to use.
+type ConnCount struct {
 	mu    sync.Mutex
 	n     int
 	empty chan struct{} // closed when n drops to 0; replaced when it rises
 }
 
-func (c *connCount) track(_ net.Conn, st http.ConnState) {
+// Track is the http.Server.ConnState hook.
+func (c *ConnCount) Track(_ net.Conn, st http.ConnState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.empty == nil {
@@ -128,8 +133,8 @@ func (c *connCount) track(_ net.Conn, st http.ConnState) {
 	}
 }
 
-// zero returns a channel closed once no connection is open.
-func (c *connCount) zero() <-chan struct{} {
+// Zero returns a channel closed once no connection is open.
+func (c *ConnCount) Zero() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.n == 0 {

@@ -30,9 +30,16 @@ func (r result) String() string {
 // ctl runs the real supervisorctl with args (and no terminal) against d.
 func (d *daemon) ctl(args ...string) result {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	return d.normalise(d.run(supervisorctlPath, append([]string{"-c", d.conf}, d.expand(args)...)))
+}
+
+// run runs a client command (bounded at two minutes) and returns what it
+// printed and its exit code.
+func (d *daemon) run(bin string, args []string) result {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, supervisorctlPath, append([]string{"-c", d.conf}, d.expand(args)...)...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -42,9 +49,9 @@ func (d *daemon) ctl(args ...string) result {
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	case err != nil:
-		d.t.Fatalf("supervisorctl %v against %s: %v", args, d.kind, err)
+		d.t.Fatalf("%s %v against %s: %v", bin, args, d.kind, err)
 	}
-	return d.normalise(result{out.String(), errb.String(), code})
+	return result{out.String(), errb.String(), code}
 }
 
 // expand replaces "{inet}" in args with the URL of d's inet server.

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/drover-sh/drover/internal/demo"
 )
 
 // The plain app of the zero-downtime suite: this test binary re-run as a Go
@@ -87,9 +89,9 @@ func serveMain(args []string) int {
 			fmt.Fprintln(w, "ready")
 		}
 	})
-	var conns connCount
+	var conns demo.ConnCount
 	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Second,
-		ConnState: conns.track}
+		ConnState: conns.Track}
 	psrv := &http.Server{Handler: probeH, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -132,48 +134,12 @@ func serveMain(args []string) int {
 	// Idle connections end when their client sends (answered with
 	// Connection: close) or after IdleTimeout.
 	select {
-	case <-conns.zero():
+	case <-conns.Zero():
 		return 0
 	case <-time.After(30 * time.Second):
 		fmt.Fprintln(os.Stderr, "zd-serve: connections still open after 30 s")
 		return 1
 	}
-}
-
-// connCount counts a server's open connections.
-type connCount struct {
-	mu    sync.Mutex
-	n     int
-	empty chan struct{} // closed while n == 0
-}
-
-func (c *connCount) track(_ net.Conn, st http.ConnState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch st {
-	case http.StateNew:
-		if c.n == 0 {
-			c.empty = make(chan struct{})
-		}
-		c.n++
-	case http.StateClosed, http.StateHijacked:
-		c.n--
-		if c.n == 0 {
-			close(c.empty)
-		}
-	}
-}
-
-// zero is closed once no connection is open.
-func (c *connCount) zero() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == 0 {
-		ch := make(chan struct{})
-		close(ch)
-		return ch
-	}
-	return c.empty
 }
 
 // serveListeners returns the public sockets and the probe socket (nil

@@ -152,17 +152,10 @@ func reexecRun(t *testing.T, s reexecServer, kind string, n int) zdResult {
 		}
 	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	var res zdResult
-	l := startLoad(t, base, zdTag, time.Duration(n+2)*40*time.Second)
-	tag, err := l.settle(10, 30*time.Second)
-	if err != nil {
-		l.stop()
-		if kind == "drover" {
-			t.Fatalf("drover: %v", err)
-		}
-		return zdResult{skipped: err.Error()}
+	l, res := zdStartLoad(t, kind, base, n)
+	if l == nil {
+		return res
 	}
-	res.tags = append(res.tags, tag)
 	follow := regexp.MustCompile(`following re-exec of 'web': pid \d+ → (\d+)`)
 	for i := range n {
 		t0 := time.Now()
@@ -189,12 +182,11 @@ func reexecRun(t *testing.T, s reexecServer, kind string, n int) zdResult {
 			res.errs = append(res.errs, fmt.Sprintf("re-exec %d: %v", i+1, err))
 			break
 		}
-		tag = next
-		res.tags = append(res.tags, tag)
+		res.tags = append(res.tags, next)
 		// The daemon must know the serving master (its pid is the tag):
 		// asserted for drover; for supervisord it is the orphan question.
-		if pid := strings.TrimSpace(d.droverCtl("pid", "web").Stdout); "pid"+pid != tag {
-			res.errs = append(res.errs, fmt.Sprintf("re-exec %d: the daemon says pid %s, the serving master is %s", i+1, pid, tag))
+		if pid := strings.TrimSpace(d.droverCtl("pid", "web").Stdout); "pid"+pid != next {
+			res.errs = append(res.errs, fmt.Sprintf("re-exec %d: the daemon says pid %s, the serving master is %s", i+1, pid, next))
 		}
 	}
 	res.load = l.report()

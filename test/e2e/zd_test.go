@@ -3,13 +3,10 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,17 +115,10 @@ func zdRun(t *testing.T, s zdServer, kind string, n int) zdResult {
 	d := startDaemon(t, kind, config{Bare: true, Raw: section})
 	d.waitLog(0, `success: web entered RUNNING`)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	var res zdResult
-	l := startLoad(t, base, zdTag, time.Duration(n+2)*40*time.Second)
-	tag, err := l.settle(10, 30*time.Second)
-	if err != nil {
-		l.stop()
-		if kind == "drover" {
-			t.Fatalf("drover: %v", err)
-		}
-		return zdResult{skipped: err.Error()}
+	l, res := zdStartLoad(t, kind, base, n)
+	if l == nil {
+		return res
 	}
-	res.tags = append(res.tags, tag)
 	for i := range n {
 		t0 := time.Now()
 		var r result
@@ -166,6 +156,23 @@ func zdRun(t *testing.T, s zdServer, kind string, n int) zdResult {
 	return res
 }
 
+// zdStartLoad starts the load on base for n reloads and waits until the
+// server answers it; the result holds the first generation's tag. A
+// supervisord whose server never answers is reported (nil load).
+func zdStartLoad(t *testing.T, kind, base string, n int) (*load, zdResult) {
+	t.Helper()
+	l := startLoad(t, base, zdTag, time.Duration(n+2)*40*time.Second)
+	tag, err := l.settle(10, 30*time.Second)
+	if err != nil {
+		l.stop()
+		if kind == "drover" {
+			t.Fatalf("drover: %v", err)
+		}
+		return nil, zdResult{skipped: err.Error()}
+	}
+	return l, zdResult{tags: []string{tag}}
+}
+
 // zdEvents are the daemon's log lines about spawns, hand-offs and exits,
 // printed when a request failed so its time can be placed.
 func zdEvents(d *daemon) []string {
@@ -199,22 +206,8 @@ func zdGet(base string) (string, error) {
 	return zdTag(string(b)), nil
 }
 
-// droverCtl runs the drover CLI with args against d.
+// droverCtl runs the drover CLI with args against d (not normalised).
 func (d *daemon) droverCtl(args ...string) result {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, droverBin, append(args[:1:1], append([]string{"-c", d.conf}, args[1:]...)...)...)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	code := 0
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		d.t.Fatalf("drover %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return d.run(droverBin, append(args[:1:1], append([]string{"-c", d.conf}, args[1:]...)...))
 }

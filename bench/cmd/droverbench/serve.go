@@ -10,9 +10,10 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/drover-sh/drover/internal/demo"
 )
 
 // Note kinds the "serve" child sends once it accepts connections: how it
@@ -63,7 +64,7 @@ func serveMain(sock, addr string) int {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       5 * time.Second,
-		ConnState:         a.track,
+		ConnState:         a.conns.Track,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -131,40 +132,7 @@ func appListeners(addr string) ([]net.Listener, string, error) {
 // app tracks the server's connections for the graceful stop.
 type app struct {
 	drain chan struct{} // closed on SIGTERM: answers say Connection: close
-	mu    sync.Mutex
-	open  int
-	zero  chan struct{} // closed when open drops to 0 while draining
-}
-
-// track is the server's ConnState hook: it counts open connections.
-func (a *app) track(_ net.Conn, st http.ConnState) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch st {
-	case http.StateNew:
-		a.open++
-	case http.StateClosed, http.StateHijacked:
-		a.open--
-		if a.open == 0 && a.zero != nil {
-			close(a.zero)
-			a.zero = nil
-		}
-	}
-}
-
-// idle returns a channel closed once no connection is open.
-func (a *app) idle() <-chan struct{} {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.open == 0 {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	if a.zero == nil {
-		a.zero = make(chan struct{})
-	}
-	return a.zero
+	conns demo.ConnCount
 }
 
 // drainAndStop is the graceful stop: stop accepting (closing this
@@ -200,7 +168,7 @@ func (a *app) drainAndStop(srv *http.Server, lns []net.Listener, served <-chan e
 		}
 	}
 	select {
-	case <-a.idle():
+	case <-a.conns.Zero():
 	case <-t.C:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
