@@ -116,7 +116,7 @@ var Presets = []Preset{
 		Reload:   syscall.SIGHUP,
 		Never:    []syscall.Signal{syscall.SIGTERM, syscall.SIGINT},
 		Inherit:  ListenFDs | ServerStarter,
-		Usage:    "starman app.psgi with SERVER_STARTER_PORT (drover sets it); no --pid; TCP sockets only (Net::Server::SS::PreFork treats every entry as TCP: unix connections are reset); keep-alive clients hold the old generation until the graceful timeout kills it",
+		Usage:    "starman app.psgi with SERVER_STARTER_PORT (drover sets it); no --pid; TCP sockets only (Net::Server::SS::PreFork treats every entry as TCP: unix connections are reset); --disable-keepalive (a starman worker keeps a keep-alive connection after QUIT for as long as its client sends, so the old generation would only end when killed at graceful_timeout, cutting requests in flight); no stopasgroup (QUIT to a worker stops it mid-request: the master must get it alone)",
 		Strategy: BlueGreen,
 	},
 	{
