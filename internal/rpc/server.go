@@ -55,7 +55,13 @@ type Server struct {
 	streams sync.WaitGroup
 	// onStreamEnd, if set (tests), runs when a log stream has ended.
 	onStreamEnd func()
+	// bufs holds *[]byte answer buffers for reuse.
+	bufs sync.Pool
 }
+
+// maxPooledAnswer bounds the answer buffers kept for reuse (a status of
+// 1,000 programs' structs fits).
+const maxPooledAnswer = 2 << 20
 
 // New returns a Server over opts.Backend. It does not listen yet.
 func New(opts Options) (*Server, error) {
@@ -156,10 +162,22 @@ func (h *httpHandler) serveRPC(w http.ResponseWriter, r *http.Request) {
 
 	v, err := h.s.d.call(r.Context(), req.Method, req.Params, h.readOnly)
 	// The answer is built in one buffer sized by the method's last
-	// answer: a 500-program getAllProcessInfo is ~600 kB, and growing a
-	// buffer to that size costs more than encoding it.
+	// answer (a 500-program getAllProcessInfo is ~600 kB: growing a
+	// buffer to that size costs more than encoding it), taken from a pool
+	// (allocating it for every status made the daemon collect garbage
+	// every few calls).
 	hint := h.s.d.sizeHint(req.Method)
-	buf := make([]byte, 0, hint.Load()+512)
+	bp, _ := h.s.bufs.Get().(*[]byte)
+	if bp == nil || int64(cap(*bp)) < hint.Load()+512 {
+		b := make([]byte, 0, hint.Load()+512)
+		bp = &b
+	}
+	defer func() {
+		if cap(*bp) <= maxPooledAnswer {
+			h.s.bufs.Put(bp)
+		}
+	}()
+	buf := (*bp)[:0]
 	if err != nil {
 		f := ToFault(err)
 		buf = xmlrpc.AppendFault(buf, f.Code, f.String())
@@ -169,6 +187,7 @@ func (h *httpHandler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hint.Store(int64(len(buf)))
+	*bp = buf
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
 	_, _ = w.Write(buf)
