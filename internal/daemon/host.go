@@ -17,8 +17,9 @@ import (
 )
 
 var (
-	_ supervisor.Resolver = (*osHost)(nil)
-	_ supervisor.Readier  = (*osHost)(nil)
+	_ supervisor.Resolver     = (*osHost)(nil)
+	_ supervisor.Readier      = (*osHost)(nil)
+	_ supervisor.SpawnLimiter = (*osHost)(nil)
 )
 
 // osHost is the supervisor's Host over the real OS: it resolves commands,
@@ -112,6 +113,12 @@ func (h *osHost) Resolve(p *config.Process) error {
 // peak (and so its resident) memory low without making the burst slower on
 // a machine with few cores.
 const spawnSlots = 8
+
+// SpawnConcurrency implements supervisor.SpawnLimiter: the supervisor runs
+// at most spawnSlots spawns at once, on as many goroutines, instead of one
+// goroutine per queued spawn. (The slots still bound spawns across
+// supervisors, e.g. one ending on a reload while the next starts.)
+func (h *osHost) SpawnConcurrency() int { return spawnSlots }
 
 // Spawn implements supervisor.Host.
 func (h *osHost) Spawn(p *config.Process) (int, error) {

@@ -71,6 +71,16 @@ type Follower interface {
 	Successor(pgid int, pidfileHint string) (pid int, ok bool)
 }
 
+// SpawnLimiter is optionally implemented by a Host: at most
+// SpawnConcurrency() calls of Spawn then run at once, on that many worker
+// goroutines that exist only while spawns are queued (FIFO, so the start
+// order is kept). Without it (or with a value < 1) every spawn gets its own
+// goroutine. A burst of 500 spawns then costs a few goroutines, not 500
+// stacks that the runtime keeps cached afterwards.
+type SpawnLimiter interface {
+	SpawnConcurrency() int
+}
+
 // Readier is optionally implemented by a Host: it waits until generation pid
 // of p answers its readiness probe (config Drover.Ready), or ctx ends. A
 // reload uses it after the in-place signal, the adopted re-exec or the

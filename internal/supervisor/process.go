@@ -98,17 +98,7 @@ func (c *core) spawn(p *proc) {
 // comes back as a spawnMsg.
 func (c *core) spawnInst(inst *instance) {
 	c.inflight++
-	s, cfg := c.s, inst.p.cfg
-	go func() {
-		pid, err := s.host.Spawn(cfg)
-		if err == nil && pid <= 0 {
-			err = fmt.Errorf("spawn of %s returned no pid", cfg.Name)
-		}
-		select {
-		case s.inbox <- spawnMsg{inst, pid, err}:
-		case <-s.done:
-		}
-	}()
+	c.s.spawns.run(c.s, spawnJob{inst, inst.p.cfg})
 }
 
 func (c *core) spawned(p *proc, inst *instance, err error) {

@@ -28,6 +28,8 @@ type Supervisor struct {
 	done  chan struct{} // closed when Run returns
 	bus   bus
 	core  *core
+	// spawns runs Host.Spawn calls off the owner goroutine.
+	spawns spawnQueue
 	// started guards against a second Run.
 	started chan struct{}
 	// life ends when Run returns: readiness waits in flight end with it.
@@ -76,6 +78,7 @@ func New(cfg *config.Config, host Host, log *slog.Logger) *Supervisor {
 		inbox:   make(chan message, 256),
 		done:    make(chan struct{}),
 		started: make(chan struct{}, 1),
+		spawns:  newSpawnQueue(host),
 	}
 	s.life, s.lifeDone = context.WithCancel(context.Background())
 	s.core = newCore(s)
