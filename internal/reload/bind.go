@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,26 +51,33 @@ func DefaultSocketOptions() SocketOptions {
 //
 // The daemon's copies stay in blocking mode and are never used to accept:
 // O_NONBLOCK is shared by every holder of the socket, so the daemon must
-// not wrap them in net.FileListener. Nothing here calls shutdown(2), which
-// would stop accept for every process that shares the socket.
+// not wrap them in net.FileListener. Only Retire calls shutdown(2), which
+// stops accept for every process that shares the socket: on the TCP
+// listeners of a generation that is gone.
 type Set struct {
-	mu     sync.Mutex
-	socks  []*boundSocket
-	closed bool
+	mu      sync.Mutex
+	socks   []*boundSocket
+	closed  bool
+	backlog int // for Sibling
 }
 
 type boundSocket struct {
 	spec SocketSpec
-	addr string // the bound address (ephemeral ports resolved)
+	addr string         // the bound address (ephemeral ports resolved)
+	ap   netip.AddrPort // TCP: the bound address, for Sibling
 	f    *os.File
 	dev  uint64 // of the unix socket file we created, for Close
 	ino  uint64
+	// refs counts the Sets holding this socket (a unix socket is shared
+	// by a Set and its Siblings); the last Close closes it.
+	refs *atomic.Int32
 }
 
 // Bind binds and listens on specs in order. TCP sockets get SO_REUSEADDR
 // (so a restarted daemon can bind while old connections are in TIME_WAIT)
-// and never SO_REUSEPORT (two accept queues lose connections at hand-off);
-// an IPv6 address gets IPV6_V6ONLY, as Server::Starter does. A unix socket
+// and SO_REUSEPORT, so that a Sibling can join their group; only the
+// daemon's own Siblings do, and Steer decides which member gets new
+// connections (see steer.go); an IPv6 address gets IPV6_V6ONLY, as Server::Starter does. A unix socket
 // file left by a dead listener is replaced, a live one is refused
 // (ErrSocketInUse), a non-socket file is refused (ErrNotSocket); the file
 // gets Mode and owner before listen(2), so nobody connects before the
@@ -85,7 +93,7 @@ func Bind(specs []SocketSpec, o SocketOptions) (*Set, error) {
 	if o.Mode == 0 {
 		o.Mode = DefaultSocketMode
 	}
-	set := &Set{}
+	set := &Set{backlog: o.Backlog}
 	for _, s := range specs {
 		var b *boundSocket
 		var err error
@@ -107,14 +115,20 @@ func Bind(specs []SocketSpec, o SocketOptions) (*Set, error) {
 }
 
 func bindTCP(s SocketSpec, backlog int) (*boundSocket, error) {
-	a := s.AddrPort.Addr()
+	return bindTCPAt(s, s.AddrPort, backlog)
+}
+
+// bindTCPAt binds s at ap (s.AddrPort, or the resolved address for a
+// Sibling).
+func bindTCPAt(s SocketSpec, ap netip.AddrPort, backlog int) (*boundSocket, error) {
+	a := ap.Addr()
 	var family int
 	var sa unix.Sockaddr
 	switch {
 	case a.Is4():
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(s.AddrPort.Port()), Addr: a.As4()}
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
 	case a.Is6():
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(s.AddrPort.Port()), Addr: a.As16()}
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
 	default:
 		return nil, fmt.Errorf("%w: no address", ErrBadSocket)
 	}
@@ -127,6 +141,9 @@ func bindTCP(s SocketSpec, backlog int) (*boundSocket, error) {
 		return nil, os.NewSyscallError(call, err)
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 		return fail("setsockopt", err)
 	}
 	if family == unix.AF_INET6 {
@@ -144,14 +161,14 @@ func bindTCP(s SocketSpec, backlog int) (*boundSocket, error) {
 	if err != nil {
 		return fail("getsockname", err)
 	}
-	addr := s.AddrPort
+	addr := ap
 	switch v := got.(type) {
 	case *unix.SockaddrInet4:
 		addr = netip.AddrPortFrom(netip.AddrFrom4(v.Addr), uint16(v.Port))
 	case *unix.SockaddrInet6:
 		addr = netip.AddrPortFrom(netip.AddrFrom16(v.Addr), uint16(v.Port))
 	}
-	return &boundSocket{spec: s, addr: addr.String(), f: os.NewFile(uintptr(fd), s.String())}, nil
+	return &boundSocket{spec: s, addr: addr.String(), ap: addr, f: os.NewFile(uintptr(fd), s.String()), refs: oneRef()}, nil
 }
 
 func bindUnix(s SocketSpec, o SocketOptions) (*boundSocket, error) {
@@ -165,7 +182,7 @@ func bindUnix(s SocketSpec, o SocketOptions) (*boundSocket, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	b := &boundSocket{spec: s, addr: s.Path}
+	b := &boundSocket{spec: s, addr: s.Path, refs: oneRef()}
 	fail := func(call string, err error) (*boundSocket, error) {
 		unix.Close(fd)
 		if !abstract && b.ino != 0 {
@@ -307,8 +324,9 @@ func (s *Set) Files() ([]*os.File, error) {
 }
 
 // Close closes the daemon's copies and removes the unix socket files it
-// created (unless something replaced them since). Children keep their
-// inherited copies. Close is idempotent.
+// created (unless something replaced them since); a unix socket shared
+// with a Sibling stays until the last Set holding it is closed. Children
+// keep their inherited copies. Close is idempotent.
 func (s *Set) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -318,6 +336,9 @@ func (s *Set) Close() error {
 	s.closed = true
 	var errs []error
 	for _, b := range s.socks {
+		if b.refs != nil && b.refs.Add(-1) > 0 {
+			continue
+		}
 		if b.ino != 0 {
 			if err := removeIfSame(b.spec.Path, b.dev, b.ino); err != nil {
 				errs = append(errs, fmt.Errorf("remove %s: %w", b.spec.Path, err))
@@ -328,4 +349,10 @@ func (s *Set) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func oneRef() *atomic.Int32 {
+	r := &atomic.Int32{}
+	r.Store(1)
+	return r
 }

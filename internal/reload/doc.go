@@ -1,6 +1,8 @@
 // Package reload holds the building blocks of zero-downtime reloads: sockets
 // the daemon owns for a program's lifetime and passes to every generation
-// (ParseSockets, Bind, Set, ServerStarterPort), readiness probes
+// (ParseSockets, Bind, Set, ServerStarterPort), per-generation TCP
+// listeners steered during a hand-off (Set.Sibling, Steer, Queued,
+// Retire), readiness probes
 // (ParseReady, Probe, GenProbe), per-server presets (Presets,
 // LookupPreset), what one generation inherits (Assemble) and the blue/green
 // hand-off plan (Plan).

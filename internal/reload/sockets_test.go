@@ -100,8 +100,8 @@ func sockopt(t *testing.T, f *os.File, level, opt int) int {
 	return v
 }
 
-// TestBindTCP: the sockets listen with SO_REUSEADDR and without
-// SO_REUSEPORT, an ephemeral port is reported as bound, and a connection
+// TestBindTCP: the sockets listen with SO_REUSEADDR and SO_REUSEPORT (for
+// Sibling), an ephemeral port is reported as bound, and a connection
 // made before any child exists waits in the backlog until a duplicate from
 // Files accepts it (the same kernel socket).
 func TestBindTCP(t *testing.T) {
@@ -116,9 +116,9 @@ func TestBindTCP(t *testing.T) {
 	}
 	defer files[0].Close()
 	f := files[0]
-	if sockopt(t, f, unix.SOL_SOCKET, unix.SO_REUSEADDR) != 1 || sockopt(t, f, unix.SOL_SOCKET, unix.SO_REUSEPORT) != 0 ||
+	if sockopt(t, f, unix.SOL_SOCKET, unix.SO_REUSEADDR) != 1 || sockopt(t, f, unix.SOL_SOCKET, unix.SO_REUSEPORT) != 1 ||
 		sockopt(t, f, unix.SOL_SOCKET, unix.SO_ACCEPTCONN) != 1 {
-		t.Error("want SO_REUSEADDR, no SO_REUSEPORT, listening")
+		t.Error("want SO_REUSEADDR, SO_REUSEPORT, listening")
 	}
 	if fl, _ := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); fl&unix.O_NONBLOCK != 0 {
 		t.Error("socket is non-blocking: children would inherit O_NONBLOCK")
