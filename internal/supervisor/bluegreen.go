@@ -19,9 +19,25 @@ import (
 // RUNNING throughout and N's exit never respawns. The request is answered
 // when N has exited. Failures never cost service: N+1 not ready or exiting
 // early is stopped and N keeps serving.
+//
+// With a Steerer host, N+1 has TCP listeners of its own that get no
+// connection until it is ready; promotion steers every new connection to
+// them, and N gets its signal once its own accept queue is empty (checked
+// every drainTick, after drainGrace for workers already woken, at most
+// drainMax): a worker told to stop right after accept may close the
+// connection it just took unanswered (Net::Server on HUP).
 
 // defaultGracefulTimeout applies when Drover.GracefulTimeout is unset.
 const defaultGracefulTimeout = 30 * time.Second
+
+// The old generation's drain after promotion (Steerer hosts): its queue is
+// re-checked every drainTick; it is signalled once the queue was empty for
+// drainGrace, or after drainMax whatever the queue holds.
+const (
+	drainTick  = 15 * time.Millisecond
+	drainGrace = 15 * time.Millisecond
+	drainMax   = time.Second
+)
 
 // handoff is the state of one blue/green reload.
 type handoff struct {
@@ -34,7 +50,11 @@ type handoff struct {
 	retiring *instance // the generation asked to stop, for the kill timer
 	up       timer     // startsecs of uptime when there is no probe
 	kill     timer     // SIGKILL of retiring's group
-	t0       time.Time
+	drain    timer     // re-checks old's accept queue after promotion
+	// busyAt is when old's queue was last seen non-empty (promotion
+	// first); drainEnd bounds the wait.
+	busyAt, drainEnd time.Time
+	t0               time.Time
 }
 
 func gracefulSignal(rec *reloadRec) syscall.Signal {
@@ -66,6 +86,7 @@ func (c *core) beginBlueGreen(p *proc, rec *reloadRec) error {
 	hb := &handoff{old: old, t0: time.Now()}
 	hb.up = timer{idx: -1, fire: func(c *core) { c.bgReady(rec, nil) }}
 	hb.kill = timer{idx: -1, fire: func(c *core) { c.bgKill(rec) }}
+	hb.drain = timer{idx: -1, fire: func(c *core) { c.bgDrain(rec) }}
 	rec.bg = hb
 	p.reload = rec
 	c.gen++
@@ -146,8 +167,46 @@ func (c *core) bgReady(rec *reloadRec, err error) {
 		c.bgFinish(rec, nil)
 		return
 	}
+	if st, ok := c.s.host.(Steerer); ok && st.Promote(p.cfg, next.pid, old.pid) {
+		c.logf(slog.LevelInfo, "handing off '%s': pid %d is ready after %v; new connections go to it, waiting for pid %d's accept queue to drain",
+			p.cfg.Name, next.pid, time.Since(hb.t0).Round(time.Millisecond), old.pid)
+		hb.busyAt = time.Now()
+		hb.drainEnd = hb.busyAt.Add(drainMax)
+		c.timers.arm(&hb.drain, hb.busyAt.Add(drainGrace))
+		return
+	}
 	c.logf(slog.LevelInfo, "handing off '%s': pid %d is ready after %v; sending %s to pid %d",
 		p.cfg.Name, next.pid, time.Since(hb.t0).Round(time.Millisecond), signame(gracefulSignal(rec)), old.pid)
+	c.bgRetire(rec, old, gracefulSignal(rec), gracefulTimeout(rec))
+}
+
+// bgDrain signals the promoted-away generation once its accept queue has
+// been empty for drainGrace (or drainMax passed); else it checks again.
+func (c *core) bgDrain(rec *reloadRec) {
+	hb, p := rec.bg, rec.p
+	old := hb.old
+	if rec.done1 || old == nil || old.gone || old == p.cur || hb.retiring != nil || hb.stopping {
+		return
+	}
+	now := time.Now()
+	n := c.s.host.(Steerer).Queued(p.cfg, old.pid)
+	if n > 0 {
+		hb.busyAt = now
+	}
+	switch {
+	case n > 0 && !now.Before(hb.drainEnd):
+		c.logf(slog.LevelWarn, "handing off '%s': pid %d still has %d connections queued after %v; sending %s anyway",
+			p.cfg.Name, old.pid, n, drainMax, signame(gracefulSignal(rec)))
+	case n > 0:
+		c.timers.arm(&hb.drain, now.Add(drainTick))
+		return
+	case now.Sub(hb.busyAt) < drainGrace:
+		c.timers.arm(&hb.drain, hb.busyAt.Add(drainGrace))
+		return
+	default:
+		c.logf(slog.LevelInfo, "handing off '%s': pid %d's accept queue is empty; sending %s to pid %d",
+			p.cfg.Name, old.pid, signame(gracefulSignal(rec)), old.pid)
+	}
 	c.bgRetire(rec, old, gracefulSignal(rec), gracefulTimeout(rec))
 }
 
@@ -155,6 +214,7 @@ func (c *core) bgReady(rec *reloadRec, err error) {
 func (c *core) bgRetire(rec *reloadRec, inst *instance, sig syscall.Signal, wait time.Duration) {
 	hb := rec.bg
 	hb.retiring = inst
+	c.timers.cancel(&hb.drain)
 	if inst.readyCancel != nil {
 		inst.readyCancel()
 	}
@@ -253,6 +313,9 @@ func (c *core) bgExited(p *proc, inst *instance, status syscall.WaitStatus) bool
 			p.laststart = next.spawnedAt
 			p.laststop = time.Now()
 			c.dirty = true
+			if st, ok := c.s.host.(Steerer); ok {
+				st.Promote(p.cfg, next.pid, inst.pid) // nothing left to drain
+			}
 			return true
 		}
 		// Normal exit rules for it; the new generation is not wanted.
@@ -300,6 +363,7 @@ func (c *core) bgFinish(rec *reloadRec, err error) {
 	hb := rec.bg
 	c.timers.cancel(&hb.up)
 	c.timers.cancel(&hb.kill)
+	c.timers.cancel(&hb.drain)
 	if err == nil && rec.p.cur != nil {
 		rec.inst, rec.pid = rec.p.cur, rec.p.cur.pid
 	}

@@ -45,6 +45,8 @@ type fakeHost struct {
 	// prepared records PrepareReload calls: the pid and how many signals
 	// had been sent then.
 	prepared [][2]int
+	// steer, when set, makes the host a steering one (bluegreen_steer_test.go).
+	steer *fakeSteer
 }
 
 func (h *fakeHost) PrepareReload(_ *config.Process, pid int) {

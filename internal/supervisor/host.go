@@ -106,3 +106,20 @@ var ErrExitedBeforeReady = errors.New("the generation exited before it was ready
 type ReloadPreparer interface {
 	PrepareReload(p *config.Process, pid int)
 }
+
+// Steerer is optionally implemented by a Host that gives a blue/green
+// hand-off's new generation listeners of its own next to the serving
+// generation's, and decides which of them gets new connections. Both
+// methods are called on the owner goroutine and must not block.
+type Steerer interface {
+	// Promote sends p's new connections to generation newPid (ready) from
+	// now on instead of oldPid. It reports whether the two have listeners
+	// of their own; false means they share them (or steering failed) and
+	// the supervisor signals oldPid at once.
+	Promote(p *config.Process, newPid, oldPid int) bool
+	// Queued is how many connections wait in the accept queues of
+	// generation pid's own listeners (0 when it has none). After Promote
+	// the supervisor signals oldPid only once this is 0, so that no
+	// connection the old generation was handed is dropped by its stop.
+	Queued(p *config.Process, pid int) int
+}
