@@ -21,8 +21,11 @@ import (
 // owned is one program's sockets and generation counter, by process key.
 type owned struct {
 	specs []string
-	set   *reload.Set
+	set   *reload.Set // the serving listeners; a respawn inherits them
 	gen   int
+	// users counts the live generations holding each Set: set, and the
+	// Siblings of blue/green hand-offs (steer.go).
+	users map[*reload.Set]int
 }
 
 // liveProbe is the readiness check of one spawned generation.
@@ -37,6 +40,8 @@ type genSetup struct {
 	inh   *reload.Inheritance
 	probe *reload.GenProbe
 	gen   int
+	o     *owned
+	set   *reload.Set // what the child inherits: o.set or a Sibling
 }
 
 func processKey(p *config.Process) string { return p.Group + ":" + p.Name }
@@ -73,7 +78,7 @@ func (h *osHost) prepareGen(p *config.Process) (*genSetup, error) {
 		o.specs = slices.Clone(d.Sockets)
 	}
 	o.gen++
-	set, gen := o.set, o.gen
+	set, gen := h.listenersFor(p, o), o.gen
 	h.mu.Unlock()
 
 	preset, _ := reload.LookupPreset(d.Server) // validated by config; zero for none
@@ -96,15 +101,17 @@ func (h *osHost) prepareGen(p *config.Process) (*genSetup, error) {
 		if probe != nil {
 			probe.Close()
 		}
+		h.dropListeners(o, set)
 		return nil, err
 	}
-	return &genSetup{inh: inh, probe: probe, gen: gen}, nil
+	return &genSetup{inh: inh, probe: probe, gen: gen, o: o, set: set}, nil
 }
 
 // started records a spawned generation's probe, or drops it when the spawn
 // failed or the child is already gone.
 func (h *osHost) started(gs *genSetup, pid int, err error, gone bool) {
 	gs.inh.Close() // the child holds its own copies now
+	h.listenersStarted(gs, pid, err == nil && pid != 0 && !gone)
 	if gs.probe == nil {
 		return
 	}
@@ -170,6 +177,10 @@ func (h *osHost) notifyDir() (string, error) {
 func (h *osHost) closeOwned() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for _, g := range h.gens {
+		g.set.Close()
+	}
+	clear(h.gens)
 	for k, o := range h.owned {
 		if o.set != nil {
 			o.set.Close()

@@ -43,6 +43,7 @@ type osHost struct {
 	reapedEarly map[int]struct{}
 
 	owned  map[string]*owned // drover-owned sockets and generations, by process
+	gens   map[int]*liveGen  // the listeners each live generation holds, by pid
 	probes map[int]*liveProbe
 	notify string // private dir of NOTIFY_SOCKETs; "" until needed
 
@@ -240,6 +241,7 @@ func (h *osHost) reaped(pid int) {
 		f.Close()
 	}
 	h.probeExited(pid)
+	h.listenersExited(pid)
 }
 
 // writeStdin sends data to the child's stdin (sendProcessStdin).
