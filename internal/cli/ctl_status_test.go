@@ -31,14 +31,18 @@ func TestStatusShowsHandoff(t *testing.T) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	in, err := cl.Call(ctx, "supervisor.getProcessInfo", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strconv.Itoa(in.(map[string]any)["pid"].(int))
 	reloaded := make(chan error, 1)
 	go func() {
 		_, err := cl.Call(ctx, "drover.reloadProcess", "web")
 		reloaded <- err
 	}()
-	m := regexp.MustCompile(`handing off 'web': pid (\d+) is ready .* to pid (\d+)`).FindStringSubmatch(
-		d.waitLine(from, `handing off 'web': pid \d+ is ready`))
-	next, old := m[1], m[2]
+	line := d.waitLine(from, `handing off 'web': pid \d+ is ready`)
+	next := regexp.MustCompile(`pid (\d+) is ready`).FindStringSubmatch(line)[1]
 
 	bin := droverBinary(t)
 	r := binRun(t, "", bin, "status", "-c", d.conf)

@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,18 +9,23 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
 // Client calls a supervisord-compatible server (drover or supervisord)
-// as supervisorctl does: XML-RPC POSTs to /RPC2 over kept-alive
-// connections, and GET streams for /logtail and /mainlogtail. It is safe
-// for concurrent use.
+// as supervisorctl does: XML-RPC POSTs to /RPC2 over a kept-alive
+// connection (see client_conn.go), and GET streams for /logtail and
+// /mainlogtail. It is safe for concurrent use.
 type Client struct {
 	base string // scheme://host[:port] used in request URLs
 	auth ClientAuth
-	hc   *http.Client
+	hc   *http.Client // log streams
+	dial func(ctx context.Context) (net.Conn, error)
+
+	mu   sync.Mutex
+	idle *callConn // the kept-alive connection for calls
 }
 
 // ClientAuth is the HTTP Basic auth a Client sends, and when.
@@ -62,10 +66,8 @@ func NewClientAuth(serverURL string, auth ClientAuth) (*Client, error) {
 		if path == "" {
 			return nil, fmt.Errorf("no socket path in server URL %q", serverURL)
 		}
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		}
+		c.dial = dialer("unix", path)
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) }
 		c.base = "http://localhost"
 	case strings.HasPrefix(serverURL, "http://"):
 		u, err := url.Parse(serverURL)
@@ -73,6 +75,11 @@ func NewClientAuth(serverURL string, auth ClientAuth) (*Client, error) {
 			return nil, fmt.Errorf("bad server URL %q", serverURL)
 		}
 		c.base = "http://" + u.Host
+		port := u.Port()
+		if port == "" {
+			port = "80"
+		}
+		c.dial = dialer("tcp", net.JoinHostPort(u.Hostname(), port))
 	default:
 		return nil, fmt.Errorf("unknown protocol for server URL %q (want unix:// or http://)", serverURL)
 	}
@@ -94,33 +101,14 @@ func (c *Client) Call(ctx context.Context, method string, args ...any) (any, err
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/RPC2", bytes.NewReader(body))
+	status, text, doc, err := c.post(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "text/xml")
-	req.Header.Set("Accept", "text/xml")
-	if c.auth.Calls {
-		req.SetBasicAuth(c.auth.Username, c.auth.Password)
+	if status != http.StatusOK {
+		return nil, &HTTPError{StatusCode: status, Status: text}
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status}
-	}
-	// The answer is read into one string the decoded strings share.
-	var doc strings.Builder
-	if resp.ContentLength > 0 {
-		doc.Grow(int(min(resp.ContentLength, maxAnswer)))
-	}
-	if _, err := io.Copy(&doc, resp.Body); err != nil {
-		return nil, err
-	}
-	v, err := xmlrpc.ParseResponse(doc.String())
+	v, err := xmlrpc.ParseResponse(doc)
 	var xf *xmlrpc.Fault
 	if errors.As(err, &xf) {
 		return nil, parseFault(xf.Code, xf.String)
@@ -181,4 +169,7 @@ func (c *Client) Stream(ctx context.Context, path string, w io.Writer) error {
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.swapIdle(nil).close()
+	c.hc.CloseIdleConnections()
+}
