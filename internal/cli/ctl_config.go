@@ -48,12 +48,7 @@ func readCtlSection(path string, environ []string) (ctlFileSettings, error) {
 	}
 	abs, _ := filepath.Abs(path)
 	here := filepath.Dir(abs)
-	env := map[string]string{}
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env["ENV_"+k] = v
-		}
-	}
+	var env map[string]string // built for the first value that needs it
 	get := func(key string, withHere bool) (*string, error) {
 		raw, ok := sec[key]
 		if !ok {
@@ -61,6 +56,17 @@ func readCtlSection(path string, environ []string) (ctlFileSettings, error) {
 		}
 		if !ok {
 			return nil, nil
+		}
+		if !strings.Contains(raw, "%") {
+			return &raw, nil
+		}
+		if env == nil {
+			env = map[string]string{}
+			for _, kv := range environ {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					env["ENV_"+k] = v
+				}
+			}
 		}
 		exp := env
 		if withHere {
