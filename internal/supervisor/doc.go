@@ -23,7 +23,8 @@
 // Nothing here calls the OS: Host spawns and signals (and optionally, as a
 // Resolver, checks commands before a start; as a Follower, finds a
 // re-exec'd successor; as a Readier and ReloadPreparer, waits for a
-// reloaded generation's readiness).
+// reloaded generation's readiness; as a Steerer, moves new connections to
+// a ready generation and reports the old one's accept queue).
 //
 // # Semantics
 //
