@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"log/syslog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -75,7 +76,7 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 		reapedEarly: map[int]struct{}{},
 		owned:       map[string]*owned{},
 		probes:      map[int]*liveProbe{},
-		slots:       make(chan struct{}, spawnSlots),
+		slots:       make(chan struct{}, spawnSlots()),
 	}
 }
 
@@ -110,17 +111,19 @@ func (h *osHost) Resolve(p *config.Process) error {
 	return err
 }
 
-// spawnSlots bounds concurrent spawns: a burst (500 programs at start-up)
-// then runs on a few threads instead of hundreds, which keeps the daemon's
-// peak (and so its resident) memory low without making the burst slower on
-// a machine with few cores.
-const spawnSlots = 8
+// spawnSlots bounds concurrent spawns: one per processor the Go runtime
+// uses, at least 2 and at most 8. A burst (500 programs at start-up) then
+// runs on a few threads, and every thread a burst adds stays in the
+// process with its stacks (8 slots: 13-15 threads, 2: 10, daemon VmRSS
+// with 500 programs 0.3 MB lower on 2 cores), while a fork/exec holds a
+// processor anyway, so more slots than processors do not start faster.
+func spawnSlots() int { return min(max(runtime.GOMAXPROCS(0), 2), 8) }
 
 // SpawnConcurrency implements supervisor.SpawnLimiter: the supervisor runs
-// at most spawnSlots spawns at once, on as many goroutines, instead of one
-// goroutine per queued spawn. (The slots still bound spawns across
-// supervisors, e.g. one ending on a reload while the next starts.)
-func (h *osHost) SpawnConcurrency() int { return spawnSlots }
+// at most as many spawns at once as there are slots, on as many goroutines,
+// instead of one goroutine per queued spawn. (The slots still bound spawns
+// across supervisors, e.g. one ending on a reload while the next starts.)
+func (h *osHost) SpawnConcurrency() int { return cap(h.slots) }
 
 // Spawn implements supervisor.Host.
 func (h *osHost) Spawn(p *config.Process) (int, error) {
