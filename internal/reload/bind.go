@@ -115,7 +115,40 @@ func Bind(specs []SocketSpec, o SocketOptions) (*Set, error) {
 }
 
 func bindTCP(s SocketSpec, backlog int) (*boundSocket, error) {
+	if s.AddrPort.Port() != 0 {
+		if err := checkFree(s.AddrPort); err != nil {
+			return nil, err
+		}
+	}
 	return bindTCPAt(s, s.AddrPort, backlog)
+}
+
+// checkFree fails with EADDRINUSE when something listens on ap already:
+// SO_REUSEPORT would otherwise let a second daemon of the same user join
+// that listener's group and take a share of its connections. A socket
+// without SO_REUSEPORT conflicts with any listener on the address.
+func checkFree(ap netip.AddrPort) error {
+	family, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
+	if ap.Addr().Is6() {
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		return os.NewSyscallError("setsockopt", err)
+	}
+	if family == unix.AF_INET6 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return os.NewSyscallError("bind", err)
+	}
+	return nil
 }
 
 // bindTCPAt binds s at ap (s.AddrPort, or the resolved address for a

@@ -182,6 +182,12 @@ func TestBindAllOrNothing(t *testing.T) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("unix socket file left behind: %v", err)
 	}
+	// A second daemon cannot join drover's own SO_REUSEPORT listener.
+	mine := mustBind(t, "tcp://127.0.0.1:0", DefaultSocketOptions())
+	again, _ := ParseSockets("tcp://" + mine.Addrs()[0])
+	if _, err := Bind(again, DefaultSocketOptions()); !errors.Is(err, unix.EADDRINUSE) {
+		t.Fatalf("second Bind of %s: %v, want EADDRINUSE", mine.Addrs()[0], err)
+	}
 	if _, err := Bind(specs[:1], SocketOptions{Backlog: MaxBacklog + 1}); !errors.Is(err, ErrBadSocket) {
 		t.Errorf("backlog: %v", err)
 	}
