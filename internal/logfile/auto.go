@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+
+	"golang.org/x/sys/unix"
 )
 
 // autoAlphabet is the character set of Python's tempfile names.
@@ -24,15 +26,17 @@ func CreateAuto(childlogdir, procname, channel, identifier string) (string, erro
 	var lastErr error
 	for range 100 {
 		name := filepath.Join(childlogdir, prefix+randomName()+".log")
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		// A raw open: an *os.File would try the poller and set a finalizer
+		// for a descriptor that is closed at once.
+		fd, err := openRetry(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
 		if err == nil {
-			if err := f.Close(); err != nil {
+			if err := unix.Close(fd); err != nil {
 				return "", fmt.Errorf("create AUTO log %s: %w", name, err)
 			}
 			return name, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("create AUTO log in %s: %w", childlogdir, err)
+			return "", fmt.Errorf("create AUTO log in %s: %w", childlogdir, &os.PathError{Op: "open", Path: name, Err: err})
 		}
 		lastErr = err
 	}
