@@ -123,14 +123,25 @@ func bindTCP(s SocketSpec, backlog int) (*boundSocket, error) {
 	return bindTCPAt(s, s.AddrPort, backlog)
 }
 
+// sockaddrOf is ap's address family and sockaddr.
+func sockaddrOf(ap netip.AddrPort) (int, unix.Sockaddr, error) {
+	switch a := ap.Addr(); {
+	case a.Is4():
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, nil
+	case a.Is6():
+		return unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}, nil
+	}
+	return 0, nil, fmt.Errorf("%w: no address", ErrBadSocket)
+}
+
 // checkFree fails with EADDRINUSE when something listens on ap already:
 // SO_REUSEPORT would otherwise let a second daemon of the same user join
 // that listener's group and take a share of its connections. A socket
 // without SO_REUSEPORT conflicts with any listener on the address.
 func checkFree(ap netip.AddrPort) error {
-	family, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
-	if ap.Addr().Is6() {
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	family, sa, err := sockaddrOf(ap)
+	if err != nil {
+		return err
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -154,16 +165,9 @@ func checkFree(ap netip.AddrPort) error {
 // bindTCPAt binds s at ap (s.AddrPort, or the resolved address for a
 // Sibling).
 func bindTCPAt(s SocketSpec, ap netip.AddrPort, backlog int) (*boundSocket, error) {
-	a := ap.Addr()
-	var family int
-	var sa unix.Sockaddr
-	switch {
-	case a.Is4():
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
-	case a.Is6():
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
-	default:
-		return nil, fmt.Errorf("%w: no address", ErrBadSocket)
+	family, sa, err := sockaddrOf(ap)
+	if err != nil {
+		return nil, err
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
