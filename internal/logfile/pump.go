@@ -118,6 +118,21 @@ func (p *Pump) Add(f *os.File, sink Sink) (Handle, error) {
 	if err != nil {
 		return 0, fmt.Errorf("log pump: add %s: %w", name, err)
 	}
+	return p.add(fd, name, sink)
+}
+
+// AddFD is Add for a raw descriptor the caller made non-blocking and
+// close-on-exec (a pipe2 read end): the Pump takes fd over as it is, with
+// no duplicate, and closes it in every case, so the caller must not use fd
+// afterwards. name is only for messages.
+func (p *Pump) AddFD(fd int, name string, sink Sink) (Handle, error) {
+	if fd < 0 {
+		return 0, fmt.Errorf("log pump: add %s: %w", name, os.ErrInvalid)
+	}
+	return p.add(fd, name, sink)
+}
+
+func (p *Pump) add(fd int, name string, sink Sink) (Handle, error) {
 	pp := &pipe{fd: fd, sink: sink}
 	pp.pipeState.sink = &pp.sink
 

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // readRotated concatenates path.N … path.1 and path, oldest first.
@@ -243,4 +245,41 @@ func TestPumpFairness(t *testing.T) {
 	}
 	_ = floodCmd.Process.Kill()
 	waitClosed(t, floodClosed)
+}
+
+// TestPumpAddFD: a raw non-blocking pipe read end is taken over as is: its
+// output is delivered, EOF closes it (OnClosed) and a bad fd is refused.
+func TestPumpAddFD(t *testing.T) {
+	p := newTestPump(t, nil)
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 4)
+	closed := make(chan struct{})
+	if _, err := p.AddFD(fds[0], "raw", Sink{
+		OnLog:    func(b []byte) { got <- bytes.Clone(b) },
+		OnClosed: func() { close(closed) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(fds[1], []byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-got:
+		if string(b) != "hello\n" {
+			t.Fatalf("got %q", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no output delivered")
+	}
+	unix.Close(fds[1])
+	waitClosed(t, closed)
+	if _, err := p.AddFD(-1, "bad", Sink{}); err == nil {
+		t.Fatal("AddFD(-1) succeeded")
+	}
 }
