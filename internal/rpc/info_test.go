@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
 // The info structs encode themselves; what a client decodes must be what
@@ -29,3 +31,34 @@ func TestInfoEncodingEscapes(t *testing.T) {
 		t.Errorf("drover.getAllProcessInfo struct has %d members: %v", len(first), first)
 	}
 }
+
+// FuzzInfoEncoding: whatever a process's strings hold, its info struct
+// and status row decode to the sanitized strings (see xmlrpc.Sanitize).
+func FuzzInfoEncoding(f *testing.F) {
+	f.Add("web", "web", "can't <spawn> & \x1b[0m\r\n", "bluegreen", 3)
+	f.Fuzz(func(t *testing.T, name, group, spawnErr, reloading string, handoff int) {
+		pi := ProcessInfo{Name: name, Group: group, State: ProcessFatal, SpawnErr: spawnErr, Reloading: reloading,
+			HandoffPID: handoff, StdoutLogfile: spawnErr}
+		s, err := New(Options{Backend: bigBackend{&fakeBackend{state: StateRunning}, []ProcessInfo{pi}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := norm(t, must(s.Call(context.Background(), "drover.getAllProcessInfo"))).([]any)[0].(map[string]any)
+		clean := xmlrpc.Sanitize
+		if info["name"] != clean(name) || info["group"] != clean(group) || info["spawnerr"] != clean(spawnErr) ||
+			info["reloading"] != clean(reloading) || info["logfile"] != clean(spawnErr) || info["handoff_pid"] != int(clampPID(handoff)) {
+			t.Fatalf("%q %q %q %q %d decoded as %v", name, group, spawnErr, reloading, handoff, info)
+		}
+		want := clean(spawnErr)
+		if spawnErr == "" {
+			want = `unknown error (try "tail ` + clean(name) + `")`
+		}
+		row := norm(t, must(s.Call(context.Background(), "drover.getAllProcessStatus"))).([]any)[0].([]any)
+		if info["description"] != want || row[4] != want || row[0] != clean(group) || row[1] != clean(name) {
+			t.Fatalf("description %q, status row %v, want %q", info["description"], row, want)
+		}
+	})
+}
+
+// clampPID is what an XML-RPC int carries of n.
+func clampPID(n int) int64 { return min(max(int64(n), xmlrpc.MinInt), xmlrpc.MaxInt) }
