@@ -159,7 +159,6 @@ func closedByPeer(cc *callConn) bool {
 	return closed || err != nil
 }
 
-
 // dialer returns how a Client for the unix socket path (or TCP host:port
 // when path is "") connects.
 func dialer(network, addr string) func(ctx context.Context) (net.Conn, error) {
