@@ -159,8 +159,8 @@ func closedByPeer(cc *callConn) bool {
 	return closed || err != nil
 }
 
-// dialer returns how a Client for the unix socket path (or TCP host:port
-// when path is "") connects.
+// dialer returns a function connecting to addr on network ("unix" or
+// "tcp").
 func dialer(network, addr string) func(ctx context.Context) (net.Conn, error) {
 	return func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
