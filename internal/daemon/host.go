@@ -30,7 +30,7 @@ var (
 type osHost struct {
 	sd        config.Supervisord // [supervisord] of the running config
 	serverURL string             // SUPERVISOR_SERVER_URL for AUTO
-	daemonEnv []string
+	daemonEnv *spawn.EnvBase     // the daemon's environ, prepared once
 	pump      *logfile.Pump
 	log       *slog.Logger
 
@@ -67,7 +67,7 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 	return &osHost{
 		sd:        sd,
 		serverURL: serverURL,
-		daemonEnv: os.Environ(),
+		daemonEnv: spawn.NewEnvBase(os.Environ()),
 		pump:      pump,
 		log:       log,
 		writers:   map[string]*sharedWriter{},
@@ -141,8 +141,7 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 	if p.UID >= 0 && p.User != "" {
 		user = &spawn.User{Name: p.User, Home: p.HomeDir, UID: uint32(p.UID), GID: uint32(p.GID), Groups: p.Groups}
 	}
-	env := spawn.BuildEnv(spawn.EnvInput{
-		Daemon:      h.daemonEnv,
+	env := h.daemonEnv.Build(spawn.EnvInput{
 		ProcessName: p.Name,
 		GroupName:   p.Group,
 		ServerURL:   serverURL,

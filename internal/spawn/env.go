@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -53,34 +54,72 @@ var listenVars = map[string]bool{"LISTEN_PID": true, "LISTEN_FDS": true, "LISTEN
 //     so a Capistrano "current" symlink stays visible), unless step 3 set
 //     PWD.
 //
-// Entries of Daemon without "=" are dropped. BuildEnv never fails.
+// Entries of Daemon without "=" are dropped. BuildEnv never fails. A daemon
+// that spawns often prepares Daemon once with NewEnvBase and calls Build.
 func BuildEnv(in EnvInput) []string {
-	env := make(map[string]string, len(in.Daemon)+8)
-	for _, kv := range in.Daemon {
-		k, v, ok := strings.Cut(kv, "=")
+	return NewEnvBase(in.Daemon).Build(in)
+}
+
+// EnvBase is step 1 of BuildEnv done once: the daemon's environ filtered,
+// one entry per key (the last wins) and sorted by key. It is read-only
+// afterwards, so one EnvBase serves concurrent Builds.
+type EnvBase struct {
+	kvs  []string // "K=V", sorted by K
+	keys []string // K of kvs[i]
+}
+
+// NewEnvBase prepares daemon (an environ, "K=V" entries) for Build.
+func NewEnvBase(daemon []string) *EnvBase {
+	last := make(map[string]int, len(daemon))
+	for i, kv := range daemon {
+		k, _, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || listenVars[k] {
 			continue
 		}
-		env[k] = v
+		last[k] = i
 	}
-	env["SUPERVISOR_ENABLED"] = "1"
-	env["SUPERVISOR_PROCESS_NAME"] = in.ProcessName
+	b := &EnvBase{kvs: make([]string, 0, len(last)), keys: make([]string, 0, len(last))}
+	for k := range last {
+		b.keys = append(b.keys, k)
+	}
+	sort.Strings(b.keys)
+	for _, k := range b.keys {
+		b.kvs = append(b.kvs, daemon[last[k]])
+	}
+	return b
+}
+
+// Build returns BuildEnv(in) with the base's environment as in.Daemon
+// (in.Daemon is ignored). The base's entries are shared, not copied: only
+// the variables of steps 2-5 are formatted, and no map is built.
+func (b *EnvBase) Build(in EnvInput) []string {
+	type kv struct{ k, v string }
+	over := make([]kv, 0, 4+len(in.Global)+len(in.Program)+4)
+	over = append(over, kv{"SUPERVISOR_ENABLED", "1"}, kv{"SUPERVISOR_PROCESS_NAME", in.ProcessName})
 	if in.GroupName != "" {
-		env["SUPERVISOR_GROUP_NAME"] = in.GroupName
+		over = append(over, kv{"SUPERVISOR_GROUP_NAME", in.GroupName})
 	}
 	if in.ServerURL != "" {
-		env["SUPERVISOR_SERVER_URL"] = in.ServerURL
+		over = append(over, kv{"SUPERVISOR_SERVER_URL", in.ServerURL})
 	}
-	configured := make(map[string]bool, len(in.Global)+len(in.Program))
 	for _, list := range [][]Var{in.Global, in.Program} {
 		for _, v := range list {
-			env[v.Key] = v.Value
-			configured[v.Key] = true
+			over = append(over, kv{v.Key, v.Value})
 		}
 	}
+	configured := func(k string) bool {
+		for _, list := range [][]Var{in.Global, in.Program} {
+			for _, v := range list {
+				if v.Key == k {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	setDefault := func(k, v string) {
-		if !configured[k] {
-			env[k] = v
+		if !configured(k) {
+			over = append(over, kv{k, v})
 		}
 	}
 	if in.User != nil {
@@ -91,14 +130,22 @@ func BuildEnv(in EnvInput) []string {
 	if in.Directory != "" {
 		setDefault("PWD", in.Directory)
 	}
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
+	// Later entries win: a stable sort keeps them last among equal keys.
+	slices.SortStableFunc(over, func(x, y kv) int { return strings.Compare(x.k, y.k) })
+	out := make([]string, 0, len(b.kvs)+len(over))
+	i := 0
+	for j, o := range over {
+		if j+1 < len(over) && over[j+1].k == o.k {
+			continue // overridden by a later one
+		}
+		for i < len(b.keys) && b.keys[i] < o.k {
+			out = append(out, b.kvs[i])
+			i++
+		}
+		if i < len(b.keys) && b.keys[i] == o.k {
+			i++ // the daemon's value is overridden
+		}
+		out = append(out, o.k+"="+o.v)
 	}
-	sort.Strings(keys)
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k + "=" + env[k]
-	}
-	return out
+	return append(out, b.kvs[i:]...)
 }

@@ -45,6 +45,11 @@ func TestBuildEnv(t *testing.T) {
 				"SUPERVISOR_PROCESS_NAME=p", "USER=u2"},
 		},
 		{
+			name: "a key twice in the daemon's environ: the last wins",
+			in:   EnvInput{Daemon: []string{"A=1", "B=x", "A=2", "C=3=4"}, ProcessName: "p"},
+			want: []string{"A=2", "B=x", "C=3=4", "SUPERVISOR_ENABLED=1", "SUPERVISOR_PROCESS_NAME=p"},
+		},
+		{
 			name: "without user the daemon's HOME stays",
 			in:   EnvInput{Daemon: []string{"HOME=/root", "PWD=/"}, ProcessName: "p"},
 			want: []string{"HOME=/root", "PWD=/", "SUPERVISOR_ENABLED=1", "SUPERVISOR_PROCESS_NAME=p"},
@@ -58,6 +63,13 @@ func TestBuildEnv(t *testing.T) {
 			}
 			if again := BuildEnv(tc.in); !slices.Equal(again, got) {
 				t.Errorf("not deterministic: %q vs %q", again, got)
+			}
+			// One prepared base serves many builds with the same result.
+			base := NewEnvBase(tc.in.Daemon)
+			for range 2 {
+				if b := base.Build(tc.in); !slices.Equal(b, tc.want) {
+					t.Errorf("EnvBase.Build: %q", b)
+				}
 			}
 		})
 	}
