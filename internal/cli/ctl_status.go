@@ -79,8 +79,8 @@ func ctlStatus(c *ctl, ctx context.Context, args []string) error {
 	return nil
 }
 
-// fetchStatus gets every process; ok is false when the up-check failed
-// (err then says why, or nil when it was reported).
+// fetchStatus gets every process; ok is false when that failed: err says
+// why, or is nil when the up-check reported it.
 func (c *ctl) fetchStatus(ctx context.Context) ([]procStatus, bool, error) {
 	if c.o.native {
 		method := "drover.getAllProcessStatus"
