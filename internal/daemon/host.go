@@ -8,7 +8,6 @@ import (
 	"log/syslog"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"syscall"
 
@@ -205,20 +204,6 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 	}
 	h.pumpOutput(p, pipes, hook)
 	return pid, err
-}
-
-// releaseAfter is the smallest burst of spawns whose end returns the
-// heap's free memory to the OS.
-const releaseAfter = 64
-
-// SpawnsDone implements supervisor.SpawnLimiter: at the end of a burst
-// (the start-up of many programs) the burst's garbage is returned to the
-// OS at once with one forced GC, instead of staying resident until the
-// background scavenger gets to it (500 programs: about 1 MB of RSS).
-func (h *osHost) SpawnsDone(n int) {
-	if n >= releaseAfter {
-		debug.FreeOSMemory()
-	}
 }
 
 // Signal implements supervisor.Host.

@@ -79,10 +79,6 @@ type Follower interface {
 // stacks that the runtime keeps cached afterwards.
 type SpawnLimiter interface {
 	SpawnConcurrency() int
-	// SpawnsDone is called when the queue ran empty, on the last worker
-	// goroutine as it exits, with the number of spawns run since the
-	// queue was last empty (the size of the burst that just ended).
-	SpawnsDone(n int)
 }
 
 // Readier is optionally implemented by a Host: it waits until generation pid

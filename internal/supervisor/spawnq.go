@@ -18,18 +18,16 @@ type spawnJob struct {
 // empty (an idle supervisor has no spawn goroutine); without one every job
 // gets its own goroutine.
 type spawnQueue struct {
-	limiter SpawnLimiter // nil without a limit
-	limit   int
+	limit int
 
 	mu      sync.Mutex
 	jobs    []spawnJob
 	workers int
-	burst   int // jobs queued since the queue was last empty
 }
 
 func newSpawnQueue(h Host) spawnQueue {
-	if l, ok := h.(SpawnLimiter); ok && l.SpawnConcurrency() > 0 {
-		return spawnQueue{limiter: l, limit: l.SpawnConcurrency()}
+	if l, ok := h.(SpawnLimiter); ok {
+		return spawnQueue{limit: l.SpawnConcurrency()}
 	}
 	return spawnQueue{}
 }
@@ -42,7 +40,6 @@ func (q *spawnQueue) run(s *Supervisor, j spawnJob) {
 	}
 	q.mu.Lock()
 	q.jobs = append(q.jobs, j)
-	q.burst++
 	start := q.workers < q.limit
 	if start {
 		q.workers++
@@ -59,14 +56,7 @@ func (q *spawnQueue) work(s *Supervisor) {
 		if len(q.jobs) == 0 {
 			q.workers--
 			q.jobs = nil // drop the backing array a burst grew
-			n := 0
-			if q.workers == 0 {
-				n, q.burst = q.burst, 0
-			}
 			q.mu.Unlock()
-			if n > 0 {
-				q.limiter.SpawnsDone(n)
-			}
 			return
 		}
 		j := q.jobs[0]

@@ -21,23 +21,9 @@ type limitedHost struct {
 	peak    int
 	order   []string
 	hold    chan struct{} // when set, each Spawn waits for one receive
-	bursts  []int         // SpawnsDone calls
-	spawned int           // sum of bursts
-	drained chan struct{} // closed once bursts add up to want
-	want    int
 }
 
 func (h *limitedHost) SpawnConcurrency() int { return h.limit }
-
-func (h *limitedHost) SpawnsDone(n int) {
-	h.mu.Lock()
-	h.bursts = append(h.bursts, n)
-	h.spawned += n
-	if h.spawned == h.want && h.drained != nil {
-		close(h.drained)
-	}
-	h.mu.Unlock()
-}
 
 func (h *limitedHost) Spawn(p *config.Process) (int, error) {
 	h.mu.Lock()
@@ -58,12 +44,10 @@ func (h *limitedHost) Spawn(p *config.Process) (int, error) {
 }
 
 // A SpawnLimiter host gets at most its limit of concurrent spawns, in the
-// start order, every process still reaches RUNNING, and SpawnsDone reports
-// every spawn once the queue ran empty.
+// start order, and every process still reaches RUNNING.
 func TestSpawnLimiterBoundsConcurrency(t *testing.T) {
 	const n = 40
-	h := &limitedHost{fakeHost: newFakeHost(), limit: 3, hold: make(chan struct{}),
-		drained: make(chan struct{}), want: n}
+	h := &limitedHost{fakeHost: newFakeHost(), limit: 3, hold: make(chan struct{})}
 	s := New(manyGroups(n), h, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -89,17 +73,8 @@ func TestSpawnLimiterBoundsConcurrency(t *testing.T) {
 	if err := <-res; err != nil {
 		t.Fatal(err)
 	}
-	// The last worker reports the burst after sending its result.
-	select {
-	case <-h.drained:
-	case <-ctx.Done():
-		t.Fatal("SpawnsDone never accounted for every spawn")
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.spawned != n {
-		t.Errorf("SpawnsDone calls %v add up to %d; want %d", h.bursts, h.spawned, n)
-	}
 	if h.peak > h.limit {
 		t.Errorf("%d spawns ran at once; limit %d", h.peak, h.limit)
 	}
