@@ -21,8 +21,12 @@ test:
 
 # End-to-end suites against real peers (supervisorctl, supervisord, unicorn, puma,
 # gunicorn, starman): tests tagged e2e and named TestE2E*, in any package.
+# The zero-downtime suite's side-by-side summary is printed at the end.
+ZD_REPORT ?= $(CURDIR)/bin/zero-downtime-report.txt
 e2e: build
-	$(GO) test -race -count=1 -tags e2e -run 'E2E' -timeout 30m ./...
+	@rm -f $(ZD_REPORT)
+	DROVER_ZD_REPORT=$(ZD_REPORT) $(GO) test -race -count=1 -tags e2e -run 'E2E' -timeout 30m ./...; \
+	status=$$?; if [ -f $(ZD_REPORT) ]; then echo "== zero-downtime, drover and supervisord side by side"; cat $(ZD_REPORT); fi; exit $$status
 
 # Side-by-side measurements against supervisord 4.2.5; prints one table with ratios.
 bench: build

@@ -110,7 +110,7 @@ func TestE2EZeroDowntimeFaults(t *testing.T) {
 	newGeneration("after the double reload")
 
 	rep := l.report()
-	t.Logf("faults under load: %v; generations %v", rep, tags)
+	zdReportf(t, "faults under load (never ready, crash after ready, double reload): drover %v; generations %v", rep, tags)
 	if rep.Failed != 0 || rep.Retried != 0 {
 		t.Errorf("requests failed during the faults: %v %v", rep, rep.Examples)
 	}

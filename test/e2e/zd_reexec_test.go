@@ -103,10 +103,12 @@ func TestE2EZeroDowntimeReexec(t *testing.T) {
 			if _, err := os.Stat(supervisordPath); err == nil {
 				sup = reexecRun(t, s, "supervisord", min(reloads, 3))
 			}
-			t.Logf("%s USR2 re-exec under load:\n  drover:      %v\n  supervisord: %v", s.name, drv, sup)
+			var notes []string
 			for _, e := range append(sup.errs, sup.load.Examples...) {
-				t.Logf("  supervisord (reported, not asserted): %s", e)
+				notes = append(notes, "\n    "+e)
 			}
+			zdReportf(t, "%s USR2 re-exec under load:\n  drover:      %v\n  supervisord: %v (supervisorctl signal USR2)%s",
+				s.name, drv, sup, strings.Join(notes, ""))
 			if drv.load.Failed != 0 || drv.load.Retried != 0 {
 				t.Errorf("drover: %v: %v", drv.load, drv.load.Examples)
 			}

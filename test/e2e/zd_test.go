@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -77,7 +78,7 @@ func TestE2EZeroDowntime(t *testing.T) {
 			if _, err := os.Stat(supervisordPath); err == nil {
 				sup = zdRun(t, s, "supervisord", reloads)
 			}
-			t.Logf("%s, %d reloads under load:\n  drover:      %v\n  supervisord: %v", s.name, reloads, drv, sup)
+			zdReportf(t, "%s, %d blue/green reloads under load:\n  drover:      %v\n  supervisord: %v (supervisorctl restart)", s.name, reloads, drv, sup)
 			for _, e := range sup.load.Examples {
 				t.Logf("  supervisord failure (reported, not asserted): %s", e)
 			}
@@ -154,6 +155,31 @@ func zdRun(t *testing.T, s zdServer, kind string, n int) zdResult {
 	res.load = l.report()
 	res.events = zdEvents(d)
 	return res
+}
+
+// zdReportMu serialises appends to $DROVER_ZD_REPORT.
+var zdReportMu sync.Mutex
+
+// zdReportf logs a summary and appends it to the file $DROVER_ZD_REPORT
+// names, if any: `make e2e` prints that file, so the side-by-side figures
+// show in CI without -v.
+func zdReportf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	t.Log(msg)
+	path := os.Getenv("DROVER_ZD_REPORT")
+	if path == "" {
+		return
+	}
+	zdReportMu.Lock()
+	defer zdReportMu.Unlock()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Errorf("zero-downtime report: %v", err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %s\n", t.Name(), msg)
 }
 
 // zdStartLoad starts the load on base for n reloads and waits until the
