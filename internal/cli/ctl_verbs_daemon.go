@@ -3,9 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/drover-sh/drover/internal/rpc"
+	"golang.org/x/sys/unix"
 )
 
 // The configuration and daemon verbs: avail, reread, update, add,
@@ -325,6 +329,16 @@ func ctlVersion(c *ctl, ctx context.Context, args []string) error {
 	return nil
 }
 
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 // reloadPrograms is `drover reload NAME|group:*|all ...`: each target is
 // reloaded by its reload strategy (blue/green, signal, re-exec or restart)
 // and the command returns when the reload finished. Output is one line per
@@ -334,9 +348,17 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 	if ok, err := c.upcheck(ctx); !ok {
 		return err
 	}
+	tty := isTerminal(c.errw)
 	for _, name := range args {
 		var rs []result
 		group, isGroup := strings.CutSuffix(name, ":*")
+		t0 := time.Now()
+		if tty {
+			// Progress for a person: a hand-off takes seconds (the new
+			// generation boots, the old one drains). Scripts see only the
+			// result lines on stdout.
+			fmt.Fprintf(c.errw, "%s: reloading...\n", name)
+		}
 		var v any
 		var err error
 		switch {
@@ -356,6 +378,9 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 			if rs, err = resultsFrom(v); err != nil {
 				return err
 			}
+		}
+		if tty {
+			fmt.Fprintf(c.errw, "%s: took %v\n", name, time.Since(t0).Round(time.Millisecond))
 		}
 		for _, r := range rs {
 			if r.code == rpc.Success {
