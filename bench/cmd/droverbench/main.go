@@ -284,6 +284,20 @@ func (h *harness) newDir(name string) (string, error) {
 	return d, nil
 }
 
+// newRun makes a fresh directory for one daemon run and listens for the
+// children's notes in it. Close the notifier when done.
+func (h *harness) newRun(name string) (string, *notifier, error) {
+	dir, err := h.newDir(name)
+	if err != nil {
+		return "", nil, err
+	}
+	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, n, nil
+}
+
 func kernel() string {
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -40,11 +39,7 @@ func (h *harness) reload(ctx context.Context, t *target) (r reloadRows) {
 	if t.Reload == nil {
 		return fail("no reload command")
 	}
-	dir, err := h.newDir(t.Name + "-reload")
-	if err != nil {
-		return fail(shortErr(err))
-	}
-	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	dir, n, err := h.newRun(t.Name + "-reload")
 	if err != nil {
 		return fail(shortErr(err))
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -47,11 +46,7 @@ func waitNote(ctx context.Context, n *notifier, exited <-chan struct{}, timeout 
 // baseline times the harness itself spawning the child: fork+exec →
 // the child's notify stamp. It is the floor under any supervisor's respawn.
 func (h *harness) baseline(ctx context.Context) (med, mx *cell) {
-	dir, err := h.newDir("baseline")
-	if err != nil {
-		return na(shortErr(err)), na(shortErr(err))
-	}
-	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	_, n, err := h.newRun("baseline")
 	if err != nil {
 		return na(shortErr(err)), na(shortErr(err))
 	}
@@ -90,11 +85,7 @@ func (h *harness) baseline(ctx context.Context) (med, mx *cell) {
 // 1 s delay the restart, a deliberate fix of supervisord #1285) out of it.
 func (h *harness) respawn(ctx context.Context, t *target) (med, mx *cell) {
 	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
-	dir, err := h.newDir(t.Name + "-respawn")
-	if err != nil {
-		return fail(shortErr(err))
-	}
-	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	dir, n, err := h.newRun(t.Name + "-respawn")
 	if err != nil {
 		return fail(shortErr(err))
 	}

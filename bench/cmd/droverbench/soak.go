@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,12 +47,7 @@ func (h *harness) soak(ctx context.Context, t *target) {
 		set(id, na("not reached"))
 	}
 
-	dir, err := h.newDir(t.Name + "-soak")
-	if err != nil {
-		failAll(shortErr(err))
-		return
-	}
-	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	dir, n, err := h.newRun(t.Name + "-soak")
 	if err != nil {
 		failAll(shortErr(err))
 		return

@@ -122,11 +122,7 @@ func (s *sizeTracker) close() {
 // and the daemon's CPU (utime+stime) over that span as % of one core.
 func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, cpu *cell) {
 	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
-	dir, err := h.newDir(t.Name + "-" + v.ID)
-	if err != nil {
-		return fail(shortErr(err))
-	}
-	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	dir, n, err := h.newRun(t.Name + "-" + v.ID)
 	if err != nil {
 		return fail(shortErr(err))
 	}
@@ -204,11 +200,7 @@ func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, 
 // pipe to a file with 128 KiB reads, as a minimal supervisor would. MB/s is
 // measured the same way (first-write stamp → last byte written).
 func (h *harness) throughputBaseline(ctx context.Context, v tpVariant) *cell {
-	dir, err := h.newDir("baseline-" + v.ID)
-	if err != nil {
-		return na(shortErr(err))
-	}
-	n, err := listenNotify(filepath.Join(dir, "notify.sock"))
+	dir, n, err := h.newRun("baseline-" + v.ID)
 	if err != nil {
 		return na(shortErr(err))
 	}
