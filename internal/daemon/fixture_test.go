@@ -415,6 +415,15 @@ func waitExit(t *testing.T, pid int, timeout time.Duration) bool {
 // its directory (no polling).
 func waitFile(t *testing.T, path, substr string) {
 	t.Helper()
+	waitFileFunc(t, path, "contains "+strconv.Quote(substr), func(b []byte) bool {
+		return strings.Contains(string(b), substr)
+	})
+}
+
+// waitFileFunc waits until path exists and ok accepts its content (what
+// describes ok for the failure message), woken by inotify on its directory.
+func waitFileFunc(t *testing.T, path, what string, ok func([]byte) bool) {
+	t.Helper()
 	in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		t.Fatal(err)
@@ -426,13 +435,13 @@ func waitFile(t *testing.T, path, substr string) {
 	deadline := time.Now().Add(15 * time.Second)
 	buf := make([]byte, 4096)
 	for {
-		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), substr) {
+		if b, err := os.ReadFile(path); err == nil && ok(b) {
 			return
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			b, _ := os.ReadFile(path)
-			t.Fatalf("%s does not contain %q within 15s; it has %q", path, substr, b)
+			t.Fatalf("%s never %s within 15s; it has %q", path, what, b)
 		}
 		fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {

@@ -3,7 +3,7 @@ package daemon_test
 import (
 	"context"
 	"errors"
-	"os"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/rpc"
-	"golang.org/x/sys/unix"
 )
 
 // drover.reloadProcess through the whole daemon with the default strategy
@@ -115,36 +114,13 @@ func TestReloadReexecShowsBothPids(t *testing.T) {
 // waitPidChange waits until pidfile holds a pid other than old and returns it.
 func waitPidChange(t *testing.T, pidfile string, old int) int {
 	t.Helper()
-	in, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(in)
-	if _, err := unix.InotifyAddWatch(in, filepath.Dir(pidfile), unix.IN_CREATE|unix.IN_MODIFY|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	buf := make([]byte, 4096)
-	for {
-		if b, err := os.ReadFile(pidfile); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid != old {
-				return pid
-			}
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			t.Fatalf("%s still holds %d after 15s", pidfile, old)
-		}
-		fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := unix.Read(in, buf); err != nil {
-				break
-			}
-		}
-	}
+	var pid int
+	waitFileFunc(t, pidfile, fmt.Sprintf("holds a pid other than %d", old), func(b []byte) bool {
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		pid = n
+		return err == nil && n != old
+	})
+	return pid
 }
 
 // reload = signal with ready = notify waits for the READY=1 that follows
