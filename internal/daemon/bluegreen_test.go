@@ -28,18 +28,6 @@ type handoffLoad struct {
 // gen extracts the generation from a body ("" if none).
 func loadAcrossReloads(t *testing.T, f *fixture, urls []string, reloads int, gen func(body string) string) handoffLoad {
 	t.Helper()
-	get := func(c *http.Client, url string) (string, error) {
-		resp, err := c.Get(url)
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			return "", fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return string(b), err
-	}
 	ctx, stop := context.WithTimeout(context.Background(), 120*time.Second)
 	defer stop()
 	var mu sync.Mutex
@@ -59,7 +47,7 @@ func loadAcrossReloads(t *testing.T, f *fixture, urls []string, reloads int, gen
 				defer wg.Done()
 				defer tr.CloseIdleConnections()
 				for n := i; ctx.Err() == nil; n++ {
-					body, err := get(c, urls[n%len(urls)])
+					body, err := httpGet(c, urls[n%len(urls)])
 					mu.Lock()
 					if ctx.Err() == nil {
 						res.requests++
@@ -191,4 +179,19 @@ func TestBlueGreenFailedReloadKeepsServing(t *testing.T) {
 	if body := get(); !strings.Contains(body, "generation 4") {
 		t.Fatalf("answer after the good reload %q", body)
 	}
+}
+
+// httpGet is the body of a GET of url through c; any status but 200 is an
+// error.
+func httpGet(c *http.Client, url string) (string, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return string(b), err
 }

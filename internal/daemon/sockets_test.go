@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -34,18 +33,7 @@ func TestOwnedSocketKeepsServingAcrossRestart(t *testing.T) {
 		"sockets = tcp://%s\nreload = restart\nstartsecs = 0\nstopsignal = TERM\n", droverBin, addr))
 	f.waitLine(`success: web entered RUNNING`)
 
-	get := func(c *http.Client) (string, error) {
-		resp, err := c.Get("http://" + addr + "/")
-		if err != nil {
-			return "", err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			return "", fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return string(b), err
-	}
+	get := func(c *http.Client) (string, error) { return httpGet(c, "http://"+addr+"/") }
 	first, err := get(http.DefaultClient)
 	if err != nil || !strings.Contains(first, "generation 1") {
 		t.Fatalf("first answer %q %v (the app must have inherited the socket: --listen 127.0.0.1:1 is unusable)", first, err)

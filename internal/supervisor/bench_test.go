@@ -113,19 +113,7 @@ func BenchmarkReloadReexec(b *testing.B) {
 		h.succ[s.core.groups["web"].procs[0].cur.pgid] = next // owner goroutine: safe
 		go s.Exited(pid, 0)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = s.Run(ctx); close(done) }()
-	b.Cleanup(func() { cancel(); <-done })
-	if _, err := s.StartAll(ctx, true); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := s.ReloadProcess(ctx, "web"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchReloads(b, s)
 }
 
 // BenchmarkReloadBlueGreen is one blue/green hand-off through the owner
@@ -136,6 +124,12 @@ func BenchmarkReloadBlueGreen(b *testing.B) {
 	h := newFakeHost()
 	s := New(cfgOf(single("web", manual, startsecs(0), reloadBy(ReloadBlueGreen, 0))), h, nil)
 	h.onSignal = func(pid int, sig syscall.Signal) { go s.Exited(pid, 0) }
+	benchReloads(b, s)
+}
+
+// benchReloads runs s, starts its "web" and times one ReloadProcess per
+// iteration.
+func benchReloads(b *testing.B, s *Supervisor) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Run(ctx); close(done) }()
