@@ -48,31 +48,32 @@ type zdServer struct {
 	bin   string // looked up in PATH; "" is this test binary
 	files map[string]string
 	// drover and supervisord are the [program:web] bodies; @BIN@, @DIR@,
-	// @PORT@ and @SELF@ are replaced.
+	// @PORT@ and @SELF@ are replaced. drover's gets zdDroverLines too.
 	drover, supervisord string
 }
+
+// zdDroverLines are what every server adds under drover: the socket drover
+// owns, the blue/green reload and the readiness probe on the private socket.
+const zdDroverLines = "sockets = tcp://127.0.0.1:@PORT@\nreload = bluegreen\nready = http://{probe}/\n"
 
 var zdServers = []zdServer{
 	{
 		name: "unicorn", bin: "unicorn",
-		files: map[string]string{"config.ru": zdRackApp, "unicorn.rb": "worker_processes 4\ntimeout 30\n"},
-		drover: "command = @BIN@ -c unicorn.rb config.ru\nserver = unicorn\nsockets = tcp://127.0.0.1:@PORT@\n" +
-			"reload = bluegreen\nready = http://{probe}/\n",
+		files:       map[string]string{"config.ru": zdRackApp, "unicorn.rb": "worker_processes 4\ntimeout 30\n"},
+		drover:      "command = @BIN@ -c unicorn.rb config.ru\nserver = unicorn\n",
 		supervisord: "command = @BIN@ -l 127.0.0.1:@PORT@ -c unicorn.rb config.ru\nstopsignal = QUIT\nstopwaitsecs = 30\n",
 	},
 	{
 		// Debian's puma 5 has no sd_notify gem: readiness by probe.
 		name: "puma", bin: "puma",
-		files: map[string]string{"config.ru": zdRackApp},
-		drover: "command = @BIN@ --bind-to-activated-sockets only -t 8:8 config.ru\nserver = puma\n" +
-			"sockets = tcp://127.0.0.1:@PORT@\nreload = bluegreen\nready = http://{probe}/\n",
+		files:       map[string]string{"config.ru": zdRackApp},
+		drover:      "command = @BIN@ --bind-to-activated-sockets only -t 8:8 config.ru\nserver = puma\n",
 		supervisord: "command = @BIN@ -b tcp://127.0.0.1:@PORT@ -t 8:8 config.ru\nstopwaitsecs = 30\n",
 	},
 	{
 		name: "gunicorn", bin: "gunicorn",
-		files: map[string]string{"app.py": zdWSGIApp},
-		drover: "command = @BIN@ --workers 4 --graceful-timeout 10 app:app\nserver = gunicorn\n" +
-			"sockets = tcp://127.0.0.1:@PORT@\nreload = bluegreen\nready = http://{probe}/\n",
+		files:       map[string]string{"app.py": zdWSGIApp},
+		drover:      "command = @BIN@ --workers 4 --graceful-timeout 10 app:app\nserver = gunicorn\n",
 		supervisord: "command = @BIN@ -b 127.0.0.1:@PORT@ --workers 4 --graceful-timeout 10 app:app\nstopwaitsecs = 30\n",
 	},
 	{
@@ -82,16 +83,14 @@ var zdServers = []zdServer{
 		// keep-alive load only ends when killed, cutting the requests in
 		// flight: --disable-keepalive, as behind a proxy, for both.
 		name: "starman", bin: "starman",
-		files: map[string]string{"app.psgi": zdPSGIApp},
-		drover: "command = @BIN@ --workers 8 --disable-keepalive app.psgi\nserver = starman\n" +
-			"sockets = tcp://127.0.0.1:@PORT@\nreload = bluegreen\nready = http://{probe}/\n",
+		files:  map[string]string{"app.psgi": zdPSGIApp},
+		drover: "command = @BIN@ --workers 8 --disable-keepalive app.psgi\nserver = starman\n",
 		supervisord: "command = @BIN@ --listen 127.0.0.1:@PORT@ --workers 8 --disable-keepalive app.psgi\n" +
 			"stopsignal = QUIT\nstopwaitsecs = 30\n",
 	},
 	{
-		name: "plain-go",
-		drover: "command = @SELF@ zd-serve\nsockets = tcp://127.0.0.1:@PORT@\nreload = bluegreen\n" +
-			"ready = http://{probe}/\nenvironment = ZD_FAULT=\"@DIR@/fault\"\n",
+		name:        "plain-go",
+		drover:      "command = @SELF@ zd-serve\nenvironment = ZD_FAULT=\"@DIR@/fault\"\n",
 		supervisord: "command = @SELF@ zd-serve 127.0.0.1:@PORT@\nenvironment = ZD_FAULT=\"@DIR@/fault\"\n",
 	},
 }
@@ -114,7 +113,7 @@ func (s zdServer) setup(t *testing.T, kind string, port int) (dir, section strin
 			t.Fatal(err)
 		}
 	}
-	body := s.drover
+	body := s.drover + zdDroverLines
 	if kind == "supervisord" {
 		body = s.supervisord
 	}
