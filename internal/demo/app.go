@@ -4,16 +4,15 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/drover-sh/drover/internal/httpwire"
 )
 
 // Listener returns the socket to serve on: the first inherited socket when
@@ -47,15 +46,23 @@ func ServeApp(addr string, delay time.Duration) error {
 	// generation after their current request instead of having an idle
 	// connection closed under a request they are sending.
 	drain := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	srv := &httpwire.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Second, // idle keep-alive conns end while draining
+	}
+	srv.Handler = func(w *httpwire.ResponseWriter, r *httpwire.Request) {
+		w.Header = append(w.Header, httpwire.Field{Name: "Content-Type", Value: "text/plain; charset=utf-8"})
+		if r.Path() == "/healthz" {
+			_ = w.Reply(200, []byte("ok\n"))
+			return
+		}
 		select {
 		case <-drain:
-			w.Header().Set("Connection", "close")
+			w.SetClose()
 		default:
 		}
 		if delay > 0 {
-			// Simulates a slow request; the timer ends with the request.
+			// Simulates a slow request; the timer ends with the server.
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
@@ -63,18 +70,8 @@ func ServeApp(addr string, delay time.Duration) error {
 				t.Stop()
 			}
 		}
-		fmt.Fprintf(w, "hello from drover demo: pid %d%s up %s\n",
-			os.Getpid(), gen, time.Since(started).Round(time.Second))
-	})
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	var conns ConnCount
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Second, // idle keep-alive conns end while draining
-		ConnState:         conns.Track,
+		_ = w.Reply(200, fmt.Appendf(nil, "hello from drover demo: pid %d%s up %s\n",
+			os.Getpid(), gen, time.Since(started).Round(time.Second)))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -90,59 +87,13 @@ func ServeApp(addr string, delay time.Duration) error {
 	close(drain)
 	ln.Close() // stop accepting; the socket itself lives on in drover and the next generation
 	// Once Serve returned, a connection accepted just before the close is
-	// counted in conns: waiting for zero before that could drop it.
+	// counted: waiting for none before that could drop it.
 	<-errc
 	select {
-	case <-conns.Zero():
+	case <-srv.Idle():
 	case <-time.After(30 * time.Second):
 	}
-	if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// ConnCount counts a server's open connections and tells when none is
-// left: the last step of a graceful stop that does not race keep-alive
-// clients (http.Server.Shutdown closes idle connections at once, under a
-// request the client may be sending). Set Track as http.Server.ConnState;
-// the zero value is ready to use.
-type ConnCount struct {
-	mu    sync.Mutex
-	n     int
-	empty chan struct{} // closed when n drops to 0; replaced when it rises
-}
-
-// Track is the http.Server.ConnState hook.
-func (c *ConnCount) Track(_ net.Conn, st http.ConnState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.empty == nil {
-		c.empty = make(chan struct{})
-	}
-	switch st {
-	case http.StateNew:
-		if c.n == 0 {
-			c.empty = make(chan struct{})
-		}
-		c.n++
-	case http.StateClosed, http.StateHijacked:
-		if c.n--; c.n == 0 {
-			close(c.empty)
-		}
-	}
-}
-
-// Zero returns a channel closed once no connection is open.
-func (c *ConnCount) Zero() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == 0 {
-		done := make(chan struct{})
-		close(done)
-		return done
-	}
-	return c.empty
+	return srv.Close()
 }
 
 // RunWorker prints a line every interval until SIGTERM/SIGINT, standing

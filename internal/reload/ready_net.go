@@ -1,14 +1,16 @@
 package reload
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/drover-sh/drover/internal/httpwire"
 )
 
 // Retry pacing of the network probes: the first retry after
@@ -41,27 +43,10 @@ func (p HTTPProbe) Wait(ctx context.Context, g Gen) error {
 		}
 		u.Host = g.ProbeAddr
 	}
-	tr := &http.Transport{DisableKeepAlives: true, Proxy: nil}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	target := u.String()
 	err := retry(ctx, g, func(c context.Context) error {
-		req, err := http.NewRequestWithContext(c, http.MethodGet, target, nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("User-Agent", "drover-ready-probe")
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return fmt.Errorf("GET %s: %s", target, resp.Status)
+		if err := httpGet(c, u.Host, u.RequestURI()); err != nil {
+			return fmt.Errorf("GET %s: %w", target, err)
 		}
 		return nil
 	})
@@ -70,6 +55,32 @@ func (p HTTPProbe) Wait(ctx context.Context, g Gen) error {
 			err, g.ProbeAddr, ProbeName)
 	}
 	return err
+}
+
+// httpGet sends one GET on a new connection to addr and wants a 2xx
+// answer; the answer's body is read (up to 64 KiB) and dropped.
+func httpGet(ctx context.Context, addr, target string) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	h := httpwire.Header{{Name: "User-Agent", Value: "drover-ready-probe"}, {Name: "Connection", Value: "close"}}
+	if err := httpwire.WriteRequest(bufio.NewWriter(conn), "GET", target, addr, h, nil); err != nil {
+		return err
+	}
+	resp, err := httpwire.ReadResponse(bufio.NewReader(conn), "GET")
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.Status < 200 || resp.Status > 299 {
+		return errors.New(resp.StatusLine())
+	}
+	return nil
 }
 
 // TCPProbe is ready when a connection to Addr succeeds (then it is closed

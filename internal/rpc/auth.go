@@ -4,8 +4,9 @@ import (
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
-	"net/http"
 	"strings"
+
+	"github.com/drover-sh/drover/internal/httpwire"
 )
 
 // Credentials are a listener's HTTP Basic auth settings. An empty
@@ -20,7 +21,7 @@ func (c Credentials) Enabled() bool { return c.Username != "" }
 
 // allow reports whether r may be served. Comparisons are constant-time
 // so timing does not reveal how much of a guess was right.
-func (c Credentials) allow(r *http.Request) bool {
+func (c Credentials) allow(r *httpwire.Request) bool {
 	if !c.Enabled() {
 		return true
 	}

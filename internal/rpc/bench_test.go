@@ -3,9 +3,8 @@ package rpc
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -34,23 +33,10 @@ func (b bigBackend) AllProcessInfo(context.Context) ([]ProcessInfo, error) {
 	return slices.Clone(b.infos), nil
 }
 
-// discardResponse is an http.ResponseWriter that keeps only the size.
-type discardResponse struct {
-	h    http.Header
-	code int
-	n    int
-}
-
-func (d *discardResponse) Header() http.Header  { return d.h }
-func (d *discardResponse) WriteHeader(code int) { d.code = code }
-func (d *discardResponse) Write(p []byte) (int, error) {
-	d.n += len(p)
-	return len(p), nil
-}
-
 // BenchmarkServeGetAllProcessInfo500 is the daemon's side of `status` on
-// 500 programs: decode the call, snapshot, encode the answer (about
-// 600 kB of XML), hand it to the connection.
+// 500 programs: read the call, snapshot, encode the answer (about 600 kB
+// of XML) and send it, over a kept-alive unix socket connection as the
+// CLI makes it (the client reads the answer into its buffer unparsed).
 //
 //	go test -run '^$' -bench ServeGetAllProcessInfo500 -benchmem ./internal/rpc/
 func BenchmarkServeGetAllProcessInfo500(b *testing.B) {
@@ -60,19 +46,25 @@ func BenchmarkServeGetAllProcessInfo500(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			h := s.Handler(Credentials{}, false)
-			body := "<?xml version='1.0'?>\n<methodCall>\n<methodName>" + method + "</methodName>\n<params>\n</params>\n</methodCall>\n"
+			sock := filepath.Join(b.TempDir(), "s.sock")
+			if err := s.Listen([]ListenerConfig{{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1}}); err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			c, err := NewClient("unix://"+sock, "", "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			body := []byte("<?xml version='1.0'?>\n<methodCall>\n<methodName>" + method + "</methodName>\n<params>\n</params>\n</methodCall>\n")
 			b.ReportAllocs()
 			var size int
 			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodPost, "/RPC2", strings.NewReader(body))
-				req.RequestURI = "/RPC2"
-				w := &discardResponse{h: http.Header{}}
-				h.ServeHTTP(w, req)
-				if w.code != 0 && w.code != http.StatusOK {
-					b.Fatalf("status %d", w.code)
+				status, _, doc, err := c.post(context.Background(), body)
+				if err != nil || status != 200 {
+					b.Fatalf("status %d %v", status, err)
 				}
-				size = w.n
+				size = len(doc)
 			}
 			b.SetBytes(int64(size))
 		})

@@ -1,16 +1,18 @@
 package rpc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/drover-sh/drover/internal/httpwire"
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
@@ -19,9 +21,9 @@ import (
 // connection (see client_conn.go), and GET streams for /logtail and
 // /mainlogtail. It is safe for concurrent use.
 type Client struct {
-	base string // scheme://host[:port] used in request URLs
+	base string // scheme://host[:port], for messages
+	host string // the Host field
 	auth ClientAuth
-	hc   *http.Client // log streams
 	dial func(ctx context.Context) (net.Conn, error)
 
 	mu   sync.Mutex
@@ -59,7 +61,6 @@ func NewClient(serverURL, username, password string) (*Client, error) {
 // supervisorctl ignores it). Nothing is dialled until the first call.
 func NewClientAuth(serverURL string, auth ClientAuth) (*Client, error) {
 	c := &Client{auth: auth}
-	tr := &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true, Proxy: nil}
 	switch {
 	case strings.HasPrefix(serverURL, "unix://"):
 		path := strings.TrimPrefix(serverURL, "unix://")
@@ -67,14 +68,13 @@ func NewClientAuth(serverURL string, auth ClientAuth) (*Client, error) {
 			return nil, fmt.Errorf("no socket path in server URL %q", serverURL)
 		}
 		c.dial = dialer("unix", path)
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) }
-		c.base = "http://localhost"
+		c.base, c.host = "http://localhost", "localhost"
 	case strings.HasPrefix(serverURL, "http://"):
 		u, err := url.Parse(serverURL)
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("bad server URL %q", serverURL)
 		}
-		c.base = "http://" + u.Host
+		c.base, c.host = "http://"+u.Host, u.Host
 		port := u.Port()
 		if port == "" {
 			port = "80"
@@ -83,7 +83,6 @@ func NewClientAuth(serverURL string, auth ClientAuth) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("unknown protocol for server URL %q (want unix:// or http://)", serverURL)
 	}
-	c.hc = &http.Client{Transport: tr}
 	return c, nil
 }
 
@@ -105,7 +104,7 @@ func (c *Client) Call(ctx context.Context, method string, args ...any) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if status != http.StatusOK {
+	if status != 200 {
 		return nil, &HTTPError{StatusCode: status, Status: text}
 	}
 	v, err := xmlrpc.ParseResponse(doc)
@@ -128,25 +127,38 @@ func parseFault(code int, s string) *Fault {
 	return &Fault{Code: code, Detail: s}
 }
 
-// Stream GETs path (/logtail/… or /mainlogtail) and copies the body to w
-// until the server ends it or ctx is done. A non-200 answer is an
-// *HTTPError. Characters a URL path cannot carry literally (a space,
-// '?', '#', '%' in a process name) are percent-encoded.
+// Stream GETs path (/logtail/… or /mainlogtail) on a connection of its
+// own and copies the body to w until the server ends it or ctx is done.
+// A non-200 answer is an *HTTPError. Characters a URL path cannot carry
+// literally (a space, '?', '#', '%' in a process name) are
+// percent-encoded.
 func (c *Client) Stream(ctx context.Context, path string, w io.Writer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+(&url.URL{Path: path}).EscapedPath(), nil)
+	conn, err := c.dial(ctx)
 	if err != nil {
-		return err
+		return &url.Error{Op: "Get", URL: c.base + path, Err: err}
 	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	h := httpwire.Header{{Name: "User-Agent", Value: "drover"}}
 	if c.auth.Streams {
-		req.SetBasicAuth(c.auth.Username, c.auth.Password)
+		h = append(h, httpwire.Field{Name: "Authorization", Value: httpwire.BasicAuth(c.auth.Username, c.auth.Password)})
 	}
-	resp, err := c.hc.Do(req)
+	br := bufio.NewReaderSize(conn, 32<<10)
+	resp, err := func() (*httpwire.Response, error) {
+		if err := httpwire.WriteRequest(bufio.NewWriter(conn), "GET", (&url.URL{Path: path}).EscapedPath(), c.host, h, nil); err != nil {
+			return nil, err
+		}
+		return httpwire.ReadResponse(br, "GET")
+	}()
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &url.Error{Op: "Get", URL: c.base + path, Err: err}
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status}
+	if resp.Status != 200 {
+		return &HTTPError{StatusCode: resp.Status, Status: resp.StatusLine()}
 	}
 	buf := make([]byte, 32<<10)
 	for {
@@ -168,8 +180,7 @@ func (c *Client) Stream(ctx context.Context, path string, w io.Writer) error {
 	}
 }
 
-// Close releases idle connections.
+// Close releases the idle connection.
 func (c *Client) Close() {
 	c.swapIdle(nil).close()
-	c.hc.CloseIdleConnections()
 }

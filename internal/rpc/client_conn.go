@@ -2,24 +2,21 @@ package rpc
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drover-sh/drover/internal/httpwire"
 )
 
 // Calls go over one kept-alive connection of the Client's own, written
-// and read in the calling goroutine with net/http's request and response
-// codecs (http.Request.Write, http.ReadResponse). The Transport's
-// goroutines per connection (dial, read and write loops) cost about a
-// millisecond per short-lived `drover status`, a fifth of its work
-// besides starting the process. Log streams keep using the Transport.
+// and read in the calling goroutine with httpwire's codecs: no
+// goroutines per connection, no net/http in the binary.
 
 // callConn is an idle connection for calls.
 type callConn struct {
@@ -30,24 +27,18 @@ type callConn struct {
 // post sends one XML-RPC request and returns the answer's status and
 // body. Transport errors are *url.Error, as from net/http.
 func (c *Client) post(ctx context.Context, body []byte) (int, string, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/RPC2", bytes.NewReader(body))
-	if err != nil {
-		return 0, "", "", err
-	}
-	req.Header.Set("Content-Type", "text/xml")
-	req.Header.Set("Accept", "text/xml")
-	req.Header.Set("User-Agent", "drover")
+	h := httpwire.Header{{Name: "Content-Type", Value: "text/xml"}, {Name: "Accept", Value: "text/xml"}, {Name: "User-Agent", Value: "drover"}}
 	if c.auth.Calls {
-		req.SetBasicAuth(c.auth.Username, c.auth.Password)
+		h = append(h, httpwire.Field{Name: "Authorization", Value: httpwire.BasicAuth(c.auth.Username, c.auth.Password)})
 	}
 	cc, err := c.conn(ctx)
 	if err != nil {
-		return 0, "", "", &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+		return 0, "", "", &url.Error{Op: "Post", URL: c.base + "/RPC2", Err: err}
 	}
-	status, text, answer, keep, err := exchange(ctx, cc, req, body)
+	status, text, answer, keep, err := exchange(ctx, cc, c.host, h, body)
 	if err != nil {
 		cc.close()
-		return 0, "", "", &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+		return 0, "", "", &url.Error{Op: "Post", URL: c.base + "/RPC2", Err: err}
 	}
 	if keep {
 		c.swapIdle(cc).close()
@@ -59,7 +50,7 @@ func (c *Client) post(ctx context.Context, body []byte) (int, string, string, er
 
 // exchange writes req on cc and reads the whole answer; keep says whether
 // the connection may carry another call.
-func exchange(ctx context.Context, cc *callConn, req *http.Request, body []byte) (status int, text, answer string, keep bool, err error) {
+func exchange(ctx context.Context, cc *callConn, host string, h httpwire.Header, body []byte) (status int, text, answer string, keep bool, err error) {
 	// ctx's end interrupts the I/O; the connection is then dropped.
 	if dl, ok := ctx.Deadline(); ok {
 		_ = cc.c.SetDeadline(dl)
@@ -75,22 +66,16 @@ func exchange(ctx context.Context, cc *callConn, req *http.Request, body []byte)
 			}
 		}
 	}()
-	req.ContentLength = int64(len(body))
-	w := bufio.NewWriterSize(cc.c, 4096)
-	if err := req.Write(w); err != nil {
+	if err := httpwire.WriteRequest(bufio.NewWriterSize(cc.c, 4096), "POST", "/RPC2", host, h, body); err != nil {
 		return 0, "", "", false, err
 	}
-	if err := w.Flush(); err != nil {
-		return 0, "", "", false, err
-	}
-	resp, err := http.ReadResponse(cc.br, req)
+	resp, err := httpwire.ReadResponse(cc.br, "POST")
 	if err != nil {
 		return 0, "", "", false, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.Status != 200 {
 		_, err = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, resp.Status, "", err == nil && !resp.Close, nil
+		return resp.Status, resp.StatusLine(), "", err == nil && !resp.Close, nil
 	}
 	// One string of the announced size, which the decoded strings share.
 	var doc strings.Builder
@@ -98,7 +83,7 @@ func exchange(ctx context.Context, cc *callConn, req *http.Request, body []byte)
 	if _, err := io.CopyBuffer(&doc, resp.Body, make([]byte, 16<<10)); err != nil {
 		return 0, "", "", false, err
 	}
-	return resp.StatusCode, resp.Status, doc.String(), !resp.Close, nil
+	return resp.Status, resp.StatusLine(), doc.String(), !resp.Close, nil
 }
 
 // conn returns the idle connection if the server has not closed it, or

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/httpwire"
 )
 
 func listenInet(t *testing.T, s *Server, cred Credentials) string {
@@ -201,9 +203,9 @@ func TestHTTPErrors(t *testing.T) {
 
 func TestUIHandler(t *testing.T) {
 	f := newFake(t)
-	s, err := New(Options{Backend: f, UI: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ui " + r.URL.Path))
-	})})
+	s, err := New(Options{Backend: f, UI: func(w *httpwire.ResponseWriter, r *httpwire.Request) {
+		w.Reply(200, []byte("ui "+r.Path()))
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +227,7 @@ func TestUIHandler(t *testing.T) {
 
 func TestReadOnlyListenerOverHTTP(t *testing.T) {
 	s, _ := newTestServer(t)
-	srv := &http.Server{Handler: s.Handler(Credentials{}, true)}
+	srv := &httpwire.Server{Handler: s.Handler(Credentials{}, true)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

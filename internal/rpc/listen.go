@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drover-sh/drover/internal/httpwire"
 )
 
 // ListenerConfig is one [unix_http_server*] or [inet_http_server*]
@@ -58,7 +59,7 @@ func ParsePort(v string) (string, error) {
 type listener struct {
 	cfg  ListenerConfig
 	ln   net.Listener
-	srv  *http.Server
+	srv  *httpwire.Server
 	file os.FileInfo // unix: the socket we linked, to remove only our own
 }
 
@@ -87,15 +88,15 @@ func (s *Server) Listen(cfgs []ListenerConfig) error {
 	defer s.mu.Unlock()
 	for _, l := range bound {
 		readOnly := s.reportAuth(l)
-		l.srv = &http.Server{
+		l.srv = &httpwire.Server{
 			Handler:           s.Handler(l.cfg.Credentials, readOnly),
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       10 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			Log:               s.log,
 		}
 		s.listeners = append(s.listeners, l)
 		go func() {
-			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, httpwire.ErrServerClosed) {
 				s.log.Error("HTTP server stopped", "section", l.cfg.Section, "err", err)
 			}
 		}()

@@ -5,44 +5,37 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/drover-sh/drover/internal/httpwire"
 )
 
 // serveLogtail answers GET /logtail/<namespec>[/stdout|stderr] and GET
 // /mainlogtail: 200 text/plain, chunked, the last 1024 bytes then new
 // data as it is written; 404 for an unknown process or a missing file.
 //
-// The connection is hijacked: supervisorctl sends a stray CRLF after its
-// headers, which would stop net/http from noticing a client that goes
-// away; reading the connection ourselves catches it.
-func (s *Server) serveLogtail(w http.ResponseWriter, r *http.Request, main bool) {
-	if r.Method != http.MethodGet {
-		http.Error(w, "400 Bad Request", http.StatusBadRequest)
+// The connection is hijacked: it carries nothing after the stream, and
+// reading it ourselves notices a client that goes away (supervisorctl
+// sends a stray CRLF after its headers, then nothing).
+func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, main bool) {
+	if r.Method != "GET" {
+		w.Error(400, "400 Bad Request")
 		return
 	}
 	path, ok := s.logtailPath(r, main)
 	if !ok {
-		http.NotFound(w, r)
+		w.Error(404, "404 page not found")
 		return
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		http.NotFound(w, r)
+		w.Error(404, "404 page not found")
 		return
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		http.Error(w, "500 streaming unsupported", http.StatusInternalServerError)
-		return
-	}
-	conn, rw, err := hj.Hijack()
-	if err != nil {
-		return
-	}
+	conn, br, bw := w.Hijack()
 	defer conn.Close()
 	if !s.startStream() {
 		return
@@ -59,7 +52,7 @@ func (s *Server) serveLogtail(w http.ResponseWriter, r *http.Request, main bool)
 	go func() {
 		// Whatever the client sends (a stray CRLF) is discarded; EOF or an
 		// error means it is gone.
-		_, _ = io.Copy(io.Discard, rw.Reader)
+		_, _ = io.Copy(io.Discard, br)
 		cancel()
 	}()
 	go func() {
@@ -70,12 +63,12 @@ func (s *Server) serveLogtail(w http.ResponseWriter, r *http.Request, main bool)
 		}
 	}()
 
-	chunked := r.ProtoAtLeast(1, 1)
+	chunked := r.AtLeast(1, 1)
 	var h strings.Builder
-	fmt.Fprintf(&h, "HTTP/%d.%d 200 OK\r\n", r.ProtoMajor, r.ProtoMinor)
+	fmt.Fprintf(&h, "HTTP/%d.%d 200 OK\r\n", r.Major, r.Minor)
 	fmt.Fprintf(&h, "Server: %s\r\n", s.opts.ServerHeader)
-	fmt.Fprintf(&h, "Date: %s\r\n", time.Now().UTC().Format(http.TimeFormat))
-	fmt.Fprintf(&h, "Last-Modified: %s\r\n", fi.ModTime().UTC().Format(http.TimeFormat))
+	fmt.Fprintf(&h, "Date: %s\r\n", time.Now().UTC().Format(httpwire.TimeFormat))
+	fmt.Fprintf(&h, "Last-Modified: %s\r\n", fi.ModTime().UTC().Format(httpwire.TimeFormat))
 	h.WriteString("Content-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\n")
 	if chunked {
 		h.WriteString("Transfer-Encoding: chunked\r\n")
@@ -83,7 +76,6 @@ func (s *Server) serveLogtail(w http.ResponseWriter, r *http.Request, main bool)
 		h.WriteString("Connection: close\r\n")
 	}
 	h.WriteString("\r\n")
-	bw := rw.Writer
 	if _, err := bw.WriteString(h.String()); err != nil {
 		return
 	}
@@ -129,13 +121,13 @@ func writeLastChunk(bw *bufio.Writer) {
 }
 
 // logtailPath resolves the file a logtail request names.
-func (s *Server) logtailPath(r *http.Request, main bool) (string, bool) {
+func (s *Server) logtailPath(r *httpwire.Request, main bool) (string, bool) {
 	if main {
 		p := s.opts.Backend.MainLogPath()
 		return p, p != ""
 	}
 	// /logtail/<namespec>[/<channel>]; the namespec may be %-escaped.
-	rest := strings.TrimPrefix(r.URL.EscapedPath(), "/logtail")
+	rest := strings.TrimPrefix(r.Path(), "/logtail")
 	rest = strings.TrimLeft(rest, "/")
 	rest, err := url.PathUnescape(rest)
 	if err != nil || rest == "" {

@@ -5,12 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/drover-sh/drover/internal/httpwire"
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
@@ -32,7 +31,7 @@ type Options struct {
 	Now func() time.Time
 	// UI serves every path that is not /RPC2*, /logtail* or
 	// /mainlogtail* (the web status page); nil answers 404. Auth applies.
-	UI http.Handler
+	UI httpwire.Handler
 	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
@@ -105,8 +104,9 @@ func (s *Server) Methods() []string { return s.d.names() }
 // Handler returns the HTTP handler for one listener: cred is its
 // username/password ("" username: no auth); readOnly restricts the RPC
 // methods to read-only ones.
-func (s *Server) Handler(cred Credentials, readOnly bool) http.Handler {
-	return &httpHandler{s: s, cred: cred, readOnly: readOnly}
+func (s *Server) Handler(cred Credentials, readOnly bool) httpwire.Handler {
+	h := &httpHandler{s: s, cred: cred, readOnly: readOnly}
+	return h.serve
 }
 
 type httpHandler struct {
@@ -115,14 +115,14 @@ type httpHandler struct {
 	readOnly bool
 }
 
-func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Server", h.s.opts.ServerHeader)
+func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
+	w.Header = append(w.Header, httpwire.Field{Name: "Server", Value: h.s.opts.ServerHeader})
 	if !h.cred.allow(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="default"`)
-		http.Error(w, "401 Unauthorized", http.StatusUnauthorized)
+		w.Header.Set("WWW-Authenticate", `Basic realm="default"`)
+		w.Error(401, "401 Unauthorized")
 		return
 	}
-	uri := r.RequestURI
+	uri := r.Target
 	switch {
 	case strings.HasPrefix(uri, "/RPC2"):
 		h.serveRPC(w, r)
@@ -131,30 +131,60 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(uri, "/mainlogtail"):
 		h.s.serveLogtail(w, r, true)
 	case h.s.opts.UI != nil:
-		h.s.opts.UI.ServeHTTP(w, r)
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+		h.s.opts.UI(w, r)
+	case r.Method != "GET" && r.Method != "HEAD":
 		// supervisord answers other methods on other paths with 400.
-		http.Error(w, "400 Bad Request", http.StatusBadRequest)
+		w.Error(400, "400 Bad Request")
 	default:
-		http.NotFound(w, r)
+		w.Error(404, "404 page not found")
 	}
 }
 
-func (h *httpHandler) serveRPC(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		http.Error(w, "400 Bad Request: XML-RPC needs POST", http.StatusBadRequest)
+// errBodyTooBig ends a request body past Options.MaxBodyBytes.
+var errBodyTooBig = errors.New("request body too large")
+
+// limitedBody reads at most n bytes, then fails with errBodyTooBig.
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		if k, _ := l.r.Read(one[:]); k > 0 {
+			return 0, errBodyTooBig
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	k, err := l.r.Read(p)
+	l.n -= int64(k)
+	return k, err
+}
+
+func (h *httpHandler) serveRPC(w *httpwire.ResponseWriter, r *httpwire.Request) {
+	if r.Method != "POST" {
+		w.Error(400, "400 Bad Request: XML-RPC needs POST")
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, h.s.opts.MaxBodyBytes)
+	if r.ContentLength > h.s.opts.MaxBodyBytes {
+		w.SetClose()
+		w.Error(413, "413 Request Entity Too Large")
+		return
+	}
+	body := &limitedBody{r: r.Body, n: h.s.opts.MaxBodyBytes}
 	req, err := xmlrpc.DecodeRequest(body)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "413 Request Entity Too Large", http.StatusRequestEntityTooLarge)
+		if errors.Is(err, errBodyTooBig) {
+			w.SetClose()
+			w.Error(413, "413 Request Entity Too Large")
 			return
 		}
 		h.s.log.Warn("XML-RPC request is invalid", "remote", r.RemoteAddr, "err", err)
-		http.Error(w, "400 Bad Request", http.StatusBadRequest)
+		w.Error(400, "400 Bad Request")
 		return
 	}
 	// Drain so a keep-alive connection stays usable after a large body.
@@ -183,12 +213,11 @@ func (h *httpHandler) serveRPC(w http.ResponseWriter, r *http.Request) {
 		buf = xmlrpc.AppendFault(buf, f.Code, f.String())
 	} else if buf, err = xmlrpc.AppendResponse(buf, v); err != nil {
 		h.s.log.Error("cannot encode XML-RPC response", "method", req.Method, "err", err)
-		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+		w.Error(500, "500 Internal Server Error")
 		return
 	}
 	hint.Store(int64(len(buf)))
 	*bp = buf
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
-	_, _ = w.Write(buf)
+	w.Header = append(w.Header, httpwire.Field{Name: "Content-Type", Value: "text/xml"})
+	_ = w.Reply(200, buf)
 }

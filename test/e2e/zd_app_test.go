@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drover-sh/drover/internal/demo"
+	"github.com/drover-sh/drover/internal/conncount"
 )
 
 // The plain app of the zero-downtime suite: this test binary re-run as a Go
@@ -89,7 +89,7 @@ func serveMain(args []string) int {
 			fmt.Fprintln(w, "ready")
 		}
 	})
-	var conns demo.ConnCount
+	var conns conncount.Count
 	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Second,
 		ConnState: conns.Track}
 	psrv := &http.Server{Handler: probeH, ReadHeaderTimeout: 10 * time.Second}

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drover-sh/drover/internal/demo"
+	"github.com/drover-sh/drover/internal/conncount"
 )
 
 // Note kinds the "serve" child sends once it accepts connections: how it
@@ -132,7 +132,7 @@ func appListeners(addr string) ([]net.Listener, string, error) {
 // app tracks the server's connections for the graceful stop.
 type app struct {
 	drain chan struct{} // closed on SIGTERM: answers say Connection: close
-	conns demo.ConnCount
+	conns conncount.Count
 }
 
 // drainAndStop is the graceful stop: stop accepting (closing this
