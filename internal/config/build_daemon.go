@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // buildSupervisord reads [supervisord]. Its options see ENV_* of the daemon
@@ -120,9 +121,10 @@ func (l *loader) buildRPC() {
 	}
 }
 
-var specSpace = regexp.MustCompile(`\s*:\s*`)
+// specSpace is compiled on first use, not at package init.
+var specSpace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s*:\s*`) })
 
-func normalizeSpec(s string) string { return specSpace.ReplaceAllString(pyStrip(s), ":") }
+func normalizeSpec(s string) string { return specSpace().ReplaceAllString(pyStrip(s), ":") }
 
 // buildServers reads [inet_http_server*] then [unix_http_server*] sections,
 // in 4.2's order. Their options see ENV_* only (unix file= also here).

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // buildGroups creates the process groups in 4.2's order ([group:x], then
@@ -135,28 +136,68 @@ func (l *loader) addGroup(grp *Group) {
 	l.cfg.Groups = append(l.cfg.Groups, grp)
 }
 
-// eventTypes maps supervisord's event type names to their class names.
-var eventTypes = map[string]string{
-	"EVENT": "Event", "PROCESS_COMMUNICATION": "ProcessCommunicationEvent",
-	"PROCESS_COMMUNICATION_STDERR": "ProcessCommunicationStderrEvent",
-	"PROCESS_COMMUNICATION_STDOUT": "ProcessCommunicationStdoutEvent",
-	"PROCESS_GROUP":                "ProcessGroupEvent", "PROCESS_GROUP_ADDED": "ProcessGroupAddedEvent",
-	"PROCESS_GROUP_REMOVED": "ProcessGroupRemovedEvent", "PROCESS_LOG": "ProcessLogEvent",
-	"PROCESS_LOG_STDERR": "ProcessLogStderrEvent", "PROCESS_LOG_STDOUT": "ProcessLogStdoutEvent",
-	"PROCESS_STATE": "ProcessStateEvent", "PROCESS_STATE_BACKOFF": "ProcessStateBackoffEvent",
-	"PROCESS_STATE_EXITED": "ProcessStateExitedEvent", "PROCESS_STATE_FATAL": "ProcessStateFatalEvent",
-	"PROCESS_STATE_RUNNING": "ProcessStateRunningEvent", "PROCESS_STATE_STARTING": "ProcessStateStartingEvent",
-	"PROCESS_STATE_STOPPED": "ProcessStateStoppedEvent", "PROCESS_STATE_STOPPING": "ProcessStateStoppingEvent",
-	"PROCESS_STATE_UNKNOWN": "ProcessStateUnknownEvent", "REMOTE_COMMUNICATION": "RemoteCommunicationEvent",
-	"SUPERVISOR_STATE_CHANGE":          "SupervisorStateChangeEvent",
-	"SUPERVISOR_STATE_CHANGE_RUNNING":  "SupervisorRunningEvent",
-	"SUPERVISOR_STATE_CHANGE_STOPPING": "SupervisorStoppingEvent",
-	"TICK":                             "TickEvent", "TICK_3600": "Tick3600Event", "TICK_5": "Tick5Event", "TICK_60": "Tick60Event",
-}
-
 // EventClassName is supervisord's class name for an event type name
-// ("PROCESS_STATE" → "ProcessStateEvent"); "" if unknown.
-func EventClassName(name string) string { return eventTypes[name] }
+// ("PROCESS_STATE" → "ProcessStateEvent"); "" if unknown. A switch, not a
+// map, so that nothing is built at package init.
+func EventClassName(name string) string {
+	switch name {
+	case "EVENT":
+		return "Event"
+	case "PROCESS_COMMUNICATION":
+		return "ProcessCommunicationEvent"
+	case "PROCESS_COMMUNICATION_STDERR":
+		return "ProcessCommunicationStderrEvent"
+	case "PROCESS_COMMUNICATION_STDOUT":
+		return "ProcessCommunicationStdoutEvent"
+	case "PROCESS_GROUP":
+		return "ProcessGroupEvent"
+	case "PROCESS_GROUP_ADDED":
+		return "ProcessGroupAddedEvent"
+	case "PROCESS_GROUP_REMOVED":
+		return "ProcessGroupRemovedEvent"
+	case "PROCESS_LOG":
+		return "ProcessLogEvent"
+	case "PROCESS_LOG_STDERR":
+		return "ProcessLogStderrEvent"
+	case "PROCESS_LOG_STDOUT":
+		return "ProcessLogStdoutEvent"
+	case "PROCESS_STATE":
+		return "ProcessStateEvent"
+	case "PROCESS_STATE_BACKOFF":
+		return "ProcessStateBackoffEvent"
+	case "PROCESS_STATE_EXITED":
+		return "ProcessStateExitedEvent"
+	case "PROCESS_STATE_FATAL":
+		return "ProcessStateFatalEvent"
+	case "PROCESS_STATE_RUNNING":
+		return "ProcessStateRunningEvent"
+	case "PROCESS_STATE_STARTING":
+		return "ProcessStateStartingEvent"
+	case "PROCESS_STATE_STOPPED":
+		return "ProcessStateStoppedEvent"
+	case "PROCESS_STATE_STOPPING":
+		return "ProcessStateStoppingEvent"
+	case "PROCESS_STATE_UNKNOWN":
+		return "ProcessStateUnknownEvent"
+	case "REMOTE_COMMUNICATION":
+		return "RemoteCommunicationEvent"
+	case "SUPERVISOR_STATE_CHANGE":
+		return "SupervisorStateChangeEvent"
+	case "SUPERVISOR_STATE_CHANGE_RUNNING":
+		return "SupervisorRunningEvent"
+	case "SUPERVISOR_STATE_CHANGE_STOPPING":
+		return "SupervisorStoppingEvent"
+	case "TICK":
+		return "TickEvent"
+	case "TICK_3600":
+		return "Tick3600Event"
+	case "TICK_5":
+		return "Tick5Event"
+	case "TICK_60":
+		return "Tick60Event"
+	}
+	return ""
+}
 
 func (l *loader) eventListener(sec *iniSection, base scope) {
 	g := l.getter(sec, kindEventListener, base)
@@ -186,7 +227,7 @@ func (l *loader) eventListener(sec *iniSection, base scope) {
 			continue
 		}
 		seen[e] = true
-		if _, ok := eventTypes[e]; !ok {
+		if EventClassName(e) == "" {
 			g.failf("events", "unknown event type %q (e.g. PROCESS_STATE, PROCESS_STATE_EXITED, TICK_60, PROCESS_LOG)", e)
 			continue
 		}
@@ -203,7 +244,8 @@ func (l *loader) eventListener(sec *iniSection, base scope) {
 	l.addGroup(grp)
 }
 
-var tcpSocket = regexp.MustCompile(`^tcp://([^\s:]+):(\d+)$`)
+// tcpSocket is compiled on first use, not at package init.
+var tcpSocket = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^tcp://([^\s:]+):(\d+)$`) })
 
 func (l *loader) fcgiProgram(sec *iniSection, base scope) {
 	g := l.getter(sec, kindFCGI, base)
@@ -260,7 +302,7 @@ func (l *loader) fcgiProgram(sec *iniSection, base scope) {
 	case g.has("socket_owner") || g.has("socket_mode"):
 		g.failf("socket", "socket_owner and socket_mode only apply to unix:// sockets")
 	default:
-		m := tcpSocket.FindStringSubmatch(sock)
+		m := tcpSocket().FindStringSubmatch(sock)
 		n := -1
 		if m != nil {
 			n, _ = toInt(m[2])

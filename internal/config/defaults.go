@@ -1,5 +1,7 @@
 package config
 
+import "sync"
+
 // Section kinds, as supervisord recognises them by name prefix.
 const (
 	kindSupervisord   = "supervisord"
@@ -94,15 +96,17 @@ func optionDefaults(kind string) map[string]string {
 	return nil
 }
 
-// knownOptions is optionDefaults for every kind, computed once; read only.
-var knownOptions = func() map[string]map[string]string {
+// knownOptions is optionDefaults for every kind, computed on first use (not
+// at package init: every drover command links this package, few load a
+// config) and shared; read only.
+var knownOptions = sync.OnceValue(func() map[string]map[string]string {
 	m := map[string]map[string]string{}
 	for _, k := range []string{kindSupervisord, kindProgram, kindEventListener, kindFCGI, kindGroup,
 		kindUnixServer, kindInetServer, kindCtl, kindInclude, kindRPC, kindCtlPlugin} {
 		m[k] = optionDefaults(k)
 	}
 	return m
-}()
+})
 
 // sectionKind classifies a section name the way supervisord's prefix tests do.
 func sectionKind(name string) string {

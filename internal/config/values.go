@@ -104,23 +104,27 @@ func octal(s string) (os.FileMode, error) {
 	return os.FileMode(n), nil
 }
 
-// signalNames are the SIG* names of Python's signal module on Linux.
-var signalNames = map[string]syscall.Signal{
-	"SIGABRT": 6, "SIGALRM": 14, "SIGBUS": 7, "SIGCHLD": 17, "SIGCLD": 17, "SIGCONT": 18,
-	"SIGFPE": 8, "SIGHUP": 1, "SIGILL": 4, "SIGINT": 2, "SIGIO": 29, "SIGIOT": 6, "SIGKILL": 9,
-	"SIGPIPE": 13, "SIGPOLL": 29, "SIGPROF": 27, "SIGPWR": 30, "SIGQUIT": 3, "SIGRTMAX": 64,
-	"SIGRTMIN": 34, "SIGSEGV": 11, "SIGSTKFLT": 16, "SIGSTOP": 19, "SIGSYS": 31, "SIGTERM": 15,
-	"SIGTRAP": 5, "SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23, "SIGUSR1": 10,
-	"SIGUSR2": 12, "SIGVTALRM": 26, "SIGWINCH": 28, "SIGXCPU": 24, "SIGXFSZ": 25,
+// signalNames are the SIG* names of Python's signal module on Linux. An
+// array of pairs (static data), not a map, so nothing is built at package init.
+var signalNames = [...]struct {
+	name string
+	sig  syscall.Signal
+}{
+	{"SIGABRT", 6}, {"SIGALRM", 14}, {"SIGBUS", 7}, {"SIGCHLD", 17}, {"SIGCLD", 17}, {"SIGCONT", 18},
+	{"SIGFPE", 8}, {"SIGHUP", 1}, {"SIGILL", 4}, {"SIGINT", 2}, {"SIGIO", 29}, {"SIGIOT", 6}, {"SIGKILL", 9},
+	{"SIGPIPE", 13}, {"SIGPOLL", 29}, {"SIGPROF", 27}, {"SIGPWR", 30}, {"SIGQUIT", 3}, {"SIGRTMAX", 64},
+	{"SIGRTMIN", 34}, {"SIGSEGV", 11}, {"SIGSTKFLT", 16}, {"SIGSTOP", 19}, {"SIGSYS", 31}, {"SIGTERM", 15},
+	{"SIGTRAP", 5}, {"SIGTSTP", 20}, {"SIGTTIN", 21}, {"SIGTTOU", 22}, {"SIGURG", 23}, {"SIGUSR1", 10},
+	{"SIGUSR2", 12}, {"SIGVTALRM", 26}, {"SIGWINCH", 28}, {"SIGXCPU", 24}, {"SIGXFSZ", 25},
 }
 
 // SignalName is the canonical name of a signal number ("SIGTERM"), as
 // Python's signal.Signals(n).name gives it; "" when it has none.
 func SignalName(sig syscall.Signal) string {
 	best := ""
-	for name, n := range signalNames {
-		if n == sig && (best == "" || canonicalBefore(name, best)) {
-			best = name
+	for _, e := range signalNames {
+		if e.sig == sig && (best == "" || canonicalBefore(e.name, best)) {
+			best = e.name
 		}
 	}
 	return best
@@ -148,8 +152,10 @@ func signalNumber(s string) (syscall.Signal, error) {
 	if !strings.HasPrefix(name, "SIG") {
 		name = "SIG" + name
 	}
-	if n, ok := signalNames[name]; ok {
-		return n, nil
+	for _, e := range signalNames {
+		if e.name == name {
+			return e.sig, nil
+		}
 	}
 	return 0, verr("%q is not a signal name: use TERM, SIGTERM, HUP, INT, QUIT, KILL, USR1, USR2, ... or a number", s)
 }
@@ -171,23 +177,30 @@ func exitCodes(s string) ([]int, error) {
 	return out, nil
 }
 
-var logLevels = map[string]LogLevel{
-	"critical": LevelCritical, "error": LevelError, "warn": LevelWarn, "info": LevelInfo,
-	"debug": LevelDebug, "trace": LevelTrace, "blather": LevelBlather,
+// logLevels are the level names; static pairs, so nothing is built at package init.
+var logLevels = [...]struct {
+	name  string
+	level LogLevel
+}{
+	{"critical", LevelCritical}, {"error", LevelError}, {"warn", LevelWarn}, {"info", LevelInfo},
+	{"debug", LevelDebug}, {"trace", LevelTrace}, {"blather", LevelBlather},
 }
 
 func logLevel(s string) (LogLevel, error) {
-	if l, ok := logLevels[strings.ToLower(s)]; ok {
-		return l, nil
+	name := strings.ToLower(s)
+	for _, e := range logLevels {
+		if e.name == name {
+			return e.level, nil
+		}
 	}
 	return 0, verr("%q is not a log level: use critical, error, warn, info, debug, trace or blather", s)
 }
 
 // String returns the level as supervisord's config spells it.
 func (l LogLevel) String() string {
-	for name, v := range logLevels {
-		if v == l {
-			return name
+	for _, e := range logLevels {
+		if e.level == l {
+			return e.name
 		}
 	}
 	return strconv.Itoa(int(l))
