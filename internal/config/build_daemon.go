@@ -5,7 +5,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 )
 
 // buildSupervisord reads [supervisord]. Its options see ENV_* of the daemon
@@ -122,9 +121,9 @@ func (l *loader) buildRPC() {
 }
 
 // specSpace is compiled on first use, not at package init.
-var specSpace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s*:\s*`) })
+var specSpace = lazy[*regexp.Regexp]{make: func() *regexp.Regexp { return regexp.MustCompile(`\s*:\s*`) }}
 
-func normalizeSpec(s string) string { return specSpace().ReplaceAllString(pyStrip(s), ":") }
+func normalizeSpec(s string) string { return specSpace.get().ReplaceAllString(pyStrip(s), ":") }
 
 // buildServers reads [inet_http_server*] then [unix_http_server*] sections,
 // in 4.2's order. Their options see ENV_* only (unix file= also here).

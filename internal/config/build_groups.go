@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // buildGroups creates the process groups in 4.2's order ([group:x], then
@@ -245,7 +244,7 @@ func (l *loader) eventListener(sec *iniSection, base scope) {
 }
 
 // tcpSocket is compiled on first use, not at package init.
-var tcpSocket = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^tcp://([^\s:]+):(\d+)$`) })
+var tcpSocket = lazy[*regexp.Regexp]{make: func() *regexp.Regexp { return regexp.MustCompile(`^tcp://([^\s:]+):(\d+)$`) }}
 
 func (l *loader) fcgiProgram(sec *iniSection, base scope) {
 	g := l.getter(sec, kindFCGI, base)
@@ -302,7 +301,7 @@ func (l *loader) fcgiProgram(sec *iniSection, base scope) {
 	case g.has("socket_owner") || g.has("socket_mode"):
 		g.failf("socket", "socket_owner and socket_mode only apply to unix:// sockets")
 	default:
-		m := tcpSocket().FindStringSubmatch(sock)
+		m := tcpSocket.get().FindStringSubmatch(sock)
 		n := -1
 		if m != nil {
 			n, _ = toInt(m[2])

@@ -99,14 +99,27 @@ func optionDefaults(kind string) map[string]string {
 // knownOptions is optionDefaults for every kind, computed on first use (not
 // at package init: every drover command links this package, few load a
 // config) and shared; read only.
-var knownOptions = sync.OnceValue(func() map[string]map[string]string {
+var knownOptions = lazy[map[string]map[string]string]{make: func() map[string]map[string]string {
 	m := map[string]map[string]string{}
 	for _, k := range []string{kindSupervisord, kindProgram, kindEventListener, kindFCGI, kindGroup,
 		kindUnixServer, kindInetServer, kindCtl, kindInclude, kindRPC, kindCtlPlugin} {
 		m[k] = optionDefaults(k)
 	}
 	return m
-})
+}}
+
+// lazy is a value made on first use. Unlike sync.OnceValue it is plain
+// data, so a package-level lazy costs nothing at package init.
+type lazy[T any] struct {
+	once sync.Once
+	make func() T
+	v    T
+}
+
+func (l *lazy[T]) get() T {
+	l.once.Do(func() { l.v = l.make() })
+	return l.v
+}
 
 // sectionKind classifies a section name the way supervisord's prefix tests do.
 func sectionKind(name string) string {

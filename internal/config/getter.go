@@ -16,7 +16,7 @@ type getter struct {
 }
 
 func (l *loader) getter(sec *iniSection, kind string, exp scope) *getter {
-	return &getter{l: l, sec: sec, kind: kind, exp: exp, defs: knownOptions()[kind]}
+	return &getter{l: l, sec: sec, kind: kind, exp: exp, defs: knownOptions.get()[kind]}
 }
 
 // raw returns the unexpanded text and its place; none is true when the

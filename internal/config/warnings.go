@@ -20,7 +20,7 @@ func (l *loader) checkKeys() {
 			}
 			continue
 		}
-		known := knownOptions()[kind]
+		known := knownOptions.get()[kind]
 		for _, k := range sec.keys {
 			if _, ok := known[k]; !ok {
 				l.e.warn(sec.vals[k].pos, sec.name, k, "unknown option, ignored by supervisord%s", suggest(k, known))
@@ -29,7 +29,7 @@ func (l *loader) checkKeys() {
 	}
 	all := map[string]string{}
 	for _, k := range []string{kindSupervisord, kindFCGI, kindEventListener, kindGroup, kindUnixServer, kindInetServer, kindCtl, kindInclude} {
-		for o := range knownOptions()[k] {
+		for o := range knownOptions.get()[k] {
 			all[o] = ""
 		}
 	}
