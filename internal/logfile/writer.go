@@ -81,12 +81,20 @@ func (w *Writer) Dropped() int64 {
 }
 
 // stdioFD maps the paths that name the daemon's own standard output and
-// error to those fds. They are duplicated rather than opened: opening
-// /dev/stdout fails when it is a socket (systemd's journal), and a
-// duplicate is never rotated, truncated or removed even when the daemon's
-// stdout was redirected to a regular file.
-var stdioFD = map[string]int{"/dev/stdout": 1, "/dev/stderr": 2, "/dev/fd/1": 1, "/dev/fd/2": 2,
-	"/proc/self/fd/1": 1, "/proc/self/fd/2": 2}
+// error to those fds (ok false for any other path). They are duplicated
+// rather than opened: opening /dev/stdout fails when it is a socket
+// (systemd's journal), and a duplicate is never rotated, truncated or
+// removed even when the daemon's stdout was redirected to a regular file.
+// A switch, not a map, so that nothing is built at package init.
+func stdioFD(path string) (fd int, ok bool) {
+	switch path {
+	case "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1":
+		return 1, true
+	case "/dev/stderr", "/dev/fd/2", "/proc/self/fd/2":
+		return 2, true
+	}
+	return 0, false
+}
 
 // openLocked opens the base file in append mode (truncating it when trunc),
 // replacing any open fd.
@@ -95,7 +103,7 @@ func (w *Writer) openLocked(trunc bool) error {
 		_ = unix.Close(w.fd)
 		w.fd = -1
 	}
-	if std, ok := stdioFD[w.path]; ok {
+	if std, ok := stdioFD(w.path); ok {
 		fd, err := unix.FcntlInt(uintptr(std), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("open log file %s: %w", w.path, err)

@@ -35,9 +35,16 @@ type EnvInput struct {
 	Directory   string   // directory= as written; "" when not set
 }
 
-// listenVars describe the daemon's own inherited sockets (socket
-// activation); they are never valid for a child.
-var listenVars = map[string]bool{"LISTEN_PID": true, "LISTEN_FDS": true, "LISTEN_FDNAMES": true}
+// listenVar reports whether k describes the daemon's own inherited sockets
+// (socket activation); such variables are never valid for a child. A switch,
+// not a map, so that nothing is built at package init.
+func listenVar(k string) bool {
+	switch k {
+	case "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES":
+		return true
+	}
+	return false
+}
 
 // BuildEnv returns a child's environment, sorted by key, one entry per key:
 //
@@ -73,7 +80,7 @@ func NewEnvBase(daemon []string) *EnvBase {
 	last := make(map[string]int, len(daemon))
 	for i, kv := range daemon {
 		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || listenVars[k] {
+		if !ok || k == "" || listenVar(k) {
 			continue
 		}
 		last[k] = i

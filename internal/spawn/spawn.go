@@ -225,7 +225,7 @@ func childEnv(s *Spec) []string {
 	env := make([]string, 0, len(s.Env)+2)
 	for _, kv := range s.Env {
 		k, _, _ := strings.Cut(kv, "=")
-		if !listenVars[k] {
+		if !listenVar(k) {
 			env = append(env, kv)
 		}
 	}

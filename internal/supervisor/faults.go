@@ -28,31 +28,54 @@ const (
 	CodeCantReread           Code = 92
 )
 
-var codeNames = map[Code]string{
-	CodeUnknownMethod:        "UNKNOWN_METHOD",
-	CodeIncorrectParameters:  "INCORRECT_PARAMETERS",
-	CodeBadArguments:         "BAD_ARGUMENTS",
-	CodeSignatureUnsupported: "SIGNATURE_UNSUPPORTED",
-	CodeShutdownState:        "SHUTDOWN_STATE",
-	CodeBadName:              "BAD_NAME",
-	CodeBadSignal:            "BAD_SIGNAL",
-	CodeNoFile:               "NO_FILE",
-	CodeNotExecutable:        "NOT_EXECUTABLE",
-	CodeFailed:               "FAILED",
-	CodeAbnormalTermination:  "ABNORMAL_TERMINATION",
-	CodeSpawnError:           "SPAWN_ERROR",
-	CodeAlreadyStarted:       "ALREADY_STARTED",
-	CodeNotRunning:           "NOT_RUNNING",
-	CodeSuccess:              "SUCCESS",
-	CodeAlreadyAdded:         "ALREADY_ADDED",
-	CodeStillRunning:         "STILL_RUNNING",
-	CodeCantReread:           "CANT_REREAD",
+// codeName is supervisord's name for a code ("" if it defines none). A
+// switch, not a map, so that nothing is built at package init.
+func codeName(c Code) string {
+	switch c {
+	case CodeUnknownMethod:
+		return "UNKNOWN_METHOD"
+	case CodeIncorrectParameters:
+		return "INCORRECT_PARAMETERS"
+	case CodeBadArguments:
+		return "BAD_ARGUMENTS"
+	case CodeSignatureUnsupported:
+		return "SIGNATURE_UNSUPPORTED"
+	case CodeShutdownState:
+		return "SHUTDOWN_STATE"
+	case CodeBadName:
+		return "BAD_NAME"
+	case CodeBadSignal:
+		return "BAD_SIGNAL"
+	case CodeNoFile:
+		return "NO_FILE"
+	case CodeNotExecutable:
+		return "NOT_EXECUTABLE"
+	case CodeFailed:
+		return "FAILED"
+	case CodeAbnormalTermination:
+		return "ABNORMAL_TERMINATION"
+	case CodeSpawnError:
+		return "SPAWN_ERROR"
+	case CodeAlreadyStarted:
+		return "ALREADY_STARTED"
+	case CodeNotRunning:
+		return "NOT_RUNNING"
+	case CodeSuccess:
+		return "SUCCESS"
+	case CodeAlreadyAdded:
+		return "ALREADY_ADDED"
+	case CodeStillRunning:
+		return "STILL_RUNNING"
+	case CodeCantReread:
+		return "CANT_REREAD"
+	}
+	return ""
 }
 
 // String returns supervisord's name for the code ("BAD_NAME"), or
 // "UNKNOWN_FAULT_<n>" for a code supervisord does not define.
 func (c Code) String() string {
-	if n, ok := codeNames[c]; ok {
+	if n := codeName(c); n != "" {
 		return n
 	}
 	return fmt.Sprintf("UNKNOWN_FAULT_%d", int(c))
