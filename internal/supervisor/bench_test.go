@@ -64,8 +64,11 @@ func BenchmarkTableMemory(b *testing.B) {
 }
 
 // runningSupervisor starts n processes and returns the running supervisor.
-func runningSupervisor(b *testing.B, n int) *Supervisor {
-	s := New(manyGroups(n), newFakeHost(), nil)
+func runningSupervisor(b *testing.B, n int) *Supervisor { return runningConfig(b, manyGroups(n)) }
+
+// runningConfig starts every process of cfg and returns the running supervisor.
+func runningConfig(b *testing.B, cfg *config.Config) *Supervisor {
+	s := New(cfg, newFakeHost(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = s.Run(ctx); close(done) }()

@@ -2,8 +2,9 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
-	"sort"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,8 +43,18 @@ type Info struct {
 	Reloading string
 }
 
+// info is the snapshot of p at now.
 func (c *core) info(p *proc, now time.Time) Info {
-	in := Info{
+	var in Info
+	fillInfo(&in, p, now)
+	var buf [64]byte // most descriptions fit: no allocation but the string
+	in.Description = string(appendDescription(buf[:0], &in))
+	return in
+}
+
+// fillInfo sets every field of in but Description.
+func fillInfo(in *Info, p *proc, now time.Time) {
+	*in = Info{
 		Name:          p.cfg.Name,
 		Group:         p.group.name,
 		Now:           now.Unix(),
@@ -72,45 +83,76 @@ func (c *core) info(p *proc, now time.Time) Info {
 	if p.reload != nil {
 		in.Reloading = p.reload.strategy
 	}
-	in.Description = describe(in)
-	return in
 }
 
 // describe builds getProcessInfo's description exactly as supervisord's
 // _interpretProcessInfo.
-func describe(in Info) string {
+func describe(in Info) string { return string(appendDescription(nil, &in)) }
+
+// appendDescription appends describe's text to dst.
+func appendDescription(dst []byte, in *Info) []byte {
 	switch in.State {
 	case Running:
-		return fmt.Sprintf("pid %d, uptime %s", in.Pid, uptime(in.Now-in.Start))
+		dst = append(dst, "pid "...)
+		dst = strconv.AppendInt(dst, int64(in.Pid), 10)
+		dst = append(dst, ", uptime "...)
+		return appendUptime(dst, in.Now-in.Start)
 	case Backoff, Fatal:
 		if in.SpawnErr != "" {
-			return in.SpawnErr
+			return append(dst, in.SpawnErr...)
 		}
-		return fmt.Sprintf("unknown error (try \"tail %s\")", in.Name)
+		dst = append(dst, "unknown error (try \"tail "...)
+		dst = append(dst, in.Name...)
+		return append(dst, "\")"...)
 	case Stopped, Exited:
 		if in.Start == 0 {
-			return "Not started"
+			return append(dst, "Not started"...)
 		}
-		return time.Unix(in.Stop, 0).Local().Format("Jan 02 03:04 PM")
+		return time.Unix(in.Stop, 0).Local().AppendFormat(dst, "Jan 02 03:04 PM")
 	}
-	return ""
+	return dst
 }
 
 // uptime formats seconds like Python's str(timedelta): "H:MM:SS", or
 // "1 day, H:MM:SS" / "D days, H:MM:SS".
-func uptime(secs int64) string {
-	if secs < 0 {
-		secs = 0
-	}
+func uptime(secs int64) string { return string(appendUptime(nil, secs)) }
+
+// appendUptime appends uptime's text to dst.
+func appendUptime(dst []byte, secs int64) []byte {
+	secs = max(secs, 0)
 	d, rem := secs/86400, secs%86400
-	hms := fmt.Sprintf("%d:%02d:%02d", rem/3600, rem%3600/60, rem%60)
 	switch {
 	case d == 1:
-		return "1 day, " + hms
+		dst = append(dst, "1 day, "...)
 	case d > 1:
-		return fmt.Sprintf("%d days, %s", d, hms)
+		dst = strconv.AppendInt(dst, d, 10)
+		dst = append(dst, " days, "...)
 	}
-	return hms
+	dst = strconv.AppendInt(dst, rem/3600, 10)
+	m, sec := rem%3600/60, rem%60
+	return append(dst, ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+sec/10), byte('0'+sec%10))
+}
+
+// infos is the snapshot of ps at now, in that order. The descriptions are
+// written into one buffer and converted to one string that they share:
+// two allocations instead of one per process (a 500-program status asks
+// for them all).
+func infos(ps []*proc, now time.Time) []Info {
+	out := make([]Info, len(ps))
+	ends := make([]int, len(ps))
+	buf := make([]byte, 0, 40*len(ps))
+	for i, p := range ps {
+		in := &out[i]
+		fillInfo(in, p, now)
+		buf = appendDescription(buf, in)
+		ends[i] = len(buf)
+	}
+	all, start := string(buf), 0
+	for i, end := range ends {
+		out[i].Description = all[start:end]
+		start = end
+	}
+	return out
 }
 
 // ProcessInfo is getProcessInfo: BAD_NAME for unknown names and group
@@ -131,24 +173,28 @@ func (s *Supervisor) ProcessInfo(ctx context.Context, name string) (Info, error)
 // then process name.
 func (s *Supervisor) AllProcessInfo(ctx context.Context) ([]Info, error) {
 	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]Info]) {
-		now := time.Now()
-		names := make([]string, 0, len(c.groups))
+		// c.order is by (priority, name): with the usual equal priorities it
+		// is already in name order, and checking that is cheaper than sorting.
+		gs := slices.Clone(c.order)
+		if !slices.IsSortedFunc(gs, groupByName) {
+			slices.SortFunc(gs, groupByName)
+		}
 		n := 0
-		for name, g := range c.groups {
-			names = append(names, name)
+		for _, g := range gs {
 			n += len(g.procs)
 		}
-		sort.Strings(names)
-		out := make([]Info, 0, n)
-		for _, gname := range names {
-			g := c.groups[gname]
-			start := len(out)
-			for _, p := range g.procs {
-				out = append(out, c.info(p, now))
+		ps := make([]*proc, 0, n)
+		for _, g := range gs {
+			start := len(ps)
+			ps = append(ps, g.procs...)
+			if part := ps[start:]; !slices.IsSortedFunc(part, procByName) {
+				slices.SortFunc(part, procByName)
 			}
-			part := out[start:]
-			sort.Slice(part, func(i, j int) bool { return part[i].Name < part[j].Name })
 		}
+		out := infos(ps, time.Now())
 		reply <- res[[]Info]{v: out}
 	})
 }
+
+func groupByName(a, b *group) int { return strings.Compare(a.name, b.name) }
+func procByName(a, b *proc) int   { return strings.Compare(a.cfg.Name, b.cfg.Name) }

@@ -1,0 +1,64 @@
+package supervisor
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+)
+
+// AllProcessInfo gives every process the same snapshot as ProcessInfo,
+// description included (they share one buffer there), in every state.
+func TestAllProcessInfoMatchesProcessInfo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("new", manual), single("run"), single("dead", retries(0)),
+			single("stop"), grp("g", 5, prog("b"), prog("a"))), nil)
+		hs.exit(hs.lastPid("dead"), 1)
+		hs.sleepUntil(26*time.Hour + 5*time.Second)
+		_ = hs.s.StopProcess(bg, "stop", false)
+		hs.killed(hs.lastPid("stop"), syscall.SIGTERM)
+		all, err := hs.s.AllProcessInfo(bg)
+		if err != nil || len(all) != 6 {
+			t.Fatal(len(all), err)
+		}
+		descs := map[string]bool{}
+		for _, got := range all {
+			want := hs.info(got.Group + ":" + got.Name)
+			if got != want {
+				t.Errorf("AllProcessInfo %+v\nProcessInfo    %+v", got, want)
+			}
+			descs[got.Description] = true
+		}
+		if len(descs) != 6 { // run, a, b: "pid N, ..." each; new: Not started; dead: spawnerr; stop: a date
+			t.Errorf("descriptions %v", descs)
+		}
+	})
+}
+
+// manyByPriority is n programs whose priorities reverse their name order,
+// so that getAllProcessInfo must sort them.
+func manyByPriority(n int) *config.Config {
+	gs := make([]*config.Group, 0, n)
+	for i := range n {
+		g := single("p"+itoa(i), manual, startsecs(0))
+		g.Priority = n - i
+		gs = append(gs, g)
+	}
+	return cfgOf(gs...)
+}
+
+// BenchmarkAllProcessInfoUnordered is getAllProcessInfo over 500 RUNNING
+// processes whose start order (priority) is not their name order.
+func BenchmarkAllProcessInfoUnordered(b *testing.B) {
+	s := runningConfig(b, manyByPriority(500))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if all, err := s.AllProcessInfo(ctx); err != nil || len(all) != 500 || all[0].Name != "p0" || all[0].State != Running {
+			b.Fatal(err)
+		}
+	}
+}
