@@ -164,8 +164,8 @@ func (b backend) AllProcessInfo(ctx context.Context) ([]rpc.ProcessInfo, error) 
 		return nil, toRPC(err)
 	}
 	out := make([]rpc.ProcessInfo, len(ins))
-	for i, in := range ins {
-		out[i] = processInfo(in)
+	for i := range ins {
+		setProcessInfo(&out[i], &ins[i])
 	}
 	b.addHandoff(ctx, out)
 	return out, nil
@@ -254,22 +254,28 @@ func results(rs []supervisor.Result, err error) ([]rpc.Result, error) {
 }
 
 func processInfo(in supervisor.Info) rpc.ProcessInfo {
-	epoch := func(s int64) time.Time {
-		if s == 0 {
-			return time.Time{}
-		}
-		return time.Unix(s, 0)
+	var pi rpc.ProcessInfo
+	setProcessInfo(&pi, &in)
+	return pi
+}
+
+// setProcessInfo fills a zero pi from in field by field: pi is usually in
+// a 500-element heap slice, where copying whole structs costs a bulk write
+// barrier while the GC runs.
+func setProcessInfo(pi *rpc.ProcessInfo, in *supervisor.Info) {
+	pi.Name, pi.Group = in.Name, in.Group
+	if in.Start != 0 {
+		pi.Start = time.Unix(in.Start, 0)
 	}
-	return rpc.ProcessInfo{
-		Name: in.Name, Group: in.Group,
-		Start: epoch(in.Start), Stop: epoch(in.Stop),
-		State:    rpc.ProcessState(in.State),
-		SpawnErr: in.SpawnErr, ExitStatus: in.ExitStatus,
-		StdoutLogfile: in.StdoutLogfile, StderrLogfile: in.StderrLogfile,
-		PID:        in.Pid,
-		Generation: in.Generation, Reexecs: in.Reexecs, PrevPID: in.PrevPid,
-		HandoffPID: in.HandoffPid, Reloading: in.Reloading,
+	if in.Stop != 0 {
+		pi.Stop = time.Unix(in.Stop, 0)
 	}
+	pi.State = rpc.ProcessState(in.State)
+	pi.SpawnErr, pi.ExitStatus = in.SpawnErr, in.ExitStatus
+	pi.StdoutLogfile, pi.StderrLogfile = in.StdoutLogfile, in.StderrLogfile
+	pi.PID = in.Pid
+	pi.Generation, pi.Reexecs, pi.PrevPID = in.Generation, in.Reexecs, in.PrevPid
+	pi.HandoffPID, pi.Reloading = in.HandoffPid, in.Reloading
 }
 
 func configInfo(g *config.Group, p *config.Process, inUse bool) rpc.ConfigInfo {

@@ -52,19 +52,19 @@ func (c *core) info(p *proc, now time.Time) Info {
 	return in
 }
 
-// fillInfo sets every field of in but Description.
+// fillInfo sets every field of a zero in but Description. It sets them one
+// by one: in is usually in the heap, where copying a whole Info literal
+// costs a bulk write barrier while the GC runs.
 func fillInfo(in *Info, p *proc, now time.Time) {
-	*in = Info{
-		Name:          p.cfg.Name,
-		Group:         p.group.name,
-		Now:           now.Unix(),
-		State:         p.state,
-		StateName:     p.state.String(),
-		SpawnErr:      p.spawnerr,
-		ExitStatus:    p.exitstatus,
-		StdoutLogfile: p.cfg.Stdout.Path,
-		StderrLogfile: p.cfg.Stderr.Path,
-	}
+	in.Name = p.cfg.Name
+	in.Group = p.group.name
+	in.Now = now.Unix()
+	in.State = p.state
+	in.StateName = p.state.String()
+	in.SpawnErr = p.spawnerr
+	in.ExitStatus = p.exitstatus
+	in.StdoutLogfile = p.cfg.Stdout.Path
+	in.StderrLogfile = p.cfg.Stderr.Path
 	if !p.laststart.IsZero() {
 		in.Start = p.laststart.Unix()
 	}

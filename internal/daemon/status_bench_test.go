@@ -1,0 +1,107 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/rpc"
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+// pidHost is a supervisor.Host whose spawns succeed at once with a new
+// pid and whose signals are dropped: the daemon's side of a status call
+// without 500 real children.
+type pidHost struct{ next atomic.Int64 }
+
+func (h *pidHost) Spawn(*config.Process) (int, error)     { return int(h.next.Add(1)) + 100000, nil }
+func (h *pidHost) Signal(int, syscall.Signal, bool) error { return nil }
+
+// statusDaemon is a daemon whose supervisor runs n RUNNING programs
+// (one group each, as [program:x] sections give; started by startAllProcesses,
+// startsecs 0), with log paths as AUTO
+// names them.
+func statusDaemon(b *testing.B, n int) *daemon {
+	cfg := &config.Config{}
+	for i := range n {
+		name := "p" + strconv.Itoa(i)
+		p := &config.Process{
+			Name: name, Program: name, Group: name, Command: "/bin/true", Argv: []string{"/bin/true"},
+			Priority: 999, Autorestart: config.AutorestartUnexpected,
+			StartRetries: 3, ExitCodes: []int{0}, StopSignal: syscall.SIGTERM, StopWait: 10 * time.Second,
+			UID: -1, Umask: -1,
+		}
+		p.Stdout.Path = "/var/log/drover/" + name + "-stdout---supervisor-259cujos.log"
+		p.Stderr.Path = "/var/log/drover/" + name + "-stderr---supervisor-q44k9dvm.log"
+		cfg.Groups = append(cfg.Groups, &config.Group{Name: name, Kind: config.KindProgram, Priority: 999,
+			Processes: []*config.Process{p}})
+	}
+	sup := supervisor.New(cfg, &pidHost{}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = sup.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	res, err := sup.StartAll(ctx, true)
+	if err != nil || len(res) != n {
+		b.Fatal(len(res), err)
+	}
+	return &daemon{cfg: cfg, last: cfg, sup: sup}
+}
+
+// BenchmarkBackendAllProcessInfo500 is the backend's part of a status call
+// on 500 RUNNING programs: the supervisor's snapshot, converted for the API.
+func BenchmarkBackendAllProcessInfo500(b *testing.B) {
+	be := backend{statusDaemon(b, 500)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if all, err := be.AllProcessInfo(ctx); err != nil || len(all) != 500 || all[0].State != rpc.ProcessRunning {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServeStatus500 is the daemon's whole side of `drover status` on
+// 500 RUNNING programs: drover.getAllProcessStatus read, answered by the
+// real backend and sent over a kept-alive unix socket connection (the
+// client only reads the answer).
+func BenchmarkServeStatus500(b *testing.B) {
+	srv, err := rpc.New(rpc.Options{Backend: backend{statusDaemon(b, 500)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(b.TempDir(), "s.sock")
+	if err := srv.Listen([]rpc.ListenerConfig{{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1}}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}
+	b.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	body := "<?xml version='1.0'?>\n<methodCall>\n<methodName>drover.getAllProcessStatus</methodName>\n<params>\n</params>\n</methodCall>\n"
+	b.ReportAllocs()
+	var size int64
+	for b.Loop() {
+		resp, err := c.Post("http://localhost/RPC2", "text/xml", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		size, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || size < 500*100 {
+			b.Fatal(resp.Status, size, err)
+		}
+	}
+	b.SetBytes(size)
+}
