@@ -52,12 +52,13 @@ func (c *core) info(p *proc, now time.Time) Info {
 	return in
 }
 
-// fillInfo sets every field of a zero in but Description. It sets them one
-// by one: in is usually in the heap, where copying a whole Info literal
-// costs a bulk write barrier while the GC runs.
+// fillInfo sets every field of in but Description. It sets them one by
+// one: in is usually in the heap, where copying a whole Info literal costs
+// a bulk write barrier while the GC runs.
 func fillInfo(in *Info, p *proc, now time.Time) {
 	in.Name = p.cfg.Name
 	in.Group = p.group.name
+	in.Start, in.Stop = epoch(p.laststart), epoch(p.laststop)
 	in.Now = now.Unix()
 	in.State = p.state
 	in.StateName = p.state.String()
@@ -65,24 +66,26 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 	in.ExitStatus = p.exitstatus
 	in.StdoutLogfile = p.cfg.Stdout.Path
 	in.StderrLogfile = p.cfg.Stderr.Path
-	if !p.laststart.IsZero() {
-		in.Start = p.laststart.Unix()
-	}
-	if !p.laststop.IsZero() {
-		in.Stop = p.laststop.Unix()
-	}
+	in.Pid, in.Generation, in.Reexecs, in.PrevPid = 0, 0, 0, 0
 	if p.cur != nil {
-		in.Pid = p.cur.pid
-		in.Generation = p.cur.gen
-		in.Reexecs = p.cur.reexecs
-		in.PrevPid = p.cur.prevPid
+		in.Pid, in.Generation, in.Reexecs, in.PrevPid = p.cur.pid, p.cur.gen, p.cur.reexecs, p.cur.prevPid
 	}
+	in.HandoffPid = 0
 	if p.handoff != nil {
 		in.HandoffPid = p.handoff.pid
 	}
+	in.Reloading = ""
 	if p.reload != nil {
 		in.Reloading = p.reload.strategy
 	}
+}
+
+// epoch is t in seconds, 0 for the zero time (never).
+func epoch(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 // describe builds getProcessInfo's description exactly as supervisord's
@@ -133,12 +136,14 @@ func appendUptime(dst []byte, secs int64) []byte {
 	return append(dst, ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+sec/10), byte('0'+sec%10))
 }
 
-// infos is the snapshot of ps at now, in that order. The descriptions are
-// written into one buffer and converted to one string that they share:
+// appendInfos appends the snapshot of ps at now to dst. The descriptions
+// are written into one buffer and converted to one string that they share:
 // two allocations instead of one per process (a 500-program status asks
 // for them all).
-func infos(ps []*proc, now time.Time) []Info {
-	out := make([]Info, len(ps))
+func appendInfos(dst []Info, ps []*proc, now time.Time) []Info {
+	base := len(dst)
+	dst = slices.Grow(dst, len(ps))[:base+len(ps)]
+	out := dst[base:]
 	ends := make([]int, len(ps))
 	buf := make([]byte, 0, 40*len(ps))
 	for i, p := range ps {
@@ -152,7 +157,7 @@ func infos(ps []*proc, now time.Time) []Info {
 		out[i].Description = all[start:end]
 		start = end
 	}
-	return out
+	return dst
 }
 
 // ProcessInfo is getProcessInfo: BAD_NAME for unknown names and group
@@ -172,6 +177,14 @@ func (s *Supervisor) ProcessInfo(ctx context.Context, name string) (Info, error)
 // AllProcessInfo is getAllProcessInfo: every process sorted by group name,
 // then process name.
 func (s *Supervisor) AllProcessInfo(ctx context.Context) ([]Info, error) {
+	return s.AppendProcessInfo(ctx, nil)
+}
+
+// AppendProcessInfo is AllProcessInfo appended to dst, so that a caller
+// that asks often can reuse one slice (a 500-process snapshot is 116 kB).
+// The owner goroutine writes into dst: after an error (ctx ended), it may
+// still do so, so dst must not be reused then.
+func (s *Supervisor) AppendProcessInfo(ctx context.Context, dst []Info) ([]Info, error) {
 	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]Info]) {
 		// c.order is by (priority, name): with the usual equal priorities it
 		// is already in name order, and checking that is cheaper than sorting.
@@ -191,8 +204,7 @@ func (s *Supervisor) AllProcessInfo(ctx context.Context) ([]Info, error) {
 				slices.SortFunc(part, procByName)
 			}
 		}
-		out := infos(ps, time.Now())
-		reply <- res[[]Info]{v: out}
+		reply <- res[[]Info]{v: appendInfos(dst, ps, time.Now())}
 	})
 }
 

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"slices"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -34,6 +35,29 @@ func TestAllProcessInfoMatchesProcessInfo(t *testing.T) {
 		}
 		if len(descs) != 6 { // run, a, b: "pid N, ..." each; new: Not started; dead: spawnerr; stop: a date
 			t.Errorf("descriptions %v", descs)
+		}
+	})
+}
+
+// AppendProcessInfo keeps what dst holds and overwrites every field of
+// the reused capacity (a pooled slice holds an older snapshot there).
+func TestAppendProcessInfoReuse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("new", manual), single("run"), single("dead", retries(0))), nil)
+		hs.exit(hs.lastPid("dead"), 1)
+		stale := Info{Name: "stale", Start: 1, Stop: 2, Pid: 3, Generation: 4, Reexecs: 5, PrevPid: 6,
+			HandoffPid: 7, Reloading: "reexec", SpawnErr: "x", ExitStatus: 8, Description: "old"}
+		dst := make([]Info, 4)
+		for i := range dst {
+			dst[i] = stale
+		}
+		got, err := hs.s.AppendProcessInfo(bg, dst[:1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := hs.s.AllProcessInfo(bg)
+		if len(got) != 4 || got[0] != stale || !slices.Equal(got[1:], want) {
+			t.Fatalf("got %+v\nwant stale, then %+v", got, want)
 		}
 	})
 }
