@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/pyrepr"
 )
 
 // ctlFlags are the client's command-line settings; nil means not given.
@@ -71,7 +72,7 @@ func parseGetopt(args []string) (ctlFlags, []string, error) {
 		seen[o.short] = true
 		if o.long == "serverurl" {
 			if err := checkURL(v); err != nil {
-				return usagef("invalid value for -s %s: %v", pyRepr(v), err)
+				return usagef("invalid value for -s %s: %v", pyrepr.Str(v), err)
 			}
 		}
 		o.set(&f, v)
@@ -186,7 +187,7 @@ func parseVerbArgs(args []string, base ctlFlags, allowGlobal bool) (ctlFlags, []
 		}
 		if o.long == "serverurl" {
 			if err := checkURL(val); err != nil {
-				return f, nil, usagef("invalid value for -s %s: %v", pyRepr(val), err)
+				return f, nil, usagef("invalid value for -s %s: %v", pyrepr.Str(val), err)
 			}
 		}
 		o.set(&f, val)
@@ -198,7 +199,7 @@ func parseVerbArgs(args []string, base ctlFlags, allowGlobal bool) (ctlFlags, []
 func checkURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Scheme == "" || (u.Host == "" && u.Path == "" && u.Opaque == "") {
-		return fmt.Errorf("value %s is not a URL", pyRepr(v))
+		return fmt.Errorf("value %s is not a URL", pyrepr.Str(v))
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/drover-sh/drover/internal/pyrepr"
 )
 
 // supervisorctl reads only the [supervisorctl] section of the main file:
@@ -217,7 +219,7 @@ func pyExpand(s string, exp map[string]string, option string) (string, error) {
 		case strings.HasPrefix(rest, "("):
 			end := strings.Index(rest, ")")
 			if end < 0 || end+1 >= len(rest) || rest[end+1] != 's' {
-				return "", fmt.Errorf("format string %s for %s is badly formatted", pyRepr(s), pyRepr(option))
+				return "", fmt.Errorf("format string %s for %s is badly formatted", pyrepr.Str(s), pyrepr.Str(option))
 			}
 			key := rest[1:end]
 			v, ok := exp[key]
@@ -228,21 +230,13 @@ func pyExpand(s string, exp map[string]string, option string) (string, error) {
 				}
 				sort.Strings(names)
 				return "", fmt.Errorf("format string %s for %s contains names (%s) which cannot be expanded. Available names: %s",
-					pyRepr(s), pyRepr(option), pyRepr(key), strings.Join(names, ", "))
+					pyrepr.Str(s), pyrepr.Str(option), pyrepr.Str(key), strings.Join(names, ", "))
 			}
 			b.WriteString(v)
 			i += end + 2
 		default:
-			return "", fmt.Errorf("format string %s for %s is badly formatted", pyRepr(s), pyRepr(option))
+			return "", fmt.Errorf("format string %s for %s is badly formatted", pyrepr.Str(s), pyrepr.Str(option))
 		}
 	}
 	return b.String(), nil
-}
-
-// pyRepr quotes s as Python's repr does for simple strings.
-func pyRepr(s string) string {
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		return `"` + s + `"`
-	}
-	return "'" + strings.ReplaceAll(s, "'", `\'`) + "'"
 }

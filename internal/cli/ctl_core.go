@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/drover-sh/drover/internal/pyrepr"
 	"github.com/drover-sh/drover/internal/rpc"
 )
 
@@ -206,7 +207,7 @@ func (c *ctl) describe(err error) string {
 	case refused:
 		return "error: " + c.o.serverURL + " refused connection"
 	case errors.As(err, &f):
-		return fmt.Sprintf("error: <Fault %d: %s>", f.Code, pyRepr(faultString(f)))
+		return fmt.Sprintf("error: <Fault %d: %s>", f.Code, pyrepr.Str(faultString(f)))
 	case errors.As(err, &he):
 		return fmt.Sprintf("error: <ProtocolError for %s/RPC2: %s>", c.o.serverURL, he.Status)
 	}

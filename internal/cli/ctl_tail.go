@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/drover-sh/drover/internal/pyrepr"
 	"github.com/drover-sh/drover/internal/rpc"
 )
 
@@ -121,7 +122,7 @@ func ctlTail(c *ctl, ctx context.Context, args []string) error {
 	default:
 		name, channel = args[0], strings.ToLower(args[len(args)-1])
 		if channel != "stdout" && channel != "stderr" {
-			c.println("Error: bad channel " + pyRepr(channel))
+			c.println("Error: bad channel " + pyrepr.Str(channel))
 			c.exit = exitGeneric
 			return nil
 		}
@@ -213,7 +214,7 @@ func ctlMaintail(c *ctl, ctx context.Context, args []string) error {
 
 // pyFault is Python's str() of an xmlrpc Fault.
 func pyFault(f *rpc.Fault) string {
-	return fmt.Sprintf("<Fault %d: %s>", f.Code, pyRepr(faultString(f)))
+	return fmt.Sprintf("<Fault %d: %s>", f.Code, pyrepr.Str(faultString(f)))
 }
 
 // ctlFg attaches to a running process: both log streams are shown and

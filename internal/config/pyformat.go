@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/drover-sh/drover/internal/pyrepr"
 )
 
 // This file is Python's "text % dict" (printf-style formatting with a
@@ -194,8 +196,10 @@ func fmtOne(conv rune, flags string, width, prec int, v pyVal) (string, error) {
 			body = strconv.Itoa(v.i)
 		case conv == 's':
 			body = v.s
+		case conv == 'a':
+			body = pyrepr.ASCII(v.s)
 		default:
-			body = pyRepr(v.s, conv == 'a')
+			body = pyrepr.Str(v.s)
 		}
 		if prec >= 0 && utf8.RuneCountInString(body) > prec {
 			body = string([]rune(body)[:prec])
@@ -298,42 +302,4 @@ func fmtInt(n int, conv rune, flags string, prec int) string {
 		sign = " "
 	}
 	return sign + prefix + digits
-}
-
-// pyRepr is Python's repr() (or ascii()) of a str.
-func pyRepr(s string, ascii bool) string {
-	q := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case ascii && r >= 0x80:
-			switch {
-			case r <= 0xff:
-				fmt.Fprintf(&b, `\x%02x`, r)
-			case r <= 0xffff:
-				fmt.Fprintf(&b, `\u%04x`, r)
-			default:
-				fmt.Fprintf(&b, `\U%08x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
 }

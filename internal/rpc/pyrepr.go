@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drover-sh/drover/internal/pyrepr"
 )
 
 // pyStr renders a decoded XML-RPC value as Python's str() would, so that
@@ -37,10 +39,9 @@ func pyRepr(b *strings.Builder, v any) {
 	case float64:
 		b.WriteString(pyFloat(v))
 	case string:
-		pyQuote(b, v)
+		b.WriteString(pyrepr.Str(v))
 	case []byte:
-		b.WriteString("b")
-		pyQuote(b, string(v))
+		b.WriteString(pyrepr.Bytes(v))
 	case time.Time:
 		// xmlrpc.client.DateTime's str() is its ISO 8601 value.
 		b.WriteString(v.Format("20060102T15:04:05"))
@@ -64,7 +65,7 @@ func pyRepr(b *strings.Builder, v any) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			pyQuote(b, k)
+			b.WriteString(pyrepr.Str(k))
 			b.WriteString(": ")
 			pyRepr(b, v[k])
 		}
@@ -100,34 +101,4 @@ func pyFloat(f float64) string {
 		s += ".0"
 	}
 	return s
-}
-
-// pyQuote writes s as Python's repr() of a str: single quotes unless s
-// holds a single quote and no double quote, backslash escapes for the
-// quote, backslash and control characters.
-func pyQuote(b *strings.Builder, s string) {
-	q := byte('\'')
-	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
-		q = '"'
-	}
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteString(strconv.FormatInt(int64(r)|0x100, 16)[1:])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
 }

@@ -3,6 +3,7 @@ package spawn
 import (
 	"strings"
 
+	"github.com/drover-sh/drover/internal/pyrepr"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,7 +58,7 @@ func Resolve(argv0, programPATH string, haveProgramPATH bool, daemonPATH string)
 
 // checkExec is supervisord's check_execv_args.
 func checkExec(filename string, st *unix.Stat_t, found bool) error {
-	r := pyRepr(filename)
+	r := pyrepr.Str(filename)
 	switch {
 	case !found:
 		return &ResolveError{Err: ErrNotFound, Path: filename, msg: "can't find command " + r}

@@ -109,20 +109,3 @@ func TestResolveNoPermission(t *testing.T) {
 		t.Errorf("got %q, want %q", out, want)
 	}
 }
-
-func TestPyRepr(t *testing.T) {
-	for in, want := range map[string]string{
-		"a":        "'a'",
-		"it's":     `"it's"`,
-		`a'b"c`:    `'a\'b"c'`,
-		"t\tn\n\\": `'t\tn\n\\'`,
-		"\x01\x7f": `'\x01\x7f'`,
-		"é":        "'é'",
-		"\xff":     `'\udcff'`,
-		"\u00a0":   `'\xa0'`,
-	} {
-		if got := pyRepr(in); got != want {
-			t.Errorf("pyRepr(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
