@@ -45,36 +45,42 @@ func waitNote(ctx context.Context, n *notifier, exited <-chan struct{}, timeout 
 
 // baseline times the harness itself spawning the child: fork+exec →
 // the child's notify stamp. It is the floor under any supervisor's respawn.
-func (h *harness) baseline(ctx context.Context) (med, mx *cell) {
+// Each child is then SIGKILLed and the kill → exit time kept in td (the
+// teardown floor).
+func (h *harness) baseline(ctx context.Context) (med, mx, tdMed, tdMax *cell) {
+	fail := func(err error) (med, mx, tdMed, tdMax *cell) {
+		return na(shortErr(err)), na(shortErr(err)), na(shortErr(err)), na(shortErr(err))
+	}
 	_, n, err := h.newRun("baseline")
 	if err != nil {
-		return na(shortErr(err)), na(shortErr(err))
+		return fail(err)
 	}
 	defer n.Close()
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return na(shortErr(err)), na(shortErr(err))
+		return fail(err)
 	}
 	defer devnull.Close()
-	var lat []float64
+	var lat, td []float64
 	for range h.opt.Reps {
 		t0 := mono()
 		p, err := os.StartProcess(h.self, []string{h.self, "child", n.Path},
 			&os.ProcAttr{Files: []*os.File{devnull, devnull, devnull}, Sys: &syscall.SysProcAttr{Setpgid: true}})
 		if err != nil {
-			return na(shortErr(err)), na(shortErr(err))
+			return fail(err)
 		}
 		nt, err := waitNote(ctx, n, nil, respawnTimeout, func(nt note) bool { return nt.Pid == p.Pid })
-		_ = p.Kill()
-		_, _ = p.Wait()
+		td = append(td, teardown(p))
 		if err != nil {
-			return na(shortErr(err)), na(shortErr(err))
+			return fail(err)
 		}
 		lat = append(lat, ms(nt.Stamp-t0))
 	}
 	med, mx = value(median(lat), "ms"), value(maximum(lat), "ms")
 	med.Samples = lat
-	return med, mx
+	tdMed, tdMax = value(median(td), "ms"), value(maximum(td), "ms")
+	tdMed.Samples = td
+	return med, mx, tdMed, tdMax
 }
 
 // respawn runs one program whose child notifies at start; it SIGKILLs the

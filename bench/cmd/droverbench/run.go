@@ -25,12 +25,14 @@ const (
 func (h *harness) run(ctx context.Context, want map[string]bool) {
 	if want["baseline"] {
 		h.progress("baseline: harness spawns the child %d times", h.opt.Reps)
-		c1, c2 := h.baseline(ctx)
+		c1, c2, c3, c4 := h.baseline(ctx)
 		for _, t := range h.targets {
 			h.rep.set("baseline_median", "child start-up baseline: harness fork+exec → notify, median", "ms", "(reference)", t.Name, c1)
 			h.rep.set("baseline_max", "child start-up baseline, max", "ms", "(reference)", t.Name, c2)
+			h.rep.set("teardown_median", "respawn floor: harness kill -9 of its own child → exit seen (pidfd), median", "ms", "(reference)", t.Name, c3)
+			h.rep.set("teardown_max", "respawn floor: kill -9 → exit seen, max", "ms", "(reference)", t.Name, c4)
 		}
-		h.noRatio("baseline_median", "baseline_max")
+		h.noRatio("baseline_median", "baseline_max", "teardown_median", "teardown_max")
 	}
 	if want["respawn"] {
 		for _, t := range h.targets {
@@ -39,6 +41,10 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			h.rep.set("respawn_median", "respawn after kill -9 → new child's notify, median", "ms", goalRespawnMedian, t.Name, med)
 			h.rep.set("respawn_max", "respawn after kill -9, max", "ms", goalRespawnMax, t.Name, mx)
 		}
+	}
+	if want["startup"] {
+		h.progress("startup floors: harness fork+execs %d programs itself", h.opt.Programs)
+		h.startupFloors(ctx)
 	}
 	if want["startup"] || want["rss"] || want["idle"] || want["status"] {
 		for _, t := range h.targets {
