@@ -58,11 +58,12 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 		}
 		if v.Backups == 0 {
 			h.progress("baseline: harness copies the producer's pipe to a file, %s", v.Name)
-			c := h.throughputBaseline(ctx, v)
+			c, cpu := h.throughputBaseline(ctx, v)
 			for _, t := range h.targets {
 				h.rep.set(v.ID+"_base", "throughput baseline: harness pipe → file, "+v.Name, "MB/s", "(reference)", t.Name, c)
+				h.rep.set(v.ID+"_base_cpu", "harness CPU during its copy (producer excluded)", "%", "(reference)", t.Name, cpu)
 			}
-			h.noRatio(v.ID + "_base")
+			h.noRatio(v.ID+"_base", v.ID+"_base_cpu")
 		}
 		for _, t := range h.targets {
 			h.progress("%s: child log throughput, %s", t.Name, v.Name)

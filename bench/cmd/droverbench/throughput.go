@@ -122,6 +122,7 @@ func (s *sizeTracker) close() {
 // and the daemon's CPU (utime+stime) over that span as % of one core.
 func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, cpu *cell) {
 	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
+	settleDisk()
 	dir, n, err := h.newRun(t.Name + "-" + v.ID)
 	if err != nil {
 		return fail(shortErr(err))
@@ -199,40 +200,54 @@ func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, 
 // harness itself runs the producer with stdout on a pipe and copies the
 // pipe to a file with 128 KiB reads, as a minimal supervisor would. MB/s is
 // measured the same way (first-write stamp → last byte written).
-func (h *harness) throughputBaseline(ctx context.Context, v tpVariant) *cell {
+//
+// It also returns the harness's own CPU (user+system, all threads) over
+// the same span as % of one core: the cost of the bare copy here, the
+// floor under a daemon's CPU row.
+func (h *harness) throughputBaseline(ctx context.Context, v tpVariant) (mbps, cpu *cell) {
+	c, cpu := h.copyBaseline(ctx, v)
+	if cpu == nil {
+		cpu = c
+	}
+	return c, cpu
+}
+
+func (h *harness) copyBaseline(ctx context.Context, v tpVariant) (*cell, *cell) {
+	settleDisk()
 	dir, n, err := h.newRun("baseline-" + v.ID)
 	if err != nil {
-		return na(shortErr(err))
+		return na(shortErr(err)), nil
 	}
 	defer n.Close()
 	out, err := os.Create(filepath.Join(dir, "prod.log"))
 	if err != nil {
-		return na(shortErr(err))
+		return na(shortErr(err)), nil
 	}
 	defer out.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
-		return na(shortErr(err))
+		return na(shortErr(err)), nil
 	}
 	defer r.Close()
 	argv := []string{h.self, "produce", n.Path, strconv.FormatInt(v.Total, 10), strconv.Itoa(v.WriteSize)}
 	p, err := os.StartProcess(h.self, argv, &os.ProcAttr{Files: []*os.File{nil, w, os.Stderr}})
 	w.Close()
 	if err != nil {
-		return na(shortErr(err))
+		return na(shortErr(err)), nil
 	}
 	defer func() { _ = p.Kill(); _, _ = p.Wait() }()
 	// The copy ends at EOF (the producer exited) or when ctx ends.
 	stop := context.AfterFunc(ctx, func() { _ = r.SetReadDeadline(time.Now()) })
 	defer stop()
 	buf := make([]byte, 128<<10)
+	cpu0 := selfCPU()
 	var copied int64
 	var end int64
 	for copied < v.Total {
 		k, err := r.Read(buf)
 		if k > 0 {
 			if _, werr := out.Write(buf[:k]); werr != nil {
-				return na(shortErr(werr))
+				return na(shortErr(werr)), nil
 			}
 			copied += int64(k)
 			end = mono()
@@ -241,14 +256,30 @@ func (h *harness) throughputBaseline(ctx context.Context, v tpVariant) *cell {
 			break
 		}
 	}
+	cpuNs := selfCPU() - cpu0
 	if copied < v.Total {
-		return na(fmt.Sprintf("copied %d of %d bytes", copied, v.Total))
+		return na(fmt.Sprintf("copied %d of %d bytes", copied, v.Total)), nil
 	}
 	first, err := waitNote(ctx, n, nil, firstNoteTimeout, func(nt note) bool { return nt.Kind == "produce" })
 	if err != nil {
-		return na(shortErr(err))
+		return na(shortErr(err)), nil
 	}
 	c := value(float64(v.Total)/1e6/(float64(end-first.Stamp)/1e9), "MB/s")
 	c.Detail = map[string]any{"seconds": float64(end-first.Stamp) / 1e9, "bytes": v.Total}
-	return c
+	return c, value(100*float64(cpuNs)/float64(end-first.Stamp), "%")
+}
+
+// settleDisk writes back every dirty page before a throughput run, so
+// no run is throttled by the previous one's gigabyte still in writeback
+// (without it, 64 KiB-write figures swung 300–2,400 MB/s with the order
+// of the runs).
+func settleDisk() { unix.Sync() }
+
+// selfCPU is the harness's user+system time so far, in ns.
+func selfCPU() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
