@@ -69,6 +69,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -78,12 +79,25 @@ func (s *Server) Serve(ln net.Listener) error {
 			if closed {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			// Out of descriptors or memory, an aborted handshake: the
+			// listener is fine, so wait a little and accept again rather
+			// than leave the control API dead (net/http does the same).
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if s.Log != nil {
+				s.Log.Warn("HTTP accept failed; retrying", "err", err, "in", backoff)
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+				t.Stop()
+			}
+			continue
 		}
+		backoff = 0
 		if !s.track(c) {
 			c.Close()
 			return ErrServerClosed

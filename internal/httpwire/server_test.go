@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -162,5 +163,39 @@ func TestPanicClosesConnection(t *testing.T) {
 	_, addr := serve(t, func(*ResponseWriter, *Request) { panic("boom") })
 	if got := exchange(t, addr, "GET / HTTP/1.1\r\n\r\n"); got != "" {
 		t.Fatalf("after a panic got %q", got)
+	}
+}
+
+// flakyListener fails its first Accepts as a listener out of descriptors
+// does, then accepts from the real one.
+type flakyListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, syscall.EMFILE
+	}
+	return l.Listener.Accept()
+}
+
+// TestAcceptErrorsDoNotStopServing: EMFILE from accept(2) is waited out,
+// not the end of the control API.
+func TestAcceptErrorsDoNotStopServing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: echo}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(&flakyListener{Listener: ln, fails: 3}) }()
+	if got := exchange(t, ln.Addr().String(), "GET /after HTTP/1.0\r\n\r\n"); !strings.Contains(got, "GET /after") {
+		t.Fatalf("after accept errors got %q", got)
+	}
+	s.Close()
+	if err := <-done; err != ErrServerClosed {
+		t.Fatalf("Serve = %v", err)
 	}
 }
