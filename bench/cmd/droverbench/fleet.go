@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -112,7 +113,7 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 // all threads) between two /proc reads h.opt.Idle apart. The window is a
 // measurement period, not a wait for an event.
 func (h *harness) idle(ctx context.Context, d *daemon) *cell {
-	c0, th0, err := ctxtSwitches(d.Pid)
+	per0, err := taskSwitches(d.Pid)
 	if err != nil {
 		return na(shortErr(err))
 	}
@@ -125,12 +126,24 @@ func (h *harness) idle(ctx context.Context, d *daemon) *cell {
 	case <-ctx.Done():
 		return na(shortErr(ctx.Err()))
 	}
-	c1, th1, err := ctxtSwitches(d.Pid)
+	per1, err := taskSwitches(d.Pid)
 	if err != nil {
 		return na(shortErr(err))
 	}
-	c := value(float64(c1-c0), "count")
-	c.Detail = map[string]any{"threads_before": th0, "threads_after": th1}
+	// Which threads woke, and where each sleeps now (its wchan: e.g.
+	// do_epoll_wait, futex_wait, hrtimer_nanosleep), so that a stray
+	// wake-up can be traced to the runtime or to drover.
+	var sum int64
+	woke := map[string]string{}
+	for tid, n1 := range per1 {
+		if n := n1 - per0[tid]; n != 0 {
+			sum += n
+			wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/wchan", d.Pid, tid))
+			woke[tid] = fmt.Sprintf("%d switches, now in %s", n, wchan)
+		}
+	}
+	c := value(float64(sum), "count")
+	c.Detail = map[string]any{"threads_before": len(per0), "threads_after": len(per1), "woke": woke}
 	return c
 }
 

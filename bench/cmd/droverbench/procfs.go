@@ -46,23 +46,32 @@ func rssKB(pid int) (int64, error) {
 // ctxtSwitches sums voluntary and non-voluntary context switches over every
 // thread of pid, and returns the number of threads seen.
 func ctxtSwitches(pid int) (sum int64, threads int, err error) {
+	per, err := taskSwitches(pid)
+	for _, n := range per {
+		sum += n
+	}
+	return sum, len(per), err
+}
+
+// taskSwitches is ctxtSwitches per thread id.
+func taskSwitches(pid int) (map[string]int64, error) {
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
 	if err != nil || len(tasks) == 0 {
-		return 0, 0, fmt.Errorf("no threads for pid %d", pid)
+		return nil, fmt.Errorf("no threads for pid %d", pid)
 	}
+	per := map[string]int64{}
 	for _, t := range tasks {
 		v, err1 := statusField(t, "voluntary_ctxt_switches")
 		nv, err2 := statusField(t, "nonvoluntary_ctxt_switches")
 		if err1 != nil || err2 != nil {
 			continue // the thread exited between the glob and the read
 		}
-		sum += v + nv
-		threads++
+		per[filepath.Base(filepath.Dir(t))] = v + nv
 	}
-	if threads == 0 {
-		return 0, 0, fmt.Errorf("no readable threads for pid %d", pid)
+	if len(per) == 0 {
+		return nil, fmt.Errorf("no readable threads for pid %d", pid)
 	}
-	return sum, threads, nil
+	return per, nil
 }
 
 // procStat is the part of /proc/PID/stat the harness uses.
