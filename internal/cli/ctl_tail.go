@@ -282,45 +282,44 @@ func ctlFg(c *ctl, ctx context.Context, args []string) error {
 			}
 		})
 	}
-	defer func() {
+	// The closing lines are printed once both streams have stopped, so
+	// tail output still in flight never lands after "Exiting foreground".
+	detach := func(lines ...string) error {
 		cancel()
 		wg.Wait()
-	}()
+		for _, l := range lines {
+			w.line(l)
+		}
+		return nil
+	}
+	defer detach()
 	for {
 		line, err := c.in.readLine(ctx)
 		if err != nil { // Ctrl-C or end of input
-			w.line("Exiting foreground")
-			return nil
+			return detach("Exiting foreground")
 		}
 		_, err = c.call(ctx, "sendProcessStdin", name, line+"\n")
 		if err != nil && ctx.Err() != nil {
-			w.line("Exiting foreground")
-			return nil
+			return detach("Exiting foreground")
 		}
 		if f, ok := asFault(err); ok {
 			if f.Code == rpc.NotRunning {
-				w.line("Process got killed")
-			} else {
-				w.line("ERROR: " + pyFault(f))
+				return detach("Process got killed", "Exiting foreground")
 			}
-			w.line("Exiting foreground")
-			return nil
+			return detach("ERROR: "+pyFault(f), "Exiting foreground")
 		}
 		if err != nil {
 			return err
 		}
 		up, err := running()
 		if err != nil && ctx.Err() != nil {
-			w.line("Exiting foreground")
-			return nil
+			return detach("Exiting foreground")
 		}
 		if err != nil {
 			return err
 		}
 		if !up {
-			w.line("Process got killed")
-			w.line("Exiting foreground")
-			return nil
+			return detach("Process got killed", "Exiting foreground")
 		}
 	}
 }
