@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -44,10 +45,17 @@ func (h *limitedHost) Spawn(p *config.Process) (int, error) {
 }
 
 // A SpawnLimiter host gets at most its limit of concurrent spawns, in the
-// start order, and every process still reaches RUNNING.
+// start order, and every process still reaches RUNNING. With limit 1 the
+// order check below admits only the exact start order.
 func TestSpawnLimiterBoundsConcurrency(t *testing.T) {
+	for _, limit := range []int{1, 3} {
+		t.Run(fmt.Sprint("limit", limit), func(t *testing.T) { testSpawnLimit(t, limit) })
+	}
+}
+
+func testSpawnLimit(t *testing.T, limit int) {
 	const n = 40
-	h := &limitedHost{fakeHost: newFakeHost(), limit: 3, hold: make(chan struct{})}
+	h := &limitedHost{fakeHost: newFakeHost(), limit: limit, hold: make(chan struct{})}
 	s := New(manyGroups(n), h, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
