@@ -283,3 +283,35 @@ func TestPumpAddFD(t *testing.T) {
 		t.Fatal("AddFD(-1) succeeded")
 	}
 }
+
+// TestPumpCloseRightAfterRemove: a Close that comes while the loop is still
+// in the round that applied a Remove must not lose its wake-up (the loop
+// once reset the eventfd after applying control requests, and slept for
+// ever with the Close pending).
+func TestPumpCloseRightAfterRemove(t *testing.T) {
+	for i := range 2000 {
+		p, err := NewPump(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan struct{})
+		h, err := p.Add(r, Sink{OnClosed: func() { close(closed) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Remove(h)
+		<-closed
+		done := make(chan struct{})
+		go func() { p.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Close did not return", i)
+		}
+		w.Close()
+	}
+}

@@ -25,6 +25,16 @@ func (p *Pump) loop() {
 			p.shutdown()
 			return
 		}
+		// The eventfd is reset before hasCtl is read: reset after, it
+		// could swallow the wake of a Close or Remove that came in between,
+		// and the loop would sleep for ever with that request pending.
+		for i := range events[:n] {
+			if events[i].Fd == 0 && events[i].Pad == 0 {
+				var b [8]byte
+				_, _ = unix.Read(p.evfd, b[:])
+				break
+			}
+		}
 		if p.hasCtl.Load() && p.control() {
 			return
 		}
@@ -33,8 +43,6 @@ func (p *Pump) loop() {
 			ev := &events[i]
 			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if id == 0 {
-				var b [8]byte
-				_, _ = unix.Read(p.evfd, b[:])
 				continue
 			}
 			pp := p.pipes[id]
