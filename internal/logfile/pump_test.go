@@ -304,7 +304,7 @@ func TestPumpCloseRightAfterRemove(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.Remove(h)
-		<-closed
+		waitClosed(t, closed)
 		done := make(chan struct{})
 		go func() { p.Close(); close(done) }()
 		select {
