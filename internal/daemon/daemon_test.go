@@ -32,7 +32,9 @@ func TestStartsProgramsAndAMissingCommandIsFatalAlone(t *testing.T) {
 }
 
 func TestQuickExitsBackOffThenFatal(t *testing.T) {
-	f := start(t, program("crash", "exit:1", "startsecs = 1", "startretries = 2"))
+	// startsecs well above a loaded machine's child start-up, so every
+	// quick exit counts as one that failed to start.
+	f := start(t, program("crash", "exit:1", "startsecs = 10", "startretries = 2"))
 	f.waitLine(`gave up: crash entered FATAL state, too many start retries too quickly`)
 	if n := f.count(`spawned: 'crash' with pid`); n != 3 {
 		t.Errorf("%d spawns, want startretries+1 = 3\n%s", n, f.log())
