@@ -50,6 +50,7 @@ func helperMain(mode string, args []string) int {
 // inherited socket (LISTEN_FDS, checked against LISTEN_PID as real servers
 // do), answers with its generation, takes 300 ms on /slow, loads its "app"
 // for 200 ms before serving, and on SIGTERM stops gracefully (drainStop).
+// With HELPER_HOLD_GEN equal to its generation it never answers /slow.
 func helperHTTP() int {
 	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
 		fmt.Fprintln(os.Stderr, "LISTEN_PID is not my pid")
@@ -66,7 +67,12 @@ func helperHTTP() int {
 	time.Sleep(200 * time.Millisecond) // the app loading: requests wait in the backlog
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "gen=%s", gen) })
+	hold := gen != "" && os.Getenv("HELPER_HOLD_GEN") == gen
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		if hold { // answer only when the client gives up: in flight until killed
+			<-r.Context().Done()
+			return
+		}
 		time.Sleep(300 * time.Millisecond)
 		fmt.Fprintf(w, "gen=%s", gen)
 	})
