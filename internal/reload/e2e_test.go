@@ -66,7 +66,7 @@ func TestE2EHandoffServers(t *testing.T) {
 		// as docs/zero-downtime.md says: a starman worker keeps serving a
 		// keep-alive client after QUIT, so the old generation only ended
 		// when killed after graceful_timeout (30 s), cutting a request in
-		// flight now and then (1 in ~120,000, in 3 of 8 runs).
+		// flight now and then (1 of ~120,000 requests, in 3 of ~22 runs).
 		{"starman", true, map[string]string{"app.psgi": psgiApp},
 			[]string{"starman", "--workers", "8", "--disable-keepalive", "app.psgi"}, "http://{probe}/"},
 	} {
