@@ -149,7 +149,9 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 		if pi.Start.IsZero() {
 			return append(dst, "Not started"...)
 		}
-		return pi.Stop.Local().AppendFormat(dst, "Jan 02 03:04 PM")
+		// Started but never exited (stopped from BACKOFF): supervisord
+		// formats its stop time 0, the epoch.
+		return time.Unix(epoch(pi.Stop), 0).Local().AppendFormat(dst, "Jan 02 03:04 PM")
 	}
 	return dst
 }

@@ -314,6 +314,24 @@ func TestProcessInfo(t *testing.T) {
 	}
 }
 
+// appendUptime words seconds as Python's str(timedelta).
+func TestUptimeFormat(t *testing.T) {
+	for secs, want := range map[int64]string{
+		0:              "0:00:00",
+		5:              "0:00:05",
+		3599:           "0:59:59",
+		36000 + 61:     "10:01:01",
+		86400:          "1 day, 0:00:00",
+		86400 + 3723:   "1 day, 1:02:03",
+		2*86400 + 59:   "2 days, 0:00:59",
+		400*86400 + 60: "400 days, 0:01:00",
+	} {
+		if got := string(appendUptime(nil, secs)); got != want {
+			t.Errorf("appendUptime(%d) = %q, want %q", secs, got, want)
+		}
+	}
+}
+
 func TestDescription(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	stop := time.Unix(999_000, 0)
@@ -328,6 +346,7 @@ func TestDescription(t *testing.T) {
 		{ProcessInfo{State: ProcessBackoff, Name: "x"}, `unknown error (try "tail x")`},
 		{ProcessInfo{State: ProcessStopped}, "Not started"},
 		{ProcessInfo{State: ProcessExited, Start: stop.Add(-time.Minute), Stop: stop}, stop.Local().Format("Jan 02 03:04 PM")},
+		{ProcessInfo{State: ProcessStopped, Start: stop}, time.Unix(0, 0).Local().Format("Jan 02 03:04 PM")},
 		{ProcessInfo{State: ProcessStopping}, ""},
 		{ProcessInfo{State: ProcessStarting}, ""},
 	} {

@@ -3,13 +3,14 @@ package supervisor
 import (
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// Info is a process snapshot with every field of supervisord's
-// getProcessInfo struct. Times are epoch seconds (0 when never).
+// Info is a process snapshot with the fields of supervisord's
+// getProcessInfo struct. Times are epoch seconds (0 when never). The
+// description is derived from them by the RPC layer (rpc.Description),
+// where the text it quotes can be escaped for XML.
 type Info struct {
 	Name          string
 	Group         string
@@ -23,7 +24,6 @@ type Info struct {
 	StdoutLogfile string // '' when NONE; also the old "logfile" key
 	StderrLogfile string
 	Pid           int // 0 when not running
-	Description   string
 
 	// drover's own fields (not in supervisord's getProcessInfo struct).
 
@@ -47,14 +47,12 @@ type Info struct {
 func (c *core) info(p *proc, now time.Time) Info {
 	var in Info
 	fillInfo(&in, p, now)
-	var buf [64]byte // most descriptions fit: no allocation but the string
-	in.Description = string(appendDescription(buf[:0], &in))
 	return in
 }
 
-// fillInfo sets every field of in but Description. It sets them one by
-// one: in is usually in the heap, where copying a whole Info literal costs
-// a bulk write barrier while the GC runs.
+// fillInfo sets every field of in, one by one: in is usually in the heap,
+// where copying a whole Info literal costs a bulk write barrier while the
+// GC runs.
 func fillInfo(in *Info, p *proc, now time.Time) {
 	in.Name = p.cfg.Name
 	in.Group = p.group.name
@@ -88,74 +86,12 @@ func epoch(t time.Time) int64 {
 	return t.Unix()
 }
 
-// describe builds getProcessInfo's description exactly as supervisord's
-// _interpretProcessInfo.
-func describe(in Info) string { return string(appendDescription(nil, &in)) }
-
-// appendDescription appends describe's text to dst.
-func appendDescription(dst []byte, in *Info) []byte {
-	switch in.State {
-	case Running:
-		dst = append(dst, "pid "...)
-		dst = strconv.AppendInt(dst, int64(in.Pid), 10)
-		dst = append(dst, ", uptime "...)
-		return appendUptime(dst, in.Now-in.Start)
-	case Backoff, Fatal:
-		if in.SpawnErr != "" {
-			return append(dst, in.SpawnErr...)
-		}
-		dst = append(dst, "unknown error (try \"tail "...)
-		dst = append(dst, in.Name...)
-		return append(dst, "\")"...)
-	case Stopped, Exited:
-		if in.Start == 0 {
-			return append(dst, "Not started"...)
-		}
-		return time.Unix(in.Stop, 0).Local().AppendFormat(dst, "Jan 02 03:04 PM")
-	}
-	return dst
-}
-
-// uptime formats seconds like Python's str(timedelta): "H:MM:SS", or
-// "1 day, H:MM:SS" / "D days, H:MM:SS".
-func uptime(secs int64) string { return string(appendUptime(nil, secs)) }
-
-// appendUptime appends uptime's text to dst.
-func appendUptime(dst []byte, secs int64) []byte {
-	secs = max(secs, 0)
-	d, rem := secs/86400, secs%86400
-	switch {
-	case d == 1:
-		dst = append(dst, "1 day, "...)
-	case d > 1:
-		dst = strconv.AppendInt(dst, d, 10)
-		dst = append(dst, " days, "...)
-	}
-	dst = strconv.AppendInt(dst, rem/3600, 10)
-	m, sec := rem%3600/60, rem%60
-	return append(dst, ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+sec/10), byte('0'+sec%10))
-}
-
-// appendInfos appends the snapshot of ps at now to dst. The descriptions
-// are written into one buffer and converted to one string that they share:
-// two allocations instead of one per process (a 500-program status asks
-// for them all).
+// appendInfos appends the snapshot of ps at now to dst.
 func appendInfos(dst []Info, ps []*proc, now time.Time) []Info {
 	base := len(dst)
 	dst = slices.Grow(dst, len(ps))[:base+len(ps)]
-	out := dst[base:]
-	ends := make([]int, len(ps))
-	buf := make([]byte, 0, 40*len(ps))
 	for i, p := range ps {
-		in := &out[i]
-		fillInfo(in, p, now)
-		buf = appendDescription(buf, in)
-		ends[i] = len(buf)
-	}
-	all, start := string(buf), 0
-	for i, end := range ends {
-		out[i].Description = all[start:end]
-		start = end
+		fillInfo(&dst[base+i], p, now)
 	}
 	return dst
 }

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"syscall"
 	"testing"
@@ -31,10 +32,12 @@ func TestAllProcessInfoMatchesProcessInfo(t *testing.T) {
 			if got != want {
 				t.Errorf("AllProcessInfo %+v\nProcessInfo    %+v", got, want)
 			}
-			descs[got.Description] = true
+			descs[fmt.Sprint(got.StateName, got.Pid, got.SpawnErr, got.Stop != 0)] = true
 		}
-		if len(descs) != 6 { // run, a, b: "pid N, ..." each; new: Not started; dead: spawnerr; stop: a date
-			t.Errorf("descriptions %v", descs)
+		// What the descriptions derive from: run, a, b: RUNNING with a pid
+		// each; new: never started; dead: spawnerr; stop: a stop time.
+		if len(descs) != 6 {
+			t.Errorf("snapshots %v", descs)
 		}
 	})
 }
@@ -46,7 +49,7 @@ func TestAppendProcessInfoReuse(t *testing.T) {
 		hs := newHarness(t, cfgOf(single("new", manual), single("run"), single("dead", retries(0))), nil)
 		hs.exit(hs.lastPid("dead"), 1)
 		stale := Info{Name: "stale", Start: 1, Stop: 2, Pid: 3, Generation: 4, Reexecs: 5, PrevPid: 6,
-			HandoffPid: 7, Reloading: "reexec", SpawnErr: "x", ExitStatus: 8, Description: "old"}
+			HandoffPid: 7, Reloading: "reexec", SpawnErr: "x", ExitStatus: 8}
 		dst := make([]Info, 4)
 		for i := range dst {
 			dst[i] = stale
