@@ -240,6 +240,9 @@ func (l *loader) eventListener(sec *iniSection, base scope) {
 		g.failf("redirect_stderr", "must be false for an event listener: stdout carries the listener protocol")
 	}
 	grp.Processes = l.processes(sec, name)
+	for _, p := range grp.Processes {
+		p.EventListener = true
+	}
 	l.addGroup(grp)
 }
 
@@ -313,5 +316,8 @@ func (l *loader) fcgiProgram(sec *iniSection, base scope) {
 		grp.Socket = "tcp://" + strings.ToLower(m[1]) + ":" + strconv.Itoa(n)
 	}
 	grp.Processes = l.processes(sec, name)
+	for _, p := range grp.Processes {
+		p.EventListener = true
+	}
 	l.addGroup(grp)
 }

@@ -228,6 +228,10 @@ type Process struct {
 	Umask       int    // -1 when not set (inherit the daemon's)
 	ServerURL   string // "AUTO" or an URL
 
+	// EventListener marks a process of an [eventlistener:x] pool: its
+	// stdin and stdout carry the listener protocol.
+	EventListener bool
+
 	// Drover holds drover's own options (zero-downtime reloads).
 	Drover Drover
 }

@@ -181,7 +181,7 @@ func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
 	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
 	c.order = slices.Insert(c.order, i, g)
 	if notify {
-		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: time.Now(), Group: g.name})
+		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: time.Now(), Group: g.name, Config: g.cfg})
 	}
 	return g, true
 }
@@ -204,7 +204,7 @@ func (c *core) removeGroup(g *group) {
 func (c *core) startup() {
 	now := time.Now()
 	for _, g := range c.order {
-		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: now, Group: g.name})
+		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: now, Group: g.name, Config: g.cfg})
 	}
 	c.s.bus.publish(Event{Kind: EventSupervisorState, Time: now, Supervisor: StateRunning})
 	for _, g := range c.order {

@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"sync"
+
+	"github.com/drover-sh/drover/internal/config"
 	"sync/atomic"
 	"time"
 )
@@ -42,6 +44,9 @@ type Event struct {
 	Expected bool
 	// Supervisor is the daemon state for EventSupervisorState.
 	Supervisor SupervisorState
+	// Config is the added group's config for EventGroupAdded (event
+	// listener pools are built from it).
+	Config *config.Group
 }
 
 // Subscription receives events on C. Delivery never blocks the owner: when
@@ -66,6 +71,8 @@ func (s *Subscription) Unsubscribe() { s.bus.remove(s) }
 type bus struct {
 	mu   sync.Mutex
 	subs []*Subscription
+	// observer sees every event without a buffer of its own (see Observe).
+	observer func(Event)
 }
 
 func (b *bus) add(buf int) *Subscription {
@@ -94,6 +101,9 @@ func (b *bus) remove(s *Subscription) {
 
 func (b *bus) publish(e Event) {
 	b.mu.Lock()
+	if b.observer != nil {
+		b.observer(e)
+	}
 	for _, s := range b.subs {
 		select {
 		case s.c <- e:

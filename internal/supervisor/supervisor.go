@@ -159,6 +159,16 @@ func (s *Supervisor) Exited(pid int, status syscall.WaitStatus) {
 // than block the owner goroutine.
 func (s *Supervisor) Subscribe(buf int) *Subscription { return s.bus.add(buf) }
 
+// Observe makes fn see every event, in order, on the owner goroutine, from
+// now on (nil stops it). Unlike a Subscription nothing is dropped and no
+// buffer is reserved, so fn must not block: it queues the event for its
+// own goroutine (the event listener dispatcher does).
+func (s *Supervisor) Observe(fn func(Event)) {
+	s.bus.mu.Lock()
+	s.bus.observer = fn
+	s.bus.mu.Unlock()
+}
+
 // send delivers m to the owner goroutine.
 func (s *Supervisor) send(ctx context.Context, m message) error {
 	select {
