@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/events"
 	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/supervisor"
 )
@@ -251,9 +252,13 @@ func (b backend) ReloadAllProcesses(ctx context.Context) ([]rpc.Result, error) {
 	return results(b.sup().ReloadAll(ctx))
 }
 
-// SendRemoteCommEvent is accepted; event listeners are not implemented yet,
-// so there is nobody to deliver REMOTE_COMMUNICATION to.
-func (b backend) SendRemoteCommEvent(context.Context, string, string) error { return nil }
+// SendRemoteCommEvent emits REMOTE_COMMUNICATION to the listener pools.
+func (b backend) SendRemoteCommEvent(_ context.Context, typ, data string) error {
+	if ev := b.d.host.dispatcher(); ev != nil {
+		ev.Publish(events.Remote(typ, data))
+	}
+	return nil
+}
 
 func results(rs []supervisor.Result, err error) ([]rpc.Result, error) {
 	if err != nil {

@@ -219,7 +219,9 @@ func (d *daemon) loop(ctx context.Context, cfg *config.Config) error {
 		d.mu.Lock()
 		d.sup = sup
 		d.mu.Unlock()
+		stopEvents := d.startEvents(sup, cfg.Supervisord)
 		err := sup.Run(ctx)
+		stopEvents()
 		if !errors.Is(err, supervisor.ErrRestart) {
 			d.log.Info("exiting")
 			return err

@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 // childMain is the test binary re-run as a supervised program. Modes:
 // sleep, exit:N, ignore-term, grandchild:PIDFILE, lines-on-usr1,
 // slow-stop:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE,
-// unicorn-manual:PIDFILE, notify-reload. A mode that
+// unicorn-manual:PIDFILE, notify-reload, listener:FILE, say:TEXT. A mode that
 // handles signals says so (a line or its pidfile) once its handler is set.
 func childMain(mode string) int {
 	name, arg, _ := strings.Cut(mode, ":")
@@ -115,6 +115,13 @@ func childMain(mode string) int {
 		return miniUnicorn(arg, true)
 	case "notify-reload":
 		return notifyReload()
+	case "listener":
+		return eventListener(arg)
+	case "say":
+		fmt.Print(arg)
+		signal.Notify(sigs, syscall.SIGTERM)
+		<-sigs
+		return 0
 	case "slow-stop":
 		d, _ := time.ParseDuration(arg)
 		signal.Notify(sigs, syscall.SIGTERM)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/events"
 	"github.com/drover-sh/drover/internal/logfile"
 	"github.com/drover-sh/drover/internal/spawn"
 	"github.com/drover-sh/drover/internal/supervisor"
@@ -49,6 +50,8 @@ type osHost struct {
 
 	syslogOnce sync.Once
 	syslogW    *syslog.Writer
+
+	events *events.Dispatcher // the current supervisor's; guarded by mu
 
 	direct bool // spawn.PrepareDirect said children may skip the shim (set in setup)
 	slots  chan struct{}
@@ -198,11 +201,14 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 		pipes.closeParentEnds()
 		return 0, err
 	}
+	if ev := h.dispatcher(); ev != nil && p.EventListener && !gone {
+		ev.Spawned(p.Group, p.Name, pid) // before the pump reads its output
+	}
 	var hook func([]byte)
 	if gs.probe != nil {
 		hook = gs.probe.LogHook()
 	}
-	h.pumpOutput(p, pipes, hook)
+	h.pumpOutput(p, pid, pipes, hook)
 	return pid, err
 }
 
@@ -229,6 +235,9 @@ func (h *osHost) reaped(pid int) {
 	}
 	h.probeExited(pid)
 	h.listenersExited(pid)
+	if ev := h.dispatcher(); ev != nil {
+		ev.Exited(pid)
+	}
 }
 
 // writeStdin sends data to the child's stdin (sendProcessStdin).

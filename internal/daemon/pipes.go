@@ -120,16 +120,16 @@ func (c *childPipes) closeParentEnds() {
 // targets. A target that cannot be opened keeps no file (and says so once);
 // the child runs regardless, as logging must never stop a program.
 // hook, when set, sees every chunk of output (a log-line readiness probe).
-func (h *osHost) pumpOutput(p *config.Process, c *childPipes, hook func([]byte)) {
-	h.pumpOne(p, c.stdout, "stdout", p.Stdout, hook)
+func (h *osHost) pumpOutput(p *config.Process, pid int, c *childPipes, hook func([]byte)) {
+	h.pumpOne(p, pid, c.stdout, "stdout", p.Stdout, hook)
 	if c.stderr >= 0 {
-		h.pumpOne(p, c.stderr, "stderr", p.Stderr, hook)
+		h.pumpOne(p, pid, c.stderr, "stderr", p.Stderr, hook)
 	}
 	c.stdout, c.stderr = -1, -1 // the pump owns them now
 }
 
 // pumpOne hands the read end fd to the pump, which owns it from then on.
-func (h *osHost) pumpOne(p *config.Process, fd int, channel string, t config.LogTarget, hook func([]byte)) {
+func (h *osHost) pumpOne(p *config.Process, pid, fd int, channel string, t config.LogTarget, hook func([]byte)) {
 	w, err := h.acquire(t)
 	if err != nil {
 		h.log.Error(fmt.Sprintf("could not open log for '%s': %v", p.Name, err))
@@ -152,12 +152,9 @@ func (h *osHost) pumpOne(p *config.Process, fd int, channel string, t config.Log
 		}
 	}
 	if hook != nil {
-		if debug := sink.OnLog; debug != nil {
-			sink.OnLog = func(data []byte) { debug(data); hook(data) }
-		} else {
-			sink.OnLog = hook
-		}
+		addHook(&sink, hook)
 	}
+	h.eventHooks(&sink, p, pid, channel, t)
 	if w != nil {
 		path := t.Path
 		sink.OnClosed = func() { h.release(path) }

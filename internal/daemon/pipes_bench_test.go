@@ -28,7 +28,7 @@ func BenchmarkSpawnPipes(b *testing.B) {
 			b.Fatal(err)
 		}
 		c.closeChildEnds()
-		h.pumpOutput(p, c, nil)
+		h.pumpOutput(p, 0, c, nil)
 		// The child's ends are closed, so the pump sees EOF and closes the
 		// read ends itself; only stdin is the parent's to close.
 		c.stdin.Close()

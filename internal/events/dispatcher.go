@@ -1,0 +1,348 @@
+package events
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+// Options configure a Dispatcher.
+type Options struct {
+	// Identifier is [supervisord] identifier, the header's server field.
+	Identifier string
+	Log        *slog.Logger
+	// Write sends data to the stdin of the listener process pid. It is
+	// called on its own goroutine and may block.
+	Write func(pid int, data []byte) error
+	// Now is the clock for ticks; time.Now when nil.
+	Now func() time.Time
+}
+
+// Dispatcher owns the listener pools. Create it with New, start Run, feed
+// it the supervisor's events through Observe, and tell it about listener
+// spawns, output and exits with the methods below, from any goroutine.
+type Dispatcher struct {
+	opt   Options
+	inbox chan func(*state)
+	stop  chan struct{} // closed by Close
+	done  chan struct{} // closed when Run returns
+
+	// The supervisor's events, queued by Observe: unbounded, so the owner
+	// goroutine never blocks and no event is lost, and nothing is reserved
+	// while the daemon is quiet.
+	qmu   sync.Mutex
+	queue []supervisor.Event
+	wake  chan struct{} // 1-buffered: "the queue is not empty"
+}
+
+// New returns a Dispatcher; nothing runs until Run.
+func New(opt Options) *Dispatcher {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Dispatcher{opt: opt, inbox: make(chan func(*state), 256), stop: make(chan struct{}),
+		done: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+// send runs fn on the owner goroutine; once Run has returned it is dropped.
+func (d *Dispatcher) send(fn func(*state)) {
+	select {
+	case d.inbox <- fn:
+	case <-d.done:
+	}
+}
+
+// Spawned says that process name of group (a listener) now runs as pid:
+// it starts ACKNOWLEDGED. Call it before its output is read.
+func (d *Dispatcher) Spawned(group, name string, pid int) {
+	d.send(func(s *state) { s.spawned(group, name, pid) })
+}
+
+// Output hands over what listener pid wrote on stdout (data is copied).
+func (d *Dispatcher) Output(pid int, data []byte) {
+	b := append([]byte(nil), data...)
+	d.send(func(s *state) { s.output(pid, b) })
+}
+
+// Exited says that pid was reaped; an event it held goes back to its pool.
+func (d *Dispatcher) Exited(pid int) { d.send(func(s *state) { s.exited(pid) }) }
+
+// Publish offers ev to every pool subscribed to its type.
+func (d *Dispatcher) Publish(ev Event) { d.send(func(s *state) { s.publish(ev) }) }
+
+// Observe queues a supervisor event (supervisor.Observe's callback): it
+// never blocks.
+func (d *Dispatcher) Observe(e supervisor.Event) {
+	d.qmu.Lock()
+	d.queue = append(d.queue, e)
+	d.qmu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close ends Run and waits for it; later messages are dropped.
+func (d *Dispatcher) Close() {
+	select {
+	case <-d.stop:
+	default:
+		close(d.stop)
+	}
+	<-d.done
+}
+
+// Run owns the pools until Close.
+func (d *Dispatcher) Run() {
+	defer close(d.done)
+	s := &state{opt: &d.opt, pools: map[string]*pool{}, listeners: map[string]*listener{},
+		byPid: map[int]*listener{}, runningPid: map[string]int{}, ticks: map[int64]int64{}, serial: -1}
+	tick := time.NewTimer(time.Hour)
+	tick.Stop()
+	var batch []supervisor.Event
+	for {
+		select {
+		case <-d.stop:
+			tick.Stop()
+			return
+		case <-d.wake:
+			d.qmu.Lock()
+			batch, d.queue = d.queue, batch[:0]
+			d.qmu.Unlock()
+			for i, e := range batch {
+				s.supervisorEvent(e)
+				batch[i] = supervisor.Event{} // drop the config pointers
+			}
+		case fn := <-d.inbox:
+			fn(s)
+		case <-tick.C:
+			s.tick()
+		}
+		s.dispatch(d)
+		if s.ticksChanged {
+			s.ticksChanged = false
+			tick.Stop()
+			if wait, ok := s.nextTick(); ok {
+				tick.Reset(wait)
+			}
+		}
+	}
+}
+
+// state is everything the owner goroutine keeps.
+type state struct {
+	opt       *Options
+	pools     map[string]*pool     // by group name
+	listeners map[string]*listener // by "group:name"
+	byPid     map[int]*listener
+	// runningPid is the pid a process's last RUNNING event named, by
+	// "group:name". It is kept apart from the listener because the
+	// supervisor's events and Spawned travel on different channels.
+	runningPid map[string]int
+	serial     int64 // global serial; the first event gets 0
+	// ticks is the last timeslice seen per tick period a pool wants.
+	ticks        map[int64]int64
+	ticksChanged bool
+}
+
+type pool struct {
+	cfg    *config.Group
+	serial int64
+	buf    []*queued
+}
+
+// queued is an event accepted by a pool, with its serials.
+type queued struct {
+	ev         Event
+	serial     int64
+	poolSerial int64
+}
+
+type listener struct {
+	group, name string
+	pid         int
+	proto       Protocol
+	held        *queued // the event it is BUSY with
+}
+
+func key(group, name string) string { return group + ":" + name }
+
+func (s *state) supervisorEvent(e supervisor.Event) {
+	switch e.Kind {
+	case supervisor.EventGroupAdded:
+		if g := e.Config; g != nil && g.Kind == config.KindEventListener {
+			s.pools[g.Name] = &pool{cfg: g, serial: -1}
+			s.ticksChanged = true
+		}
+	case supervisor.EventGroupRemoved:
+		if _, ok := s.pools[e.Group]; ok {
+			delete(s.pools, e.Group)
+			s.ticksChanged = true
+		}
+	case supervisor.EventProcessState:
+		k := key(e.Group, e.Name)
+		if e.To == supervisor.Running {
+			s.runningPid[k] = e.Pid
+		} else if s.runningPid[k] == e.Pid || e.Pid == 0 {
+			delete(s.runningPid, k)
+		}
+	}
+	if len(s.pools) == 0 {
+		return // no listener: do not format payloads nobody reads
+	}
+	if ev, ok := FromSupervisor(e); ok {
+		s.publish(ev)
+	}
+}
+
+func (s *state) spawned(group, name string, pid int) {
+	k := key(group, name)
+	if old := s.listeners[k]; old != nil {
+		s.release(old)
+		delete(s.byPid, old.pid)
+	}
+	l := &listener{group: group, name: name, pid: pid}
+	s.listeners[k] = l
+	s.byPid[pid] = l
+}
+
+func (s *state) exited(pid int) {
+	l := s.byPid[pid]
+	if l == nil {
+		return
+	}
+	delete(s.byPid, pid)
+	s.release(l)
+	l.proto.State = Unknown
+}
+
+// release puts the event l holds back at the head of its pool.
+func (s *state) release(l *listener) {
+	if q := l.held; q != nil {
+		l.held = nil
+		if p := s.pools[l.group]; p != nil {
+			s.accept(p, q, true)
+		}
+	}
+}
+
+func (s *state) output(pid int, data []byte) {
+	l := s.byPid[pid]
+	if l == nil {
+		return // a listener's last output, read after it was reaped
+	}
+	before := l.proto.State
+	l.proto.Feed(data, func(o Outcome) {
+		switch o {
+		case Processed:
+			s.debug(fmt.Sprintf("%s: event was processed", l.name))
+			l.held = nil
+		case Rejected:
+			s.opt.Log.Warn(fmt.Sprintf("%s: event was rejected", l.name))
+			s.release(l)
+		case Broken:
+			if l.proto.BadLine != nil && before == Busy {
+				s.opt.Log.Warn(fmt.Sprintf("%s: bad result line: '%s'", l.name, l.proto.BadLine))
+			}
+			s.release(l)
+		}
+	})
+	if after := l.proto.State; after != before {
+		s.debug(fmt.Sprintf("%s: %s -> %s", l.name, before, after))
+	}
+}
+
+// publish offers ev to every subscribed pool; the global serial is taken
+// only if one accepts it.
+func (s *state) publish(ev Event) {
+	var q *queued
+	for _, p := range s.pools {
+		if !Subscribed(p.cfg.Events, ev.Name) {
+			continue
+		}
+		if q == nil {
+			s.serial++
+			q = &queued{ev: ev, serial: s.serial}
+		}
+		p.serial++
+		s.accept(p, &queued{ev: ev, serial: q.serial, poolSerial: p.serial}, false)
+	}
+}
+
+// accept buffers q in p, dropping the oldest event when the buffer is full.
+func (s *state) accept(p *pool, q *queued, head bool) {
+	if len(p.buf) >= max(p.cfg.BufferSize, 1) {
+		old := p.buf[0]
+		p.buf = p.buf[1:]
+		s.opt.Log.Error(fmt.Sprintf("pool %s event buffer overflowed, discarding event %d", p.cfg.Name, old.serial))
+	}
+	if head {
+		p.buf = append([]*queued{q}, p.buf...)
+	} else {
+		p.buf = append(p.buf, q)
+	}
+}
+
+// dispatch sends buffered events to listeners that are RUNNING and READY,
+// the first such process of the pool first, oldest event first.
+func (s *state) dispatch(d *Dispatcher) {
+	for _, p := range s.pools {
+		for len(p.buf) > 0 {
+			l := s.readyListener(p)
+			if l == nil {
+				break
+			}
+			q := p.buf[0]
+			p.buf = p.buf[1:]
+			l.held = q
+			l.proto.Sent()
+			msg := s.envelope(p, q)
+			pid, write, log := l.pid, d.opt.Write, d.opt.Log
+			go func() {
+				// A listener that died meanwhile gets its event re-buffered
+				// when it is reaped; a write error says nothing more.
+				if err := write(pid, msg); err != nil {
+					log.Debug(fmt.Sprintf("could not send event %d to listener pid %d: %v", q.serial, pid, err))
+				}
+			}()
+			s.debug(fmt.Sprintf("event %d sent to listener %s", q.serial, l.name))
+		}
+	}
+}
+
+func (s *state) readyListener(p *pool) *listener {
+	for _, pc := range p.cfg.Processes {
+		if l := s.listeners[key(p.cfg.Name, pc.Name)]; l != nil && l.proto.State == Ready && s.runningPid[key(l.group, l.name)] == l.pid {
+			return l
+		}
+	}
+	return nil
+}
+
+// envelope is the header line and the payload. len counts characters, as
+// supervisord's len() of a Python str does.
+func (s *state) envelope(p *pool, q *queued) []byte {
+	b := make([]byte, 0, 128+len(q.ev.Payload))
+	b = append(b, "ver:3.0 server:"...)
+	b = append(b, s.opt.Identifier...)
+	b = append(b, " serial:"...)
+	b = strconv.AppendInt(b, q.serial, 10)
+	b = append(b, " pool:"...)
+	b = append(b, p.cfg.Name...)
+	b = append(b, " poolserial:"...)
+	b = strconv.AppendInt(b, q.poolSerial, 10)
+	b = append(b, " eventname:"...)
+	b = append(b, q.ev.Name...)
+	b = append(b, " len:"...)
+	b = strconv.AppendInt(b, int64(utf8.RuneCountInString(q.ev.Payload)), 10)
+	b = append(b, '\n')
+	return append(b, q.ev.Payload...)
+}
+
+func (s *state) debug(msg string) { s.opt.Log.Debug(msg) }

@@ -1,0 +1,219 @@
+package events
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+// rig runs a Dispatcher inside a synctest bubble with a recording Write.
+type rig struct {
+	t      *testing.T
+	d      *Dispatcher
+	mu     sync.Mutex
+	writes []string // "pid|data"
+	log    bytes.Buffer
+}
+
+func newRig(t *testing.T, pools ...*config.Group) *rig {
+	r := &rig{t: t}
+	log := slog.New(slog.NewTextHandler(lockedWriter{&r.mu, &r.log}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r.d = New(Options{Identifier: "supervisor", Log: log, Write: func(pid int, data []byte) error {
+		r.mu.Lock()
+		r.writes = append(r.writes, fmt.Sprintf("%d|%s", pid, data))
+		r.mu.Unlock()
+		return nil
+	}})
+	go r.d.Run()
+	t.Cleanup(r.d.Close)
+	for _, p := range pools {
+		r.d.Observe(supervisor.Event{Kind: supervisor.EventGroupAdded, Group: p.Name, Config: p})
+	}
+	// The pools exist before the test publishes (supervisor events and
+	// the methods' messages arrive on different channels).
+	synctest.Wait()
+	return r
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func listenerPool(name string, size int, events ...string) *config.Group {
+	return &config.Group{Name: name, Kind: config.KindEventListener, Events: events, BufferSize: size,
+		Processes: []*config.Process{{Name: name, Group: name, EventListener: true}}}
+}
+
+// takeWrites waits for the bubble to settle and returns the writes since
+// the last call.
+func (r *rig) takeWrites() []string {
+	synctest.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := r.writes
+	r.writes = nil
+	return w
+}
+
+func (r *rig) logText() string {
+	synctest.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.String()
+}
+
+func (r *rig) running(group string, pid int) {
+	r.d.Observe(supervisor.Event{Kind: supervisor.EventProcessState, Group: group, Name: group,
+		From: supervisor.Starting, To: supervisor.Running, Pid: pid})
+}
+
+// busyRig is a rig whose listener (pid 100) holds the remote event "x".
+func busyRig(t *testing.T) *rig {
+	r := newRig(t, listenerPool("watch", 10, "REMOTE_COMMUNICATION"))
+	r.d.Spawned("watch", "watch", 100)
+	r.d.Output(100, []byte("READY\n"))
+	r.running("watch", 100)
+	r.remote("x")
+	r.want(r.takeWrites(), env(100, 0, 0, "type:t\nx"))
+	return r
+}
+
+func (r *rig) remote(data string) { r.d.Publish(Remote("t", data)) }
+
+func (r *rig) want(got []string, want ...string) {
+	r.t.Helper()
+	if strings.Join(got, "\n--\n") != strings.Join(want, "\n--\n") {
+		r.t.Fatalf("writes:\n%s\nwant:\n%s", strings.Join(got, "\n--\n"), strings.Join(want, "\n--\n"))
+	}
+}
+
+func env(pid, serial, poolSerial int, payload string) string {
+	return fmt.Sprintf("%d|ver:3.0 server:supervisor serial:%d pool:watch poolserial:%d eventname:REMOTE_COMMUNICATION len:%d\n%s",
+		pid, serial, poolSerial, len([]rune(payload)), payload)
+}
+
+// Events wait in the buffer until the listener is both READY and RUNNING;
+// a FAIL puts the event back at the head, OK moves on.
+func TestDispatchReadyRunningRejectAccept(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, listenerPool("watch", 10, "REMOTE_COMMUNICATION"))
+		r.remote("one")
+		r.remote("two")
+		r.d.Spawned("watch", "watch", 100)
+		r.d.Output(100, []byte("READY\n"))
+		r.want(r.takeWrites()) // STARTING: nothing yet
+		r.running("watch", 100)
+		r.want(r.takeWrites(), env(100, 0, 0, "type:t\none"))
+		r.d.Output(100, []byte("RESULT 4\nFAIL"))
+		r.want(r.takeWrites())
+		r.d.Output(100, []byte("READY\n"))
+		r.want(r.takeWrites(), env(100, 0, 0, "type:t\none"))
+		r.d.Output(100, []byte("RESULT 2\nOKREADY\n"))
+		r.want(r.takeWrites(), env(100, 1, 1, "type:t\ntwo"))
+		if !strings.Contains(r.logText(), "watch: event was rejected") {
+			t.Errorf("no rejection warning in:\n%s", r.logText())
+		}
+	})
+}
+
+// A listener that dies while BUSY gives its event back; the next process
+// gets it once READY and RUNNING. Output of the dead pid is ignored.
+func TestDispatchListenerDiesBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := busyRig(t)
+		r.d.Exited(100)
+		r.d.Output(100, []byte("RESULT 2\nOK"))
+		r.d.Spawned("watch", "watch", 200)
+		r.d.Output(200, []byte("READY\n"))
+		r.want(r.takeWrites())
+		r.running("watch", 200)
+		r.want(r.takeWrites(), env(200, 0, 0, "type:t\nx"))
+	})
+}
+
+// A protocol error makes the listener UNKNOWN: its event goes back and it
+// gets nothing more until it is spawned again.
+func TestDispatchBrokenListener(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := busyRig(t)
+		r.d.Output(100, []byte("RESULT ok\n"))
+		r.d.Output(100, []byte("READY\n"))
+		r.want(r.takeWrites())
+		if !strings.Contains(r.logText(), "watch: bad result line: 'RESULT ok'") {
+			t.Errorf("no bad-line warning in:\n%s", r.logText())
+		}
+		r.d.Spawned("watch", "watch", 101)
+		r.running("watch", 101)
+		r.d.Output(101, []byte("READY\n"))
+		r.want(r.takeWrites(), env(101, 0, 0, "type:t\nx"))
+	})
+}
+
+// A full buffer drops its oldest event with supervisord's error line; the
+// global serial counts only events some pool accepted; len counts
+// characters, not bytes.
+func TestDispatchOverflowSerialsLen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, listenerPool("watch", 2, "REMOTE_COMMUNICATION"))
+		r.d.Publish(Tick(5, 0)) // nobody subscribed: takes no serial
+		r.remote("a")
+		r.remote("b")
+		r.remote("é")
+		if !strings.Contains(r.logText(), "pool watch event buffer overflowed, discarding event 0") {
+			t.Fatalf("no overflow line in:\n%s", r.logText())
+		}
+		r.d.Spawned("watch", "watch", 100)
+		r.running("watch", 100)
+		r.d.Output(100, []byte("READY\n"))
+		r.want(r.takeWrites(), env(100, 1, 1, "type:t\nb"))
+		r.d.Output(100, []byte("RESULT 2\nOKREADY\n"))
+		got := r.takeWrites()
+		r.want(got, env(100, 2, 2, "type:t\né"))
+		if !strings.Contains(got[0], "len:8\n") {
+			t.Errorf("len should count 8 characters (9 bytes): %q", got[0])
+		}
+	})
+}
+
+// Ticks come at each period boundary, none at start-up, with when rounded
+// down to the period; none once the pool is gone.
+func TestDispatchTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now() // the bubble's clock: midnight, on a boundary
+		r := newRig(t, listenerPool("watch", 10, "TICK_5"))
+		r.d.Spawned("watch", "watch", 100)
+		r.running("watch", 100)
+		r.d.Output(100, []byte("READY\n"))
+		r.want(r.takeWrites())
+		time.Sleep(7 * time.Second)
+		when := start.Unix() + 5
+		r.want(r.takeWrites(), fmt.Sprintf("100|ver:3.0 server:supervisor serial:0 pool:watch poolserial:0 eventname:TICK_5 len:%d\nwhen:%d",
+			len(fmt.Sprint("when:", when)), when))
+		r.d.Output(100, []byte("RESULT 2\nOKREADY\n"))
+		time.Sleep(5 * time.Second)
+		if got := r.takeWrites(); len(got) != 1 || !strings.HasSuffix(got[0], fmt.Sprint("when:", when+5)) {
+			t.Fatalf("second tick: %q", got)
+		}
+		r.d.Observe(supervisor.Event{Kind: supervisor.EventGroupRemoved, Group: "watch"})
+		synctest.Wait()
+		time.Sleep(time.Hour)
+		if r.takeWrites() != nil {
+			t.Fatal("a tick after its pool was removed")
+		}
+	})
+}
