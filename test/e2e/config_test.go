@@ -23,14 +23,19 @@ const (
 )
 
 // childMain runs the test binary as a supervised program: "sleep" stays
-// up until signalled, "talk" writes the talker lines first.
+// up until signalled; "talk", "capture" and "logline" write first.
 func childMain(mode string) int {
 	if mode == "zd-serve" {
 		return serveMain(os.Args[3:])
 	}
-	if mode == "talk" {
+	switch mode {
+	case "talk":
 		os.Stdout.WriteString(talkerStdout)
 		os.Stderr.WriteString(talkerStderr)
+	case "capture": // capture mode's tokens (PROCESS_COMMUNICATION)
+		os.Stdout.WriteString("before<!--XSUPERVISOR:BEGIN-->captured é<!--XSUPERVISOR:END-->after\n")
+	case "logline": // one write (PROCESS_LOG)
+		os.Stdout.WriteString("logged line\n")
 	}
 	// A child program, not test synchronisation: it only has to stay up.
 	time.Sleep(time.Hour)
