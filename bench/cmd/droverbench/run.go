@@ -57,6 +57,12 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			continue
 		}
 		if v.Backups == 0 {
+			h.progress("ceiling: the producer alone to /dev/null, %s", v.Name)
+			ceil := h.producerCeiling(ctx, v)
+			for _, t := range h.targets {
+				h.rep.set(v.ID+"_ceiling", "producer ceiling: the producer alone → /dev/null (no pipe, no reader), "+v.Name, "MB/s", "(reference)", t.Name, ceil)
+			}
+			h.noRatio(v.ID + "_ceiling")
 			h.progress("baseline: harness copies the producer's pipe to a file, %s", v.Name)
 			c, cpu := h.throughputBaseline(ctx, v)
 			for _, t := range h.targets {

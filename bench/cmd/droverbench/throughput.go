@@ -269,6 +269,41 @@ func (h *harness) copyBaseline(ctx context.Context, v tpVariant) (*cell, *cell) 
 	return c, value(100*float64(cpuNs)/float64(end-first.Stamp), "%")
 }
 
+// producerCeiling runs the producer alone with stdout on /dev/null: no
+// pipe, no reader. MB/s from its first-write stamp to its exit is the most
+// any supervisor could capture from it on this machine.
+func (h *harness) producerCeiling(ctx context.Context, v tpVariant) *cell {
+	_, n, err := h.newRun("ceiling-" + v.ID)
+	if err != nil {
+		return na(shortErr(err))
+	}
+	defer n.Close()
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return na(shortErr(err))
+	}
+	defer devnull.Close()
+	argv := []string{h.self, "produce", n.Path, strconv.FormatInt(v.Total, 10), strconv.Itoa(v.WriteSize)}
+	p, err := os.StartProcess(h.self, argv, &os.ProcAttr{Files: []*os.File{nil, devnull, os.Stderr}})
+	if err != nil {
+		return na(shortErr(err))
+	}
+	stop := context.AfterFunc(ctx, func() { _ = p.Kill() })
+	defer stop()
+	st, err := p.Wait()
+	end := mono()
+	if err != nil || !st.Success() {
+		return na(fmt.Sprintf("producer: %v %v", err, st))
+	}
+	first, err := waitNote(ctx, n, nil, firstNoteTimeout, func(nt note) bool { return nt.Kind == "produce" })
+	if err != nil {
+		return na(shortErr(err))
+	}
+	c := value(float64(v.Total)/1e6/(float64(end-first.Stamp)/1e9), "MB/s")
+	c.Detail = map[string]any{"seconds": float64(end-first.Stamp) / 1e9, "bytes": v.Total}
+	return c
+}
+
 // settleDisk writes back every dirty page before a throughput run, so
 // no run is throttled by the previous one's gigabyte still in writeback
 // (without it, 64 KiB-write figures swung 300–2,400 MB/s with the order
