@@ -101,8 +101,16 @@ func (d *Dispatcher) Close() {
 // Run owns the pools until Close.
 func (d *Dispatcher) Run() {
 	defer close(d.done)
-	s := &state{opt: &d.opt, pools: map[string]*pool{}, listeners: map[string]*listener{},
-		byPid: map[int]*listener{}, runningPid: map[string]int{}, ticks: map[int64]int64{}, serial: -1}
+	write, log := d.opt.Write, d.opt.Log
+	s := newState(&d.opt, func(pid int, msg []byte, serial int64) {
+		go func() {
+			// A listener that died meanwhile gets its event re-buffered
+			// when it is reaped; a write error says nothing more.
+			if err := write(pid, msg); err != nil {
+				log.Debug(fmt.Sprintf("could not send event %d to listener pid %d: %v", serial, pid, err))
+			}
+		}()
+	})
 	tick := time.NewTimer(time.Hour)
 	tick.Stop()
 	var batch []supervisor.Event
@@ -124,7 +132,7 @@ func (d *Dispatcher) Run() {
 		case <-tick.C:
 			s.tick()
 		}
-		s.dispatch(d)
+		s.dispatch()
 		if s.ticksChanged {
 			s.ticksChanged = false
 			tick.Stop()
@@ -137,7 +145,9 @@ func (d *Dispatcher) Run() {
 
 // state is everything the owner goroutine keeps.
 type state struct {
-	opt       *Options
+	opt *Options
+	// send writes an event to a listener's stdin without blocking.
+	send      func(pid int, msg []byte, serial int64)
 	pools     map[string]*pool     // by group name
 	listeners map[string]*listener // by "group:name"
 	byPid     map[int]*listener
@@ -149,6 +159,11 @@ type state struct {
 	// ticks is the last timeslice seen per tick period a pool wants.
 	ticks        map[int64]int64
 	ticksChanged bool
+}
+
+func newState(opt *Options, send func(pid int, msg []byte, serial int64)) *state {
+	return &state{opt: opt, send: send, pools: map[string]*pool{}, listeners: map[string]*listener{},
+		byPid: map[int]*listener{}, runningPid: map[string]int{}, ticks: map[int64]int64{}, serial: -1}
 }
 
 type pool struct {
@@ -291,7 +306,7 @@ func (s *state) accept(p *pool, q *queued, head bool) {
 
 // dispatch sends buffered events to listeners that are RUNNING and READY,
 // the first such process of the pool first, oldest event first.
-func (s *state) dispatch(d *Dispatcher) {
+func (s *state) dispatch() {
 	for _, p := range s.pools {
 		for len(p.buf) > 0 {
 			l := s.readyListener(p)
@@ -302,15 +317,7 @@ func (s *state) dispatch(d *Dispatcher) {
 			p.buf = p.buf[1:]
 			l.held = q
 			l.proto.Sent()
-			msg := s.envelope(p, q)
-			pid, write, log := l.pid, d.opt.Write, d.opt.Log
-			go func() {
-				// A listener that died meanwhile gets its event re-buffered
-				// when it is reaped; a write error says nothing more.
-				if err := write(pid, msg); err != nil {
-					log.Debug(fmt.Sprintf("could not send event %d to listener pid %d: %v", q.serial, pid, err))
-				}
-			}()
+			s.send(l.pid, s.envelope(p, q), q.serial)
 			s.debug(fmt.Sprintf("event %d sent to listener %s", q.serial, l.name))
 		}
 	}
