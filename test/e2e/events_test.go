@@ -115,6 +115,10 @@ func TestE2EEventListener(t *testing.T) {
 	sup.waitLog(0, settled...)
 	drv.waitLog(0, settled...)
 
+	// A listener pool is a group like any other to supervisorctl.
+	p.check("status")
+	p.check("avail")
+	p.check("status", "watch:*")
 	p.check("stop", "sleeper")
 	p.check("start", "sleeper")
 	call := `<?xml version="1.0"?><methodCall><methodName>supervisor.sendRemoteCommEvent</methodName>` +
