@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -68,7 +69,7 @@ func TestEventListenerReceivesEvents(t *testing.T) {
 	f := start(t, fmt.Sprintf(`[eventlistener:watch]
 command = %s
 environment = DROVER_TEST_CHILD="listener:%s"
-events = PROCESS_STATE_EXITED,REMOTE_COMMUNICATION,PROCESS_COMMUNICATION,PROCESS_LOG
+events = PROCESS_STATE_EXITED,PROCESS_STATE_STOPPED,REMOTE_COMMUNICATION,PROCESS_COMMUNICATION,PROCESS_LOG,SUPERVISOR_STATE_CHANGE
 startsecs = 0
 
 `, self, events)+
@@ -102,4 +103,12 @@ startsecs = 0
 	if !strings.Contains(log, "READY\nRESULT 2\nOK") {
 		t.Errorf("listener stdout log lacks the protocol: %q", log)
 	}
+
+	// At shutdown the pool is stopped last, once it has delivered what it
+	// buffered: the STOPPING event and the other programs' STOPPED ones.
+	f.signalDaemon(syscall.SIGTERM)
+	waitFile(t, events, "SUPERVISOR_STATE_CHANGE_STOPPING \n")
+	waitFile(t, events, "PROCESS_STATE_STOPPED processname:talker groupname:talker from_state:STOPPING pid:")
+	waitFile(t, events, "PROCESS_STATE_STOPPED processname:logger groupname:logger from_state:STOPPING pid:")
+	f.waitLine(`stopped: watch \(terminated by SIGTERM\)`)
 }

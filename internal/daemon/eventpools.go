@@ -30,6 +30,16 @@ func (h *osHost) dispatcher() *events.Dispatcher {
 	return h.events
 }
 
+// DrainPool implements supervisor.PoolDrainer: a listener pool is stopped
+// at shutdown once it delivered what it buffered.
+func (h *osHost) DrainPool(name string, done func()) {
+	if ev := h.dispatcher(); ev != nil {
+		ev.DrainPool(name, done)
+		return
+	}
+	go done()
+}
+
 // eventHooks sets what one output pipe of process pid feeds to the event
 // system: a listener's stdout is its protocol channel (and never
 // captures, as in supervisord); *_events_enabled emits PROCESS_LOG_* per

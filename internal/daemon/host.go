@@ -22,6 +22,7 @@ var (
 	_ supervisor.Resolver     = (*osHost)(nil)
 	_ supervisor.Readier      = (*osHost)(nil)
 	_ supervisor.SpawnLimiter = (*osHost)(nil)
+	_ supervisor.PoolDrainer  = (*osHost)(nil)
 )
 
 // osHost is the supervisor's Host over the real OS: it resolves commands,

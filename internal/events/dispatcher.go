@@ -98,6 +98,30 @@ func (d *Dispatcher) Close() {
 	<-d.done
 }
 
+// DrainPool calls done (on the dispatcher's goroutine) once pool name has
+// no buffered event and none of its listeners holds one, or at once if
+// there is no such pool. The supervisor events queued before the call are
+// taken into account. After Close, done is never called.
+func (d *Dispatcher) DrainPool(name string, done func()) {
+	d.send(func(s *state) {
+		d.takeQueue(s)
+		s.drains = append(s.drains, drain{name, done})
+	})
+}
+
+// takeQueue applies the supervisor events queued so far.
+func (d *Dispatcher) takeQueue(s *state) {
+	d.qmu.Lock()
+	batch := d.queue
+	d.queue = s.spare[:0]
+	d.qmu.Unlock()
+	for i, e := range batch {
+		s.supervisorEvent(e)
+		batch[i] = supervisor.Event{} // drop the config pointers
+	}
+	s.spare = batch
+}
+
 // Run owns the pools until Close.
 func (d *Dispatcher) Run() {
 	defer close(d.done)
@@ -113,26 +137,20 @@ func (d *Dispatcher) Run() {
 	})
 	tick := time.NewTimer(time.Hour)
 	tick.Stop()
-	var batch []supervisor.Event
 	for {
 		select {
 		case <-d.stop:
 			tick.Stop()
 			return
 		case <-d.wake:
-			d.qmu.Lock()
-			batch, d.queue = d.queue, batch[:0]
-			d.qmu.Unlock()
-			for i, e := range batch {
-				s.supervisorEvent(e)
-				batch[i] = supervisor.Event{} // drop the config pointers
-			}
+			d.takeQueue(s)
 		case fn := <-d.inbox:
 			fn(s)
 		case <-tick.C:
 			s.tick()
 		}
 		s.dispatch()
+		s.checkDrains()
 		if s.ticksChanged {
 			s.ticksChanged = false
 			tick.Stop()
@@ -159,6 +177,46 @@ type state struct {
 	// ticks is the last timeslice seen per tick period a pool wants.
 	ticks        map[int64]int64
 	ticksChanged bool
+	drains       []drain
+	spare        []supervisor.Event // the queue's other buffer
+}
+
+// drain is a DrainPool waiting for its pool to empty.
+type drain struct {
+	pool string
+	done func()
+}
+
+// checkDrains calls back the drains whose pool has nothing left to deliver.
+func (s *state) checkDrains() {
+	keep := s.drains[:0]
+	for _, dr := range s.drains {
+		if s.poolBusy(dr.pool) {
+			keep = append(keep, dr)
+			continue
+		}
+		dr.done()
+	}
+	clear(s.drains[len(keep):])
+	s.drains = keep
+}
+
+// poolBusy reports whether pool name exists and has an event buffered or
+// held by one of its listeners.
+func (s *state) poolBusy(name string) bool {
+	p := s.pools[name]
+	if p == nil {
+		return false
+	}
+	if len(p.buf) > 0 {
+		return true
+	}
+	for _, l := range s.listeners {
+		if l.group == name && l.held != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func newState(opt *Options, send func(pid int, msg []byte, serial int64)) *state {

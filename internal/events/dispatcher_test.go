@@ -217,3 +217,32 @@ func TestDispatchTicks(t *testing.T) {
 		}
 	})
 }
+
+// DrainPool answers once the pool has nothing buffered or held, counting
+// the supervisor events observed before the call (the shutdown's
+// SUPERVISOR_STATE_CHANGE_STOPPING); an unknown pool answers at once.
+func TestDrainPool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, listenerPool("watch", 10, "SUPERVISOR_STATE_CHANGE"))
+		r.d.Spawned("watch", "watch", 100)
+		r.running("watch", 100)
+		r.d.Output(100, []byte("READY\n"))
+		r.want(r.takeWrites())
+		var drained, other bool
+		r.d.Observe(supervisor.Event{Kind: supervisor.EventSupervisorState, Supervisor: supervisor.StateShutdown})
+		r.d.DrainPool("watch", func() { drained = true })
+		r.d.DrainPool("nope", func() { other = true })
+		got := r.takeWrites()
+		if len(got) != 1 || !strings.Contains(got[0], "eventname:SUPERVISOR_STATE_CHANGE_STOPPING len:0\n") {
+			t.Fatalf("writes %q", got)
+		}
+		if drained || !other {
+			t.Fatalf("drained=%v before the answer, unknown pool answered=%v", drained, other)
+		}
+		r.d.Output(100, []byte("RESULT 2\nOK"))
+		synctest.Wait()
+		if !drained {
+			t.Fatal("not drained after the answer")
+		}
+	})
+}

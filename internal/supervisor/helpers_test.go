@@ -47,6 +47,16 @@ type fakeHost struct {
 	prepared [][2]int
 	// steer, when set, makes the host a steering one (bluegreen_steer_test.go).
 	steer *fakeSteer
+	// drain, when set, is DrainPool; nil drains at once.
+	drain func(name string, done func())
+}
+
+func (h *fakeHost) DrainPool(name string, done func()) {
+	if h.drain != nil {
+		h.drain(name, done)
+		return
+	}
+	go done()
 }
 
 func (h *fakeHost) PrepareReload(_ *config.Process, pid int) {

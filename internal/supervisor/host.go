@@ -51,6 +51,16 @@ func resolveFault(err error) error {
 	return fault(CodeNotExecutable, err.Error())
 }
 
+// PoolDrainer is optionally implemented by a Host. At shutdown and reload
+// an event listener pool is stopped only once its listeners have taken and
+// answered every event it buffered (so they see
+// SUPERVISOR_STATE_CHANGE_STOPPING and the other programs' last events), or
+// after poolDrainBound. DrainPool is called on the owner goroutine, must not
+// block, and calls done once, later, from another goroutine.
+type PoolDrainer interface {
+	DrainPool(name string, done func())
+}
+
 // noHost stands in for a missing Host: every spawn fails.
 type noHost struct{}
 

@@ -3,6 +3,8 @@ package supervisor
 import (
 	"context"
 	"time"
+
+	"github.com/drover-sh/drover/internal/config"
 )
 
 // orderedStop stops groups one at a time from the highest priority number
@@ -15,10 +17,19 @@ type orderedStop struct {
 	shutdown  bool     // shutdown/restart: BACKOFF goes to FATAL, no results
 	signalled bool     // the last group has been signalled
 	results   []Result
+	// A listener pool's drain before it is signalled (shutdown only).
+	draining, drained bool
+	drainGen          int // tells a late "drained" of an earlier pool apart
+	drainBound        timer
 }
 
+// poolDrainBound is the longest a shutdown waits for a listener pool to
+// deliver what it buffered: a listener that keeps up needs milliseconds;
+// one that does not must not hold the shutdown.
+const poolDrainBound = time.Second
+
 func newOrderedStop(c *core, shutdown bool) *orderedStop {
-	return &orderedStop{groups: append([]*group(nil), c.order...), shutdown: shutdown}
+	return &orderedStop{groups: append([]*group(nil), c.order...), shutdown: shutdown, drainBound: timer{idx: -1}}
 }
 
 // step advances the stop; it reports whether every group is stopped.
@@ -30,6 +41,9 @@ func (o *orderedStop) step(c *core) bool {
 			continue
 		}
 		if !o.signalled {
+			if o.shutdown && g.cfg.Kind == config.KindEventListener && !o.poolDrained(c, g) {
+				return false
+			}
 			o.signalled = true
 			o.signal(c, g)
 		}
@@ -43,7 +57,38 @@ func (o *orderedStop) step(c *core) bool {
 
 func (o *orderedStop) pop() {
 	o.groups = o.groups[:len(o.groups)-1]
-	o.signalled = false
+	o.signalled, o.draining, o.drained = false, false, false
+}
+
+// poolDrained reports whether listener pool g may be stopped, asking the
+// host to drain it first (see PoolDrainer).
+func (o *orderedStop) poolDrained(c *core, g *group) bool {
+	dr, ok := c.s.host.(PoolDrainer)
+	if !ok || o.drained {
+		return true
+	}
+	if o.draining {
+		return false
+	}
+	o.draining = true
+	o.drainGen++
+	gen, s := o.drainGen, c.s
+	finish := func(c *core) {
+		if o.drainGen == gen && o.draining {
+			o.drained = true
+			c.timers.cancel(&o.drainBound)
+			c.dirty = true
+		}
+	}
+	o.drainBound.fire = finish
+	c.timers.arm(&o.drainBound, time.Now().Add(poolDrainBound))
+	dr.DrainPool(g.name, func() {
+		select {
+		case s.inbox <- reqFunc(finish):
+		case <-s.done:
+		}
+	})
+	return false
 }
 
 // lastSignalled reports whether every group has been signalled.

@@ -264,3 +264,48 @@ func TestSignalAllDuringShutdown(t *testing.T) {
 		wantCode(t, err, CodeShutdownState)
 	})
 }
+
+// At shutdown a listener pool is stopped once the host says it delivered
+// what it buffered, or after poolDrainBound when it never does.
+func TestShutdownDrainsListenerPool(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		drainIn time.Duration // 0: never
+		want    time.Duration // when the listener is signalled
+	}{
+		{"drained", 300 * time.Millisecond, 2*time.Second + 300*time.Millisecond},
+		{"bound", 0, 2*time.Second + poolDrainBound},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				watch := grp("watch", -1, prog("w"))
+				watch.Kind = config.KindEventListener
+				var asked []string
+				hs := newHarness(t, cfgOf(grp("app", 10, prog("a")), watch), func(h *fakeHost) {
+					h.drain = func(name string, done func()) {
+						asked = append(asked, name)
+						if c.drainIn > 0 {
+							time.AfterFunc(c.drainIn, done)
+						}
+					}
+				})
+				hs.sleepUntil(2 * time.Second)
+				done := async(func() error { return hs.s.Shutdown(context.Background()) })
+				synctest.Wait()
+				hs.killed(hs.lastPid("a"), syscall.SIGTERM)
+				if s := hs.stops(); len(s) != 1 || s[0].name != "a" {
+					t.Fatalf("stops %v: the pool was signalled before it drained", s)
+				}
+				hs.sleepUntil(5 * time.Second)
+				want := []stopRec{{"a", 2 * time.Second}, {"w", c.want}}
+				if s := hs.stops(); !slices.Equal(s, want) || !slices.Equal(asked, []string{"watch"}) {
+					t.Fatalf("stops %v, drains asked %v; want %v", s, asked, want)
+				}
+				hs.killed(hs.lastPid("w"), syscall.SIGTERM)
+				if err, ok := ready(t, done); !ok || err != nil {
+					t.Fatalf("shutdown: %v %v", err, ok)
+				}
+			})
+		})
+	}
+}
