@@ -53,6 +53,9 @@ type osHost struct {
 	syslogW    *syslog.Writer
 
 	events *events.Dispatcher // the current supervisor's; guarded by mu
+	// listenerPids are the live event listener processes, with the
+	// dispatcher told of their spawn (only their exits go to it).
+	listenerPids map[int]*events.Dispatcher
 
 	direct bool // spawn.PrepareDirect said children may skip the shim (set in setup)
 	slots  chan struct{}
@@ -76,10 +79,11 @@ func newOSHost(sd config.Supervisord, serverURL string, pump *logfile.Pump, log 
 		writers:   map[string]*sharedWriter{},
 		stdin:     map[int]*os.File{},
 
-		reapedEarly: map[int]struct{}{},
-		owned:       map[string]*owned{},
-		probes:      map[int]*liveProbe{},
-		slots:       make(chan struct{}, spawnSlots()),
+		reapedEarly:  map[int]struct{}{},
+		owned:        map[string]*owned{},
+		probes:       map[int]*liveProbe{},
+		listenerPids: map[int]*events.Dispatcher{},
+		slots:        make(chan struct{}, spawnSlots()),
 	}
 }
 
@@ -203,6 +207,9 @@ func (h *osHost) Spawn(p *config.Process) (int, error) {
 		return 0, err
 	}
 	if ev := h.dispatcher(); ev != nil && p.EventListener && !gone {
+		h.mu.Lock()
+		h.listenerPids[pid] = ev
+		h.mu.Unlock()
 		ev.Spawned(p.Group, p.Name, pid) // before the pump reads its output
 	}
 	var hook func([]byte)
@@ -236,7 +243,11 @@ func (h *osHost) reaped(pid int) {
 	}
 	h.probeExited(pid)
 	h.listenersExited(pid)
-	if ev := h.dispatcher(); ev != nil {
+	h.mu.Lock()
+	ev := h.listenerPids[pid]
+	delete(h.listenerPids, pid)
+	h.mu.Unlock()
+	if ev != nil {
 		ev.Exited(pid)
 	}
 }

@@ -39,6 +39,9 @@ type Dispatcher struct {
 	qmu   sync.Mutex
 	queue []supervisor.Event
 	wake  chan struct{} // 1-buffered: "the queue is not empty"
+	// poolNames are the listener pools Observe has seen added (Observe's
+	// own, so no lock).
+	poolNames map[string]bool
 }
 
 // New returns a Dispatcher; nothing runs until Run.
@@ -47,7 +50,7 @@ func New(opt Options) *Dispatcher {
 		opt.Now = time.Now
 	}
 	return &Dispatcher{opt: opt, inbox: make(chan func(*state), 256), stop: make(chan struct{}),
-		done: make(chan struct{}), wake: make(chan struct{}, 1)}
+		done: make(chan struct{}), wake: make(chan struct{}, 1), poolNames: map[string]bool{}}
 }
 
 // send runs fn on the owner goroutine; once Run has returned it is dropped.
@@ -76,9 +79,19 @@ func (d *Dispatcher) Exited(pid int) { d.send(func(s *state) { s.exited(pid) }) 
 // Publish offers ev to every pool subscribed to its type.
 func (d *Dispatcher) Publish(ev Event) { d.send(func(s *state) { s.publish(ev) }) }
 
-// Observe queues a supervisor event (supervisor.Observe's callback): it
-// never blocks.
+// Observe queues a supervisor event (supervisor.Observe's callback, called
+// by one goroutine at a time): it never blocks. While no listener pool
+// exists nothing is queued, as nobody could receive it: a daemon without
+// listeners pays no wake-up of this goroutine per state change.
 func (d *Dispatcher) Observe(e supervisor.Event) {
+	switch {
+	case e.Kind == supervisor.EventGroupAdded && e.Config != nil && e.Config.Kind == config.KindEventListener:
+		d.poolNames[e.Group] = true
+	case e.Kind == supervisor.EventGroupRemoved && d.poolNames[e.Group]:
+		delete(d.poolNames, e.Group) // queued below: the pool must go
+	case len(d.poolNames) == 0:
+		return
+	}
 	d.qmu.Lock()
 	d.queue = append(d.queue, e)
 	d.qmu.Unlock()

@@ -246,3 +246,26 @@ func TestDrainPool(t *testing.T) {
 		}
 	})
 }
+
+// Without a listener pool Observe queues nothing (no wake-up per state
+// change); from a pool's PROCESS_GROUP_ADDED on it queues everything, up to
+// and including that pool's removal.
+func TestObserveOnlyWithPools(t *testing.T) {
+	d := New(Options{})
+	queued := func() int { d.qmu.Lock(); defer d.qmu.Unlock(); return len(d.queue) }
+	st := supervisor.Event{Kind: supervisor.EventProcessState, Group: "a", Name: "a", To: supervisor.Running}
+	d.Observe(supervisor.Event{Kind: supervisor.EventGroupAdded, Group: "a", Config: &config.Group{Name: "a"}})
+	d.Observe(st)
+	d.Observe(supervisor.Event{Kind: supervisor.EventGroupRemoved, Group: "a"})
+	if n := queued(); n != 0 {
+		t.Fatalf("%d events queued without a pool", n)
+	}
+	w := listenerPool("w", 1, "EVENT")
+	d.Observe(supervisor.Event{Kind: supervisor.EventGroupAdded, Group: "w", Config: w})
+	d.Observe(st)
+	d.Observe(supervisor.Event{Kind: supervisor.EventGroupRemoved, Group: "w"})
+	d.Observe(st)
+	if n := queued(); n != 3 {
+		t.Fatalf("%d events queued, want 3 (added, state, removed)", n)
+	}
+}
