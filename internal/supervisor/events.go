@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/drover-sh/drover/internal/config"
-	"sync/atomic"
 	"time"
 )
 
@@ -49,67 +48,18 @@ type Event struct {
 	Config *config.Group
 }
 
-// Subscription receives events on C. Delivery never blocks the owner: when
-// C's buffer is full the event is dropped and counted in Dropped.
-type Subscription struct {
-	// C delivers events in order; it is closed by Unsubscribe.
-	C       <-chan Event
-	c       chan Event
-	dropped atomic.Uint64
-	bus     *bus
-}
-
-// Dropped returns how many events were discarded because C was full.
-func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
-
-// Unsubscribe stops delivery and closes C. It is safe to call more than
-// once and from any goroutine.
-func (s *Subscription) Unsubscribe() { s.bus.remove(s) }
-
-// bus fans events out to subscribers. It has its own small lock (it is not
-// the process table) so subscribing works before Run and after it returned.
+// bus hands events to the observer (see Supervisor.Observe). It has its
+// own small lock (it is not the process table) so observing can start
+// before Run and stop after it returned.
 type bus struct {
-	mu   sync.Mutex
-	subs []*Subscription
-	// observer sees every event without a buffer of its own (see Observe).
+	mu       sync.Mutex
 	observer func(Event)
-}
-
-func (b *bus) add(buf int) *Subscription {
-	if buf < 1 {
-		buf = 1
-	}
-	c := make(chan Event, buf)
-	s := &Subscription{C: c, c: c, bus: b}
-	b.mu.Lock()
-	b.subs = append(b.subs, s)
-	b.mu.Unlock()
-	return s
-}
-
-func (b *bus) remove(s *Subscription) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i, x := range b.subs {
-		if x == s {
-			b.subs = append(b.subs[:i], b.subs[i+1:]...)
-			close(s.c)
-			return
-		}
-	}
 }
 
 func (b *bus) publish(e Event) {
 	b.mu.Lock()
 	if b.observer != nil {
 		b.observer(e)
-	}
-	for _, s := range b.subs {
-		select {
-		case s.c <- e:
-		default:
-			s.dropped.Add(1)
-		}
 	}
 	b.mu.Unlock()
 }

@@ -213,7 +213,7 @@ type harness struct {
 	s      *Supervisor
 	h      *fakeHost
 	log    *logRec
-	sub    *Subscription
+	evmu   sync.Mutex // guards events, appended by the Observe callback
 	t0     time.Time
 	events []Event
 	cancel context.CancelFunc
@@ -230,7 +230,12 @@ func newHarness(t *testing.T, cfg *config.Config, prep func(*fakeHost)) *harness
 	lr := &logRec{}
 	s := New(cfg, fh, slog.New(lr))
 	ctx, cancel := context.WithCancel(context.Background())
-	hs := &harness{t: t, s: s, h: fh, log: lr, sub: s.Subscribe(100000), t0: time.Now(), cancel: cancel, runErr: make(chan error, 1)}
+	hs := &harness{t: t, s: s, h: fh, log: lr, t0: time.Now(), cancel: cancel, runErr: make(chan error, 1)}
+	s.Observe(func(e Event) {
+		hs.evmu.Lock()
+		hs.events = append(hs.events, e)
+		hs.evmu.Unlock()
+	})
 	go func() { hs.runErr <- s.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -255,16 +260,11 @@ func (hs *harness) sleepUntil(d time.Duration) {
 	synctest.Wait()
 }
 
-// drain collects the events published so far.
+// drain returns the events published so far.
 func (hs *harness) drain() []Event {
-	for {
-		select {
-		case e := <-hs.sub.C:
-			hs.events = append(hs.events, e)
-		default:
-			return hs.events
-		}
-	}
+	hs.evmu.Lock()
+	defer hs.evmu.Unlock()
+	return slices.Clone(hs.events)
 }
 
 // transitions returns "name:FROM>TO" for process state events so far.

@@ -262,46 +262,6 @@ func TestAddRemoveGroup(t *testing.T) {
 	})
 }
 
-// A subscriber that never reads does not block the owner.
-func TestSlowSubscriberDoesNotBlock(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var gs []*config.Group
-		for i := range 100 {
-			gs = append(gs, single("p"+itoa(i), startsecs(0)))
-		}
-		hs := newHarness(t, cfgOf(gs...), nil)
-		_ = hs
-	})
-	synctest.Test(t, func(t *testing.T) {
-		var gs []*config.Group
-		for i := range 100 {
-			gs = append(gs, single("p"+itoa(i), startsecs(0)))
-		}
-		s := New(cfgOf(gs...), newFakeHost(), nil)
-		lazy := s.Subscribe(1)
-		ctx, cancel := context.WithCancel(bg)
-		defer cancel()
-		go func() { _ = s.Run(ctx) }()
-		synctest.Wait()
-		hs := &harness{t: t, s: s}
-		all, err := hs.s.AllProcessInfo(bg)
-		if err != nil || len(all) != 100 {
-			t.Fatal(len(all), err)
-		}
-		if lazy.Dropped() == 0 {
-			t.Fatal("nothing dropped")
-		}
-		lazy.Unsubscribe()
-		lazy.Unsubscribe()
-		if _, ok := <-lazy.C; !ok {
-			t.Fatal("buffered event lost") // the one buffered event is still there
-		}
-		if _, ok := <-lazy.C; ok {
-			t.Fatal("channel not closed")
-		}
-	})
-}
-
 // AllProcessInfo is sorted by group, then name.
 func TestAllProcessInfoSorted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -154,15 +154,10 @@ func (s *Supervisor) Exited(pid int, status syscall.WaitStatus) {
 	}
 }
 
-// Subscribe returns a subscription that receives every event from now on,
-// buffered up to buf events; a full buffer drops events (counted) rather
-// than block the owner goroutine.
-func (s *Supervisor) Subscribe(buf int) *Subscription { return s.bus.add(buf) }
-
 // Observe makes fn see every event, in order, on the owner goroutine, from
-// now on (nil stops it). Unlike a Subscription nothing is dropped and no
-// buffer is reserved, so fn must not block: it queues the event for its
-// own goroutine (the event listener dispatcher does).
+// now on (nil stops it). Nothing is dropped and no buffer is reserved, so
+// fn must not block: it queues the event for its own goroutine (the event
+// listener dispatcher does).
 func (s *Supervisor) Observe(fn func(Event)) {
 	s.bus.mu.Lock()
 	s.bus.observer = fn
