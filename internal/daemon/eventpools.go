@@ -55,11 +55,19 @@ func (h *osHost) eventHooks(sink *logfile.Sink, p *config.Process, pid int, chan
 	}
 	if t.EventsEnabled {
 		name, group := p.Name, p.Group
-		addHook(sink, func(data []byte) { ev.Publish(events.Log(name, group, pid, channel, data)) })
+		addHook(sink, func(data []byte) {
+			if ev.Wanted() {
+				ev.Publish(events.Log(name, group, pid, channel, data))
+			}
+		})
 	}
 	if sink.CaptureMaxBytes > 0 {
 		name, group := p.Name, p.Group
-		sink.OnCapture = func(data []byte) { ev.Publish(events.Communication(name, group, pid, channel, data)) }
+		sink.OnCapture = func(data []byte) {
+			if ev.Wanted() {
+				ev.Publish(events.Communication(name, group, pid, channel, data))
+			}
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -40,9 +41,14 @@ type Dispatcher struct {
 	queue []supervisor.Event
 	wake  chan struct{} // 1-buffered: "the queue is not empty"
 	// poolNames are the listener pools Observe has seen added (Observe's
-	// own, so no lock).
+	// own, so no lock); anyPool says whether there is one, for Wanted.
 	poolNames map[string]bool
+	anyPool   atomic.Bool
 }
+
+// Wanted reports whether some listener pool exists, so that callers on hot
+// paths (a PROCESS_LOG event per pipe read) build no event nobody reads.
+func (d *Dispatcher) Wanted() bool { return d.anyPool.Load() }
 
 // New returns a Dispatcher; nothing runs until Run.
 func New(opt Options) *Dispatcher {
@@ -92,6 +98,7 @@ func (d *Dispatcher) Observe(e supervisor.Event) {
 	case len(d.poolNames) == 0:
 		return
 	}
+	d.anyPool.Store(len(d.poolNames) > 0)
 	d.qmu.Lock()
 	d.queue = append(d.queue, e)
 	d.qmu.Unlock()
@@ -278,9 +285,6 @@ func (s *state) supervisorEvent(e supervisor.Event) {
 		} else if s.runningPid[k] == e.Pid || e.Pid == 0 {
 			delete(s.runningPid, k)
 		}
-	}
-	if len(s.pools) == 0 {
-		return // no listener: do not format payloads nobody reads
 	}
 	if ev, ok := FromSupervisor(e); ok {
 		s.publish(ev)

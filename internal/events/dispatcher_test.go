@@ -257,13 +257,19 @@ func TestObserveOnlyWithPools(t *testing.T) {
 	d.Observe(supervisor.Event{Kind: supervisor.EventGroupAdded, Group: "a", Config: &config.Group{Name: "a"}})
 	d.Observe(st)
 	d.Observe(supervisor.Event{Kind: supervisor.EventGroupRemoved, Group: "a"})
-	if n := queued(); n != 0 {
-		t.Fatalf("%d events queued without a pool", n)
+	if n := queued(); n != 0 || d.Wanted() {
+		t.Fatalf("%d events queued without a pool (Wanted %v)", n, d.Wanted())
 	}
 	w := listenerPool("w", 1, "EVENT")
 	d.Observe(supervisor.Event{Kind: supervisor.EventGroupAdded, Group: "w", Config: w})
 	d.Observe(st)
+	if !d.Wanted() {
+		t.Fatal("a pool exists but Wanted is false")
+	}
 	d.Observe(supervisor.Event{Kind: supervisor.EventGroupRemoved, Group: "w"})
+	if d.Wanted() {
+		t.Fatal("the last pool is gone but Wanted is true")
+	}
 	d.Observe(st)
 	if n := queued(); n != 3 {
 		t.Fatalf("%d events queued, want 3 (added, state, removed)", n)

@@ -52,8 +52,8 @@ const (
 type Protocol struct {
 	State     ListenerState
 	buf       []byte
-	resultLen int // -1 (or 0 before the first result line) when no line was read
-	haveLen   bool
+	resultLen int  // the body length of the result line read; valid with haveLen
+	haveLen   bool // a result line was read and its body is awaited
 	result    []byte
 	// BadLine is the last malformed result line, for the warning.
 	BadLine []byte
