@@ -112,6 +112,6 @@ func TestE2EZeroDowntimeFaults(t *testing.T) {
 	rep := l.report()
 	zdReportf(t, "faults under load (never ready, crash after ready, double reload): drover %v; generations %v", rep, tags)
 	if rep.Failed != 0 || rep.Retried != 0 {
-		t.Errorf("requests failed during the faults: %v %v", rep, rep.Examples)
+		t.Errorf("requests failed during the faults: %v %v; re-sent: %v", rep, rep.Examples, rep.Resent)
 	}
 }

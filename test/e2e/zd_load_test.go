@@ -59,6 +59,7 @@ type load struct {
 	// connection because the reused one closed before any answer byte
 	// (RFC 9112 §9.3.1): a client without that retry would have failed.
 	retried int
+	resent  []string      // the first few re-sent requests, for the failure message
 	changed chan struct{} // closed and replaced on every answer
 }
 
@@ -105,7 +106,13 @@ const failPause = 20 * time.Millisecond
 // one makes one request and records its outcome; false if it failed.
 func (l *load) one(ctx context.Context, c *http.Client, path string) bool {
 	attempts := 0
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { attempts++ }}
+	var first httptrace.GotConnInfo
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if attempts == 0 {
+			first = info
+		}
+		attempts++
+	}}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", l.base+path, nil)
 	if err != nil {
 		l.t.Error(err)
@@ -130,6 +137,12 @@ func (l *load) one(ctx context.Context, c *http.Client, path string) bool {
 	l.requests++
 	if attempts > 1 {
 		l.retried++
+		if len(l.resent) < 5 {
+			// Which connection failed and how long it had been idle tells
+			// whose close raced with the request.
+			l.resent = append(l.resent, fmt.Sprintf("%s %s: first sent on %v (idle %v in the client's pool)",
+				time.Now().Format("15:04:05.000"), path, first.Conn.LocalAddr(), first.IdleTime))
+		}
 	}
 	if err != nil {
 		class := classify(err)
@@ -208,7 +221,7 @@ func (l *load) settle(n int, within time.Duration) (string, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.requests, l.retried = 0, 0
+	l.requests, l.retried, l.resent = 0, 0, nil
 	l.failures = map[string][]string{}
 	return tag, nil
 }
@@ -227,6 +240,7 @@ type loadReport struct {
 	Examples []string
 	Seen     map[string]int
 	Retried  int
+	Resent   []string // examples of Retried
 }
 
 // report stops the load and sums it up.
@@ -234,7 +248,8 @@ func (l *load) report() loadReport {
 	l.stop()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := loadReport{Requests: l.requests, ByClass: map[string]int{}, Seen: maps.Clone(l.seen), Retried: l.retried}
+	r := loadReport{Requests: l.requests, ByClass: map[string]int{}, Seen: maps.Clone(l.seen), Retried: l.retried,
+		Resent: slices.Clone(l.resent)}
 	for class, ex := range l.failures {
 		r.ByClass[class] = len(ex)
 		r.Failed += len(ex)

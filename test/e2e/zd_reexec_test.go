@@ -110,7 +110,7 @@ func TestE2EZeroDowntimeReexec(t *testing.T) {
 			zdReportf(t, "%s USR2 re-exec under load:\n  drover:      %v\n  supervisord: %v (supervisorctl signal USR2)%s",
 				s.name, drv, sup, strings.Join(notes, ""))
 			if drv.load.Failed != 0 || drv.load.Retried != 0 {
-				t.Errorf("drover: %v: %v", drv.load, drv.load.Examples)
+				t.Errorf("drover: %v: %v; re-sent: %v", drv.load, drv.load.Examples, drv.load.Resent)
 			}
 			if len(drv.errs) != 0 {
 				t.Errorf("drover: %v", drv.errs)

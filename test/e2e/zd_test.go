@@ -90,7 +90,8 @@ func TestE2EZeroDowntime(t *testing.T) {
 			// connection either: a request that would have failed without it
 			// counts as failed.
 			if drv.load.Retried != 0 {
-				t.Errorf("drover: %d keep-alive requests had to be re-sent (their connection closed before an answer)", drv.load.Retried)
+				t.Errorf("drover: %d keep-alive requests had to be re-sent (their connection closed before an answer): %v\ndrover's log:\n%s",
+					drv.load.Retried, drv.load.Resent, strings.Join(drv.events, "\n"))
 			}
 			if len(drv.errs) != 0 {
 				t.Errorf("drover: reload commands failed: %v", drv.errs)
