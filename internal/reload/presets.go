@@ -107,7 +107,7 @@ var Presets = []Preset{
 		// puma stops on HUP unless its stdout is redirected.
 		Never:    []syscall.Signal{syscall.SIGHUP},
 		Inherit:  ListenFDs,
-		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\": use ready = http://{probe}/path)",
+		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+; queue_requests false in cfg, else puma closes keep-alive connections under their clients on TERM); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\": use ready = http://{probe}/path)",
 		Ready:    "notify", // puma's READY=1 is trustworthy (puma 5 needs the sd_notify gem)
 		Strategy: BlueGreen,
 	},

@@ -66,9 +66,13 @@ var zdServers = []zdServer{
 	{
 		// Debian's puma 5 has no sd_notify gem: readiness by probe.
 		name: "puma", bin: "puma",
-		files:       map[string]string{"config.ru": zdRackApp},
-		drover:      "command = @BIN@ --bind-to-activated-sockets only -t 8:8 config.ru\nserver = puma\n",
-		supervisord: "command = @BIN@ -b tcp://127.0.0.1:@PORT@ -t 8:8 config.ru\nstopwaitsecs = 30\n",
+		// puma 5.6 closes its keep-alive connections on TERM, racing with
+		// a client sending its next request on one (1 re-sent GET in 60
+		// hand-offs); without request queueing every answer says
+		// "Connection: close" instead: queue_requests false, for both.
+		files:       map[string]string{"config.ru": zdRackApp, "puma.rb": "queue_requests false\n"},
+		drover:      "command = @BIN@ -C puma.rb --bind-to-activated-sockets only -t 8:8 config.ru\nserver = puma\n",
+		supervisord: "command = @BIN@ -C puma.rb -b tcp://127.0.0.1:@PORT@ -t 8:8 config.ru\nstopwaitsecs = 30\n",
 	},
 	{
 		name: "gunicorn", bin: "gunicorn",
