@@ -82,7 +82,7 @@ func Run(ctx context.Context, opts Options) error {
 	// The daemon's live heap is small (~1 MB for 200 programs) and it is
 	// idle most of the time: a tight GC target keeps its resident memory
 	// near the live heap. At 50 the headroom the heap grows into once
-	// exits start was ~0.5 MB, 5-6 % of the RSS in the soak bench; at 25 it
+	// exits start was ~0.5 MB, 5-7 % of the RSS in the soak bench; at 25 it
 	// is 1-4 %, at no measurable cost in respawn or log CPU. A GOGC in the
 	// environment still wins.
 	if os.Getenv("GOGC") == "" {

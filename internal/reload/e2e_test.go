@@ -52,8 +52,10 @@ func TestE2EHandoffServers(t *testing.T) {
 		{"unicorn", false, map[string]string{"config.ru": rackApp, "unicorn.rb": "worker_processes 4\ntimeout 30\n"},
 			[]string{"unicorn", "-c", "unicorn.rb", "config.ru"}, "http://{probe}/"},
 		// puma 5 needs the sd_notify gem for ready = notify; Debian's has none.
-		{"puma", false, map[string]string{"config.ru": rackApp},
-			[]string{"puma", "--bind-to-activated-sockets", "only", "-t", "8:8", "config.ru"}, "http://{probe}/"},
+		// queue_requests false as the Usage says: puma 5.6 closes its
+		// keep-alive connections under their clients on TERM otherwise.
+		{"puma", false, map[string]string{"config.ru": rackApp, "puma.rb": "queue_requests false\n"},
+			[]string{"puma", "-C", "puma.rb", "--bind-to-activated-sockets", "only", "-t", "8:8", "config.ru"}, "http://{probe}/"},
 		{"gunicorn", false, map[string]string{"app.py": wsgiApp},
 			[]string{"gunicorn", "--workers", "4", "--graceful-timeout", "10", "app:app"}, "http://{probe}/"},
 		// gunicorn's own READY=1 (sent by the arbiter before the workers
