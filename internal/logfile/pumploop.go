@@ -2,6 +2,7 @@ package logfile
 
 import (
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -168,8 +169,21 @@ func (p *Pump) closePipe(pp *pipe) {
 // pause sleeps in the kernel (nanosleep) rather than through a Go timer:
 // the loop's thread is already dedicated to blocking in epoll_wait, and a
 // plain syscall costs less than parking and waking a goroutine.
+//
+// It is a raw syscall, so the goroutine keeps its P for the pause (at most
+// coalesceDelay, bounded, and other Ps stay free). Through unix.Nanosleep the
+// runtime's sysmon took the P away during the pause whenever the loop had run
+// on it for 10 ms (the loop never parks, so it counts as one long-running
+// goroutine); with both Ps idle sysmon slept, the syscall's return woke it,
+// and it polled every 20 µs again: about 12,000 of the daemon's 21,000
+// context switches while it captured 256 MiB, and ~2 points of CPU of 11.
 func pause(d time.Duration) {
 	ts := unix.NsecToTimespec(d.Nanoseconds())
-	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	for {
+		// nanosleep stores the time left in ts when a signal interrupts it.
+		_, _, errno := unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0)
+		if errno != unix.EINTR {
+			return
+		}
 	}
 }
