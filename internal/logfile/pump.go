@@ -29,10 +29,15 @@ const (
 	// idle, and delays output by at most coalesceDelay.
 	coalesceBelow = 96 << 10
 	coalesceDelay = time.Millisecond
-	// grownPipeSize is what a pipe found full is enlarged to, so a fast
-	// producer does not block during the pause (4× the default; modest
+	// grownPipeSize is what a pipe with a fast writer is enlarged to, so
+	// the writer does not block during the pause (4× the default; modest
 	// because unprivileged users have a per-user pipe memory budget).
 	grownPipeSize = 256 << 10
+	// growAt: one read this large marks a fast writer. Not the default
+	// pipe's 64 KiB: small writes never fill a pipe to that, since the
+	// kernel packs them per page (16 pages of 40 100-byte lines hold
+	// 64,000 bytes; 16 of one 3,000-byte write hold 48,000).
+	growAt = 32 << 10
 	// drainReads bounds the reads done for a pipe on Remove or Close.
 	drainReads = 16
 )

@@ -315,3 +315,52 @@ func TestPumpCloseRightAfterRemove(t *testing.T) {
 		w.Close()
 	}
 }
+
+// TestPumpGrowsPipeOfSmallWrites: a pipe filled by 100-byte writes holds
+// 64,000 bytes, not 64 KiB, and must still count as a fast writer's pipe
+// and be enlarged (it once never was, so such a writer blocked during
+// every coalescing pause).
+func TestPumpGrowsPipeOfSmallWrites(t *testing.T) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	line := bytes.Repeat([]byte("x"), 99)
+	line = append(line, '\n')
+	total := 0
+	for {
+		n, err := unix.Write(fds[1], line)
+		if err == unix.EAGAIN {
+			break
+		}
+		if err != nil || n != len(line) {
+			t.Fatalf("write: %d, %v", n, err)
+		}
+		total += n
+	}
+	if total >= 64<<10 {
+		t.Fatalf("a full pipe of 100-byte writes held %d bytes; the test assumes less than 64 KiB", total)
+	}
+	p := newTestPump(t, nil)
+	got := make(chan int, 64)
+	if _, err := p.AddFD(fds[0], "fast", Sink{OnLog: func(b []byte) { got <- len(b) }}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for seen := 0; seen < total; {
+		select {
+		case n := <-got:
+			seen += n
+		case <-deadline:
+			t.Fatalf("delivered %d of %d bytes", seen, total)
+		}
+	}
+	size, err := unix.FcntlInt(uintptr(fds[1]), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size != grownPipeSize {
+		t.Fatalf("pipe size %d after a full pipe of %d bytes was read, want %d", size, total, grownPipeSize)
+	}
+}

@@ -126,9 +126,9 @@ func (p *Pump) service(pp *pipe) int {
 			p.closePipe(pp)
 			return 0
 		}
-		if n >= 64<<10 && !pp.grown {
-			// The pipe was full, so its writer was probably blocked: give
-			// it room for the coalescing pause. Failure (a per-user pipe
+		if n >= growAt && !pp.grown {
+			// A fast writer, which a full pipe would block during the
+			// coalescing pause: give it room. Failure (a per-user pipe
 			// limit) only costs speed.
 			pp.grown = true
 			_, _ = unix.FcntlInt(uintptr(pp.fd), unix.F_SETPIPE_SZ, grownPipeSize)
