@@ -25,6 +25,7 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		{"startup", "startup", fmt.Sprintf("%d programs: exec → all RUNNING (startsecs=1)", n), "s", goalStartup},
 		{"rss", "rss", fmt.Sprintf("daemon RSS with %d programs RUNNING", n), "MB", goalRSS},
 		{"idle", "idle", fmt.Sprintf("idle wake-ups: ctxt switches in %v, all threads", h.opt.Idle), "count", goalIdle},
+		{"idle", "idle_next", fmt.Sprintf("idle wake-ups in the %v right after that window (diagnostic)", h.opt.Idle), "count", "—"},
 		{"status", "status_supervisorctl", fmt.Sprintf("`supervisorctl status` (%d programs), median of %d", n, h.opt.StatusRuns), "ms", "—"},
 		{"status", "status_native", "own status command (drover status / supervisorctl), median", "ms", goalStatus},
 	}
@@ -94,6 +95,11 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 	}
 	if want["idle"] {
 		set("idle", h.idle(ctx, d))
+		// The first window opens the moment the last RUNNING line is
+		// seen, while the daemon (and the Go runtime under it) may still
+		// be winding down from start-up; a second one shows whether any
+		// wake-up recurs once it has.
+		setID("idle_next", h.idle(ctx, d))
 	}
 	if want["status"] {
 		ctl := []string{h.opt.Supervisorctl, "-c", conf, "status"}
