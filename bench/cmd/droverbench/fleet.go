@@ -149,7 +149,7 @@ func (h *harness) idle(ctx context.Context, d *daemon) *cell {
 		}
 	}
 	c := value(float64(sum), "count")
-	c.Detail = map[string]any{"threads_before": len(per0), "threads_after": len(per1), "woke": woke}
+	c.Detail = map[string]any{"pid": d.Pid, "threads_before": len(per0), "threads_after": len(per1), "woke": woke}
 	return c
 }
 
