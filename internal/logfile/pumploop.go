@@ -1,6 +1,7 @@
 package logfile
 
 import (
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -171,19 +172,28 @@ func (p *Pump) closePipe(pp *pipe) {
 // plain syscall costs less than parking and waking a goroutine.
 //
 // It is a raw syscall, so the goroutine keeps its P for the pause (at most
-// coalesceDelay, bounded, and other Ps stay free). Through unix.Nanosleep the
-// runtime's sysmon took the P away during the pause whenever the loop had run
-// on it for 10 ms (the loop never parks, so it counts as one long-running
-// goroutine); with both Ps idle sysmon slept, the syscall's return woke it,
-// and it polled every 20 µs again: about 12,000 of the daemon's 21,000
-// context switches while it captured 256 MiB, and ~2 points of CPU of 11.
+// coalesceDelay). Through unix.Nanosleep the runtime's sysmon took the P
+// away during the pause whenever the loop had run on it for 10 ms (the loop
+// never parks, so it counts as one long-running goroutine); with both Ps
+// idle sysmon slept, the syscall's return woke it, and it polled every
+// 20 µs again: about 12,000 of the daemon's 21,000 context switches while
+// it captured 256 MiB, and ~2 points of CPU of 11.
+//
+// With a single P, holding it would leave every other goroutine (a
+// respawn, an RPC) waiting for sysmon's 10 ms preemption while a child
+// floods its log, so the loop then yields after each pause.
 func pause(d time.Duration) {
 	ts := unix.NsecToTimespec(d.Nanoseconds())
 	for {
 		// nanosleep stores the time left in ts when a signal interrupts it.
 		_, _, errno := unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0)
 		if errno != unix.EINTR {
-			return
+			break
 		}
+	}
+	// Not with more Ps: there Gosched hands the loop to another thread
+	// woken for the idle P, which costs more switches than it saves.
+	if runtime.GOMAXPROCS(0) == 1 {
+		runtime.Gosched()
 	}
 }
