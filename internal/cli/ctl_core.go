@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"bufio"
 	"context"
 	"errors"
@@ -120,8 +122,8 @@ func (c *ctl) upcheck(ctx context.Context) (bool, error) {
 // upcheckFailed reports an error of a command's first call as the
 // up-check does.
 func (c *ctl) upcheckFailed(err error) (bool, error) {
-	var f *rpc.Fault
-	if errors.As(err, &f) && f.Code == rpc.UnknownMethod {
+	var f *supervisor.Fault
+	if errors.As(err, &f) && f.Code == supervisor.CodeUnknownMethod {
 		c.note("Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).")
 		c.exit = exitUnimplemented
 		return false, nil
@@ -147,19 +149,19 @@ func connProblem(err error) (noFile, refused bool) {
 }
 
 // faultString is the faultString the server sent for f.
-func faultString(f *rpc.Fault) string { return f.String() }
+func faultString(f *supervisor.Fault) string { return f.Error() }
 
 // deadFaults are the faults that mean "program is not running" (exit 7).
-func isDeadFault(code int) bool {
-	return code == rpc.SpawnError || code == rpc.AbnormalTermination || code == rpc.NotRunning
+func isDeadFault(code supervisor.Code) bool {
+	return code == supervisor.CodeSpawnError || code == supervisor.CodeAbnormalTermination || code == supervisor.CodeNotRunning
 }
 
 // setExitFromFault is supervisorctl's rule for result codes: success and
 // the ignored code change nothing, a dead-program fault gives 7, any
 // other fault 1. The last such code wins.
-func (c *ctl) setExitFromFault(code, ignored int) {
+func (c *ctl) setExitFromFault(code, ignored supervisor.Code) {
 	switch {
-	case code == rpc.Success || code == ignored:
+	case code == supervisor.CodeSuccess || code == ignored:
 	case isDeadFault(code):
 		c.exit = exitNotRunning
 	default:
@@ -199,7 +201,7 @@ func (c *ctl) runVerb(ctx context.Context, v *ctlVerb, args []string) {
 
 // describe words an unexpected error for the "error: …" line.
 func (c *ctl) describe(err error) string {
-	var f *rpc.Fault
+	var f *supervisor.Fault
 	var he *rpc.HTTPError
 	switch noFile, refused := connProblem(err); {
 	case noFile:

@@ -1,13 +1,13 @@
 package cli
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/drover-sh/drover/internal/rpc"
 )
 
 // Everything the client prints about processes is formatted here, in
@@ -112,21 +112,21 @@ func errLine(name, why string) string { return name + ": ERROR (" + why + ")" }
 
 // startResult words one start result; ok is false for a code
 // supervisorctl has no words for.
-func startResult(name string, code int) (string, bool) {
+func startResult(name string, code supervisor.Code) (string, bool) {
 	switch code {
-	case rpc.BadName:
+	case supervisor.CodeBadName:
 		return errLine(name, "no such process"), true
-	case rpc.NoFile:
+	case supervisor.CodeNoFile:
 		return errLine(name, "no such file"), true
-	case rpc.NotExecutable:
+	case supervisor.CodeNotExecutable:
 		return errLine(name, "file is not executable"), true
-	case rpc.AlreadyStarted:
+	case supervisor.CodeAlreadyStarted:
 		return errLine(name, "already started"), true
-	case rpc.SpawnError:
+	case supervisor.CodeSpawnError:
 		return errLine(name, "spawn error"), true
-	case rpc.AbnormalTermination:
+	case supervisor.CodeAbnormalTermination:
 		return errLine(name, "abnormal termination"), true
-	case rpc.Success:
+	case supervisor.CodeSuccess:
 		return name + ": started", true
 	}
 	return "", false
@@ -134,30 +134,30 @@ func startResult(name string, code int) (string, bool) {
 
 // signalResult words one stop or signal result (success is "stopped" or
 // "signalled"); a FAILED result prints its description as is.
-func signalResult(name string, code int, desc, success string) (string, bool) {
+func signalResult(name string, code supervisor.Code, desc, success string) (string, bool) {
 	switch code {
-	case rpc.BadName:
+	case supervisor.CodeBadName:
 		return errLine(name, "no such process"), true
-	case rpc.BadSignal:
+	case supervisor.CodeBadSignal:
 		return errLine(name, "bad signal name"), true
-	case rpc.NotRunning:
+	case supervisor.CodeNotRunning:
 		return errLine(name, "not running"), true
-	case rpc.Success:
+	case supervisor.CodeSuccess:
 		return name + ": " + success, true
-	case rpc.Failed:
+	case supervisor.CodeFailed:
 		return desc, true
 	}
 	return "", false
 }
 
 // clearResult words one clear-log result.
-func clearResult(name string, code int) (string, bool) {
+func clearResult(name string, code supervisor.Code) (string, bool) {
 	switch code {
-	case rpc.BadName:
+	case supervisor.CodeBadName:
 		return errLine(name, "no such process"), true
-	case rpc.Failed:
+	case supervisor.CodeFailed:
 		return errLine(name, "failed"), true
-	case rpc.Success:
+	case supervisor.CodeSuccess:
 		return name + ": cleared", true
 	}
 	return "", false
@@ -167,7 +167,7 @@ func clearResult(name string, code int) (string, bool) {
 // into one for a single-process call.
 type result struct {
 	name string // namespec
-	code int
+	code supervisor.Code
 	desc string
 }
 
@@ -178,7 +178,7 @@ func resultsFrom(v any) ([]result, error) {
 	}
 	out := make([]result, len(list))
 	for i, m := range list {
-		out[i] = result{namespec(infoStr(m, "group"), infoStr(m, "name")), infoInt(m, "status"), infoStr(m, "description")}
+		out[i] = result{namespec(infoStr(m, "group"), infoStr(m, "name")), supervisor.Code(infoInt(m, "status")), infoStr(m, "description")}
 	}
 	return out, nil
 }
@@ -187,7 +187,7 @@ func resultsFrom(v any) ([]result, error) {
 // status, ignoring the code ignored. supervisorctl stops with a Python
 // error on a code it has no words for; drover prints
 // "name: ERROR (description)" and exit status 1 instead.
-func (c *ctl) report(r result, word func(result) (string, bool), ignored int) {
+func (c *ctl) report(r result, word func(result) (string, bool), ignored supervisor.Code) {
 	line, ok := word(r)
 	if !ok {
 		c.println(errLine(r.name, r.desc))

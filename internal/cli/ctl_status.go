@@ -1,13 +1,13 @@
 package cli
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"fmt"
 	"slices"
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/drover-sh/drover/internal/rpc"
 )
 
 // procStatus is one process as status prints it.
@@ -88,7 +88,7 @@ func (c *ctl) fetchStatus(ctx context.Context) ([]procStatus, bool, error) {
 			method = "drover.getAllProcessInfo"
 		}
 		v, err := c.call(ctx, method)
-		if f, isFault := asFault(err); !isFault || f.Code != rpc.UnknownMethod {
+		if f, isFault := asFault(err); !isFault || f.Code != supervisor.CodeUnknownMethod {
 			if err != nil {
 				ok, err := c.upcheckFailed(err)
 				return nil, ok, err

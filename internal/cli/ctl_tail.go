@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"errors"
 	"fmt"
@@ -148,11 +150,11 @@ func ctlTail(c *ctl, ctx context.Context, args []string) error {
 	if f, ok := asFault(err); ok {
 		c.exit = exitGeneric
 		switch f.Code {
-		case rpc.NoFile:
+		case supervisor.CodeNoFile:
 			c.println(errLine(name, "no log file"))
-		case rpc.Failed:
+		case supervisor.CodeFailed:
 			c.println(errLine(name, "unknown error reading log"))
-		case rpc.BadName:
+		case supervisor.CodeBadName:
 			c.println(errLine(name, "no such process name"))
 		default:
 			return err
@@ -196,9 +198,9 @@ func ctlMaintail(c *ctl, ctx context.Context, args []string) error {
 	if f, ok := asFault(err); ok {
 		c.exit = exitGeneric
 		switch f.Code {
-		case rpc.NoFile:
+		case supervisor.CodeNoFile:
 			c.println(errLine("supervisord", "no log file"))
-		case rpc.Failed:
+		case supervisor.CodeFailed:
 			c.println(errLine("supervisord", "unknown error reading log"))
 		default:
 			return err
@@ -213,7 +215,7 @@ func ctlMaintail(c *ctl, ctx context.Context, args []string) error {
 }
 
 // pyFault is Python's str() of an xmlrpc Fault.
-func pyFault(f *rpc.Fault) string {
+func pyFault(f *supervisor.Fault) string {
 	return fmt.Sprintf("<Fault %d: %s>", f.Code, pyrepr.Str(faultString(f)))
 }
 
@@ -245,7 +247,7 @@ func ctlFg(c *ctl, ctx context.Context, args []string) error {
 	}
 	up, err := running()
 	if f, ok := asFault(err); ok {
-		if f.Code == rpc.BadName {
+		if f.Code == supervisor.CodeBadName {
 			c.println("ERROR: bad process name supplied")
 			c.exit = exitGeneric
 		} else {
@@ -303,7 +305,7 @@ func ctlFg(c *ctl, ctx context.Context, args []string) error {
 			return detach("Exiting foreground")
 		}
 		if f, ok := asFault(err); ok {
-			if f.Code == rpc.NotRunning {
+			if f.Code == supervisor.CodeNotRunning {
 				return detach("Process got killed", "Exiting foreground")
 			}
 			return detach("ERROR: "+pyFault(f), "Exiting foreground")

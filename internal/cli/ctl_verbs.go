@@ -1,12 +1,12 @@
 package cli
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"errors"
 	"slices"
 	"strconv"
-
-	"github.com/drover-sh/drover/internal/rpc"
 )
 
 // The process verbs: status, start, stop, restart, signal, pid, clear.
@@ -14,8 +14,8 @@ import (
 // same exit statuses.
 
 // asFault returns err's fault, if it is one.
-func asFault(err error) (*rpc.Fault, bool) {
-	var f *rpc.Fault
+func asFault(err error) (*supervisor.Fault, bool) {
+	var f *supervisor.Fault
 	ok := errors.As(err, &f)
 	return f, ok
 }
@@ -27,9 +27,9 @@ type procOp struct {
 	all, group, single string // method names
 	extra              []any  // arguments after the name (the signal)
 	word               func(result) (string, bool)
-	success            string // line suffix for a single success
-	ignored            int    // fault code that leaves the exit status alone
-	badGroupExit       int    // exit status for an unknown group
+	success            string          // line suffix for a single success
+	ignored            supervisor.Code // fault code that leaves the exit status alone
+	badGroupExit       int             // exit status for an unknown group
 }
 
 // runProcOp runs op on names ("all", "g:*" or process names) and reports
@@ -53,7 +53,7 @@ func (c *ctl) runProcOp(ctx context.Context, op procOp, names []string) error {
 		group, proc, whole := splitNamespec(name)
 		if whole {
 			v, err := c.call(ctx, op.group, append([]any{group}, op.extra...)...)
-			if f, ok := asFault(err); ok && f.Code == rpc.BadName {
+			if f, ok := asFault(err); ok && f.Code == supervisor.CodeBadName {
 				c.println(errLine(group, "no such group"))
 				c.exit = op.badGroupExit
 				continue
@@ -87,13 +87,13 @@ func (c *ctl) runProcOp(ctx context.Context, op procOp, names []string) error {
 var startOp = procOp{
 	all: "startAllProcesses", group: "startProcessGroup", single: "startProcess",
 	word:    func(r result) (string, bool) { return startResult(r.name, r.code) },
-	success: "started", ignored: rpc.AlreadyStarted, badGroupExit: exitInvalidArgs,
+	success: "started", ignored: supervisor.CodeAlreadyStarted, badGroupExit: exitInvalidArgs,
 }
 
 var stopOp = procOp{
 	all: "stopAllProcesses", group: "stopProcessGroup", single: "stopProcess",
 	word:    func(r result) (string, bool) { return signalResult(r.name, r.code, r.desc, "stopped") },
-	success: "stopped", ignored: rpc.NotRunning, badGroupExit: exitGeneric,
+	success: "stopped", ignored: supervisor.CodeNotRunning, badGroupExit: exitGeneric,
 }
 
 // ready is the start of the verbs that act on processes: the up-check,
@@ -146,7 +146,7 @@ func ctlSignal(c *ctl, ctx context.Context, args []string) error {
 		all: "signalAllProcesses", group: "signalProcessGroup", single: "signalProcess",
 		extra:   []any{args[0]},
 		word:    func(r result) (string, bool) { return signalResult(r.name, r.code, r.desc, "signalled") },
-		success: "signalled", ignored: rpc.Success, badGroupExit: exitGeneric,
+		success: "signalled", ignored: supervisor.CodeSuccess, badGroupExit: exitGeneric,
 	}
 	return c.runProcOp(ctx, op, args[1:])
 }
@@ -196,7 +196,7 @@ func ctlPid(c *ctl, ctx context.Context, args []string) error {
 		out := []pidJSON{}
 		for _, name := range args {
 			v, err := c.call(ctx, "getProcessInfo", name)
-			if f, ok := asFault(err); ok && f.Code == rpc.BadName {
+			if f, ok := asFault(err); ok && f.Code == supervisor.CodeBadName {
 				c.exit = exitGeneric
 				c.note("No such process " + name)
 				continue
@@ -237,7 +237,7 @@ func ctlClear(c *ctl, ctx context.Context, args []string) error {
 			return err
 		}
 		for _, r := range rs {
-			c.report(r, word, rpc.Success)
+			c.report(r, word, supervisor.CodeSuccess)
 		}
 		return nil
 	}
@@ -245,7 +245,7 @@ func ctlClear(c *ctl, ctx context.Context, args []string) error {
 		group, proc, _ := splitNamespec(name)
 		_, err := c.call(ctx, "clearProcessLogs", name)
 		if f, ok := asFault(err); ok {
-			c.report(result{namespec(group, proc), f.Code, faultString(f)}, word, rpc.Success)
+			c.report(result{namespec(group, proc), f.Code, faultString(f)}, word, supervisor.CodeSuccess)
 			continue
 		}
 		if err != nil {

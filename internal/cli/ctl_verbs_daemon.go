@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"fmt"
 	"io"
@@ -8,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drover-sh/drover/internal/rpc"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,7 +34,7 @@ func ctlAvail(c *ctl, ctx context.Context, args []string) error {
 		return nil
 	}
 	v, err := c.call(ctx, "getAllConfigInfo")
-	if f, ok := asFault(err); ok && f.Code == rpc.ShutdownState {
+	if f, ok := asFault(err); ok && f.Code == supervisor.CodeShutdownState {
 		c.exit = exitGeneric
 		c.note("ERROR: supervisor shutting down")
 		return nil
@@ -77,9 +78,9 @@ func ctlReread(c *ctl, ctx context.Context, args []string) error {
 		return nil
 	}
 	added, changed, removed, err := c.reloadConfig(ctx)
-	if f, ok := asFault(err); ok && (f.Code == rpc.ShutdownState || f.Code == rpc.CantReread) {
+	if f, ok := asFault(err); ok && (f.Code == supervisor.CodeShutdownState || f.Code == supervisor.CodeCantReread) {
 		c.exit = exitGeneric
-		if f.Code == rpc.ShutdownState {
+		if f.Code == supervisor.CodeShutdownState {
 			c.println("ERROR: supervisor shutting down")
 		} else {
 			c.println("ERROR: " + faultString(f))
@@ -99,7 +100,7 @@ func ctlReread(c *ctl, ctx context.Context, args []string) error {
 // limit it to those groups; "all" is the same as none.
 func ctlUpdate(c *ctl, ctx context.Context, args []string) error {
 	added, changed, removed, err := c.reloadConfig(ctx)
-	if f, ok := asFault(err); ok && f.Code == rpc.ShutdownState {
+	if f, ok := asFault(err); ok && f.Code == supervisor.CodeShutdownState {
 		c.exit = exitGeneric
 		c.println("ERROR: already shutting down")
 		return nil
@@ -156,7 +157,7 @@ func ctlUpdate(c *ctl, ctx context.Context, args []string) error {
 		}
 		failed := false
 		for _, r := range rs {
-			failed = failed || r.code == rpc.Failed
+			failed = failed || r.code == supervisor.CodeFailed
 		}
 		if failed {
 			log(g, "has problems; not removing")
@@ -201,12 +202,12 @@ func ctlAdd(c *ctl, ctx context.Context, args []string) error {
 		_, err := c.call(ctx, "addProcessGroup", name)
 		if f, ok := asFault(err); ok {
 			switch f.Code {
-			case rpc.ShutdownState:
+			case supervisor.CodeShutdownState:
 				c.println("ERROR: shutting down")
 				c.exit = exitGeneric
-			case rpc.AlreadyAdded:
+			case supervisor.CodeAlreadyAdded:
 				c.println("ERROR: process group already active")
-			case rpc.BadName:
+			case supervisor.CodeBadName:
 				c.println("ERROR: no such process/group: " + name)
 				c.exit = exitGeneric
 			default:
@@ -230,9 +231,9 @@ func ctlRemove(c *ctl, ctx context.Context, args []string) error {
 		if f, ok := asFault(err); ok {
 			c.exit = exitGeneric
 			switch f.Code {
-			case rpc.StillRunning:
+			case supervisor.CodeStillRunning:
 				c.println("ERROR: process/group still running: " + name)
-			case rpc.BadName:
+			case supervisor.CodeBadName:
 				c.println("ERROR: no such process/group: " + name)
 			default:
 				return err
@@ -260,7 +261,7 @@ func ctlShutdown(c *ctl, ctx context.Context, args []string) error {
 		return nil
 	}
 	_, err := c.call(ctx, "shutdown")
-	if f, ok := asFault(err); ok && f.Code == rpc.ShutdownState {
+	if f, ok := asFault(err); ok && f.Code == supervisor.CodeShutdownState {
 		c.println("ERROR: already shutting down")
 		return nil
 	}
@@ -302,7 +303,7 @@ func ctlReload(c *ctl, ctx context.Context, args []string) error {
 		return nil
 	}
 	_, err := c.call(ctx, "restart")
-	if f, ok := asFault(err); ok && f.Code == rpc.ShutdownState {
+	if f, ok := asFault(err); ok && f.Code == supervisor.CodeShutdownState {
 		c.exit = exitGeneric
 		c.println("ERROR: already shutting down")
 		return nil
@@ -368,7 +369,7 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 			v, err = c.call(ctx, "drover.reloadProcessGroup", group)
 		default:
 			_, err = c.call(ctx, "drover.reloadProcess", name)
-			rs = []result{{name: name, code: rpc.Success}}
+			rs = []result{{name: name, code: supervisor.CodeSuccess}}
 		}
 		if f, ok := asFault(err); ok {
 			rs = []result{{name: name, code: f.Code, desc: faultString(f)}}
@@ -383,12 +384,12 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.errw, "%s: took %v\n", name, time.Since(t0).Round(time.Millisecond))
 		}
 		for _, r := range rs {
-			if r.code == rpc.Success {
+			if r.code == supervisor.CodeSuccess {
 				c.println(r.name + ": reloaded")
 			} else {
 				c.println(errLine(r.name, r.desc))
 			}
-			c.setExitFromFault(r.code, rpc.Success)
+			c.setExitFromFault(r.code, supervisor.CodeSuccess)
 		}
 	}
 	return nil

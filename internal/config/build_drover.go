@@ -5,8 +5,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/drover-sh/drover/internal/reload"
 )
 
 // droverOptions are drover's own [program:x] keys (zero-downtime reloads).
@@ -22,27 +20,24 @@ var droverOptions = []string{
 // buildDrover reads drover's options of one [program:x] section.
 func (l *loader) buildDrover(g *getter) Drover {
 	d := Drover{SocketUID: -1, SocketGID: -1}
-	preset := reload.Preset{}
 	if name, ok := g.str("server"); ok {
-		p, err := reload.LookupPreset(strings.TrimSpace(name))
+		p, err := LookupPreset(strings.TrimSpace(name))
 		if err != nil {
 			g.fail("server", verr("%q is not a known server: use %s", name, presetNames()))
 		} else {
-			preset, d.Server = p, p.Name
+			d.Server = p
 		}
 	}
 	if v, ok := g.str("sockets"); ok {
-		specs, err := reload.ParseSockets(v)
+		specs, err := ParseSockets(v)
 		if err != nil {
 			g.fail("sockets", verr("%v", err))
 		}
-		for _, s := range specs {
-			d.Sockets = append(d.Sockets, s.String())
-		}
+		d.Sockets = specs
 	}
 	if n, ok := conv(g, "socket_backlog", pyInt); ok {
-		if n < 1 || n > reload.MaxBacklog {
-			g.failf("socket_backlog", "%d is out of range: use 1 to %d", n, reload.MaxBacklog)
+		if n < 1 || n > MaxBacklog {
+			g.failf("socket_backlog", "%d is out of range: use 1 to %d", n, MaxBacklog)
 		}
 		d.SocketBacklog = int(n)
 	}
@@ -55,31 +50,36 @@ func (l *loader) buildDrover(g *getter) Drover {
 		d.SocketOwner, d.SocketUID, d.SocketGID = o, uid, gid
 	}
 	if v, ok := g.str("reload"); ok {
-		switch s := reload.Strategy(strings.ToLower(strings.TrimSpace(v))); s {
-		case reload.BlueGreen, reload.InPlace, reload.Reexec, reload.Restart:
-			d.Reload = string(s)
-		default:
+		s, err := ParseReloadStrategy(v)
+		if err != nil {
 			g.failf("reload", "%q is not a reload strategy: use bluegreen, signal, reexec or restart", v)
 		}
+		d.Reload = s
 	}
 	d.ReloadSignal, _ = conv(g, "reload_signal", signalNumber)
 	d.GracefulStopSignal, _ = conv(g, "graceful_stop_signal", signalNumber)
 	if v, ok := g.str("ready"); ok {
-		r, err := reload.ParseReady(strings.TrimSpace(v))
+		r, err := ParseReady(v)
 		if err != nil {
 			g.fail("ready", verr("%v", err))
-		} else {
-			d.Ready = r.String()
 		}
+		d.Ready = r
 	}
 	d.ReadyTimeout = seconds(g, "ready_timeout")
 	d.GracefulTimeout = seconds(g, "graceful_timeout")
 	d.Pidfile, _ = g.str("pidfile")
-	droverDefaults(&d, preset)
-	if d.Reload == string(reload.BlueGreen) && len(d.Sockets) == 0 {
+	droverDefaults(&d)
+	if warns, err := d.Ready.Validate(d.Sockets); err != nil {
+		g.fail("ready", verr("%v", err))
+	} else {
+		for _, w := range warns {
+			g.warn("ready", w)
+		}
+	}
+	if d.Reload == ReloadBlueGreen && len(d.Sockets) == 0 {
 		g.failf("reload", "bluegreen needs sockets= (drover must own the listening sockets to hand them over)")
 	}
-	if d.Reload == string(reload.InPlace) || d.Reload == string(reload.Reexec) {
+	if d.Reload == ReloadSignal || d.Reload == ReloadReexec {
 		if d.ReloadSignal == 0 {
 			g.failf("reload", "%s needs reload_signal= (or a server= preset that has one)", d.Reload)
 		}
@@ -88,13 +88,18 @@ func (l *loader) buildDrover(g *getter) Drover {
 }
 
 // droverDefaults sets every default of drover's options in one place: the
-// preset's signals and readiness, blue/green when drover owns sockets.
-func droverDefaults(d *Drover, p reload.Preset) {
+// preset's signals and readiness (the plain preset's without server=),
+// blue/green when drover owns sockets.
+func droverDefaults(d *Drover) {
+	p := d.Server
+	if p.Name == "" {
+		p, _ = LookupPreset("")
+	}
 	if d.SocketBacklog == 0 {
-		d.SocketBacklog = reload.DefaultBacklog
+		d.SocketBacklog = DefaultBacklog
 	}
 	if d.SocketMode == 0 {
-		d.SocketMode = reload.DefaultSocketMode
+		d.SocketMode = DefaultSocketMode
 	}
 	if d.GracefulStopSignal == 0 {
 		d.GracefulStopSignal = p.GracefulStop
@@ -108,24 +113,24 @@ func droverDefaults(d *Drover, p reload.Preset) {
 	if d.ReadyTimeout == 0 {
 		d.ReadyTimeout = 60 * time.Second
 	}
-	if d.Ready == "" {
-		d.Ready = p.Ready
+	if d.Ready.Kind == "" && p.Ready != "" {
+		d.Ready, _ = ParseReady(p.Ready) // every preset's parses (TestPresets)
 	}
 	if d.Reload == "" {
 		switch {
 		case len(d.Sockets) > 0 && p.Strategy != "":
-			d.Reload = string(p.Strategy)
+			d.Reload = p.Strategy
 		case len(d.Sockets) > 0:
-			d.Reload = string(reload.BlueGreen)
+			d.Reload = ReloadBlueGreen
 		default:
-			d.Reload = string(reload.Restart)
+			d.Reload = ReloadRestart
 		}
 	}
 	if d.ReloadSignal == 0 {
-		switch reload.Strategy(d.Reload) {
-		case reload.InPlace:
+		switch d.Reload {
+		case ReloadSignal:
 			d.ReloadSignal = p.Reload
-		case reload.Reexec:
+		case ReloadReexec:
 			d.ReloadSignal = p.Reexec
 		}
 	}
@@ -145,8 +150,8 @@ func seconds(g *getter, key string) time.Duration {
 }
 
 func presetNames() string {
-	names := make([]string, len(reload.Presets))
-	for i, p := range reload.Presets {
+	names := make([]string, len(Presets))
+	for i, p := range Presets {
 		names[i] = p.Name
 	}
 	return strings.Join(names, ", ")
@@ -155,8 +160,8 @@ func presetNames() string {
 func (d Drover) equal(e Drover) bool {
 	return slices.Equal(d.Sockets, e.Sockets) && d.SocketBacklog == e.SocketBacklog &&
 		d.SocketMode == e.SocketMode && d.SocketOwner == e.SocketOwner && d.SocketUID == e.SocketUID &&
-		d.SocketGID == e.SocketGID && d.Server == e.Server &&
-		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready == e.Ready &&
+		d.SocketGID == e.SocketGID && d.Server.Name == e.Server.Name &&
+		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready.String() == e.Ready.String() &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
 		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile
 }

@@ -30,11 +30,19 @@ func TestDroverOptions(t *testing.T) {
 		t.Errorf("drover's own options warned: %v", warns)
 	}
 	d := p.Drover
-	want := Drover{SocketUID: -1, SocketGID: -1, Sockets: []string{"tcp://127.0.0.1:8080", "unix:///run/app.sock"}, SocketBacklog: 1024,
-		SocketMode: 0o660, Server: "unicorn", Reload: "bluegreen", Ready: d.Ready, ReadyTimeout: 60 * time.Second,
+	unicorn, _ := LookupPreset("unicorn")
+	ready, _ := ParseReady("http://{probe}/healthz")
+	socks, _ := ParseSockets("tcp://127.0.0.1:8080, unix:///run/app.sock")
+	want := Drover{SocketUID: -1, SocketGID: -1, Sockets: socks, SocketBacklog: 1024,
+		SocketMode: 0o660, Server: unicorn, Reload: ReloadBlueGreen, Ready: ready, ReadyTimeout: 60 * time.Second,
 		GracefulStopSignal: syscall.SIGQUIT, GracefulTimeout: 30 * time.Second}
-	if !d.equal(want) || !strings.Contains(d.Ready, "healthz") {
+	if !d.equal(want) || d.Ready.Kind != ReadyHTTP || !d.Ready.ViaProbe || d.Sockets[1].Path != "/run/app.sock" {
 		t.Errorf("got %+v\nwant %+v", d, want)
+	}
+	// The preset's own readiness is parsed once, here, like ready=.
+	p, _, err = loadProgram(t, "server = puma\nsockets = tcp://127.0.0.1:8080\n")
+	if err != nil || p.Drover.Ready.Kind != ReadyNotify || p.Drover.Server.Name != "puma" {
+		t.Errorf("puma defaults: %+v %v", p.Drover, err)
 	}
 
 	p, _, err = loadProgram(t, "server = puma\nreload = reexec\n")
@@ -42,7 +50,7 @@ func TestDroverOptions(t *testing.T) {
 		t.Errorf("puma reexec: %+v %v", p.Drover, err)
 	}
 	p, _, err = loadProgram(t, "")
-	if err != nil || p.Drover.Reload != "restart" {
+	if err != nil || p.Drover.Reload != ReloadRestart || p.Drover.Server.Name != "" || p.Drover.Ready.Kind != "" {
 		t.Errorf("plain program: %+v %v", p.Drover, err)
 	}
 }
@@ -58,11 +66,22 @@ func TestDroverOptionErrors(t *testing.T) {
 		{"socket_backlog = 0\n", "socket_backlog"},
 		{"ready_timeout = -1\n", "ready_timeout"},
 		{"reload_signal = NOPE\n", "reload_signal"},
+		// A tcp probe of a socket drover holds always connects.
+		{"ready = tcp://127.0.0.1:8080\nsockets = tcp://127.0.0.1:8080\n", "ready"},
 	} {
 		_, _, err := loadProgram(t, c.body)
 		if err == nil || !strings.Contains(err.Error(), "] "+c.option+":") || !strings.Contains(err.Error(), "supervisord.conf:4") {
 			t.Errorf("%q: error %v, want one naming %s at line 4", c.body, err, c.option)
 		}
+	}
+}
+
+// TestReadyOnOwnedSocketWarns: an http probe of a socket every generation
+// shares may be answered by the old generation during a hand-off.
+func TestReadyOnOwnedSocketWarns(t *testing.T) {
+	_, warns, err := loadProgram(t, "sockets = tcp://127.0.0.1:8080\nready = http://127.0.0.1:8080/up\n")
+	if err != nil || len(warns) != 1 || !strings.Contains(warns[0].Msg, "{probe}") || warns[0].Pos.Line != 5 {
+		t.Errorf("warnings %+v, %v", warns, err)
 	}
 }
 

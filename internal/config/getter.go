@@ -53,6 +53,10 @@ func (g *getter) fail(key string, err error) {
 	g.l.e.addErr(g.pos(key), g.sec.name, key, err)
 }
 
+func (g *getter) warn(key, msg string) {
+	g.l.e.warn(g.pos(key), g.sec.name, key, "%s", msg)
+}
+
 func (g *getter) failf(key, format string, args ...any) {
 	g.l.e.add(g.pos(key), g.sec.name, key, format, args...)
 }

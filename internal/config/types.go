@@ -239,26 +239,25 @@ type Process struct {
 // Drover is drover's own [program:x] options. supervisord ignores unknown
 // keys, so a file that uses them still loads in supervisord 4.2.
 type Drover struct {
-	// Sockets are sockets= entries as written (tcp://host:port,
-	// unix:///path); drover binds them once and passes them to every
-	// generation from fd 3 with LISTEN_FDS.
-	Sockets       []string
+	// Sockets are the parsed sockets= entries; drover binds them once and
+	// passes them to every generation from fd 3 with LISTEN_FDS.
+	Sockets       []Socket
 	SocketBacklog int         // socket_backlog; default 1024
 	SocketMode    os.FileMode // socket_mode for unix sockets; default 0660
 	SocketOwner   string      // socket_owner user[:group]; "" unchanged
 	SocketUID     int         // socket_owner resolved; -1 unchanged
 	SocketGID     int         // -1 unchanged
-	// Server is a preset (unicorn, puma, gunicorn, starman, plain) that
-	// fills in the signals and environment the server needs; "" none.
-	Server string
-	// Reload is the reload strategy: "bluegreen", "signal", "reexec" or
-	// "restart" (the default without sockets).
-	Reload string
+	// Server is the server= preset (unicorn, puma, gunicorn, starman,
+	// plain) that filled in the signals and readiness below; its Name is
+	// "" when server= is not set (the plain preset's values apply).
+	Server Preset
+	// Reload is the reload strategy (restart without sockets=).
+	Reload ReloadStrategy
 	// ReloadSignal is sent for the "signal" and "reexec" strategies.
 	ReloadSignal syscall.Signal
-	// Ready is the readiness probe spec ("http://...", "tcp://...",
-	// "notify", "log:REGEX", "uptime:5s"); "" uses startsecs.
-	Ready        string
+	// Ready is the parsed readiness probe (http, tcp, notify, log,
+	// uptime); the zero value uses startsecs.
+	Ready        Ready
 	ReadyTimeout time.Duration // default 60s
 	// GracefulStopSignal and GracefulTimeout stop an old generation.
 	GracefulStopSignal syscall.Signal

@@ -21,110 +21,100 @@ type backend struct{ d *daemon }
 
 var _ rpc.Backend = backend{}
 
-// toRPC maps the supervisor's faults onto the API's; anything else becomes
-// FAILED in rpc.ToFault.
-func toRPC(err error) error {
-	var f *supervisor.Fault
-	if errors.As(err, &f) {
-		return rpc.NewFault(int(f.Code), f.Detail)
-	}
-	return err
-}
-
 func (b backend) sup() *supervisor.Supervisor { return b.d.current() }
 
 func (b backend) Identification() string { return b.d.running().Supervisord.Identifier }
 func (b backend) PID() int               { return os.Getpid() }
 func (b backend) MainLogPath() string    { return b.d.mainLogPath() }
 
-func (b backend) State() rpc.SupervisorState {
+func (b backend) State() supervisor.SupervisorState {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := b.sup().State(ctx)
 	if err != nil {
-		return rpc.StateShutdown
+		return supervisor.StateShutdown
 	}
-	return rpc.SupervisorState(st)
+	return st
 }
 
 func (b backend) ClearMainLog(context.Context) error {
 	if b.d.mainLog == nil {
-		return rpc.NewFault(rpc.NoFile, "")
+		return supervisor.NewFault(supervisor.CodeNoFile, "")
 	}
 	return b.d.mainLog.Clear()
 }
 
-func (b backend) Shutdown(context.Context) error { b.d.requestShutdown(); return nil }
-func (b backend) Restart(context.Context) error  { b.d.requestRestart(); return nil }
+func (b backend) Shutdown(context.Context) error { b.d.tell(reqShutdown); return nil }
+func (b backend) Restart(context.Context) error  { b.d.tell(reqRestart); return nil }
 
 func (b backend) ReloadConfig(ctx context.Context) (rpc.Diff, error) {
-	cfg, err := b.d.reread()
+	res, err := b.d.ask(ctx, reqReread)
 	if err != nil {
-		return rpc.Diff{}, rpc.NewFault(rpc.CantReread, err.Error())
+		return rpc.Diff{}, err
 	}
-	r, err := b.sup().Diff(ctx, cfg)
-	return rpc.Diff{Added: r.Added, Changed: r.Changed, Removed: r.Removed}, toRPC(err)
+	if res.err != nil {
+		return rpc.Diff{}, supervisor.NewFault(supervisor.CodeCantReread, res.err.Error())
+	}
+	r, err := b.sup().Diff(ctx, res.cfg)
+	return rpc.Diff{Added: r.Added, Changed: r.Changed, Removed: r.Removed}, err
 }
 
 func (b backend) AddProcessGroup(ctx context.Context, name string) error {
 	g := b.d.lastGroup(name)
 	if g == nil {
-		return rpc.NewFault(rpc.BadName, name)
+		return supervisor.NewFault(supervisor.CodeBadName, name)
 	}
-	if err := b.d.assignAutoLogs(g); err != nil {
-		return err
-	}
-	return toRPC(b.sup().AddGroup(ctx, g))
+	return b.sup().AddGroup(ctx, g)
 }
 
 func (b backend) RemoveProcessGroup(ctx context.Context, name string) error {
 	err := b.sup().RemoveGroup(ctx, name)
 	if errors.Is(err, supervisor.ErrStillRunning) {
-		return rpc.NewFault(rpc.StillRunning, name) // supervisord names the group
+		return supervisor.NewFault(supervisor.CodeStillRunning, name) // supervisord names the group
 	}
-	return toRPC(err)
+	return err
 }
 
 func (b backend) StartProcess(ctx context.Context, name string, wait bool) error {
-	return toRPC(b.sup().StartProcess(ctx, name, wait))
+	return b.sup().StartProcess(ctx, name, wait)
 }
 
-func (b backend) StartProcessGroup(ctx context.Context, group string, wait bool) ([]rpc.Result, error) {
-	return results(b.sup().StartGroup(ctx, group, wait))
+func (b backend) StartProcessGroup(ctx context.Context, group string, wait bool) ([]supervisor.Result, error) {
+	return b.sup().StartGroup(ctx, group, wait)
 }
 
-func (b backend) StartAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
-	return results(b.sup().StartAll(ctx, wait))
+func (b backend) StartAllProcesses(ctx context.Context, wait bool) ([]supervisor.Result, error) {
+	return b.sup().StartAll(ctx, wait)
 }
 
 func (b backend) StopProcess(ctx context.Context, name string, wait bool) error {
-	return toRPC(b.sup().StopProcess(ctx, name, wait))
+	return b.sup().StopProcess(ctx, name, wait)
 }
 
-func (b backend) StopProcessGroup(ctx context.Context, group string, wait bool) ([]rpc.Result, error) {
-	return results(b.sup().StopGroup(ctx, group, wait))
+func (b backend) StopProcessGroup(ctx context.Context, group string, wait bool) ([]supervisor.Result, error) {
+	return b.sup().StopGroup(ctx, group, wait)
 }
 
-func (b backend) StopAllProcesses(ctx context.Context, wait bool) ([]rpc.Result, error) {
-	return results(b.sup().StopAll(ctx, wait))
+func (b backend) StopAllProcesses(ctx context.Context, wait bool) ([]supervisor.Result, error) {
+	return b.sup().StopAll(ctx, wait)
 }
 
 func (b backend) SignalProcess(ctx context.Context, name string, sig syscall.Signal) error {
-	return toRPC(b.sup().SignalProcess(ctx, name, sig))
+	return b.sup().SignalProcess(ctx, name, sig)
 }
 
-func (b backend) SignalProcessGroup(ctx context.Context, group string, sig syscall.Signal) ([]rpc.Result, error) {
-	return results(b.sup().SignalGroup(ctx, group, sig))
+func (b backend) SignalProcessGroup(ctx context.Context, group string, sig syscall.Signal) ([]supervisor.Result, error) {
+	return b.sup().SignalGroup(ctx, group, sig)
 }
 
-func (b backend) SignalAllProcesses(ctx context.Context, sig syscall.Signal) ([]rpc.Result, error) {
-	return results(b.sup().SignalAll(ctx, sig))
+func (b backend) SignalAllProcesses(ctx context.Context, sig syscall.Signal) ([]supervisor.Result, error) {
+	return b.sup().SignalAll(ctx, sig)
 }
 
 func (b backend) ProcessInfo(ctx context.Context, name string) (rpc.ProcessInfo, error) {
 	in, err := b.sup().ProcessInfo(ctx, name)
 	if err != nil {
-		return rpc.ProcessInfo{}, toRPC(err)
+		return rpc.ProcessInfo{}, err
 	}
 	out := []rpc.ProcessInfo{processInfo(in)}
 	b.addHandoff(ctx, out)
@@ -138,7 +128,7 @@ func (b backend) addHandoff(ctx context.Context, pis []rpc.ProcessInfo) {
 	var groups []*config.Group
 	for i := range pis {
 		pi := &pis[i]
-		if pi.Reloading != supervisor.ReloadReexec || pi.HandoffPID != 0 || pi.PID == 0 {
+		if pi.Reloading != string(config.ReloadReexec) || pi.HandoffPID != 0 || pi.PID == 0 {
 			continue
 		}
 		if groups == nil {
@@ -172,7 +162,7 @@ func (b backend) AllProcessInfo(ctx context.Context) ([]rpc.ProcessInfo, error) 
 	}
 	ins, err := b.sup().AppendProcessInfo(ctx, (*sp)[:0])
 	if err != nil {
-		return nil, toRPC(err) // the supervisor may still write into *sp: not reused
+		return nil, err // the supervisor may still write into *sp: not reused
 	}
 	out := make([]rpc.ProcessInfo, len(ins))
 	for i := range ins {
@@ -188,7 +178,7 @@ func (b backend) AllProcessInfo(ctx context.Context) ([]rpc.ProcessInfo, error) 
 func (b backend) AllConfigInfo(ctx context.Context) ([]rpc.ConfigInfo, error) {
 	active, err := b.sup().Groups(ctx)
 	if err != nil {
-		return nil, toRPC(err)
+		return nil, err
 	}
 	inUse := map[string]bool{}
 	for _, g := range active {
@@ -207,68 +197,54 @@ func (b backend) AllConfigInfo(ctx context.Context) ([]rpc.ConfigInfo, error) {
 func (b backend) ClearProcessLogs(ctx context.Context, name string) error {
 	in, err := b.sup().ProcessInfo(ctx, name)
 	if err != nil {
-		return toRPC(err)
+		return err
 	}
-	return errors.Join(b.d.host.clearLog(in.StdoutLogfile), b.d.host.clearLog(in.StderrLogfile))
+	return errors.Join(b.d.host.files.Clear(in.StdoutLogfile), b.d.host.files.Clear(in.StderrLogfile))
 }
 
-func (b backend) ClearAllProcessLogs(ctx context.Context) ([]rpc.Result, error) {
+func (b backend) ClearAllProcessLogs(ctx context.Context) ([]supervisor.Result, error) {
 	ins, err := b.sup().AllProcessInfo(ctx)
 	if err != nil {
-		return nil, toRPC(err)
+		return nil, err
 	}
-	out := make([]rpc.Result, 0, len(ins))
+	out := make([]supervisor.Result, 0, len(ins))
 	for _, in := range ins {
-		err := errors.Join(b.d.host.clearLog(in.StdoutLogfile), b.d.host.clearLog(in.StderrLogfile))
+		err := errors.Join(b.d.host.files.Clear(in.StdoutLogfile), b.d.host.files.Clear(in.StderrLogfile))
 		out = append(out, rpc.ResultOf(in.Name, in.Group, err))
 	}
 	return out, nil
 }
 
 func (b backend) SendProcessStdin(ctx context.Context, name string, data []byte) error {
-	in, err := b.sup().ProcessInfo(ctx, name)
+	w, err := b.sup().Stdin(ctx, name)
 	if err != nil {
-		return toRPC(err)
+		return err
 	}
-	if in.Pid == 0 || in.State == supervisor.Stopping {
-		return rpc.NewFault(rpc.NotRunning, name)
-	}
-	if err := b.d.host.writeStdin(in.Pid, data); err != nil {
-		return rpc.NewFault(rpc.NoFile, name)
+	if _, err := w.Write(data); err != nil {
+		return supervisor.NewFault(supervisor.CodeNoFile, name)
 	}
 	return nil
 }
 
 // ReloadProcess is drover.reloadProcess (see supervisor.ReloadProcess).
 func (b backend) ReloadProcess(ctx context.Context, name string) error {
-	return toRPC(b.sup().ReloadProcess(ctx, name))
+	return b.sup().ReloadProcess(ctx, name)
 }
 
-func (b backend) ReloadProcessGroup(ctx context.Context, group string) ([]rpc.Result, error) {
-	return results(b.sup().ReloadGroup(ctx, group))
+func (b backend) ReloadProcessGroup(ctx context.Context, group string) ([]supervisor.Result, error) {
+	return b.sup().ReloadGroup(ctx, group)
 }
 
-func (b backend) ReloadAllProcesses(ctx context.Context) ([]rpc.Result, error) {
-	return results(b.sup().ReloadAll(ctx))
+func (b backend) ReloadAllProcesses(ctx context.Context) ([]supervisor.Result, error) {
+	return b.sup().ReloadAll(ctx)
 }
 
 // SendRemoteCommEvent emits REMOTE_COMMUNICATION to the listener pools.
 func (b backend) SendRemoteCommEvent(_ context.Context, typ, data string) error {
-	if ev := b.d.host.dispatcher(); ev != nil {
+	if ev := b.d.now.Load().ev; ev != nil {
 		ev.Publish(events.Remote(typ, data))
 	}
 	return nil
-}
-
-func results(rs []supervisor.Result, err error) ([]rpc.Result, error) {
-	if err != nil {
-		return nil, toRPC(err)
-	}
-	out := make([]rpc.Result, len(rs))
-	for i, r := range rs {
-		out[i] = rpc.Result{Name: r.Name, Group: r.Group, Status: int(r.Status), Description: r.Description}
-	}
-	return out, nil
 }
 
 func processInfo(in supervisor.Info) rpc.ProcessInfo {
@@ -288,12 +264,12 @@ func setProcessInfo(pi *rpc.ProcessInfo, in *supervisor.Info) {
 	if in.Stop != 0 {
 		pi.Stop = time.Unix(in.Stop, 0)
 	}
-	pi.State = rpc.ProcessState(in.State)
+	pi.State = in.State
 	pi.SpawnErr, pi.ExitStatus = in.SpawnErr, in.ExitStatus
 	pi.StdoutLogfile, pi.StderrLogfile = in.StdoutLogfile, in.StderrLogfile
 	pi.PID = in.Pid
 	pi.Generation, pi.Reexecs, pi.PrevPID = in.Generation, in.Reexecs, in.PrevPid
-	pi.HandoffPID, pi.Reloading = in.HandoffPid, in.Reloading
+	pi.HandoffPID, pi.Reloading = in.HandoffPid, string(in.Reloading)
 }
 
 func configInfo(g *config.Group, p *config.Process, inUse bool) rpc.ConfigInfo {

@@ -13,10 +13,11 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/events"
 	"github.com/drover-sh/drover/internal/logfile"
 	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/spawn"
@@ -42,21 +43,32 @@ type Options struct {
 	Version string
 }
 
-// daemon is one running drover daemon.
+// daemon is one running drover daemon. Its lifecycle goroutine (loop)
+// owns which config runs and which supervisor serves: it alone writes now,
+// and HUP, reread, restart and shutdown reach it as messages.
 type daemon struct {
 	opts Options
 	path string
 
-	mu   sync.Mutex
-	cfg  *config.Config         // the running config ([supervisord], servers)
-	last *config.Config         // the last config read (reread, avail, add)
-	sup  *supervisor.Supervisor // the current core; replaced on reload
+	now       atomic.Pointer[current]
+	lifecycle chan lifecycleReq
+	loopDone  chan struct{} // closed when loop returns
 
 	log     *slog.Logger
 	mainLog *logfile.Writer // nil with logfile=syslog
 	host    *osHost
+	reaper  *spawn.Reaper
 	server  *rpc.Server
 	undo    []func() // setup steps to undo, in order done
+}
+
+// current is what the lifecycle goroutine publishes; readers load it and
+// never see a half-changed pair.
+type current struct {
+	cfg  *config.Config         // the running config ([supervisord], servers)
+	last *config.Config         // the last config read (reread, avail, add)
+	sup  *supervisor.Supervisor // nil before the first
+	ev   *events.Dispatcher     // sup's
 }
 
 // Run loads the config and runs the daemon until it is shut down. With
@@ -70,7 +82,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		path = p
 	}
-	d := &daemon{opts: opts, path: path}
+	d := &daemon{opts: opts, path: path, lifecycle: make(chan lifecycleReq, 16), loopDone: make(chan struct{})}
 	cfg, err := d.load()
 	if err != nil {
 		return err
@@ -150,17 +162,11 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	for _, w := range cfg.Warnings {
 		d.log.Warn(fmt.Sprintf("%s:%d: %s", w.Pos.File, w.Pos.Line, w.Msg))
 	}
-	if !sd.NoCleanup {
-		if _, err := logfile.CleanupAuto(sd.ChildLogDir, sd.Identifier); err != nil {
-			d.log.Warn(fmt.Sprintf("Failed to clean up old AUTO logs: %v", err))
-		}
+	d.cleanupAuto(sd)
+	if err := checkChildLogDir(cfg); err != nil {
+		return err
 	}
-	d.cfg, d.last = cfg, cfg
-	for _, g := range cfg.Groups {
-		if err := d.assignAutoLogs(g); err != nil {
-			return err
-		}
-	}
+	d.now.Store(&current{cfg: cfg, last: cfg})
 
 	if err := spawn.BecomeSubreaper(); err != nil {
 		d.log.Warn(fmt.Sprintf("could not become a child subreaper: %v", err))
@@ -170,13 +176,16 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 		return err
 	}
 	d.undo = append(d.undo, func() { pump.Close() })
-	d.host = newOSHost(*sd, serverURL(cfg.Servers), pump, d.log)
-	d.undo = append(d.undo, d.host.closeOwned)
+	d.host = newOSHost(pump, d.log)
+	d.undo = append(d.undo, d.host.close)
 
-	exits := make(chan spawn.Exit, 64)
-	reaper := spawn.NewReaper(exits)
-	d.undo = append(d.undo, reaper.Stop)
-	go d.routeExits(exits)
+	d.reaper = spawn.NewReaper(64)
+	routed := make(chan struct{})
+	go d.routeExits(routed)
+	d.undo = append(d.undo, func() {
+		d.reaper.Stop() // closes Exits: routeExits returns
+		<-routed
+	})
 
 	d.server, err = rpc.New(rpc.Options{
 		Backend:           backend{d},
@@ -213,70 +222,20 @@ func (d *daemon) teardown() {
 	d.undo = nil
 }
 
-// loop runs supervisors until a shutdown: a reload (supervisorctl reload)
-// ends one supervisor after its ordered stop and starts the next one on the
-// re-read config, in the same process.
-func (d *daemon) loop(ctx context.Context, cfg *config.Config) error {
-	for {
-		sup := supervisor.New(cfg, d.host, d.log)
-		d.mu.Lock()
-		d.sup = sup
-		d.mu.Unlock()
-		stopEvents := d.startEvents(sup, cfg.Supervisord)
-		err := sup.Run(ctx)
-		stopEvents()
-		if !errors.Is(err, supervisor.ErrRestart) {
-			d.log.Info("exiting")
-			return err
+// routeExits hands every reaped child to the current supervisor, until
+// the reaper stops.
+func (d *daemon) routeExits(done chan<- struct{}) {
+	defer close(done)
+	for ex := range d.reaper.Exits() {
+		if sup := d.now.Load().sup; sup != nil {
+			sup.Exited(ex.Pid, syscall.WaitStatus(ex.Status))
 		}
-		next, err := d.load()
-		if err != nil {
-			d.log.Error(fmt.Sprintf("could not reload the configuration, keeping the previous one: %v", err))
-			next = d.last
-		}
-		if !next.Supervisord.NoCleanup {
-			logfile.CleanupAuto(next.Supervisord.ChildLogDir, next.Supervisord.Identifier)
-		}
-		for _, g := range next.Groups {
-			for _, p := range g.Processes {
-				clearAuto(p)
-			}
-			if err := d.assignAutoLogs(g); err != nil {
-				d.log.Error(err.Error())
-			}
-		}
-		d.mu.Lock()
-		d.cfg, d.last = next, next
-		d.mu.Unlock()
-		cfg = next
 	}
 }
 
-// routeExits hands every reaped child to the current supervisor.
-func (d *daemon) routeExits(exits <-chan spawn.Exit) {
-	for ex := range exits {
-		d.host.reaped(ex.Pid)
-		d.current().Exited(ex.Pid, syscall.WaitStatus(ex.Status))
-	}
-}
-
-func (d *daemon) current() *supervisor.Supervisor {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.sup
-}
-
-func (d *daemon) running() *config.Config {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.cfg
-}
-
-func (d *daemon) lastRead() *config.Config {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.last
-}
+func (d *daemon) current() *supervisor.Supervisor { return d.now.Load().sup }
+func (d *daemon) running() *config.Config         { return d.now.Load().cfg }
+func (d *daemon) lastRead() *config.Config        { return d.now.Load().last }
 
 func (d *daemon) lastGroup(name string) *config.Group {
 	for _, g := range d.lastRead().Groups {
@@ -287,53 +246,35 @@ func (d *daemon) lastGroup(name string) *config.Group {
 	return nil
 }
 
-// reread parses the config again and keeps it as the last read one.
-func (d *daemon) reread() (*config.Config, error) {
-	cfg, err := d.load()
-	if err != nil {
-		return nil, err
+// cleanupAuto removes the AUTO logs a previous daemon left, unless
+// nocleanup.
+func (d *daemon) cleanupAuto(sd *config.Supervisord) {
+	if sd.NoCleanup {
+		return
 	}
-	d.mu.Lock()
-	d.last = cfg
-	d.mu.Unlock()
-	return cfg, nil
+	if _, err := logfile.CleanupAuto(sd.ChildLogDir, sd.Identifier); err != nil {
+		d.log.Warn(fmt.Sprintf("Failed to clean up old AUTO logs: %v", err))
+	}
 }
 
-func (d *daemon) requestShutdown() { go d.current().Shutdown(context.Background()) }
-func (d *daemon) requestRestart()  { go d.current().Restart(context.Background()) }
-
-// assignAutoLogs creates the AUTO log files of g's processes, as supervisord
-// does when a group is created.
-func (d *daemon) assignAutoLogs(g *config.Group) error {
-	sd := d.running().Supervisord
-	for _, p := range g.Processes {
-		for _, t := range []struct {
-			target  *config.LogTarget
-			channel string
-		}{{&p.Stdout, "stdout"}, {&p.Stderr, "stderr"}} {
-			if !t.target.Auto || t.target.Path != "" {
-				continue
+// checkChildLogDir fails start-up, as supervisord does, when AUTO log files
+// cannot be created in childlogdir; later failures (a group added after
+// the directory went away) are logged by the supervisor and the process
+// runs without that log.
+func checkChildLogDir(cfg *config.Config) error {
+	for _, g := range cfg.Groups {
+		for _, p := range g.Processes {
+			if p.Stdout.Auto || (p.Stderr.Auto && !p.RedirectStderr) {
+				f, err := os.CreateTemp(cfg.Supervisord.ChildLogDir, ".drover-check-*")
+				if err != nil {
+					return fmt.Errorf("could not create AUTO log for '%s': %w", p.Name, err)
+				}
+				f.Close()
+				return os.Remove(f.Name())
 			}
-			if t.channel == "stderr" && p.RedirectStderr {
-				continue
-			}
-			path, err := logfile.CreateAuto(sd.ChildLogDir, p.Name, t.channel, sd.Identifier)
-			if err != nil {
-				return fmt.Errorf("could not create AUTO log for '%s': %w", p.Name, err)
-			}
-			t.target.Path = path
 		}
 	}
 	return nil
-}
-
-func clearAuto(p *config.Process) {
-	if p.Stdout.Auto {
-		p.Stdout.Path = ""
-	}
-	if p.Stderr.Auto {
-		p.Stderr.Path = ""
-	}
 }
 
 // serverURL is SUPERVISOR_SERVER_URL for serverurl=AUTO: the unix socket if

@@ -4,48 +4,14 @@ import (
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/events"
 	"github.com/drover-sh/drover/internal/logfile"
-	"github.com/drover-sh/drover/internal/supervisor"
 )
-
-// startEvents runs an event dispatcher for sup (one per supervisor: a
-// reload builds both afresh) and returns the function that stops it once
-// sup's Run has returned.
-func (d *daemon) startEvents(sup *supervisor.Supervisor, sd config.Supervisord) func() {
-	ev := events.New(events.Options{Identifier: sd.Identifier, Log: d.log, Write: d.host.writeStdin})
-	d.host.mu.Lock()
-	d.host.events = ev
-	d.host.mu.Unlock()
-	go ev.Run()
-	sup.Observe(ev.Observe)
-	return func() {
-		sup.Observe(nil)
-		ev.Close()
-	}
-}
-
-// dispatcher returns the current event dispatcher (nil before the first).
-func (h *osHost) dispatcher() *events.Dispatcher {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.events
-}
-
-// DrainPool implements supervisor.PoolDrainer: a listener pool is stopped
-// at shutdown once it delivered what it buffered.
-func (h *osHost) DrainPool(name string, done func()) {
-	if ev := h.dispatcher(); ev != nil {
-		ev.DrainPool(name, done)
-		return
-	}
-	go done()
-}
 
 // eventHooks sets what one output pipe of process pid feeds to the event
 // system: a listener's stdout is its protocol channel (and never
 // captures, as in supervisord); *_events_enabled emits PROCESS_LOG_* per
 // read; capture mode emits PROCESS_COMMUNICATION_* at each end token.
-func (h *osHost) eventHooks(sink *logfile.Sink, p *config.Process, pid int, channel string, t config.LogTarget) {
-	ev := h.dispatcher()
+func (h *host) eventHooks(sink *logfile.Sink, p *config.Process, pid int, channel string, t config.LogTarget) {
+	ev := h.ev
 	if ev == nil {
 		return
 	}

@@ -84,7 +84,7 @@ func TestFollowsRealReexec(t *testing.T) {
 	sup, rec := runInProcess(t, fmt.Sprintf("[program:web]\ncommand = %[2]s\nenvironment = DROVER_TEST_CHILD=\"unicorn:%[3]s\"\n"+
 		"startsecs = 0\nstdout_logfile = %[1]s/web.log\nredirect_stderr = true\n", dir, self, pidfile),
 		func(pc *config.Process) {
-			pc.Drover.Reload = supervisor.ReloadReexec // set here until the config parses reload=
+			pc.Drover.Reload = config.ReloadReexec // set here until the config parses reload=
 			pc.Drover.Pidfile = pidfile
 		})
 	ctx := context.Background()
@@ -198,13 +198,11 @@ func runInProcess(t *testing.T, sections string, prep func(*config.Process)) (*s
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := newOSHost(cfg.Supervisord, "", pump, log)
-	sup := supervisor.New(cfg, host, log)
-	exits := make(chan spawn.Exit, 64)
-	reaper := spawn.NewReaper(exits)
+	host := newOSHost(pump, log)
+	sup := supervisor.New(cfg, host.forSupervisor(cfg, nil), log)
+	reaper := spawn.NewReaper(64)
 	go func() {
-		for ex := range exits {
-			host.reaped(ex.Pid)
+		for ex := range reaper.Exits() {
 			sup.Exited(ex.Pid, syscall.WaitStatus(ex.Status))
 		}
 	}()
@@ -218,6 +216,8 @@ func runInProcess(t *testing.T, sections string, prep func(*config.Process)) (*s
 		cancel()
 		<-runErr
 		reaper.Stop()
+		sup.Handover(nil)
+		host.close()
 		pump.Close()
 	})
 	return sup, rec

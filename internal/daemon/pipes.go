@@ -3,13 +3,12 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"log/syslog"
 	"os"
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/logfile"
+	"github.com/drover-sh/drover/internal/supervisor"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,7 +28,7 @@ type childPipes struct {
 // own flags): per pipe 5-6 system calls instead of the ~13 that os.Pipe,
 // Fd() and the pump's duplicate made (poller registration, blocking mode
 // and back, dup, close).
-func (h *osHost) openPipes(p *config.Process) (*childPipes, error) {
+func (h *host) openPipes(p *config.Process) (*childPipes, error) {
 	c := &childPipes{stdout: -1, stderr: -1}
 	var err error
 	// stdin: the child reads (blocking); the parent's end stays
@@ -117,22 +116,26 @@ func (c *childPipes) closeParentEnds() {
 }
 
 // pumpOutput hands the read ends to the log pump with the process's log
-// targets. A target that cannot be opened keeps no file (and says so once);
-// the child runs regardless, as logging must never stop a program.
-// hook, when set, sees every chunk of output (a log-line readiness probe).
-func (h *osHost) pumpOutput(p *config.Process, pid int, c *childPipes, hook func([]byte)) {
-	h.pumpOne(p, pid, c.stdout, "stdout", p.Stdout, hook)
+// files (logs: Host.Logs's paths). A file that cannot be opened keeps no
+// log (and says so once); the child runs regardless, as logging must never
+// stop a program. hook, when set, sees every chunk of output (a log-line
+// readiness probe).
+func (h *host) pumpOutput(p *config.Process, logs supervisor.Logs, pid int, c *childPipes, hook func([]byte)) {
+	h.pumpOne(p, pid, c.stdout, "stdout", p.Stdout, logs.Stdout, hook)
 	if c.stderr >= 0 {
-		h.pumpOne(p, pid, c.stderr, "stderr", p.Stderr, hook)
+		h.pumpOne(p, pid, c.stderr, "stderr", p.Stderr, logs.Stderr, hook)
 	}
 	c.stdout, c.stderr = -1, -1 // the pump owns them now
 }
 
 // pumpOne hands the read end fd to the pump, which owns it from then on.
-func (h *osHost) pumpOne(p *config.Process, pid, fd int, channel string, t config.LogTarget, hook func([]byte)) {
-	w, err := h.acquire(t)
-	if err != nil {
-		h.log.Error(fmt.Sprintf("could not open log for '%s': %v", p.Name, err))
+func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.LogTarget, path string, hook func([]byte)) {
+	var w *logfile.Writer
+	if path != "" {
+		var err error
+		if w, err = h.files.Acquire(path, t.MaxBytes, t.Backups); err != nil {
+			h.log.Error(fmt.Sprintf("could not open log for '%s': %v", p.Name, err))
+		}
 	}
 	sink := logfile.Sink{
 		Name:            p.Name,
@@ -141,7 +144,7 @@ func (h *osHost) pumpOne(p *config.Process, pid, fd int, channel string, t confi
 		CaptureMaxBytes: int(t.CaptureMaxBytes),
 	}
 	if t.Syslog {
-		sink.Syslog = h.syslogWriter()
+		sink.Syslog = h.syslogW()
 	}
 	// At loglevel=debug and below supervisord copies every read of child
 	// output into the main log; decided once per pipe, not per read.
@@ -156,30 +159,12 @@ func (h *osHost) pumpOne(p *config.Process, pid, fd int, channel string, t confi
 	}
 	h.eventHooks(&sink, p, pid, channel, t)
 	if w != nil {
-		path := t.Path
-		sink.OnClosed = func() { h.release(path) }
+		sink.OnClosed = func() { h.files.Release(path) }
 	}
 	if _, err := h.pump.AddFD(fd, p.Name+" "+channel, sink); err != nil {
 		h.log.Error(fmt.Sprintf("could not capture output of '%s': %v", p.Name, err))
 		if w != nil {
-			h.release(t.Path)
+			h.files.Release(path)
 		}
 	}
-}
-
-// syslogWriter returns the shared syslog connection for *_syslog=true, or
-// nil when the machine has no syslog (reported once).
-func (h *osHost) syslogWriter() io.Writer {
-	h.syslogOnce.Do(func() {
-		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_USER, "")
-		if err != nil {
-			h.log.Warn(fmt.Sprintf("syslog unavailable, *_syslog output is dropped: %v", err))
-			return
-		}
-		h.syslogW = w
-	})
-	if h.syslogW == nil {
-		return nil // a nil *syslog.Writer in an io.Writer would not be nil
-	}
-	return h.syslogW
 }

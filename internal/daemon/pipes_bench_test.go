@@ -7,6 +7,7 @@ import (
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/logfile"
+	"github.com/drover-sh/drover/internal/supervisor"
 )
 
 // BenchmarkSpawnPipes is the pipe work of one spawn without the fork: the
@@ -20,7 +21,7 @@ func BenchmarkSpawnPipes(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pump.Close()
-	h := newOSHost(config.Supervisord{}, "", pump, log)
+	h := newOSHost(pump, log).forSupervisor(&config.Config{}, nil)
 	p := &config.Process{Name: "bench"}
 	for b.Loop() {
 		c, err := h.openPipes(p)
@@ -28,7 +29,7 @@ func BenchmarkSpawnPipes(b *testing.B) {
 			b.Fatal(err)
 		}
 		c.closeChildEnds()
-		h.pumpOutput(p, 0, c, nil)
+		h.pumpOutput(p, supervisor.Logs{}, 0, c, nil)
 		// The child's ends are closed, so the pump sees EOF and closes the
 		// read ends itself; only stdin is the parent's to close.
 		c.stdin.Close()

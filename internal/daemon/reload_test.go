@@ -1,6 +1,8 @@
 package daemon_test
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/drover-sh/drover/internal/rpc"
 )
 
 // drover.reloadProcess through the whole daemon with the default strategy
@@ -33,8 +33,8 @@ func TestReloadProcessAPIRestarts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := f.client.Call(ctx, "drover.reloadProcess", "web")
-	var fault *rpc.Fault
-	if !errors.As(err, &fault) || fault.String() != "NOT_RUNNING: web" {
+	var fault *supervisor.Fault
+	if !errors.As(err, &fault) || fault.Error() != "NOT_RUNNING: web" {
 		t.Fatalf("reload of a stopped program: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -41,10 +40,10 @@ func (d *daemon) onSignal(sig syscall.Signal) {
 	switch sig {
 	case syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT:
 		d.log.Warn(fmt.Sprintf("received %s indicating exit request", sigName(sig)))
-		d.requestShutdown()
+		d.tell(reqShutdown)
 	case syscall.SIGHUP:
 		d.log.Warn("received SIGHUP indicating update request")
-		go d.applyConfigChanges()
+		d.tell(reqHUP)
 	case syscall.SIGUSR2:
 		d.log.Info("received SIGUSR2 indicating log reopen request")
 		if d.mainLog != nil {
@@ -52,42 +51,8 @@ func (d *daemon) onSignal(sig syscall.Signal) {
 				d.log.Warn(fmt.Sprintf("could not reopen the main log: %v", err))
 			}
 		}
-		d.host.reopenLogs()
+		d.host.files.Reopen()
 	}
-}
-
-// applyConfigChanges re-reads the config and applies it like `update`: only
-// added, changed and removed groups are touched. A broken config keeps the
-// running one and logs the error with file:line.
-func (d *daemon) applyConfigChanges() {
-	cfg, err := d.reread()
-	if err != nil {
-		d.log.Error(fmt.Sprintf("could not apply the configuration, keeping the running one: %v", err))
-		return
-	}
-	ctx := context.Background()
-	diff, err := d.current().Diff(ctx, cfg)
-	if err != nil {
-		d.log.Error(fmt.Sprintf("could not apply the configuration: %v", err))
-		return
-	}
-	touched := map[string]bool{}
-	for _, n := range append(diff.Added, diff.Changed...) {
-		touched[n] = true
-	}
-	for _, g := range cfg.Groups {
-		if touched[g.Name] {
-			if err := d.assignAutoLogs(g); err != nil {
-				d.log.Error(err.Error())
-				return
-			}
-		}
-	}
-	r, err := d.current().Update(ctx, cfg, nil)
-	if err != nil {
-		d.log.Error(fmt.Sprintf("update: %v", err))
-	}
-	d.log.Info(fmt.Sprintf("update: added %v, changed %v, removed %v", r.Added, r.Changed, r.Removed))
 }
 
 func sigName(sig syscall.Signal) string {

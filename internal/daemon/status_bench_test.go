@@ -23,8 +23,27 @@ import (
 // without 500 real children.
 type pidHost struct{ next atomic.Int64 }
 
-func (h *pidHost) Spawn(*config.Process) (int, error)     { return int(h.next.Add(1)) + 100000, nil }
+func (h *pidHost) Resolve(*config.Process) error { return nil }
+func (h *pidHost) Logs(p *config.Process) (supervisor.Logs, error) {
+	return supervisor.Logs{Stdout: p.Stdout.Path, Stderr: p.Stderr.Path}, nil
+}
+func (h *pidHost) Bind(*config.Process) (supervisor.Sockets, error) { return nil, io.EOF }
+func (h *pidHost) Spawn(supervisor.SpawnRequest) (supervisor.Child, error) {
+	return pidChild(int(h.next.Add(1)) + 100000), nil
+}
+func (h *pidHost) SpawnConcurrency() int                  { return 0 }
 func (h *pidHost) Signal(int, syscall.Signal, bool) error { return nil }
+func (h *pidHost) Successor(int, string) (int, bool)      { return 0, false }
+func (h *pidHost) DrainPool(_ string, done func())        { go done() }
+
+// pidChild is a spawned pid with nothing else.
+type pidChild int
+
+func (c pidChild) Pid() int                        { return int(c) }
+func (c pidChild) Exited()                         {}
+func (c pidChild) WaitReady(context.Context) error { return nil }
+func (c pidChild) RearmReady()                     {}
+func (c pidChild) Stdin() io.Writer                { return nil }
 
 // statusDaemon is a daemon whose supervisor runs n RUNNING programs
 // (one group each, as [program:x] sections give; started by startAllProcesses,
@@ -54,7 +73,9 @@ func statusDaemon(b *testing.B, n int) *daemon {
 	if err != nil || len(res) != n {
 		b.Fatal(len(res), err)
 	}
-	return &daemon{cfg: cfg, last: cfg, sup: sup}
+	d := &daemon{}
+	d.now.Store(&current{cfg: cfg, last: cfg, sup: sup})
+	return d
 }
 
 // BenchmarkBackendAllProcessInfo500 is the backend's part of a status call
@@ -64,7 +85,7 @@ func BenchmarkBackendAllProcessInfo500(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if all, err := be.AllProcessInfo(ctx); err != nil || len(all) != 500 || all[0].State != rpc.ProcessRunning {
+		if all, err := be.AllProcessInfo(ctx); err != nil || len(all) != 500 || all[0].State != supervisor.Running {
 			b.Fatal(err)
 		}
 	}

@@ -5,13 +5,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/drover-sh/drover/internal/supervisor"
 )
 
-var _ supervisor.Follower = (*osHost)(nil)
-
-// Successor implements supervisor.Follower by scanning /proc for a live
+// Successor implements supervisor.Host's by scanning /proc for a live
 // process whose parent is drover (the subreaper it was re-parented to when
 // the old master exited) and whose process group is pgid (fork keeps it).
 // The pid in the pidfile hint wins when it qualifies, since a dead master's

@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -18,9 +19,6 @@ type Options struct {
 	// Identifier is [supervisord] identifier, the header's server field.
 	Identifier string
 	Log        *slog.Logger
-	// Write sends data to the stdin of the listener process pid. It is
-	// called on its own goroutine and may block.
-	Write func(pid int, data []byte) error
 	// Now is the clock for ticks; time.Now when nil.
 	Now func() time.Time
 }
@@ -67,10 +65,11 @@ func (d *Dispatcher) send(fn func(*state)) {
 	}
 }
 
-// Spawned says that process name of group (a listener) now runs as pid:
-// it starts ACKNOWLEDGED. Call it before its output is read.
-func (d *Dispatcher) Spawned(group, name string, pid int) {
-	d.send(func(s *state) { s.spawned(group, name, pid) })
+// Spawned says that process name of group (a listener) now runs as pid,
+// with stdin where its events go (written on a goroutine of its own, which
+// may block): it starts ACKNOWLEDGED. Call it before its output is read.
+func (d *Dispatcher) Spawned(group, name string, pid int, stdin io.Writer) {
+	d.send(func(s *state) { s.spawned(group, name, pid, stdin) })
 }
 
 // Output hands over what listener pid wrote on stdout (data is copied).
@@ -145,12 +144,13 @@ func (d *Dispatcher) takeQueue(s *state) {
 // Run owns the pools until Close.
 func (d *Dispatcher) Run() {
 	defer close(d.done)
-	write, log := d.opt.Write, d.opt.Log
-	s := newState(&d.opt, func(pid int, msg []byte, serial int64) {
+	log := d.opt.Log
+	s := newState(&d.opt, func(l *listener, msg []byte, serial int64) {
+		pid, w := l.pid, l.stdin
 		go func() {
 			// A listener that died meanwhile gets its event re-buffered
 			// when it is reaped; a write error says nothing more.
-			if err := write(pid, msg); err != nil {
+			if _, err := w.Write(msg); err != nil {
 				log.Debug(fmt.Sprintf("could not send event %d to listener pid %d: %v", serial, pid, err))
 			}
 		}()
@@ -185,7 +185,7 @@ func (d *Dispatcher) Run() {
 type state struct {
 	opt *Options
 	// send writes an event to a listener's stdin without blocking.
-	send      func(pid int, msg []byte, serial int64)
+	send      func(l *listener, msg []byte, serial int64)
 	pools     map[string]*pool     // by group name
 	listeners map[string]*listener // by "group:name"
 	byPid     map[int]*listener
@@ -239,7 +239,7 @@ func (s *state) poolBusy(name string) bool {
 	return false
 }
 
-func newState(opt *Options, send func(pid int, msg []byte, serial int64)) *state {
+func newState(opt *Options, send func(l *listener, msg []byte, serial int64)) *state {
 	return &state{opt: opt, send: send, pools: map[string]*pool{}, listeners: map[string]*listener{},
 		byPid: map[int]*listener{}, runningPid: map[string]int{}, ticks: map[int64]int64{}, serial: -1}
 }
@@ -260,6 +260,7 @@ type queued struct {
 type listener struct {
 	group, name string
 	pid         int
+	stdin       io.Writer
 	proto       Protocol
 	held        *queued // the event it is BUSY with
 }
@@ -291,13 +292,13 @@ func (s *state) supervisorEvent(e supervisor.Event) {
 	}
 }
 
-func (s *state) spawned(group, name string, pid int) {
+func (s *state) spawned(group, name string, pid int, stdin io.Writer) {
 	k := key(group, name)
 	if old := s.listeners[k]; old != nil {
 		s.release(old)
 		delete(s.byPid, old.pid)
 	}
-	l := &listener{group: group, name: name, pid: pid}
+	l := &listener{group: group, name: name, pid: pid, stdin: stdin}
 	s.listeners[k] = l
 	s.byPid[pid] = l
 }
@@ -392,7 +393,7 @@ func (s *state) dispatch() {
 			p.buf = p.buf[1:]
 			l.held = q
 			l.proto.Sent()
-			s.send(l.pid, s.envelope(p, q), q.serial)
+			s.send(l, s.envelope(p, q), q.serial)
 			s.debug(fmt.Sprintf("event %d sent to listener %s", q.serial, l.name))
 		}
 	}

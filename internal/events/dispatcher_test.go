@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,7 +15,8 @@ import (
 	"github.com/drover-sh/drover/internal/supervisor"
 )
 
-// rig runs a Dispatcher inside a synctest bubble with a recording Write.
+// rig runs a Dispatcher inside a synctest bubble; listeners get recording
+// stdins (rig.stdin).
 type rig struct {
 	t      *testing.T
 	d      *Dispatcher
@@ -26,12 +28,7 @@ type rig struct {
 func newRig(t *testing.T, pools ...*config.Group) *rig {
 	r := &rig{t: t}
 	log := slog.New(slog.NewTextHandler(lockedWriter{&r.mu, &r.log}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	r.d = New(Options{Identifier: "supervisor", Log: log, Write: func(pid int, data []byte) error {
-		r.mu.Lock()
-		r.writes = append(r.writes, fmt.Sprintf("%d|%s", pid, data))
-		r.mu.Unlock()
-		return nil
-	}})
+	r.d = New(Options{Identifier: "supervisor", Log: log})
 	go r.d.Run()
 	t.Cleanup(r.d.Close)
 	for _, p := range pools {
@@ -41,6 +38,21 @@ func newRig(t *testing.T, pools ...*config.Group) *rig {
 	// the methods' messages arrive on different channels).
 	synctest.Wait()
 	return r
+}
+
+// stdin is listener pid's recording stdin.
+func (r *rig) stdin(pid int) io.Writer { return stdinOf{r, pid} }
+
+type stdinOf struct {
+	r   *rig
+	pid int
+}
+
+func (w stdinOf) Write(data []byte) (int, error) {
+	w.r.mu.Lock()
+	w.r.writes = append(w.r.writes, fmt.Sprintf("%d|%s", w.pid, data))
+	w.r.mu.Unlock()
+	return len(data), nil
 }
 
 type lockedWriter struct {
@@ -85,7 +97,7 @@ func (r *rig) running(group string, pid int) {
 // busyRig is a rig whose listener (pid 100) holds the remote event "x".
 func busyRig(t *testing.T) *rig {
 	r := newRig(t, listenerPool("watch", 10, "REMOTE_COMMUNICATION"))
-	r.d.Spawned("watch", "watch", 100)
+	r.d.Spawned("watch", "watch", 100, r.stdin(100))
 	r.d.Output(100, []byte("READY\n"))
 	r.running("watch", 100)
 	r.remote("x")
@@ -114,7 +126,7 @@ func TestDispatchReadyRunningRejectAccept(t *testing.T) {
 		r := newRig(t, listenerPool("watch", 10, "REMOTE_COMMUNICATION"))
 		r.remote("one")
 		r.remote("two")
-		r.d.Spawned("watch", "watch", 100)
+		r.d.Spawned("watch", "watch", 100, r.stdin(100))
 		r.d.Output(100, []byte("READY\n"))
 		r.want(r.takeWrites()) // STARTING: nothing yet
 		r.running("watch", 100)
@@ -138,7 +150,7 @@ func TestDispatchListenerDiesBusy(t *testing.T) {
 		r := busyRig(t)
 		r.d.Exited(100)
 		r.d.Output(100, []byte("RESULT 2\nOK"))
-		r.d.Spawned("watch", "watch", 200)
+		r.d.Spawned("watch", "watch", 200, r.stdin(200))
 		r.d.Output(200, []byte("READY\n"))
 		r.want(r.takeWrites())
 		r.running("watch", 200)
@@ -157,7 +169,7 @@ func TestDispatchBrokenListener(t *testing.T) {
 		if !strings.Contains(r.logText(), "watch: bad result line: 'RESULT ok'") {
 			t.Errorf("no bad-line warning in:\n%s", r.logText())
 		}
-		r.d.Spawned("watch", "watch", 101)
+		r.d.Spawned("watch", "watch", 101, r.stdin(101))
 		r.running("watch", 101)
 		r.d.Output(101, []byte("READY\n"))
 		r.want(r.takeWrites(), env(101, 0, 0, "type:t\nx"))
@@ -177,7 +189,7 @@ func TestDispatchOverflowSerialsLen(t *testing.T) {
 		if !strings.Contains(r.logText(), "pool watch event buffer overflowed, discarding event 0") {
 			t.Fatalf("no overflow line in:\n%s", r.logText())
 		}
-		r.d.Spawned("watch", "watch", 100)
+		r.d.Spawned("watch", "watch", 100, r.stdin(100))
 		r.running("watch", 100)
 		r.d.Output(100, []byte("READY\n"))
 		r.want(r.takeWrites(), env(100, 1, 1, "type:t\nb"))
@@ -196,7 +208,7 @@ func TestDispatchTicks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now() // the bubble's clock: midnight, on a boundary
 		r := newRig(t, listenerPool("watch", 10, "TICK_5"))
-		r.d.Spawned("watch", "watch", 100)
+		r.d.Spawned("watch", "watch", 100, r.stdin(100))
 		r.running("watch", 100)
 		r.d.Output(100, []byte("READY\n"))
 		r.want(r.takeWrites())
@@ -224,7 +236,7 @@ func TestDispatchTicks(t *testing.T) {
 func TestDrainPool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, listenerPool("watch", 10, "SUPERVISOR_STATE_CHANGE"))
-		r.d.Spawned("watch", "watch", 100)
+		r.d.Spawned("watch", "watch", 100, r.stdin(100))
 		r.running("watch", 100)
 		r.d.Output(100, []byte("READY\n"))
 		r.want(r.takeWrites())

@@ -22,7 +22,7 @@ func FuzzDispatcher(f *testing.F) {
 		clock := time.Unix(1700000000, 0)
 		opt := &Options{Identifier: "supervisor", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Now: func() time.Time { return clock }}
-		s := newState(opt, func(int, []byte, int64) {})
+		s := newState(opt, func(*listener, []byte, int64) {})
 		pools := []*config.Group{fuzzPool("a", 2, "EVENT"), fuzzPool("b", 1, "PROCESS_STATE", "REMOTE_COMMUNICATION")}
 		outputs := []string{"READY\n", "RESULT 2\nOK", "RESULT 4\nFAIL", "REA", "DY\nRESULT 2\nOKREADY\n", "junk\n", "RESULT x\n"}
 		pid := 100
@@ -38,7 +38,7 @@ func FuzzDispatcher(f *testing.F) {
 				s.supervisorEvent(supervisor.Event{Kind: supervisor.EventGroupRemoved, Group: g.Name})
 			case 2:
 				pid++
-				s.spawned(g.Name, name, pid)
+				s.spawned(g.Name, name, pid, io.Discard)
 			case 3:
 				s.output(lpid, []byte(outputs[arg%len(outputs)]))
 			case 4:

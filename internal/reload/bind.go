@@ -1,6 +1,8 @@
 package reload
 
 import (
+	"github.com/drover-sh/drover/internal/config"
+
 	"errors"
 	"fmt"
 	"net/netip"
@@ -39,11 +41,6 @@ type Owner struct {
 	GID int // -1 keeps the daemon's group
 }
 
-// DefaultSocketOptions are the options when a program sets none.
-func DefaultSocketOptions() SocketOptions {
-	return SocketOptions{Backlog: DefaultBacklog, Mode: DefaultSocketMode}
-}
-
 // Set is a program's listening sockets, bound once by Bind and held by the
 // daemon for the program's lifetime, so every generation inherits the same
 // sockets (the same kernel accept queues). Its methods are safe for
@@ -62,7 +59,7 @@ type Set struct {
 }
 
 type boundSocket struct {
-	spec SocketSpec
+	spec config.Socket
 	addr string         // the bound address (ephemeral ports resolved)
 	ap   netip.AddrPort // TCP: the bound address, for Sibling
 	f    *os.File
@@ -83,27 +80,27 @@ type boundSocket struct {
 // gets Mode and owner before listen(2), so nobody connects before the
 // permissions are final. On error every socket bound so far is closed and
 // its file removed: Bind is all or nothing.
-func Bind(specs []SocketSpec, o SocketOptions) (*Set, error) {
+func Bind(specs []config.Socket, o SocketOptions) (*Set, error) {
 	if o.Backlog == 0 {
-		o.Backlog = DefaultBacklog
+		o.Backlog = config.DefaultBacklog
 	}
-	if o.Backlog < 1 || o.Backlog > MaxBacklog {
-		return nil, fmt.Errorf("%w: backlog %d: use 1 to %d", ErrBadSocket, o.Backlog, MaxBacklog)
+	if o.Backlog < 1 || o.Backlog > config.MaxBacklog {
+		return nil, fmt.Errorf("%w: backlog %d: use 1 to %d", config.ErrBadSocket, o.Backlog, config.MaxBacklog)
 	}
 	if o.Mode == 0 {
-		o.Mode = DefaultSocketMode
+		o.Mode = config.DefaultSocketMode
 	}
 	set := &Set{backlog: o.Backlog}
 	for _, s := range specs {
 		var b *boundSocket
 		var err error
 		switch s.Network {
-		case TCP:
+		case config.TCP:
 			b, err = bindTCP(s, o.Backlog)
-		case Unix:
+		case config.Unix:
 			b, err = bindUnix(s, o)
 		default:
-			err = fmt.Errorf("%w: unknown network %q", ErrBadSocket, s.Network)
+			err = fmt.Errorf("%w: unknown network %q", config.ErrBadSocket, s.Network)
 		}
 		if err != nil {
 			_ = set.Close()
@@ -114,7 +111,7 @@ func Bind(specs []SocketSpec, o SocketOptions) (*Set, error) {
 	return set, nil
 }
 
-func bindTCP(s SocketSpec, backlog int) (*boundSocket, error) {
+func bindTCP(s config.Socket, backlog int) (*boundSocket, error) {
 	if s.AddrPort.Port() != 0 {
 		if err := checkFree(s.AddrPort); err != nil {
 			return nil, err
@@ -131,7 +128,7 @@ func sockaddrOf(ap netip.AddrPort) (int, unix.Sockaddr, error) {
 	case a.Is6():
 		return unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}, nil
 	}
-	return 0, nil, fmt.Errorf("%w: no address", ErrBadSocket)
+	return 0, nil, fmt.Errorf("%w: no address", config.ErrBadSocket)
 }
 
 // checkFree fails with EADDRINUSE when something listens on ap already:
@@ -164,7 +161,7 @@ func checkFree(ap netip.AddrPort) error {
 
 // bindTCPAt binds s at ap (s.AddrPort, or the resolved address for a
 // Sibling).
-func bindTCPAt(s SocketSpec, ap netip.AddrPort, backlog int) (*boundSocket, error) {
+func bindTCPAt(s config.Socket, ap netip.AddrPort, backlog int) (*boundSocket, error) {
 	family, sa, err := sockaddrOf(ap)
 	if err != nil {
 		return nil, err
@@ -208,7 +205,7 @@ func bindTCPAt(s SocketSpec, ap netip.AddrPort, backlog int) (*boundSocket, erro
 	return &boundSocket{spec: s, addr: addr.String(), ap: addr, f: os.NewFile(uintptr(fd), s.String()), refs: oneRef()}, nil
 }
 
-func bindUnix(s SocketSpec, o SocketOptions) (*boundSocket, error) {
+func bindUnix(s config.Socket, o SocketOptions) (*boundSocket, error) {
 	abstract := s.Path[0] == '@'
 	if !abstract {
 		if err := clearStale(s.Path); err != nil {
@@ -302,10 +299,10 @@ func (s *Set) Len() int {
 }
 
 // Specs returns the parsed entries in order.
-func (s *Set) Specs() []SocketSpec {
+func (s *Set) Specs() []config.Socket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]SocketSpec, len(s.socks))
+	out := make([]config.Socket, len(s.socks))
 	for i, b := range s.socks {
 		out[i] = b.spec
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/config"
 )
 
 // The apps answer "gen=N" (N from DROVER_GENERATION) on every path, after
@@ -83,7 +85,7 @@ func TestE2EHandoffServers(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			preset, err := LookupPreset(c.name)
+			preset, err := config.LookupPreset(c.name)
 			if err != nil {
 				t.Fatal(err)
 			}

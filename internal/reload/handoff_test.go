@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/config"
 
 	"github.com/drover-sh/drover/internal/spawn"
 )
@@ -164,7 +165,7 @@ type server struct {
 	argv    []string
 	dir     string
 	env     []string
-	preset  Preset
+	preset  config.Preset
 	ready   string
 	stopSig syscall.Signal // 0: the preset's graceful stop
 	noUnix  bool           // TCP only (no unix socket entry)
@@ -176,7 +177,7 @@ func goServer(t *testing.T, stopSig syscall.Signal) server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, _ := LookupPreset("plain")
+	plain, _ := config.LookupPreset("plain")
 	return server{argv: []string{self, helperArg, "http"}, preset: plain, ready: "http://{probe}/healthz", stopSig: stopSig}
 }
 
@@ -197,28 +198,26 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 	if srv.noUnix {
 		sockets = "http=tcp://127.0.0.1:0"
 	}
-	specs, err := ParseSockets(sockets)
+	specs, err := config.ParseSockets(sockets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := Bind(specs, DefaultSocketOptions())
+	set, err := Bind(specs, SocketOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer set.Close()
 	addr := set.Addrs()[0]
 	notifyDir := t.TempDir()
-	ready, err := ParseReady(srv.ready)
+	ready, err := config.ParseReady(srv.ready)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	exits := make(chan spawn.Exit)
-	reaper := spawn.NewReaper(exits)
-	router := newExitRouter(exits)
+	reaper := spawn.NewReaper(0)
+	router := newExitRouter(reaper.Exits())
 	defer func() {
 		reaper.Stop()
-		close(exits)
 		<-router.done
 	}()
 
@@ -250,7 +249,7 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 			s.Close()
 		}
 	}()
-	ops := Ops{
+	ops := handoffOps{
 		Start: func(ctx context.Context, slot int) (Gen, error) {
 			genMu.Lock()
 			number++
@@ -269,7 +268,7 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 				gset, sets[n] = sib, sib
 			}
 			genMu.Unlock()
-			gp, err := ready.Prepare(PrepareOptions{Dir: notifyDir})
+			gp, err := Prepare(ready, PrepareOptions{Dir: notifyDir})
 			if err != nil {
 				return Gen{}, err
 			}
@@ -343,12 +342,6 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 		Stop: func(g Gen) error { return spawn.Signal(g.Pid, stopSig, false) },
 		Kill: func(g Gen) error { return spawn.Signal(g.Pid, syscall.SIGKILL, true) },
 	}
-	// Graceful is drover's default graceful_timeout (30 s), not Plan's 10 s:
-	// starman's parent (Net::Server::PreFork) acts on QUIT only when its
-	// select(2) with check_for_waiting = 10 s returns, so with 10 s the kill
-	// raced its graceful shutdown and cut one request (seen in CI).
-	plan := &Plan{Ops: ops, Timeouts: Timeouts{Ready: 10 * time.Second, Graceful: 30 * time.Second},
-		Log: slog.New(slog.NewTextHandler(tWriter{t}, nil))}
 	defer func() { // never leave a child behind, even on failure
 		genMu.Lock()
 		defer genMu.Unlock()
@@ -363,8 +356,8 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	gens, err := plan.Run(ctx, []Gen{{}})
-	if err != nil {
+	gens := []Gen{{}}
+	if gens[0], err = ops.handOff(ctx, gens[0]); err != nil {
 		t.Fatal("first start:", err)
 	}
 	if gens[0].Number != 1 {
@@ -411,7 +404,7 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 	waitSeen("gen=1", 20)
 
 	begin := time.Now()
-	gens, err = plan.Run(ctx, gens)
+	gens[0], err = ops.handOff(ctx, gens[0])
 	took = time.Since(begin)
 	if err != nil {
 		t.Fatal("reload:", err)
@@ -480,12 +473,72 @@ func handoffScenario(t *testing.T, srv server) (total, failed int, took time.Dur
 	return total, failed, took
 }
 
-// tWriter sends log lines to t.Log.
-type tWriter struct{ t *testing.T }
+// handoffOps are the steps of a blue/green hand-off, which the daemon's
+// supervisor runs on its owner goroutine (internal/supervisor/bluegreen.go).
+type handoffOps struct {
+	Start func(ctx context.Context, slot int) (Gen, error)
+	Ready func(ctx context.Context, g Gen) error
+	Stop  func(g Gen) error
+	Kill  func(g Gen) error
+}
 
-func (w tWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(b), "\n"))
-	return len(b), nil
+// Graceful is drover's default graceful_timeout (30 s): starman's parent
+// (Net::Server::PreFork) acts on QUIT only when its select(2) with
+// check_for_waiting = 10 s returns, so with 10 s the kill raced its
+// graceful shutdown and cut one request (seen in CI).
+const handoffGraceful = 30 * time.Second
+
+// handOff starts a generation beside old (none when old.Pid is 0), waits
+// until it is ready, then stops old gracefully, killing its group after
+// handoffGraceful. A new generation that is not ready is killed.
+func (o handoffOps) handOff(ctx context.Context, old Gen) (Gen, error) {
+	g, err := o.Start(ctx, 0)
+	if err != nil {
+		return old, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = o.Ready(rctx, g)
+	cancel()
+	if err != nil {
+		_ = o.Kill(g)
+		waitExit(g, 5*time.Second)
+		return old, err
+	}
+	if old.Pid != 0 {
+		_ = o.Stop(old)
+		if !waitExit(old, handoffGraceful) {
+			_ = o.Kill(old)
+			waitExit(old, 5*time.Second)
+		}
+	}
+	return g, nil
+}
+
+func exited(g Gen) bool {
+	if g.Exited == nil {
+		return false
+	}
+	select {
+	case <-g.Exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitExit waits up to d for g's exit.
+func waitExit(g Gen, d time.Duration) bool {
+	if g.Exited == nil {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-g.Exited:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func get(ctx context.Context, c *http.Client, url string) (string, error) {

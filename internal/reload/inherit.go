@@ -1,6 +1,8 @@
 package reload
 
 import (
+	"github.com/drover-sh/drover/internal/config"
+
 	"os"
 	"strconv"
 )
@@ -24,7 +26,7 @@ type Inheritance struct {
 // Assemble builds generation gen's inheritance from the program's socket
 // Set (nil: none), its GenProbe (nil: none) and its preset. On error no
 // file is left open.
-func Assemble(set *Set, gp *GenProbe, preset Preset, gen int) (*Inheritance, error) {
+func Assemble(set *Set, gp *GenProbe, preset config.Preset, gen int) (*Inheritance, error) {
 	in := &Inheritance{Env: []string{"DROVER_GENERATION=" + strconv.Itoa(gen)}}
 	var probe *Set
 	if gp != nil {
@@ -43,7 +45,7 @@ func Assemble(set *Set, gp *GenProbe, preset Preset, gen int) (*Inheritance, err
 		in.Files = append(in.Files, files...)
 		in.Names = append(in.Names, s.Names()...)
 	}
-	if preset.Inherit&ServerStarter != 0 {
+	if preset.Inherit&config.ServerStarter != 0 {
 		in.Env = append(in.Env, ServerStarterEnv(gen, set, probe)...)
 	}
 	return in, nil

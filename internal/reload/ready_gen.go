@@ -1,13 +1,15 @@
 package reload
 
 import (
+	"github.com/drover-sh/drover/internal/config"
+
 	"context"
 	"errors"
 	"log/slog"
 	"net/netip"
 )
 
-// PrepareOptions are what Ready.Prepare needs from the daemon.
+// PrepareOptions are what Prepare needs from the daemon.
 type PrepareOptions struct {
 	// Dir holds notify sockets: a private directory of the daemon's,
 	// searchable by the program's user. Only ready = notify uses it.
@@ -28,35 +30,35 @@ type GenProbe struct {
 	log      *LogProbe
 }
 
-// Prepare makes one generation's check for r.
-func (r *Ready) Prepare(o PrepareOptions) (*GenProbe, error) {
+// Prepare makes one generation's check for r (not the zero Ready).
+func Prepare(r config.Ready, o PrepareOptions) (*GenProbe, error) {
 	gp := &GenProbe{}
 	switch r.Kind {
-	case ReadyHTTP:
+	case config.ReadyHTTP:
 		gp.probe = HTTPProbe{URL: r.URL}
 		if r.ViaProbe {
-			spec := SocketSpec{Name: ProbeName, Network: TCP, AddrPort: netip.MustParseAddrPort("127.0.0.1:0")}
-			set, err := Bind([]SocketSpec{spec}, SocketOptions{Backlog: 64})
+			spec := config.Socket{Name: config.ProbeName, Network: config.TCP, AddrPort: netip.MustParseAddrPort("127.0.0.1:0")}
+			set, err := Bind([]config.Socket{spec}, SocketOptions{Backlog: 64})
 			if err != nil {
 				return nil, err
 			}
 			gp.probeSet = set
 		}
-	case ReadyTCP:
+	case config.ReadyTCP:
 		gp.probe = TCPProbe{Addr: r.Addr}
-	case ReadyUptime:
+	case config.ReadyUptime:
 		gp.probe = UptimeProbe{D: r.Uptime}
-	case ReadyLog:
+	case config.ReadyLog:
 		gp.log = NewLogProbe(r.Pattern)
 		gp.probe = gp.log
-	case ReadyNotify:
+	case config.ReadyNotify:
 		n, err := ListenNotify(o.Dir, o.Logger)
 		if err != nil {
 			return nil, err
 		}
 		gp.notify, gp.probe = n, n
 	default:
-		return nil, errors.Join(ErrBadReady, errors.New("unknown kind "+string(r.Kind)))
+		return nil, errors.Join(config.ErrBadReady, errors.New("unknown kind "+string(r.Kind)))
 	}
 	return gp, nil
 }

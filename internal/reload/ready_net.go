@@ -1,6 +1,8 @@
 package reload
 
 import (
+	"github.com/drover-sh/drover/internal/config"
+
 	"bufio"
 	"context"
 	"errors"
@@ -37,7 +39,7 @@ type HTTPProbe struct {
 // Wait implements Probe.
 func (p HTTPProbe) Wait(ctx context.Context, g Gen) error {
 	u := *p.URL
-	if u.Host == probeHost {
+	if u.Host == config.ReadyProbeHost {
 		if g.ProbeAddr == "" {
 			return fmt.Errorf("%w: %w", ErrNotReady, ErrNoProbeSocket)
 		}
@@ -50,9 +52,9 @@ func (p HTTPProbe) Wait(ctx context.Context, g Gen) error {
 		}
 		return nil
 	})
-	if err != nil && p.URL.Host == probeHost && errors.Is(err, ErrNotReady) {
+	if err != nil && p.URL.Host == config.ReadyProbeHost && errors.Is(err, ErrNotReady) {
 		err = fmt.Errorf("%w (the probe socket %s is the generation's last inherited fd, named %q in LISTEN_FDNAMES and DROVER_PROBE_ADDR: the server must serve it)",
-			err, g.ProbeAddr, ProbeName)
+			err, g.ProbeAddr, config.ProbeName)
 	}
 	return err
 }

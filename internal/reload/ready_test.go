@@ -12,106 +12,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/drover-sh/drover/internal/config"
 )
-
-func TestParseReady(t *testing.T) {
-	for in, want := range map[string]Ready{
-		"notify":                          {Kind: ReadyNotify},
-		" uptime:5s ":                     {Kind: ReadyUptime, Uptime: 5 * time.Second},
-		"tcp://127.0.0.1:9000":            {Kind: ReadyTCP, Addr: "127.0.0.1:9000"},
-		"tcp://localhost:9000":            {Kind: ReadyTCP, Addr: "localhost:9000"},
-		"http://127.0.0.1:8080/healthz":   {Kind: ReadyHTTP},
-		"http://{probe}/healthz?full=1":   {Kind: ReadyHTTP, ViaProbe: true},
-		"log:worker=\\d+ ready":           {Kind: ReadyLog},
-		"http://[::1]:8080/":              {Kind: ReadyHTTP},
-		"log:Listening on http://0.0.0.0": {Kind: ReadyLog},
-	} {
-		r, err := ParseReady(in)
-		if err != nil {
-			t.Errorf("%q: %v", in, err)
-			continue
-		}
-		if r.Kind != want.Kind || r.ViaProbe != want.ViaProbe || r.Addr != want.Addr || r.Uptime != want.Uptime {
-			t.Errorf("%q = %+v", in, r)
-		}
-		if r.String() != strings.TrimSpace(in) {
-			t.Errorf("String %q", r.String())
-		}
-	}
-	r, _ := ParseReady("http://{probe}/healthz?full=1")
-	if r.URL.Host != "{probe}" || r.URL.Path != "/healthz" || r.URL.RawQuery != "full=1" {
-		t.Errorf("probe URL %v", r.URL)
-	}
-}
-
-func TestParseReadyErrors(t *testing.T) {
-	for _, in := range []string{
-		"", "ready", "http://", "http://127.0.0.1/x", "http://{probe}:80/", "http://x{probe}/", "https://127.0.0.1:1/",
-		"http://u:p@127.0.0.1:1/", "tcp://127.0.0.1", "tcp://{probe}", "log:", "log:(", "uptime:", "uptime:-1s",
-		"uptime:2h", "uptime:soon", "notify ", "NOTIFY2",
-	} {
-		if in == "notify " {
-			continue // trimmed: valid
-		}
-		if r, err := ParseReady(in); !errors.Is(err, ErrBadReady) || r != nil {
-			t.Errorf("ParseReady(%q) = %v, %v", in, r, err)
-		}
-	}
-}
-
-func FuzzParseReady(f *testing.F) {
-	for _, s := range []string{"notify", "uptime:1s", "log:a+", "tcp://127.0.0.1:1", "http://{probe}/x", "http://127.0.0.1:1/"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		r, err := ParseReady(s)
-		if err != nil {
-			if !errors.Is(err, ErrBadReady) || r != nil {
-				t.Fatalf("%v %v", r, err)
-			}
-			return
-		}
-		if _, err := r.Validate([]SocketSpec{{Network: TCP}}); err != nil && !errors.Is(err, ErrBadReady) {
-			t.Fatal(err)
-		}
-		if r.Kind == ReadyHTTP && r.URL == nil || r.Kind == ReadyLog && r.Pattern == nil {
-			t.Fatalf("incomplete %+v", r)
-		}
-	})
-}
-
-// TestReadyValidate: probes aimed at sockets drover holds are refused
-// (tcp: always connects) or warned about (http: the old generation may
-// answer); the private probe socket and other ports are fine.
-func TestReadyValidate(t *testing.T) {
-	owned, _ := ParseSockets("tcp://127.0.0.1:8080, tcp://0.0.0.0:9090, unix:///run/a.sock")
-	for in, want := range map[string]string{
-		"tcp://127.0.0.1:8080":      "error",
-		"tcp://127.0.0.1:9090":      "error", // the wildcard socket covers it
-		"http://127.0.0.1:8080/":    "warning",
-		"http://{probe}/":           "",
-		"tcp://127.0.0.1:7000":      "",
-		"http://localhost:8080/":    "", // not compared without resolving
-		"notify":                    "",
-		"http://[::1]:8080/healthz": "",
-	} {
-		r, err := ParseReady(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := r.Validate(owned)
-		got := ""
-		switch {
-		case err != nil && errors.Is(err, ErrBadReady):
-			got = "error"
-		case len(w) > 0:
-			got = "warning"
-		}
-		if got != want {
-			t.Errorf("%s: got %q (%v %v) want %q", in, got, w, err, want)
-		}
-	}
-}
 
 func gen(exited <-chan struct{}) Gen { return Gen{Number: 1, Pid: 1, Exited: exited} }
 
@@ -137,7 +40,7 @@ func TestHTTPProbe(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	r, err := ParseReady(srv.URL + "/healthz")
+	r, err := config.ParseReady(srv.URL + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +61,7 @@ func TestHTTPProbeGivesUp(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	defer srv.Close()
-	r, _ := ParseReady(srv.URL + "/")
+	r, _ := config.ParseReady(srv.URL + "/")
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	err := (HTTPProbe{URL: r.URL}).Wait(ctx, gen(nil))
@@ -172,7 +75,7 @@ func TestHTTPProbeGivesUp(t *testing.T) {
 	if !errors.Is(err, ErrExited) {
 		t.Fatalf("exited: %v", err)
 	}
-	pr, _ := ParseReady("http://{probe}/")
+	pr, _ := config.ParseReady("http://{probe}/")
 	if err := (HTTPProbe{URL: pr.URL}).Wait(context.Background(), gen(nil)); !errors.Is(err, ErrNoProbeSocket) {
 		t.Fatalf("no probe socket: %v", err)
 	}
@@ -284,11 +187,11 @@ func TestGenProbe(t *testing.T) {
 			}
 		},
 	} {
-		r, err := ParseReady(in)
+		r, err := config.ParseReady(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gp, err := r.Prepare(PrepareOptions{Dir: dir})
+		gp, err := Prepare(r, PrepareOptions{Dir: dir})
 		if err != nil {
 			t.Fatal(in, err)
 		}
@@ -307,14 +210,14 @@ func TestGenProbe(t *testing.T) {
 // and environment match, Server::Starter variables only for presets that
 // want them.
 func TestAssemble(t *testing.T) {
-	set := mustBind(t, "web=tcp://127.0.0.1:0", DefaultSocketOptions())
-	r, _ := ParseReady("http://{probe}/")
-	gp, err := r.Prepare(PrepareOptions{})
+	set := mustBind(t, "web=tcp://127.0.0.1:0", SocketOptions{})
+	r, _ := config.ParseReady("http://{probe}/")
+	gp, err := Prepare(r, PrepareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer gp.Close()
-	starman, _ := LookupPreset("starman")
+	starman, _ := config.LookupPreset("starman")
 	in, err := Assemble(set, gp, starman, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +231,7 @@ func TestAssemble(t *testing.T) {
 	if strings.Join(in.Env, " ") != strings.Join(want, " ") {
 		t.Errorf("env %q\nwant %q", in.Env, want)
 	}
-	plain, _ := LookupPreset("plain")
+	plain, _ := config.LookupPreset("plain")
 	in2, err := Assemble(set, nil, plain, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -3,83 +3,19 @@ package reload
 import (
 	"errors"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/config"
 
 	"golang.org/x/sys/unix"
 )
 
-func TestParseSockets(t *testing.T) {
-	got, err := ParseSockets("tcp://127.0.0.1:8080, tcp://[::1]:8081,unix:///run/./app.sock , admin=unix://@drover-admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []SocketSpec{
-		{Name: "sock0", Network: TCP, AddrPort: netip.MustParseAddrPort("127.0.0.1:8080")},
-		{Name: "sock1", Network: TCP, AddrPort: netip.MustParseAddrPort("[::1]:8081")},
-		{Name: "sock2", Network: Unix, Path: "/run/app.sock"},
-		{Name: "admin", Network: Unix, Path: "@drover-admin"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v\nwant %+v", got, want)
-	}
-	addrs := []string{}
-	for _, s := range got {
-		addrs = append(addrs, s.Addr())
-	}
-	if strings.Join(addrs, " ") != "127.0.0.1:8080 [::1]:8081 /run/app.sock @drover-admin" {
-		t.Errorf("Addr: %v", addrs)
-	}
-	// IPv4-mapped IPv6 is the IPv4 address.
-	if s, err := ParseSocket("TCP://[::ffff:127.0.0.1]:1"); err != nil || s.AddrPort.String() != "127.0.0.1:1" {
-		t.Errorf("mapped: %v %v", s, err)
-	}
-}
-
-func TestParseSocketsErrors(t *testing.T) {
-	for _, v := range []string{
-		"", " ", "tcp://127.0.0.1:8080,", "127.0.0.1:8080", "tcp://localhost:8080", "tcp://127.0.0.1",
-		"tcp://127.0.0.1:99999", "tcp://[fe80::1%eth0]:80", "udp://127.0.0.1:53", "unix://relative.sock",
-		"unix://", "unix://@", "unix:///", "unix:///" + strings.Repeat("a", 120),
-		"tcp://127.0.0.1:1, tcp://127.0.0.1:1", "a=tcp://127.0.0.1:1, a=tcp://127.0.0.1:2",
-		"probe=tcp://127.0.0.1:1", "a:b=tcp://127.0.0.1:1", "=tcp://127.0.0.1:1", "a b=tcp://127.0.0.1:1",
-	} {
-		specs, err := ParseSockets(v)
-		if !errors.Is(err, ErrBadSocket) || specs != nil {
-			t.Errorf("ParseSockets(%q) = %v, %v; want ErrBadSocket", v, specs, err)
-		}
-	}
-}
-
-func FuzzParseSockets(f *testing.F) {
-	for _, s := range []string{"tcp://127.0.0.1:8080, tcp://[::1]:8081, unix:///run/app.sock", "x=unix://@a", "tcp://:1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		specs, err := ParseSockets(v)
-		if err != nil {
-			if !errors.Is(err, ErrBadSocket) || specs != nil {
-				t.Fatalf("error %v with %v", err, specs)
-			}
-			return
-		}
-		for _, s := range specs {
-			// Every accepted entry parses again to itself.
-			again, err := ParseSocket(s.Name + "=" + s.String())
-			if err != nil || again != s {
-				t.Fatalf("%+v re-parsed as %+v, %v", s, again, err)
-			}
-		}
-	})
-}
-
 func mustBind(t *testing.T, value string, o SocketOptions) *Set {
 	t.Helper()
-	specs, err := ParseSockets(value)
+	specs, err := config.ParseSockets(value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +41,7 @@ func sockopt(t *testing.T, f *os.File, level, opt int) int {
 // made before any child exists waits in the backlog until a duplicate from
 // Files accepts it (the same kernel socket).
 func TestBindTCP(t *testing.T) {
-	set := mustBind(t, "tcp://127.0.0.1:0", DefaultSocketOptions())
+	set := mustBind(t, "tcp://127.0.0.1:0", SocketOptions{})
 	addr := set.Addrs()[0]
 	if !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
 		t.Fatalf("addr %q", addr)
@@ -149,7 +85,7 @@ func TestBindTCPv6(t *testing.T) {
 	} else {
 		ln.Close()
 	}
-	set := mustBind(t, "tcp://[::1]:0", DefaultSocketOptions())
+	set := mustBind(t, "tcp://[::1]:0", SocketOptions{})
 	files, err := set.Files()
 	if err != nil {
 		t.Fatal(err)
@@ -172,23 +108,23 @@ func TestBindAllOrNothing(t *testing.T) {
 	}
 	defer busy.Close()
 	sock := filepath.Join(dir, "a.sock")
-	specs, err := ParseSockets("unix://" + sock + ", tcp://" + busy.Addr().String())
+	specs, err := config.ParseSockets("unix://" + sock + ", tcp://" + busy.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Bind(specs, DefaultSocketOptions()); !errors.Is(err, unix.EADDRINUSE) {
+	if _, err := Bind(specs, SocketOptions{}); !errors.Is(err, unix.EADDRINUSE) {
 		t.Fatalf("err %v, want EADDRINUSE", err)
 	}
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("unix socket file left behind: %v", err)
 	}
 	// A second daemon cannot join drover's own SO_REUSEPORT listener.
-	mine := mustBind(t, "tcp://127.0.0.1:0", DefaultSocketOptions())
-	again, _ := ParseSockets("tcp://" + mine.Addrs()[0])
-	if _, err := Bind(again, DefaultSocketOptions()); !errors.Is(err, unix.EADDRINUSE) {
+	mine := mustBind(t, "tcp://127.0.0.1:0", SocketOptions{})
+	again, _ := config.ParseSockets("tcp://" + mine.Addrs()[0])
+	if _, err := Bind(again, SocketOptions{}); !errors.Is(err, unix.EADDRINUSE) {
 		t.Fatalf("second Bind of %s: %v, want EADDRINUSE", mine.Addrs()[0], err)
 	}
-	if _, err := Bind(specs[:1], SocketOptions{Backlog: MaxBacklog + 1}); !errors.Is(err, ErrBadSocket) {
+	if _, err := Bind(specs[:1], SocketOptions{Backlog: config.MaxBacklog + 1}); !errors.Is(err, config.ErrBadSocket) {
 		t.Errorf("backlog: %v", err)
 	}
 }
@@ -216,8 +152,8 @@ func TestBindUnix(t *testing.T) {
 	c.Close()
 
 	// A live one is refused and left alone.
-	specs, _ := ParseSockets("unix://" + p)
-	if _, err := Bind(specs, DefaultSocketOptions()); !errors.Is(err, ErrSocketInUse) {
+	specs, _ := config.ParseSockets("unix://" + p)
+	if _, err := Bind(specs, SocketOptions{}); !errors.Is(err, ErrSocketInUse) {
 		t.Fatalf("live socket: %v", err)
 	}
 	if _, err := os.Lstat(p); err != nil {
@@ -243,8 +179,8 @@ func TestBindUnix(t *testing.T) {
 	if err := os.WriteFile(reg, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	specs, _ = ParseSockets("unix://" + reg)
-	if _, err := Bind(specs, DefaultSocketOptions()); !errors.Is(err, ErrNotSocket) {
+	specs, _ = config.ParseSockets("unix://" + reg)
+	if _, err := Bind(specs, SocketOptions{}); !errors.Is(err, ErrNotSocket) {
 		t.Fatalf("regular file: %v", err)
 	}
 	if b, _ := os.ReadFile(reg); string(b) != "x" {
@@ -258,8 +194,8 @@ func TestBindUnix(t *testing.T) {
 func TestServerStarterPort(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "app.sock")
-	set := mustBind(t, "tcp://127.0.0.1:0, unix://"+p, DefaultSocketOptions())
-	probe := mustBind(t, "tcp://127.0.0.1:0", DefaultSocketOptions())
+	set := mustBind(t, "tcp://127.0.0.1:0, unix://"+p, SocketOptions{})
+	probe := mustBind(t, "tcp://127.0.0.1:0", SocketOptions{})
 	a, pa := set.Addrs()[0], probe.Addrs()[0]
 	want := a + "=3;" + p + "=4;" + pa + "=5"
 	if got := ServerStarterPort(set, nil, probe); got != want {
@@ -269,7 +205,7 @@ func TestServerStarterPort(t *testing.T) {
 	if env[0] != "SERVER_STARTER_PORT="+a+"=3;"+p+"=4" || env[1] != "SERVER_STARTER_GENERATION=2" {
 		t.Errorf("env %q", env)
 	}
-	specs, _ := ParseSockets("tcp://[::1]:8081")
+	specs, _ := config.ParseSockets("tcp://[::1]:8081")
 	if (&Set{socks: []*boundSocket{{spec: specs[0], addr: specs[0].Addr()}}}).Addrs()[0] != "[::1]:8081" {
 		t.Error("IPv6 form")
 	}

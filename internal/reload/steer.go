@@ -1,6 +1,8 @@
 package reload
 
 import (
+	"github.com/drover-sh/drover/internal/config"
+
 	"errors"
 	"fmt"
 	"os"
@@ -39,7 +41,7 @@ func (s *Set) Sibling() (*Set, error) {
 	}
 	out := &Set{backlog: s.backlog}
 	for _, b := range s.socks {
-		if b.spec.Network != TCP {
+		if b.spec.Network != config.TCP {
 			b.refs.Add(1)
 			out.socks = append(out.socks, b)
 			continue
@@ -59,7 +61,7 @@ func (s *Set) HasTCP() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range s.socks {
-		if b.spec.Network == TCP {
+		if b.spec.Network == config.TCP {
 			return true
 		}
 	}
@@ -79,7 +81,7 @@ func (s *Set) Steer(index uint32) error {
 	fp := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	var errs []error
 	for _, b := range s.socks {
-		if b.spec.Network != TCP {
+		if b.spec.Network != config.TCP {
 			continue
 		}
 		if err := unix.SetsockoptSockFprog(int(b.f.Fd()), unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &fp); err != nil {
@@ -104,7 +106,7 @@ func (s *Set) Queued() (int, error) {
 func (s *Set) queuedLocked() (int, error) {
 	n := 0
 	for _, b := range s.socks {
-		if b.spec.Network != TCP {
+		if b.spec.Network != config.TCP {
 			continue
 		}
 		ti, err := unix.GetsockoptTCPInfo(int(b.f.Fd()), unix.IPPROTO_TCP, unix.TCP_INFO)
@@ -135,7 +137,7 @@ func (s *Set) Retire() (queued int, err error) {
 		errs = append(errs, qerr)
 	}
 	for _, b := range s.socks {
-		if b.spec.Network != TCP {
+		if b.spec.Network != config.TCP {
 			continue
 		}
 		// ENOTCONN: already shut down by one of its holders.

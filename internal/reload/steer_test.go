@@ -36,7 +36,7 @@ func queued(t *testing.T, s *Set) int {
 // to the Sibling; once the serving one is retired the Sibling is index 0.
 // Queued counts what waits in each accept queue (nothing accepts here).
 func TestSteer(t *testing.T) {
-	serving := mustBind(t, "web=tcp://127.0.0.1:0", DefaultSocketOptions())
+	serving := mustBind(t, "web=tcp://127.0.0.1:0", SocketOptions{})
 	addr := serving.Addrs()[0]
 	if err := serving.Steer(0); err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestSteer(t *testing.T) {
 // TestSteerHolderKeepsSocket: Retire takes the listener out of its group
 // even while a (child's) duplicate still holds it open.
 func TestSteerHolderKeepsSocket(t *testing.T) {
-	serving := mustBind(t, "tcp://127.0.0.1:0", DefaultSocketOptions())
+	serving := mustBind(t, "tcp://127.0.0.1:0", SocketOptions{})
 	addr := serving.Addrs()[0]
 	held, err := serving.Files()
 	if err != nil {
@@ -131,7 +131,7 @@ func TestSteerHolderKeepsSocket(t *testing.T) {
 // the last Set holding it is closed.
 func TestSiblingSharesUnix(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "app.sock")
-	serving := mustBind(t, "tcp://127.0.0.1:0,unix://"+p, DefaultSocketOptions())
+	serving := mustBind(t, "tcp://127.0.0.1:0,unix://"+p, SocketOptions{})
 	next, err := serving.Sibling()
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestSiblingSharesUnix(t *testing.T) {
 	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket file after the last close: %v", err)
 	}
-	if unixOnly := mustBind(t, "unix://"+p, DefaultSocketOptions()); unixOnly.HasTCP() {
+	if unixOnly := mustBind(t, "unix://"+p, SocketOptions{}); unixOnly.HasTCP() {
 		t.Error("HasTCP on a unix-only set")
 	}
 }

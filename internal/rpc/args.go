@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"math"
 	"strconv"
 	"strings"
@@ -25,7 +27,7 @@ type args []any
 
 // badParam is INCORRECT_PARAMETERS with the value as Python's str() shows it.
 func badParam(v any) error {
-	return NewFault(IncorrectParameters, pyStr(v))
+	return supervisor.NewFault(supervisor.CodeIncorrectParameters, pyStr(v))
 }
 
 func (a args) str(i int) (string, error) {
@@ -60,7 +62,7 @@ func (a args) int(i int) (int64, error) {
 	case []any, map[string]any:
 		// Python's int() raises TypeError here, which supervisord turns
 		// into a bare INCORRECT_PARAMETERS.
-		return 0, NewFault(IncorrectParameters, "")
+		return 0, supervisor.NewFault(supervisor.CodeIncorrectParameters, "")
 	}
 	return 0, badParam(a[i])
 }

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"syscall"
 	"time"
@@ -10,8 +12,8 @@ import (
 // changes or reads process state takes a context that is cancelled when
 // the HTTP client goes away; a Backend must then stop waiting and return.
 //
-// Errors: return an error implementing Coder (see Fault) to choose the
-// fault; supervisord's faults per method are listed below. Any other error
+// Errors: return a *supervisor.Fault (or an error wrapping one) to choose
+// the fault; supervisord's faults per method are listed below. Any other error
 // becomes FAILED with its text.
 //
 // Names: a process name argument is "proc" (the group of the same name)
@@ -26,7 +28,7 @@ type Backend interface {
 	// State is the daemon state; while it is StateShutdown or
 	// StateRestarting every supervisor.* call except sendRemoteCommEvent
 	// fails SHUTDOWN_STATE without reaching the Backend.
-	State() SupervisorState
+	State() supervisor.SupervisorState
 	// MainLogPath is the main log file, or "" when there is none (syslog).
 	MainLogPath() string
 
@@ -49,20 +51,20 @@ type Backend interface {
 	StartProcess(ctx context.Context, name string, wait bool) error
 	// StartProcessGroup starts the group's processes that are not running,
 	// in priority order; BAD_NAME for an unknown group.
-	StartProcessGroup(ctx context.Context, group string, wait bool) ([]Result, error)
-	StartAllProcesses(ctx context.Context, wait bool) ([]Result, error)
+	StartProcessGroup(ctx context.Context, group string, wait bool) ([]supervisor.Result, error)
+	StartAllProcesses(ctx context.Context, wait bool) ([]supervisor.Result, error)
 	// StopProcess: BAD_NAME, NOT_RUNNING, FAILED. With wait it returns
 	// when the process is in a stopped state.
 	StopProcess(ctx context.Context, name string, wait bool) error
-	StopProcessGroup(ctx context.Context, group string, wait bool) ([]Result, error)
-	StopAllProcesses(ctx context.Context, wait bool) ([]Result, error)
+	StopProcessGroup(ctx context.Context, group string, wait bool) ([]supervisor.Result, error)
+	StopAllProcesses(ctx context.Context, wait bool) ([]supervisor.Result, error)
 	// SignalProcess: BAD_NAME, NOT_RUNNING (not STARTING, RUNNING or
 	// STOPPING), FAILED. The signal was validated by the API.
 	SignalProcess(ctx context.Context, name string, sig syscall.Signal) error
 	// SignalProcessGroup and SignalAllProcesses skip processes that are
 	// not signallable.
-	SignalProcessGroup(ctx context.Context, group string, sig syscall.Signal) ([]Result, error)
-	SignalAllProcesses(ctx context.Context, sig syscall.Signal) ([]Result, error)
+	SignalProcessGroup(ctx context.Context, group string, sig syscall.Signal) ([]supervisor.Result, error)
+	SignalAllProcesses(ctx context.Context, sig syscall.Signal) ([]supervisor.Result, error)
 
 	// ProcessInfo: BAD_NAME.
 	ProcessInfo(ctx context.Context, name string) (ProcessInfo, error)
@@ -74,7 +76,7 @@ type Backend interface {
 
 	// ClearProcessLogs removes and reopens both logs: BAD_NAME, FAILED.
 	ClearProcessLogs(ctx context.Context, name string) error
-	ClearAllProcessLogs(ctx context.Context) ([]Result, error)
+	ClearAllProcessLogs(ctx context.Context) ([]supervisor.Result, error)
 	// SendProcessStdin: BAD_NAME, NOT_RUNNING (no pid or being killed),
 	// NO_FILE (stdin closed, EPIPE).
 	SendProcessStdin(ctx context.Context, name string, data []byte) error
@@ -91,75 +93,8 @@ type Backend interface {
 	// ReloadProcessGroup and ReloadAllProcesses reload running processes
 	// one at a time and stop at the first failure (the rest are FAILED
 	// "not reloaded"). BAD_NAME for an unknown group.
-	ReloadProcessGroup(ctx context.Context, group string) ([]Result, error)
-	ReloadAllProcesses(ctx context.Context) ([]Result, error)
-}
-
-// SupervisorState is the daemon state (supervisord's "mood").
-type SupervisorState int
-
-// Daemon states with supervisord's codes.
-const (
-	StateShutdown   SupervisorState = -1
-	StateRestarting SupervisorState = 0
-	StateRunning    SupervisorState = 1
-	StateFatal      SupervisorState = 2
-)
-
-// String is supervisord's state name.
-func (s SupervisorState) String() string {
-	switch s {
-	case StateShutdown:
-		return "SHUTDOWN"
-	case StateRestarting:
-		return "RESTARTING"
-	case StateRunning:
-		return "RUNNING"
-	case StateFatal:
-		return "FATAL"
-	}
-	return "UNKNOWN"
-}
-
-// ProcessState is a process state with supervisord's codes.
-type ProcessState int
-
-// Process states.
-const (
-	ProcessStopped  ProcessState = 0
-	ProcessStarting ProcessState = 10
-	ProcessRunning  ProcessState = 20
-	ProcessBackoff  ProcessState = 30
-	ProcessStopping ProcessState = 40
-	ProcessExited   ProcessState = 100
-	ProcessFatal    ProcessState = 200
-	ProcessUnknown  ProcessState = 1000
-)
-
-// String is supervisord's state name.
-func (s ProcessState) String() string {
-	switch s {
-	case ProcessStopped:
-		return "STOPPED"
-	case ProcessStarting:
-		return "STARTING"
-	case ProcessRunning:
-		return "RUNNING"
-	case ProcessBackoff:
-		return "BACKOFF"
-	case ProcessStopping:
-		return "STOPPING"
-	case ProcessExited:
-		return "EXITED"
-	case ProcessFatal:
-		return "FATAL"
-	}
-	return "UNKNOWN"
-}
-
-// Signallable reports whether signalProcess may signal a process in s.
-func (s ProcessState) Signallable() bool {
-	return s == ProcessStarting || s == ProcessRunning || s == ProcessStopping
+	ReloadProcessGroup(ctx context.Context, group string) ([]supervisor.Result, error)
+	ReloadAllProcesses(ctx context.Context) ([]supervisor.Result, error)
 }
 
 // ProcessInfo is a snapshot of one process. The API derives statename,
@@ -170,7 +105,7 @@ type ProcessInfo struct {
 	// Start and Stop are the last start and stop times; zero if never.
 	Start time.Time
 	Stop  time.Time
-	State ProcessState
+	State supervisor.State
 	// SpawnErr is the last spawn error, or "".
 	SpawnErr   string
 	ExitStatus int
@@ -191,24 +126,14 @@ type ProcessInfo struct {
 	Reloading  string
 }
 
-// Result is one entry of a group or "all" operation.
-type Result struct {
-	Name  string
-	Group string
-	// Status is Success or a fault code.
-	Status int
-	// Description is "OK" or the fault string ("NAME: detail").
-	Description string
-}
-
 // ResultOf builds the Result for one process from the error of its
 // operation (nil means Success), as supervisord's make_allfunc does.
-func ResultOf(name, group string, err error) Result {
+func ResultOf(name, group string, err error) supervisor.Result {
 	if err == nil {
-		return Result{Name: name, Group: group, Status: Success, Description: "OK"}
+		return supervisor.Result{Name: name, Group: group, Status: supervisor.CodeSuccess, Description: "OK"}
 	}
 	f := ToFault(err)
-	return Result{Name: name, Group: group, Status: f.Code, Description: f.String()}
+	return supervisor.Result{Name: name, Group: group, Status: f.Code, Description: f.Error()}
 }
 
 // Diff is the result of ReloadConfig: group names.

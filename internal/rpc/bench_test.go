@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"fmt"
 	"path/filepath"
@@ -17,11 +19,11 @@ type bigBackend struct {
 }
 
 func newBigBackend(t testing.TB, n int) bigBackend {
-	f := &fakeBackend{state: StateRunning, procs: map[string]*ProcessInfo{}}
+	f := &fakeBackend{state: supervisor.StateRunning, procs: map[string]*ProcessInfo{}}
 	b := bigBackend{fakeBackend: f}
 	for i := range n {
 		name := fmt.Sprintf("p%03d", i)
-		b.infos = append(b.infos, ProcessInfo{Name: name, Group: name, State: ProcessRunning, PID: 10000 + i,
+		b.infos = append(b.infos, ProcessInfo{Name: name, Group: name, State: supervisor.Running, PID: 10000 + i,
 			Start:         fakeStart,
 			StdoutLogfile: "/var/log/drover/" + name + "-stdout---supervisor-259cujos.log",
 			StderrLogfile: "/var/log/drover/" + name + "-stderr---supervisor-q44k9dvm.log"})

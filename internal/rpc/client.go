@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"bufio"
 	"context"
 	"errors"
@@ -116,15 +118,16 @@ func (c *Client) Call(ctx context.Context, method string, args ...any) (any, err
 }
 
 // parseFault splits "NAME: detail" back into a Fault.
-func parseFault(code int, s string) *Fault {
-	name := FaultName(code)
+func parseFault(code int, s string) *supervisor.Fault {
+	c := supervisor.Code(code)
+	name := c.String()
 	if s == name {
-		return &Fault{Code: code}
+		return &supervisor.Fault{Code: c}
 	}
 	if d, ok := strings.CutPrefix(s, name+": "); ok {
-		return &Fault{Code: code, Detail: d}
+		return &supervisor.Fault{Code: c, Detail: d}
 	}
-	return &Fault{Code: code, Detail: s}
+	return &supervisor.Fault{Code: c, Detail: s}
 }
 
 // Stream GETs path (/logtail/… or /mainlogtail) on a connection of its

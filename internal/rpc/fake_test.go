@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"os"
 	"path/filepath"
@@ -16,7 +18,7 @@ import (
 // (STOPPED, never started), g:b (RUNNING).
 type fakeBackend struct {
 	mu      sync.Mutex
-	state   SupervisorState
+	state   supervisor.SupervisorState
 	procs   map[string]*ProcessInfo // by "group:name"
 	mainLog string
 	calls   []string
@@ -30,19 +32,19 @@ var fakeStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func newFake(t *testing.T) *fakeBackend {
 	dir := t.TempDir()
-	f := &fakeBackend{state: StateRunning, procs: map[string]*ProcessInfo{}, mainLog: filepath.Join(dir, "main.log")}
-	add := func(group, name string, st ProcessState, pid int) {
+	f := &fakeBackend{state: supervisor.StateRunning, procs: map[string]*ProcessInfo{}, mainLog: filepath.Join(dir, "main.log")}
+	add := func(group, name string, st supervisor.State, pid int) {
 		out := filepath.Join(dir, name+"-stdout.log")
 		errp := filepath.Join(dir, name+"-stderr.log")
 		pi := &ProcessInfo{Name: name, Group: group, State: st, PID: pid, StdoutLogfile: out, StderrLogfile: errp}
-		if st == ProcessRunning {
+		if st == supervisor.Running {
 			pi.Start = fakeStart
 		}
 		f.procs[group+":"+name] = pi
 	}
-	add("cat", "cat", ProcessRunning, 100)
-	add("g", "a", ProcessStopped, 0)
-	add("g", "b", ProcessRunning, 102)
+	add("cat", "cat", supervisor.Running, 100)
+	add("g", "a", supervisor.Stopped, 0)
+	add("g", "b", supervisor.Running, 102)
 	if err := os.WriteFile(f.mainLog, []byte("main log line\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func (f *fakeBackend) find(name string) (*ProcessInfo, error) {
 	if pi, ok := f.procs[g+":"+p]; ok {
 		return pi, nil
 	}
-	return nil, NewFault(BadName, name)
+	return nil, supervisor.NewFault(supervisor.CodeBadName, name)
 }
 
 func (f *fakeBackend) group(g string) ([]*ProcessInfo, error) {
@@ -71,7 +73,7 @@ func (f *fakeBackend) group(g string) ([]*ProcessInfo, error) {
 		}
 	}
 	if out == nil {
-		return nil, NewFault(BadName, g)
+		return nil, supervisor.NewFault(supervisor.CodeBadName, g)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -88,7 +90,7 @@ func (f *fakeBackend) all() []*ProcessInfo {
 
 func (f *fakeBackend) Identification() string { return "supervisor" }
 func (f *fakeBackend) PID() int               { return 4242 }
-func (f *fakeBackend) State() SupervisorState {
+func (f *fakeBackend) State() supervisor.SupervisorState {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state
@@ -101,13 +103,13 @@ func (f *fakeBackend) ClearMainLog(context.Context) error {
 }
 func (f *fakeBackend) Shutdown(context.Context) error {
 	f.mu.Lock()
-	f.state = StateShutdown
+	f.state = supervisor.StateShutdown
 	f.mu.Unlock()
 	return nil
 }
 func (f *fakeBackend) Restart(context.Context) error {
 	f.mu.Lock()
-	f.state = StateRestarting
+	f.state = supervisor.StateRestarting
 	f.mu.Unlock()
 	return nil
 }
@@ -117,11 +119,11 @@ func (f *fakeBackend) ReloadConfig(context.Context) (Diff, error) {
 func (f *fakeBackend) AddProcessGroup(_ context.Context, name string) error {
 	switch name {
 	case "cat", "g":
-		return NewFault(AlreadyAdded, name)
+		return supervisor.NewFault(supervisor.CodeAlreadyAdded, name)
 	case "new":
 		return nil
 	}
-	return NewFault(BadName, name)
+	return supervisor.NewFault(supervisor.CodeBadName, name)
 }
 func (f *fakeBackend) RemoveProcessGroup(_ context.Context, name string) error {
 	f.mu.Lock()
@@ -131,18 +133,18 @@ func (f *fakeBackend) RemoveProcessGroup(_ context.Context, name string) error {
 		return err
 	}
 	for _, p := range ps {
-		if p.State == ProcessRunning {
-			return NewFault(StillRunning, name)
+		if p.State == supervisor.Running {
+			return supervisor.NewFault(supervisor.CodeStillRunning, name)
 		}
 	}
 	return nil
 }
 
 func (f *fakeBackend) startLocked(pi *ProcessInfo, name string) error {
-	if pi.State == ProcessRunning || pi.State == ProcessStarting || pi.State == ProcessBackoff {
-		return NewFault(AlreadyStarted, name)
+	if pi.State == supervisor.Running || pi.State == supervisor.Starting || pi.State == supervisor.Backoff {
+		return supervisor.NewFault(supervisor.CodeAlreadyStarted, name)
 	}
-	pi.State, pi.PID, pi.Start = ProcessRunning, 200, fakeStart
+	pi.State, pi.PID, pi.Start = supervisor.Running, 200, fakeStart
 	return nil
 }
 
@@ -161,8 +163,8 @@ func (f *fakeBackend) StartProcess(ctx context.Context, name string, wait bool) 
 	return f.startLocked(pi, name)
 }
 
-func (f *fakeBackend) each(ps []*ProcessInfo, pred func(*ProcessInfo) bool, op func(*ProcessInfo) error) []Result {
-	rs := []Result{}
+func (f *fakeBackend) each(ps []*ProcessInfo, pred func(*ProcessInfo) bool, op func(*ProcessInfo) error) []supervisor.Result {
+	rs := []supervisor.Result{}
 	for _, p := range ps {
 		if pred(p) {
 			rs = append(rs, ResultOf(p.Name, p.Group, op(p)))
@@ -171,10 +173,10 @@ func (f *fakeBackend) each(ps []*ProcessInfo, pred func(*ProcessInfo) bool, op f
 	return rs
 }
 
-func notRunning(p *ProcessInfo) bool { return p.State != ProcessRunning }
-func running(p *ProcessInfo) bool    { return p.State == ProcessRunning }
+func notRunning(p *ProcessInfo) bool { return p.State != supervisor.Running }
+func running(p *ProcessInfo) bool    { return p.State == supervisor.Running }
 
-func (f *fakeBackend) StartProcessGroup(_ context.Context, g string, _ bool) ([]Result, error) {
+func (f *fakeBackend) StartProcessGroup(_ context.Context, g string, _ bool) ([]supervisor.Result, error) {
 	f.record("startgroup " + g)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -184,17 +186,17 @@ func (f *fakeBackend) StartProcessGroup(_ context.Context, g string, _ bool) ([]
 	}
 	return f.each(ps, notRunning, func(p *ProcessInfo) error { return f.startLocked(p, p.Name) }), nil
 }
-func (f *fakeBackend) StartAllProcesses(context.Context, bool) ([]Result, error) {
+func (f *fakeBackend) StartAllProcesses(context.Context, bool) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.each(f.all(), notRunning, func(p *ProcessInfo) error { return f.startLocked(p, p.Name) }), nil
 }
 
 func (f *fakeBackend) stopLocked(pi *ProcessInfo, name string) error {
-	if pi.State != ProcessRunning {
-		return NewFault(NotRunning, name)
+	if pi.State != supervisor.Running {
+		return supervisor.NewFault(supervisor.CodeNotRunning, name)
 	}
-	pi.State, pi.PID, pi.Stop = ProcessStopped, 0, fakeStart.Add(time.Hour)
+	pi.State, pi.PID, pi.Stop = supervisor.Stopped, 0, fakeStart.Add(time.Hour)
 	return nil
 }
 
@@ -208,7 +210,7 @@ func (f *fakeBackend) StopProcess(_ context.Context, name string, _ bool) error 
 	}
 	return f.stopLocked(pi, name)
 }
-func (f *fakeBackend) StopProcessGroup(_ context.Context, g string, _ bool) ([]Result, error) {
+func (f *fakeBackend) StopProcessGroup(_ context.Context, g string, _ bool) ([]supervisor.Result, error) {
 	f.record("stopgroup " + g)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -218,7 +220,7 @@ func (f *fakeBackend) StopProcessGroup(_ context.Context, g string, _ bool) ([]R
 	}
 	return f.each(ps, running, func(p *ProcessInfo) error { return f.stopLocked(p, p.Name) }), nil
 }
-func (f *fakeBackend) StopAllProcesses(context.Context, bool) ([]Result, error) {
+func (f *fakeBackend) StopAllProcesses(context.Context, bool) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.each(f.all(), running, func(p *ProcessInfo) error { return f.stopLocked(p, p.Name) }), nil
@@ -231,26 +233,26 @@ func (f *fakeBackend) SignalProcess(_ context.Context, name string, sig syscall.
 	if err != nil {
 		return err
 	}
-	if !pi.State.Signallable() {
-		return NewFault(NotRunning, name)
+	if !pi.State.IsSignallable() {
+		return supervisor.NewFault(supervisor.CodeNotRunning, name)
 	}
 	f.signals = append(f.signals, sig)
 	return nil
 }
-func (f *fakeBackend) SignalProcessGroup(_ context.Context, g string, sig syscall.Signal) ([]Result, error) {
+func (f *fakeBackend) SignalProcessGroup(_ context.Context, g string, sig syscall.Signal) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ps, err := f.group(g)
 	if err != nil {
 		return nil, err
 	}
-	return f.each(ps, func(p *ProcessInfo) bool { return p.State.Signallable() },
+	return f.each(ps, func(p *ProcessInfo) bool { return p.State.IsSignallable() },
 		func(*ProcessInfo) error { f.signals = append(f.signals, sig); return nil }), nil
 }
-func (f *fakeBackend) SignalAllProcesses(_ context.Context, sig syscall.Signal) ([]Result, error) {
+func (f *fakeBackend) SignalAllProcesses(_ context.Context, sig syscall.Signal) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.each(f.all(), func(p *ProcessInfo) bool { return p.State.Signallable() },
+	return f.each(f.all(), func(p *ProcessInfo) bool { return p.State.IsSignallable() },
 		func(*ProcessInfo) error { f.signals = append(f.signals, sig); return nil }), nil
 }
 
@@ -291,7 +293,7 @@ func (f *fakeBackend) ClearProcessLogs(_ context.Context, name string) error {
 	_, err := f.find(name)
 	return err
 }
-func (f *fakeBackend) ClearAllProcessLogs(context.Context) ([]Result, error) {
+func (f *fakeBackend) ClearAllProcessLogs(context.Context) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.each(f.all(), func(*ProcessInfo) bool { return true }, func(*ProcessInfo) error { return nil }), nil
@@ -304,7 +306,7 @@ func (f *fakeBackend) SendProcessStdin(_ context.Context, name string, data []by
 		return err
 	}
 	if pi.PID == 0 {
-		return NewFault(NotRunning, name)
+		return supervisor.NewFault(supervisor.CodeNotRunning, name)
 	}
 	f.stdin = append(f.stdin, data...)
 	return nil
@@ -317,8 +319,8 @@ func (f *fakeBackend) SendRemoteCommEvent(_ context.Context, typ, data string) e
 // reload: a running process gets a new pid and generation (as a reexec
 // reload would); a stopped one is NOT_RUNNING.
 func (f *fakeBackend) reloadLocked(pi *ProcessInfo, name string) error {
-	if pi.State != ProcessRunning {
-		return NewFault(NotRunning, name)
+	if pi.State != supervisor.Running {
+		return supervisor.NewFault(supervisor.CodeNotRunning, name)
 	}
 	pi.PrevPID, pi.PID = pi.PID, pi.PID+1000
 	pi.Generation++
@@ -335,19 +337,19 @@ func (f *fakeBackend) ReloadProcess(_ context.Context, name string) error {
 	}
 	return f.reloadLocked(pi, name)
 }
-func (f *fakeBackend) ReloadProcessGroup(_ context.Context, g string) ([]Result, error) {
+func (f *fakeBackend) ReloadProcessGroup(_ context.Context, g string) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ps, err := f.group(g)
 	if err != nil {
 		return nil, err
 	}
-	return f.each(ps, func(p *ProcessInfo) bool { return p.State == ProcessRunning },
+	return f.each(ps, func(p *ProcessInfo) bool { return p.State == supervisor.Running },
 		func(p *ProcessInfo) error { return f.reloadLocked(p, p.Name) }), nil
 }
-func (f *fakeBackend) ReloadAllProcesses(context.Context) ([]Result, error) {
+func (f *fakeBackend) ReloadAllProcesses(context.Context) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.each(f.all(), func(p *ProcessInfo) bool { return p.State == ProcessRunning },
+	return f.each(f.all(), func(p *ProcessInfo) bool { return p.State == supervisor.Running },
 		func(p *ProcessInfo) error { return f.reloadLocked(p, p.Name) }), nil
 }

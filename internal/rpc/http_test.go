@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"bufio"
 	"context"
 	"crypto/sha1"
@@ -195,8 +197,8 @@ func TestHTTPErrors(t *testing.T) {
 	}
 	// A fault is HTTP 200 with a <fault>.
 	_, err = callURL(t, url, "", "", "supervisor.getProcessInfo", "nope")
-	var f *Fault
-	if !errors.As(err, &f) || f.Code != BadName || f.Detail != "nope" {
+	var f *supervisor.Fault
+	if !errors.As(err, &f) || f.Code != supervisor.CodeBadName || f.Detail != "nope" {
 		t.Fatalf("fault over HTTP: %v", err)
 	}
 }
@@ -239,8 +241,8 @@ func TestReadOnlyListenerOverHTTP(t *testing.T) {
 		t.Fatalf("read-only method refused: %v", err)
 	}
 	_, err = callURL(t, url, "", "", "supervisor.stopProcess", "cat")
-	var f *Fault
-	if !errors.As(err, &f) || f.Code != Failed || !strings.Contains(f.Detail, "read-only") {
+	var f *supervisor.Fault
+	if !errors.As(err, &f) || f.Code != supervisor.CodeFailed || !strings.Contains(f.Detail, "read-only") {
 		t.Fatalf("write allowed on read-only listener: %v", err)
 	}
 }
@@ -384,7 +386,7 @@ func TestClientErrors(t *testing.T) {
 		code      int
 		s, detail string
 	}{{10, "BAD_NAME: x: y", "x: y"}, {6, "SHUTDOWN_STATE", ""}, {99, "weird", "weird"}} {
-		if f := parseFault(tc.code, tc.s); f.Code != tc.code || f.Detail != tc.detail {
+		if f := parseFault(tc.code, tc.s); f.Code != supervisor.Code(tc.code) || f.Detail != tc.detail {
 			t.Errorf("parseFault(%d, %q) = %+v", tc.code, tc.s, f)
 		}
 	}

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"sort"
 	"strconv"
@@ -132,20 +134,20 @@ func Description(pi ProcessInfo, now time.Time) string {
 // encoder can escape them.
 func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]byte, string) []byte) []byte {
 	switch pi.State {
-	case ProcessRunning:
+	case supervisor.Running:
 		up := max(now.Unix()-epoch(pi.Start), 0)
 		dst = append(dst, "pid "...)
 		dst = strconv.AppendInt(dst, int64(pi.PID), 10)
 		dst = append(dst, ", uptime "...)
 		return appendUptime(dst, up)
-	case ProcessFatal, ProcessBackoff:
+	case supervisor.Fatal, supervisor.Backoff:
 		if pi.SpawnErr != "" {
 			return text(dst, pi.SpawnErr)
 		}
 		dst = append(dst, "unknown error (try \"tail "...)
 		dst = text(dst, pi.Name)
 		return append(dst, "\")"...)
-	case ProcessStopped, ProcessExited:
+	case supervisor.Stopped, supervisor.Exited:
 		if pi.Start.IsZero() {
 			return append(dst, "Not started"...)
 		}

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"testing"
 
@@ -11,8 +13,8 @@ import (
 // the members hold, escaped text included.
 func TestInfoEncodingEscapes(t *testing.T) {
 	b := newBigBackend(t, 2)
-	b.infos[0].State, b.infos[0].SpawnErr = ProcessFatal, "can't find <cmd> & \"x\"\r\x00"
-	b.infos[1].State, b.infos[1].Name = ProcessBackoff, "a&b"
+	b.infos[0].State, b.infos[0].SpawnErr = supervisor.Fatal, "can't find <cmd> & \"x\"\r\x00"
+	b.infos[1].State, b.infos[1].Name = supervisor.Backoff, "a&b"
 	b.infos[1].HandoffPID, b.infos[1].Generation, b.infos[1].Reloading = 77, 3, "reexec"
 	s, err := New(Options{Backend: b})
 	if err != nil {
@@ -37,9 +39,9 @@ func TestInfoEncodingEscapes(t *testing.T) {
 func FuzzInfoEncoding(f *testing.F) {
 	f.Add("web", "web", "can't <spawn> & \x1b[0m\r\n", "bluegreen", 3)
 	f.Fuzz(func(t *testing.T, name, group, spawnErr, reloading string, handoff int) {
-		pi := ProcessInfo{Name: name, Group: group, State: ProcessFatal, SpawnErr: spawnErr, Reloading: reloading,
+		pi := ProcessInfo{Name: name, Group: group, State: supervisor.Fatal, SpawnErr: spawnErr, Reloading: reloading,
 			HandoffPID: handoff, StdoutLogfile: spawnErr}
-		s, err := New(Options{Backend: bigBackend{&fakeBackend{state: StateRunning}, []ProcessInfo{pi}}})
+		s, err := New(Options{Backend: bigBackend{&fakeBackend{state: supervisor.StateRunning}, []ProcessInfo{pi}}})
 		if err != nil {
 			t.Fatal(err)
 		}

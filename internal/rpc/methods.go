@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"sort"
 	"strings"
@@ -47,18 +49,18 @@ func newDispatcher(b Backend, opts *Options) *dispatcher {
 func (d *dispatcher) call(ctx context.Context, name string, params []any, readOnly bool) (any, error) {
 	m, ok := d.methods[name]
 	if !ok {
-		return nil, NewFault(UnknownMethod, "")
+		return nil, supervisor.NewFault(supervisor.CodeUnknownMethod, "")
 	}
 	if len(params) < m.required || len(params) > len(m.params) {
-		return nil, NewFault(IncorrectParameters, "")
+		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "")
 	}
 	if readOnly && !m.readOnly {
-		return nil, NewFault(Failed, "read-only listener: "+name+" needs credentials (see the daemon log)")
+		return nil, supervisor.NewFault(supervisor.CodeFailed, "read-only listener: "+name+" needs credentials (see the daemon log)")
 	}
 	ctx = withReadOnly(ctx, readOnly)
 	if !m.anyState {
-		if st := d.b.State(); st == StateShutdown || st == StateRestarting {
-			return nil, NewFault(ShutdownState, "")
+		if st := d.b.State(); st == supervisor.StateShutdown || st == supervisor.StateRestarting {
+			return nil, supervisor.NewFault(supervisor.CodeShutdownState, "")
 		}
 	}
 	v, err := m.call(ctx, d, args(params))

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"reflect"
 	"testing"
@@ -12,23 +14,23 @@ func TestDroverReload(t *testing.T) {
 		return map[string]any{"name": name, "group": group, "status": 80, "description": "OK"}
 	}
 	wantValue(t, s, true, "drover.reloadProcess", "cat")
-	wantFault(t, s, NotRunning, "NOT_RUNNING: g:a", "drover.reloadProcess", "g:a")
-	wantFault(t, s, BadName, "BAD_NAME: nope", "drover.reloadProcess", "nope")
-	wantFault(t, s, BadName, "BAD_NAME: zz:*", "drover.reloadProcess", "zz:*")
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.reloadProcess", 1)
+	wantFault(t, s, supervisor.CodeNotRunning, "NOT_RUNNING: g:a", "drover.reloadProcess", "g:a")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", "drover.reloadProcess", "nope")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz:*", "drover.reloadProcess", "zz:*")
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.reloadProcess", 1)
 	// "g:*" rolls the group: only running processes are reloaded.
 	wantValue(t, s, []any{ok("b", "g")}, "drover.reloadProcess", "g:*")
 	wantValue(t, s, []any{ok("b", "g")}, "drover.reloadProcessGroup", "g")
-	wantFault(t, s, BadName, "BAD_NAME: zz", "drover.reloadProcessGroup", "zz")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "drover.reloadProcessGroup", "zz")
 	wantValue(t, s, []any{ok("cat", "cat"), ok("b", "g")}, "drover.reloadAllProcesses")
 	if len(f.calls) != 5 {
 		t.Fatalf("calls %v", f.calls)
 	}
 	// drover.* answers SHUTDOWN_STATE during a shutdown, like supervisor.*.
 	f.mu.Lock()
-	f.state = StateShutdown
+	f.state = supervisor.StateShutdown
 	f.mu.Unlock()
-	wantFault(t, s, ShutdownState, "SHUTDOWN_STATE", "drover.reloadProcess", "cat")
+	wantFault(t, s, supervisor.CodeShutdownState, "SHUTDOWN_STATE", "drover.reloadProcess", "cat")
 }
 
 func TestDroverProcessInfo(t *testing.T) {
@@ -48,7 +50,7 @@ func TestDroverProcessInfo(t *testing.T) {
 	if len(all) != 3 || all[0].(map[string]any)["name"] != "cat" || all[0].(map[string]any)["generation"] != 1 {
 		t.Fatalf("%v", all)
 	}
-	wantFault(t, s, BadName, "BAD_NAME: g:*", "drover.getProcessInfo", "g:*")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: g:*", "drover.getProcessInfo", "g:*")
 }
 
 func TestDroverProcessStatus(t *testing.T) {

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"errors"
 	"os"
@@ -30,11 +32,11 @@ func readLogFile(path string, a args, first int) (any, error) {
 	data, err := logfile.Read(path, offset, length)
 	switch {
 	case errors.Is(err, logfile.ErrBadArguments):
-		return nil, NewFault(BadArguments, "")
+		return nil, supervisor.NewFault(supervisor.CodeBadArguments, "")
 	case errors.Is(err, logfile.ErrNoFile):
 		return nil, noFile(path)
 	case err != nil:
-		return nil, NewFault(Failed, "")
+		return nil, supervisor.NewFault(supervisor.CodeFailed, "")
 	}
 	return string(data), nil
 }
@@ -43,7 +45,7 @@ func noFile(path string) error {
 	if path == "" {
 		path = "None"
 	}
-	return NewFault(NoFile, path)
+	return supervisor.NewFault(supervisor.CodeNoFile, path)
 }
 
 func exists(path string) bool {

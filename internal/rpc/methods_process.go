@@ -1,13 +1,15 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"sort"
 
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
-func results(rs []Result, err error) (any, error) {
+func results(rs []supervisor.Result, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -15,7 +17,7 @@ func results(rs []Result, err error) (any, error) {
 	for i, r := range rs {
 		out[i] = xmlrpc.Struct{
 			{Name: "name", Value: r.Name}, {Name: "group", Value: r.Group},
-			{Name: "status", Value: r.Status}, {Name: "description", Value: r.Description},
+			{Name: "status", Value: int(r.Status)}, {Name: "description", Value: r.Description},
 		}
 	}
 	return out, nil
@@ -25,11 +27,11 @@ func results(rs []Result, err error) (any, error) {
 // from the group method, as supervisord reports it.
 func delegated(name string) func(v any, err error) (any, error) {
 	return func(v any, err error) (any, error) {
-		if rs, ok := v.([]Result); ok && err == nil {
+		if rs, ok := v.([]supervisor.Result); ok && err == nil {
 			return results(rs, nil)
 		}
-		if err != nil && ToFault(err).Code == BadName {
-			return nil, NewFault(BadName, name)
+		if err != nil && ToFault(err).Code == supervisor.CodeBadName {
+			return nil, supervisor.NewFault(supervisor.CodeBadName, name)
 		}
 		return v, err
 	}
@@ -114,7 +116,7 @@ func signalProcess(ctx context.Context, d *dispatcher, a args) (any, error) {
 		if _, err := d.b.ProcessInfo(ctx, name); err != nil {
 			return nil, err
 		}
-		return nil, NewFault(BadSignal, pyStr(a[1]))
+		return nil, supervisor.NewFault(supervisor.CodeBadSignal, pyStr(a[1]))
 	}
 	return true, d.b.SignalProcess(ctx, name, sig)
 }
@@ -153,18 +155,18 @@ func badSignalResults(ctx context.Context, d *dispatcher, group *string, sigArg 
 	}
 	sortInfos(all)
 	found := group == nil
-	var rs []Result
+	var rs []supervisor.Result
 	for _, pi := range all {
 		if group != nil && pi.Group != *group {
 			continue
 		}
 		found = true
-		if pi.State.Signallable() {
-			rs = append(rs, ResultOf(pi.Name, pi.Group, NewFault(BadSignal, pyStr(sigArg))))
+		if pi.State.IsSignallable() {
+			rs = append(rs, ResultOf(pi.Name, pi.Group, supervisor.NewFault(supervisor.CodeBadSignal, pyStr(sigArg))))
 		}
 	}
 	if !found {
-		return nil, NewFault(BadName, *group)
+		return nil, supervisor.NewFault(supervisor.CodeBadName, *group)
 	}
 	return results(rs, nil)
 }
@@ -177,7 +179,7 @@ func processName(a args) (string, error) {
 		return "", err
 	}
 	if _, p := splitNamespec(name); p == "" {
-		return "", NewFault(BadName, name)
+		return "", supervisor.NewFault(supervisor.CodeBadName, name)
 	}
 	return name, nil
 }

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
@@ -30,7 +32,7 @@ func methodHelp(_ context.Context, d *dispatcher, a args) (any, error) {
 	}
 	m, ok := d.methods[name]
 	if !ok {
-		return nil, NewFault(SignatureUnsupported, "")
+		return nil, supervisor.NewFault(supervisor.CodeSignatureUnsupported, "")
 	}
 	return m.helpText(), nil
 }
@@ -42,7 +44,7 @@ func methodSignature(_ context.Context, d *dispatcher, a args) (any, error) {
 	}
 	m, ok := d.methods[name]
 	if !ok {
-		return nil, NewFault(SignatureUnsupported, "")
+		return nil, supervisor.NewFault(supervisor.CodeSignatureUnsupported, "")
 	}
 	return m.signature(), nil
 }
@@ -59,14 +61,14 @@ func multicall(ctx context.Context, d *dispatcher, a args) (any, error) {
 		}
 		// Iterating an int or a struct raises TypeError in supervisord:
 		// a bare INCORRECT_PARAMETERS.
-		return nil, NewFault(IncorrectParameters, "")
+		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "")
 	}
 	out := make([]any, 0, len(calls))
 	for _, c := range calls {
 		v, err := oneCall(ctx, d, c)
 		if err != nil {
 			f := ToFault(err)
-			v = xmlrpc.Struct{{Name: "faultCode", Value: f.Code}, {Name: "faultString", Value: f.String()}}
+			v = xmlrpc.Struct{{Name: "faultCode", Value: int(f.Code)}, {Name: "faultString", Value: f.Error()}}
 		}
 		out = append(out, v)
 	}
@@ -76,19 +78,19 @@ func multicall(ctx context.Context, d *dispatcher, a args) (any, error) {
 func oneCall(ctx context.Context, d *dispatcher, c any) (any, error) {
 	call, ok := c.(map[string]any)
 	if !ok {
-		return nil, NewFault(IncorrectParameters, "call is not a struct")
+		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "call is not a struct")
 	}
 	name, ok := call["methodName"].(string)
 	if !ok {
-		return nil, NewFault(IncorrectParameters, "No methodName")
+		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "No methodName")
 	}
 	if name == "system.multicall" {
-		return nil, NewFault(IncorrectParameters, "Recursive system.multicall forbidden")
+		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "Recursive system.multicall forbidden")
 	}
 	params := []any{}
 	if p, ok := call["params"]; ok {
 		if params, ok = p.([]any); !ok {
-			return nil, NewFault(IncorrectParameters, "params is not an array")
+			return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "params is not an array")
 		}
 	}
 	return d.call(ctx, name, params, isReadOnly(ctx))

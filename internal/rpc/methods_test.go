@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"errors"
 	"os"
@@ -40,15 +42,15 @@ func norm(t *testing.T, v any) any {
 	return out
 }
 
-func wantFault(t *testing.T, s *Server, code int, str string, method string, params ...any) {
+func wantFault(t *testing.T, s *Server, code supervisor.Code, str string, method string, params ...any) {
 	t.Helper()
 	v, err := s.Call(context.Background(), method, params...)
-	var f *Fault
+	var f *supervisor.Fault
 	if !errors.As(err, &f) {
 		t.Fatalf("%s%v = %#v, %v; want fault %d", method, params, v, err, code)
 	}
-	if f.Code != code || f.String() != str {
-		t.Fatalf("%s%v: fault %d %q, want %d %q", method, params, f.Code, f.String(), code, str)
+	if f.Code != code || f.Error() != str {
+		t.Fatalf("%s%v: fault %d %q, want %d %q", method, params, f.Code, f.Error(), code, str)
 	}
 }
 
@@ -147,20 +149,20 @@ func TestSignaturesAndArity(t *testing.T) {
 		for i := range tooMany {
 			tooMany[i] = "x"
 		}
-		wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS", name, tooMany...)
+		wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS", name, tooMany...)
 		if m.required > 0 {
-			wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS", name, tooMany[:m.required-1]...)
+			wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS", name, tooMany[:m.required-1]...)
 		}
 	}
-	wantFault(t, s, SignatureUnsupported, "SIGNATURE_UNSUPPORTED", "system.methodHelp", "nope")
-	wantFault(t, s, SignatureUnsupported, "SIGNATURE_UNSUPPORTED", "system.methodSignature", "supervisor._update")
+	wantFault(t, s, supervisor.CodeSignatureUnsupported, "SIGNATURE_UNSUPPORTED", "system.methodHelp", "nope")
+	wantFault(t, s, supervisor.CodeSignatureUnsupported, "SIGNATURE_UNSUPPORTED", "system.methodSignature", "supervisor._update")
 }
 
 func TestUnknownMethods(t *testing.T) {
 	s, _ := newTestServer(t)
 	for _, m := range []string{"foo.bar", "supervisor.a.b", "supervisor._update", "supervisor", "",
 		"supervisor.supervisord.options.execve", "system.multicall.x", "supervisor.__init__"} {
-		wantFault(t, s, UnknownMethod, "UNKNOWN_METHOD", m)
+		wantFault(t, s, supervisor.CodeUnknownMethod, "UNKNOWN_METHOD", m)
 	}
 }
 
@@ -174,11 +176,11 @@ func TestDaemonMethods(t *testing.T) {
 	wantValue(t, s, map[string]any{"statecode": 1, "statename": "RUNNING"}, "supervisor.getState")
 	wantValue(t, s, []any{[]any{[]any{"new"}, []any{}, []any{"old"}}}, "supervisor.reloadConfig")
 	wantValue(t, s, true, "supervisor.addProcessGroup", "new")
-	wantFault(t, s, AlreadyAdded, "ALREADY_ADDED: cat", "supervisor.addProcessGroup", "cat")
-	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.addProcessGroup", "zz")
-	wantFault(t, s, StillRunning, "STILL_RUNNING: cat", "supervisor.removeProcessGroup", "cat")
-	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.removeProcessGroup", "zz")
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: 5", "supervisor.removeProcessGroup", 5)
+	wantFault(t, s, supervisor.CodeAlreadyAdded, "ALREADY_ADDED: cat", "supervisor.addProcessGroup", "cat")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "supervisor.addProcessGroup", "zz")
+	wantFault(t, s, supervisor.CodeStillRunning, "STILL_RUNNING: cat", "supervisor.removeProcessGroup", "cat")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "supervisor.removeProcessGroup", "zz")
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 5", "supervisor.removeProcessGroup", 5)
 	wantValue(t, s, true, "supervisor.clearLog")
 	wantValue(t, s, true, "supervisor.sendRemoteCommEvent", "t", "d")
 	if f.calls[len(f.calls)-1] != "comm t d" {
@@ -196,8 +198,8 @@ func TestShutdownState(t *testing.T) {
 				params[i] = "x"
 			}
 			_, err := s.Call(context.Background(), name, params...)
-			var f *Fault
-			isShutdown := errors.As(err, &f) && f.Code == ShutdownState && f.String() == "SHUTDOWN_STATE"
+			var f *supervisor.Fault
+			isShutdown := errors.As(err, &f) && f.Code == supervisor.CodeShutdownState && f.Error() == "SHUTDOWN_STATE"
 			if (strings.HasPrefix(name, "supervisor.") || strings.HasPrefix(name, "drover.")) && name != "supervisor.sendRemoteCommEvent" {
 				if !isShutdown {
 					t.Fatalf("after %s, %s: %v, want SHUTDOWN_STATE", m, name, err)
@@ -207,16 +209,16 @@ func TestShutdownState(t *testing.T) {
 			}
 		}
 		// Arity is checked first, as Python checks it before the body runs.
-		wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS", "supervisor.getPID", 1)
+		wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS", "supervisor.getPID", 1)
 	}
 }
 
 func TestStartStop(t *testing.T) {
 	s, f := newTestServer(t)
-	wantFault(t, s, AlreadyStarted, "ALREADY_STARTED: cat", "supervisor.startProcess", "cat")
-	wantFault(t, s, BadName, "BAD_NAME: nope", "supervisor.startProcess", "nope")
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: 1", "supervisor.startProcess", 1)
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: yes", "supervisor.startProcess", "cat", "yes")
+	wantFault(t, s, supervisor.CodeAlreadyStarted, "ALREADY_STARTED: cat", "supervisor.startProcess", "cat")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", "supervisor.startProcess", "nope")
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "supervisor.startProcess", 1)
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: yes", "supervisor.startProcess", "cat", "yes")
 	wantValue(t, s, true, "supervisor.startProcess", "g:a", false)
 	wantValue(t, s, true, "supervisor.stopProcess", "g:a", 1)
 	ok := func(name, group string) any {
@@ -225,15 +227,15 @@ func TestStartStop(t *testing.T) {
 	// "g:*" and "g:" are delegated to the group method, which returns an array.
 	wantValue(t, s, []any{ok("a", "g")}, "supervisor.startProcess", "g:*")
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.stopProcess", "g:")
-	wantFault(t, s, NotRunning, "NOT_RUNNING: g:a", "supervisor.stopProcess", "g:a")
-	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.startProcessGroup", "zz")
-	wantFault(t, s, BadName, "BAD_NAME: zz:*", "supervisor.startProcess", "zz:*")
-	wantFault(t, s, BadName, "BAD_NAME: zz:", "supervisor.stopProcess", "zz:")
+	wantFault(t, s, supervisor.CodeNotRunning, "NOT_RUNNING: g:a", "supervisor.stopProcess", "g:a")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "supervisor.startProcessGroup", "zz")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz:*", "supervisor.startProcess", "zz:*")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz:", "supervisor.stopProcess", "zz:")
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.startProcessGroup", "g")
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.stopProcessGroup", "g", true)
 	wantValue(t, s, []any{ok("a", "g"), ok("b", "g")}, "supervisor.startAllProcesses")
 	wantValue(t, s, []any{ok("cat", "cat"), ok("a", "g"), ok("b", "g")}, "supervisor.stopAllProcesses", false)
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: x", "supervisor.stopAllProcesses", "x")
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: x", "supervisor.stopAllProcesses", "x")
 	if !strings.Contains(strings.Join(f.calls, ","), "startgroup g") {
 		t.Fatalf("calls %v", f.calls)
 	}
@@ -265,10 +267,10 @@ func TestSignals(t *testing.T) {
 	if !reflect.DeepEqual(f.signals, []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGKILL}) {
 		t.Fatalf("signals %v", f.signals)
 	}
-	wantFault(t, s, BadSignal, "BAD_SIGNAL: FOO", "supervisor.signalProcess", "cat", "FOO")
-	wantFault(t, s, BadSignal, "BAD_SIGNAL: 99", "supervisor.signalProcess", "cat", "99")
-	wantFault(t, s, BadName, "BAD_NAME: nope", "supervisor.signalProcess", "nope", "FOO")
-	wantFault(t, s, NotRunning, "NOT_RUNNING: g:a", "supervisor.signalProcess", "g:a", "HUP")
+	wantFault(t, s, supervisor.CodeBadSignal, "BAD_SIGNAL: FOO", "supervisor.signalProcess", "cat", "FOO")
+	wantFault(t, s, supervisor.CodeBadSignal, "BAD_SIGNAL: 99", "supervisor.signalProcess", "cat", "99")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", "supervisor.signalProcess", "nope", "FOO")
+	wantFault(t, s, supervisor.CodeNotRunning, "NOT_RUNNING: g:a", "supervisor.signalProcess", "g:a", "HUP")
 	bad := func(name, group string) any {
 		return map[string]any{"name": name, "group": group, "status": 11, "description": "BAD_SIGNAL: FOO"}
 	}
@@ -279,10 +281,10 @@ func TestSignals(t *testing.T) {
 	wantValue(t, s, []any{bad("cat", "cat"), bad("b", "g")}, "supervisor.signalAllProcesses", "FOO")
 	wantValue(t, s, []any{bad("b", "g")}, "supervisor.signalProcessGroup", "g", "FOO")
 	wantValue(t, s, []any{bad("b", "g")}, "supervisor.signalProcess", "g:*", "FOO")
-	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.signalProcessGroup", "zz", "FOO")
-	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.signalProcessGroup", "zz", "HUP")
-	wantFault(t, s, BadName, "BAD_NAME: zz:*", "supervisor.signalProcess", "zz:*", "HUP")
-	wantFault(t, s, BadName, "BAD_NAME: zz:*", "supervisor.signalProcess", "zz:*", "FOO")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "supervisor.signalProcessGroup", "zz", "FOO")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "supervisor.signalProcessGroup", "zz", "HUP")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz:*", "supervisor.signalProcess", "zz:*", "HUP")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz:*", "supervisor.signalProcess", "zz:*", "FOO")
 	wantValue(t, s, []any{ok("b", "g")}, "supervisor.signalProcess", "g:*", "HUP")
 	wantValue(t, s, []any{ok("cat", "cat"), ok("b", "g")}, "supervisor.signalAllProcesses", "TERM")
 }
@@ -301,7 +303,7 @@ func TestProcessInfo(t *testing.T) {
 		t.Fatalf("getProcessInfo = %#v\nwant %#v", v, want)
 	}
 	for _, name := range []string{"g:*", "g:", "nope", "g:zz"} {
-		wantFault(t, s, BadName, "BAD_NAME: "+name, "supervisor.getProcessInfo", name)
+		wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: "+name, "supervisor.getProcessInfo", name)
 	}
 	all := norm(t, must(s.Call(context.Background(), "supervisor.getAllProcessInfo"))).([]any)
 	var order []string
@@ -339,16 +341,16 @@ func TestDescription(t *testing.T) {
 		pi   ProcessInfo
 		want string
 	}{
-		{ProcessInfo{State: ProcessRunning, PID: 7, Start: now.Add(-59 * time.Second)}, "pid 7, uptime 0:00:59"},
-		{ProcessInfo{State: ProcessRunning, PID: 7, Start: now.Add(-49 * time.Hour)}, "pid 7, uptime 2 days, 1:00:00"},
-		{ProcessInfo{State: ProcessRunning, PID: 7, Start: now.Add(time.Hour)}, "pid 7, uptime 0:00:00"},
-		{ProcessInfo{State: ProcessFatal, SpawnErr: "Exited too quickly"}, "Exited too quickly"},
-		{ProcessInfo{State: ProcessBackoff, Name: "x"}, `unknown error (try "tail x")`},
-		{ProcessInfo{State: ProcessStopped}, "Not started"},
-		{ProcessInfo{State: ProcessExited, Start: stop.Add(-time.Minute), Stop: stop}, stop.Local().Format("Jan 02 03:04 PM")},
-		{ProcessInfo{State: ProcessStopped, Start: stop}, time.Unix(0, 0).Local().Format("Jan 02 03:04 PM")},
-		{ProcessInfo{State: ProcessStopping}, ""},
-		{ProcessInfo{State: ProcessStarting}, ""},
+		{ProcessInfo{State: supervisor.Running, PID: 7, Start: now.Add(-59 * time.Second)}, "pid 7, uptime 0:00:59"},
+		{ProcessInfo{State: supervisor.Running, PID: 7, Start: now.Add(-49 * time.Hour)}, "pid 7, uptime 2 days, 1:00:00"},
+		{ProcessInfo{State: supervisor.Running, PID: 7, Start: now.Add(time.Hour)}, "pid 7, uptime 0:00:00"},
+		{ProcessInfo{State: supervisor.Fatal, SpawnErr: "Exited too quickly"}, "Exited too quickly"},
+		{ProcessInfo{State: supervisor.Backoff, Name: "x"}, `unknown error (try "tail x")`},
+		{ProcessInfo{State: supervisor.Stopped}, "Not started"},
+		{ProcessInfo{State: supervisor.Exited, Start: stop.Add(-time.Minute), Stop: stop}, stop.Local().Format("Jan 02 03:04 PM")},
+		{ProcessInfo{State: supervisor.Stopped, Start: stop}, time.Unix(0, 0).Local().Format("Jan 02 03:04 PM")},
+		{ProcessInfo{State: supervisor.Stopping}, ""},
+		{ProcessInfo{State: supervisor.Starting}, ""},
 	} {
 		if got := Description(tc.pi, now); got != tc.want {
 			t.Errorf("Description(%v) = %q, want %q", tc.pi.State, got, tc.want)
@@ -396,14 +398,14 @@ func TestLogMethods(t *testing.T) {
 		wantValue(t, s, "234", m, "cat", 2, 3)
 		wantValue(t, s, "", m, "cat", 20, 0)
 		wantValue(t, s, "12", m, "cat", "1", "2") // numeric strings work, as int() does
-		wantFault(t, s, BadArguments, "BAD_ARGUMENTS", m, "cat", -3, 1)
-		wantFault(t, s, BadArguments, "BAD_ARGUMENTS", m, "cat", 0, -1)
-		wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: x", m, "cat", "x", 0)
-		wantFault(t, s, BadName, "BAD_NAME: g:*", m, "g:*", 0, 0)
-		wantFault(t, s, BadName, "BAD_NAME: nope", m, "nope", 0, 0)
+		wantFault(t, s, supervisor.CodeBadArguments, "BAD_ARGUMENTS", m, "cat", -3, 1)
+		wantFault(t, s, supervisor.CodeBadArguments, "BAD_ARGUMENTS", m, "cat", 0, -1)
+		wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: x", m, "cat", "x", 0)
+		wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: g:*", m, "g:*", 0, 0)
+		wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", m, "nope", 0, 0)
 		// No file: NO_FILE with the path, checked before the arguments.
 		ga, _ := f.ProcessInfo(context.Background(), "g:a")
-		wantFault(t, s, NoFile, "NO_FILE: "+ga.StdoutLogfile, m, "g:a", -3, 1)
+		wantFault(t, s, supervisor.CodeNoFile, "NO_FILE: "+ga.StdoutLogfile, m, "g:a", -3, 1)
 	}
 	// Control and invalid bytes come back sanitized instead of an HTTP 500.
 	wantValue(t, s, "err␛[31m\uFFFD", "supervisor.readProcessStderrLog", "cat", 0, 0)
@@ -413,20 +415,20 @@ func TestLogMethods(t *testing.T) {
 		wantValue(t, s, []any{"56789", 10, false}, m, "cat", 8, 5) // supervisord moves the window back
 		wantValue(t, s, []any{"", 10, false}, m, "cat", 10, 5)
 		wantValue(t, s, []any{"", 0, false}, m, "g:a", 0, 5)
-		wantFault(t, s, BadName, "BAD_NAME: g:", m, "g:", 0, 5)
+		wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: g:", m, "g:", 0, 5)
 	}
 	wantValue(t, s, []any{"err␛[31m\uFFFD", 9, false}, "supervisor.tailProcessStderrLog", "cat", 0, 100)
 	// Main log.
 	for _, m := range []string{"supervisor.readLog", "supervisor.readMainLog"} {
 		wantValue(t, s, "line\n", m, -5, 0)
-		wantFault(t, s, BadArguments, "BAD_ARGUMENTS", m, -5, 5)
+		wantFault(t, s, supervisor.CodeBadArguments, "BAD_ARGUMENTS", m, -5, 5)
 	}
 	f.mainLog = ""
-	wantFault(t, s, NoFile, "NO_FILE: None", "supervisor.readLog", 0, 0)
+	wantFault(t, s, supervisor.CodeNoFile, "NO_FILE: None", "supervisor.readLog", 0, 0)
 	// clear
 	wantValue(t, s, true, "supervisor.clearProcessLogs", "cat")
 	wantValue(t, s, true, "supervisor.clearProcessLog", "g:a")
-	wantFault(t, s, BadName, "BAD_NAME: g:*", "supervisor.clearProcessLogs", "g:*")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: g:*", "supervisor.clearProcessLogs", "g:*")
 	res := norm(t, must(s.Call(context.Background(), "supervisor.clearAllProcessLogs"))).([]any)
 	if len(res) != 3 {
 		t.Fatalf("clearAllProcessLogs = %v", res)
@@ -440,9 +442,9 @@ func TestSendProcessStdin(t *testing.T) {
 	if string(f.stdin) != "héllo\n\x00\x01" {
 		t.Fatalf("stdin %q", f.stdin)
 	}
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: 5", "supervisor.sendProcessStdin", "cat", 5)
-	wantFault(t, s, NotRunning, "NOT_RUNNING: g:a", "supervisor.sendProcessStdin", "g:a", "x")
-	wantFault(t, s, BadName, "BAD_NAME: zz", "supervisor.sendProcessStdin", "zz", "x")
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 5", "supervisor.sendProcessStdin", "cat", 5)
+	wantFault(t, s, supervisor.CodeNotRunning, "NOT_RUNNING: g:a", "supervisor.sendProcessStdin", "g:a", "x")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "supervisor.sendProcessStdin", "zz", "x")
 }
 
 func TestMulticall(t *testing.T) {
@@ -469,7 +471,7 @@ func TestMulticall(t *testing.T) {
 		fault(2, "INCORRECT_PARAMETERS: call is not a struct"),
 		fault(2, "INCORRECT_PARAMETERS: params is not an array"),
 	}, "system.multicall", calls)
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: x", "system.multicall", "x")
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: x", "system.multicall", "x")
 }
 
 func TestReadOnlyDispatch(t *testing.T) {
@@ -484,14 +486,14 @@ func TestReadOnlyDispatch(t *testing.T) {
 			params[0] = []any{map[string]any{"methodName": "supervisor.stopProcess", "params": []any{"cat"}}}
 		}
 		v, err := s.d.call(context.Background(), name, params, true)
-		var f *Fault
-		denied := errors.As(err, &f) && f.Code == Failed && strings.Contains(f.Detail, "read-only")
+		var f *supervisor.Fault
+		denied := errors.As(err, &f) && f.Code == supervisor.CodeFailed && strings.Contains(f.Detail, "read-only")
 		if m.readOnly == denied {
 			t.Errorf("%s: readOnly=%v but denied=%v (%v)", name, m.readOnly, denied, err)
 		}
 		if name == "system.multicall" {
 			r := v.([]any)[0].(xmlrpc.Struct)
-			if code, _ := r.Get("faultCode"); code != Failed {
+			if code, _ := r.Get("faultCode"); code != int(supervisor.CodeFailed) {
 				t.Errorf("multicall let a write through on a read-only listener: %v", r)
 			}
 		}
@@ -506,20 +508,20 @@ func TestReadOnlyDispatch(t *testing.T) {
 
 func TestToFault(t *testing.T) {
 	f := ToFault(errors.New("boom"))
-	if f.Code != Failed || f.String() != "FAILED: boom" {
+	if f.Code != supervisor.CodeFailed || f.Error() != "FAILED: boom" {
 		t.Fatalf("%v", f)
 	}
-	wrapped := errors.Join(errors.New("ctx"), NewFault(SpawnError, "web"))
-	if f := ToFault(wrapped); f.Code != SpawnError || f.String() != "SPAWN_ERROR: web" {
+	wrapped := errors.Join(errors.New("ctx"), supervisor.NewFault(supervisor.CodeSpawnError, "web"))
+	if f := ToFault(wrapped); f.Code != supervisor.CodeSpawnError || f.Error() != "SPAWN_ERROR: web" {
 		t.Fatalf("%v", f)
 	}
-	if FaultName(12345) != "UNKNOWN" || NewFault(Success, "").String() != "SUCCESS" {
+	if supervisor.Code(12345).String() != "UNKNOWN" || supervisor.NewFault(supervisor.CodeSuccess, "").Error() != "SUCCESS" {
 		t.Fatal("names")
 	}
-	if r := ResultOf("a", "g", nil); r.Status != Success || r.Description != "OK" {
+	if r := ResultOf("a", "g", nil); r.Status != supervisor.CodeSuccess || r.Description != "OK" {
 		t.Fatal(r)
 	}
-	if r := ResultOf("a", "g", NewFault(NotRunning, "g:a")); r.Status != NotRunning || r.Description != "NOT_RUNNING: g:a" {
+	if r := ResultOf("a", "g", supervisor.NewFault(supervisor.CodeNotRunning, "g:a")); r.Status != supervisor.CodeNotRunning || r.Description != "NOT_RUNNING: g:a" {
 		t.Fatal(r)
 	}
 }

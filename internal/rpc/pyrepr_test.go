@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/supervisor"
+
 	"context"
 	"math"
 	"testing"
@@ -65,8 +67,8 @@ func TestArgsLikePythonInt(t *testing.T) {
 		{1e300, "INCORRECT_PARAMETERS: 1e+300"},
 	} {
 		_, err := args{c.in}.int(0)
-		if f := ToFault(err); f.Code != IncorrectParameters || f.String() != c.want {
-			t.Errorf("int(%#v): fault %q, want %q", c.in, f.String(), c.want)
+		if f := ToFault(err); f.Code != supervisor.CodeIncorrectParameters || f.Error() != c.want {
+			t.Errorf("int(%#v): fault %q, want %q", c.in, f.Error(), c.want)
 		}
 	}
 }
@@ -75,11 +77,11 @@ func TestArgsLikePythonInt(t *testing.T) {
 func TestFaultDetailsPythonic(t *testing.T) {
 	s, _ := newTestServer(t)
 	ctx := context.Background()
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS: {}", "supervisor.sendProcessStdin", "cat", map[string]any{})
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS", "supervisor.readLog", []any{}, 0)
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS", "system.multicall", map[string]any{})
-	wantFault(t, s, IncorrectParameters, "INCORRECT_PARAMETERS", "system.multicall", 5)
-	wantFault(t, s, BadSignal, "BAD_SIGNAL: ['HUP']", "supervisor.signalProcess", "cat", []any{"HUP"})
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: {}", "supervisor.sendProcessStdin", "cat", map[string]any{})
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS", "supervisor.readLog", []any{}, 0)
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS", "system.multicall", map[string]any{})
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS", "system.multicall", 5)
+	wantFault(t, s, supervisor.CodeBadSignal, "BAD_SIGNAL: ['HUP']", "supervisor.signalProcess", "cat", []any{"HUP"})
 	if _, err := s.Call(ctx, "supervisor.readLog", 0.0, 1.0); err != nil {
 		t.Errorf("readLog(0.0, 1.0): %v, want the doubles read as ints", err)
 	}

@@ -210,7 +210,7 @@ func (h *httpHandler) serveRPC(w *httpwire.ResponseWriter, r *httpwire.Request) 
 	buf := (*bp)[:0]
 	if err != nil {
 		f := ToFault(err)
-		buf = xmlrpc.AppendFault(buf, f.Code, f.String())
+		buf = xmlrpc.AppendFault(buf, int(f.Code), f.Error())
 	} else if buf, err = xmlrpc.AppendResponse(buf, v); err != nil {
 		h.s.log.Error("cannot encode XML-RPC response", "method", req.Method, "err", err)
 		w.Error(500, "500 Internal Server Error")

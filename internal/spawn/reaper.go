@@ -31,40 +31,46 @@ type Exit struct {
 // os/exec Cmd.Wait, no os.Process.Wait): they would steal exits or get
 // ECHILD.
 type Reaper struct {
-	sig  chan os.Signal
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	sig   chan os.Signal
+	stop  chan struct{}
+	exits chan Exit
+	once  sync.Once
 }
 
-// NewReaper starts reaping and sends every exit to out; a send blocks
-// until the owner receives (exited children meanwhile stay zombies, so
-// nothing is lost). Children that exited before NewReaper are reaped at
-// once.
-func NewReaper(out chan<- Exit) *Reaper {
+// NewReaper starts reaping and sends every exit on Exits, whose buffer
+// holds buffer exits; a send blocks until the owner receives (exited
+// children meanwhile stay zombies, so nothing is lost). Children that
+// exited before NewReaper are reaped at once.
+func NewReaper(buffer int) *Reaper {
 	r := &Reaper{
-		sig:  make(chan os.Signal, 1),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		sig:   make(chan os.Signal, 1),
+		stop:  make(chan struct{}),
+		exits: make(chan Exit, buffer),
 	}
 	signal.Notify(r.sig, syscall.SIGCHLD)
-	go r.run(out)
+	go r.run(r.exits)
 	return r
 }
 
-// Stop ends the reaper goroutine and returns once it has. An exit being
-// delivered when Stop is called is dropped; later exits stay zombies until
-// someone waits. Stop may be called more than once.
+// Exits delivers every reaped child, in reaping order. It is closed once
+// the reaper stopped, so a loop ranging over it ends.
+func (r *Reaper) Exits() <-chan Exit { return r.exits }
+
+// Stop ends the reaper goroutine and returns once it has and Exits is
+// closed. An exit being delivered when Stop is called is dropped; later
+// exits stay zombies until someone waits. Stop may be called more than
+// once.
 func (r *Reaper) Stop() {
 	r.once.Do(func() {
 		signal.Stop(r.sig)
 		close(r.stop)
 	})
-	<-r.done
+	for range r.exits { // until run closes it; drops what was buffered
+	}
 }
 
 func (r *Reaper) run(out chan<- Exit) {
-	defer close(r.done)
+	defer close(out)
 	for {
 		if !r.drain(out) {
 			return

@@ -43,8 +43,8 @@ func TestReaper(t *testing.T) {
 	if err := BecomeSubreaper(); err != nil {
 		t.Fatal(err)
 	}
-	exits := make(chan Exit)
-	r := NewReaper(exits)
+	r := NewReaper(0)
+	exits := r.Exits()
 	defer r.Stop()
 
 	t.Run("200 concurrent children", func(t *testing.T) { reap200(t, exits) })
@@ -52,6 +52,9 @@ func TestReaper(t *testing.T) {
 	t.Run("stop", func(t *testing.T) {
 		r.Stop()
 		r.Stop() // idempotent
+		if _, open := <-exits; open {
+			t.Fatal("Exits still open after Stop")
+		}
 		pid, err := Start(&Spec{Path: "/bin/sh", Argv: []string{"sh", "-c", "exit 3"}, Umask: -1})
 		if err != nil {
 			t.Fatal(err)

@@ -109,7 +109,7 @@ func BenchmarkAllProcessInfo(b *testing.B) {
 // the successor lookup, the adoption and the reply.
 func BenchmarkReloadReexec(b *testing.B) {
 	h := newFakeHost()
-	s := New(cfgOf(single("web", manual, startsecs(0), reloadBy(ReloadReexec, 0))), h, nil)
+	s := New(cfgOf(single("web", manual, startsecs(0), reloadBy(config.ReloadReexec, 0))), h, nil)
 	next := 100000
 	h.onSignal = func(pid int, sig syscall.Signal) {
 		next++
@@ -125,7 +125,7 @@ func BenchmarkReloadReexec(b *testing.B) {
 // one, its exit and the reply.
 func BenchmarkReloadBlueGreen(b *testing.B) {
 	h := newFakeHost()
-	s := New(cfgOf(single("web", manual, startsecs(0), reloadBy(ReloadBlueGreen, 0))), h, nil)
+	s := New(cfgOf(single("web", manual, startsecs(0), reloadBy(config.ReloadBlueGreen, 0))), h, nil)
 	h.onSignal = func(pid int, sig syscall.Signal) { go s.Exited(pid, 0) }
 	benchReloads(b, s)
 }

@@ -7,10 +7,8 @@ import (
 	"time"
 )
 
-// The blue/green hand-off (reload = bluegreen), run natively on the owner
-// goroutine with its timers and per-pid exit routing rather than through
-// reload.Plan (which drives the same steps from its own goroutine with
-// blocking callbacks; it stays the reference for the order of the steps).
+// The blue/green hand-off (reload = bluegreen), run on the owner goroutine
+// with its timers and per-pid exit routing, like everything else.
 //
 // While generation N (p.cur) serves on drover's sockets, generation N+1 is
 // spawned beside it (p.handoff), waited on (readiness probe, else startsecs
@@ -20,17 +18,17 @@ import (
 // when N has exited. Failures never cost service: N+1 not ready or exiting
 // early is stopped and N keeps serving.
 //
-// With a Steerer host, N+1 has TCP listeners of its own that get no
-// connection until it is ready; promotion steers every new connection to
-// them, and N gets its signal once its own accept queue is empty (checked
-// every drainTick, after drainGrace for workers already woken, at most
-// drainMax): a worker told to stop right after accept may close the
-// connection it just took unanswered (Net::Server on HUP).
+// With TCP sockets, N+1 has listeners of its own (Sockets.Listen beside)
+// that get no connection until it is ready; promotion steers every new
+// connection to them, and N gets its signal once its own accept queue is
+// empty (checked every drainTick, after drainGrace for workers already
+// woken, at most drainMax): a worker told to stop right after accept may
+// close the connection it just took unanswered (Net::Server on HUP).
 
 // defaultGracefulTimeout applies when Drover.GracefulTimeout is unset.
 const defaultGracefulTimeout = 30 * time.Second
 
-// The old generation's drain after promotion (Steerer hosts): its queue is
+// The old generation's drain after promotion (steered listeners): its queue is
 // re-checked every drainTick; it is signalled once the queue was empty for
 // drainGrace, or after drainMax whatever the queue holds.
 const (
@@ -95,7 +93,7 @@ func (c *core) beginBlueGreen(p *proc, rec *reloadRec) error {
 	p.handoff = next
 	c.dirty = true
 	c.logf(slog.LevelInfo, "reloading '%s' (bluegreen): starting a new generation beside pid %d", p.cfg.Name, old.pid)
-	c.spawnInst(next)
+	c.spawnInst(next, true)
 	return nil
 }
 
@@ -167,7 +165,7 @@ func (c *core) bgReady(rec *reloadRec, err error) {
 		c.bgFinish(rec, nil)
 		return
 	}
-	if st, ok := c.s.host.(Steerer); ok && st.Promote(p.cfg, next.pid, old.pid) {
+	if next.sockets != nil && next.sockets.Promote(next.listeners) {
 		c.logf(slog.LevelInfo, "handing off '%s': pid %d is ready after %v; new connections go to it, waiting for pid %d's accept queue to drain",
 			p.cfg.Name, next.pid, time.Since(hb.t0).Round(time.Millisecond), old.pid)
 		hb.busyAt = time.Now()
@@ -189,7 +187,7 @@ func (c *core) bgDrain(rec *reloadRec) {
 		return
 	}
 	now := time.Now()
-	n := c.s.host.(Steerer).Queued(p.cfg, old.pid)
+	n := old.sockets.Queued(old.listeners)
 	if n > 0 {
 		hb.busyAt = now
 	}
@@ -313,8 +311,8 @@ func (c *core) bgExited(p *proc, inst *instance, status syscall.WaitStatus) bool
 			p.laststart = next.spawnedAt
 			p.laststop = time.Now()
 			c.dirty = true
-			if st, ok := c.s.host.(Steerer); ok {
-				st.Promote(p.cfg, next.pid, inst.pid) // nothing left to drain
+			if next.sockets != nil {
+				next.sockets.Promote(next.listeners) // nothing left to drain
 			}
 			return true
 		}

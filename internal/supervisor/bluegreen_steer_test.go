@@ -9,37 +9,85 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/reload"
 )
 
-// fakeSteer is a Steerer: queued answers each pid's accept queue length.
+// fakeSteer makes fakeSockets steer: promoted records [new pid, old pid]
+// of each Promote that steered; queued answers each pid's accept queue
+// length.
 type fakeSteer struct {
 	mu       sync.Mutex
-	promoted [][2]int // newPid, oldPid
+	promoted [][2]int
 	queued   func(pid int) int
 }
 
-func (h *fakeHost) Promote(_ *config.Process, newPid, oldPid int) bool {
-	if h.steer == nil {
+// fakeSockets hands out a distinct token per hold and follows which one
+// serves, like the daemon's (without steering, Promote reports false).
+type fakeSockets struct {
+	h       *fakeHost
+	serving *reload.Set
+	holds   map[*reload.Set]int
+	pids    map[*reload.Set]int
+	closed  bool
+}
+
+func (s *fakeSockets) Listen(beside bool) *reload.Set {
+	if s.holds == nil {
+		s.holds = map[*reload.Set]int{}
+	}
+	if s.serving == nil {
+		s.serving = new(reload.Set)
+	}
+	l := s.serving
+	if beside {
+		l = new(reload.Set)
+	}
+	s.holds[l]++
+	return l
+}
+
+func (s *fakeSockets) Release(l *reload.Set) { s.holds[l]-- }
+
+func (s *fakeSockets) pidOf(l *reload.Set) int {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	for i := len(s.h.listeners) - 1; i >= 0; i-- {
+		if s.h.listeners[i].l == l {
+			return s.h.listeners[i].pid
+		}
+	}
+	return 0
+}
+
+func (s *fakeSockets) Promote(l *reload.Set) bool {
+	old := s.serving
+	if l == old {
 		return false
 	}
-	h.steer.mu.Lock()
-	defer h.steer.mu.Unlock()
-	h.steer.promoted = append(h.steer.promoted, [2]int{newPid, oldPid})
+	s.serving = l
+	if s.h.steer == nil || s.holds[old] == 0 {
+		return false
+	}
+	s.h.steer.mu.Lock()
+	defer s.h.steer.mu.Unlock()
+	s.h.steer.promoted = append(s.h.steer.promoted, [2]int{s.pidOf(l), s.pidOf(old)})
 	return true
 }
 
-func (h *fakeHost) Queued(_ *config.Process, pid int) int {
-	if h.steer == nil || h.steer.queued == nil {
+func (s *fakeSockets) Queued(l *reload.Set) int {
+	if s.h.steer == nil || s.h.steer.queued == nil || l == s.serving {
 		return 0
 	}
-	return h.steer.queued(pid)
+	return s.h.steer.queued(s.pidOf(l))
 }
+
+func (s *fakeSockets) Close() { s.closed = true }
 
 // steerHarness is bgHarness on a steering host.
 func steerHarness(t *testing.T, fs *fakeSteer) (*harness, *readyAfter, int) {
 	t.Helper()
 	ra := &readyAfter{delay: map[int]time.Duration{}, fail: map[int]error{}}
-	opts := []func(*config.Process){startsecs(time.Second), reloadBy(ReloadBlueGreen, 0),
+	opts := []func(*config.Process){startsecs(time.Second), reloadBy(config.ReloadBlueGreen, 0), sockets("tcp://127.0.0.1:8080"),
 		readyProbe("http://{probe}/healthz", 10*time.Second), graceful(syscall.SIGQUIT, 5*time.Second)}
 	hs := newHarness(t, cfgOf(single("web", opts...)), func(h *fakeHost) { h.ready, h.steer = ra.wait, fs })
 	hs.wantState("web", Running)

@@ -50,7 +50,7 @@ func (r *readyAfter) wait(ctx context.Context, _ *config.Process, pid int) error
 func bgHarness(t *testing.T, opts ...func(*config.Process)) (*harness, *readyAfter, int) {
 	t.Helper()
 	ra := &readyAfter{delay: map[int]time.Duration{}, fail: map[int]error{}}
-	base := []func(*config.Process){startsecs(time.Second), reloadBy(ReloadBlueGreen, 0),
+	base := []func(*config.Process){startsecs(time.Second), reloadBy(config.ReloadBlueGreen, 0),
 		readyProbe("http://{probe}/healthz", 10*time.Second), graceful(syscall.SIGQUIT, 5*time.Second)}
 	hs := newHarness(t, cfgOf(single("web", append(base, opts...)...)), func(h *fakeHost) { h.ready = ra.wait })
 	hs.wantState("web", Running)
@@ -71,7 +71,7 @@ func TestBlueGreenHandOff(t *testing.T) {
 		if sp := hs.spawnTimes("web"); len(sp) != 2 {
 			t.Fatalf("spawns %v", sp)
 		}
-		if in := hs.info("web"); in.Pid != old || in.HandoffPid != next || in.State != Running || in.Reloading != ReloadBlueGreen {
+		if in := hs.info("web"); in.Pid != old || in.HandoffPid != next || in.State != Running || in.Reloading != config.ReloadBlueGreen {
 			t.Fatalf("before ready: %+v", in)
 		}
 		time.Sleep(2 * time.Second)
@@ -225,7 +225,7 @@ func TestBlueGreenFailuresKeepTheOldGeneration(t *testing.T) {
 // Without a probe the new generation must stay up startsecs.
 func TestBlueGreenWithoutProbeUsesStartsecs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(3*time.Second), reloadBy(ReloadBlueGreen, 0))), nil)
+		hs := newHarness(t, cfgOf(single("web", startsecs(3*time.Second), reloadBy(config.ReloadBlueGreen, 0))), nil)
 		hs.sleepUntil(3 * time.Second)
 		old := hs.lastPid("web")
 		t0 := time.Now()

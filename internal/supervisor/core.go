@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/reload"
 )
 
 // core is the state owned by the Run goroutine. No other goroutine touches
@@ -27,7 +28,8 @@ type core struct {
 	// pid, so two generations of one process can be alive at once.
 	pids map[int]*instance
 	// parked holds exits of unknown pids while spawns are in flight: the
-	// reaper may report an exit before the spawn result arrives.
+	// reaper may report an exit before the spawn result arrives. This is
+	// the one place that case is handled: the host keeps nothing per pid.
 	parked map[int]parkedExit
 	// exits counts reaped messages; a parked exit can belong to a spawn
 	// only if it was reaped after that spawn began (guards against a pid
@@ -40,6 +42,8 @@ type core struct {
 	// exits of unknown pids are parked meanwhile, as during spawns.
 	following int
 	gen       uint64
+	// programs outlive procs (updates) and supervisors (Handover).
+	programs map[string]*program
 
 	timers  timerHeap
 	waiters []*waiter
@@ -74,6 +78,7 @@ type proc struct {
 	cfg   *config.Process
 	group *group
 	state State
+	logs  Logs // from Host.Logs when the group became active
 
 	backoff    int // consecutive start failures (supervisord's backoff)
 	crashes    int // consecutive runs shorter than 1 s (crash-loop delay)
@@ -123,6 +128,15 @@ type instance struct {
 	reexecs int
 	prevPid int
 
+	// child is what Host.Spawn made (stdin, readiness probe); its
+	// resources go when its own pid is reaped.
+	child Child
+	// sockets and listeners are the program's sockets and this
+	// generation's hold on them (Sockets.Listen), released when the
+	// generation is gone for good.
+	sockets   Sockets
+	listeners *reload.Set
+
 	// gone is set when the main pid was reaped for good.
 	gone bool
 	// readyCancel ends a readiness wait in flight (waitReady).
@@ -153,6 +167,8 @@ func newCore(s *Supervisor) *core {
 		pids:   make(map[int]*instance),
 		parked: make(map[int]parkedExit),
 		ignore: make(map[int]struct{}),
+
+		programs: make(map[string]*program),
 	}
 	c.report = timer{idx: -1, fire: (*core).fireReport}
 	return c
@@ -173,8 +189,13 @@ func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
 		}
 		p := &proc{cfg: pc, group: g}
 		p.t = timer{idx: -1, fire: func(c *core) { c.handle(p, event{kind: evTimer}) }}
+		var err error
+		if p.logs, err = c.s.host.Logs(pc); err != nil {
+			c.log.Error(fmt.Sprintf("could not create AUTO log for '%s': %v", pc.Name, err))
+		}
 		g.procs = append(g.procs, p)
 		g.byName[pc.Name] = p
+		c.program(p)
 	}
 	sortProcs(g.procs)
 	c.groups[g.name] = g
@@ -271,6 +292,7 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 	c.exits++
 	if inst, ok := c.pids[pid]; ok {
 		delete(c.pids, pid)
+		inst.childReaped(pid)
 		if c.lookForSuccessor(inst, status) {
 			return
 		}
@@ -290,9 +312,13 @@ func (c *core) reaped(pid int, status syscall.WaitStatus) {
 }
 
 // spawnDone takes a spawn result on the owner goroutine.
-func (c *core) spawnDone(inst *instance, pid int, err error) {
+func (c *core) spawnDone(inst *instance, child Child, err error) {
 	c.inflight--
 	c.dirty = true // start requests without wait answer on the result
+	pid := 0
+	if child != nil {
+		pid = child.Pid()
+	}
 	pe, parked := c.parked[pid]
 	parked = parked && pid > 0 && pe.seq > inst.exitsAtSpawn
 	if parked {
@@ -302,15 +328,18 @@ func (c *core) spawnDone(inst *instance, pid int, err error) {
 		if pid > 0 && !parked {
 			c.ignore[pid] = struct{}{}
 		}
+		inst.release()
 		c.handle(inst.p, event{kind: evSpawned, inst: inst, err: err})
 	} else {
 		inst.pid = pid
 		inst.pgid = pid
-		inst.follow = inst.p.cfg.Drover.Reload == ReloadReexec
+		inst.child = child
+		inst.follow = inst.p.cfg.Drover.Reload == config.ReloadReexec
 		c.pids[pid] = inst
 		c.handle(inst.p, event{kind: evSpawned, inst: inst})
 		if parked {
 			delete(c.pids, pid)
+			child.Exited()
 			c.handle(inst.p, event{kind: evExit, inst: inst, status: pe.status})
 		}
 	}

@@ -3,8 +3,9 @@ package supervisor
 import (
 	"sync"
 
-	"github.com/drover-sh/drover/internal/config"
 	"time"
+
+	"github.com/drover-sh/drover/internal/config"
 )
 
 // EventKind tells what an Event reports.

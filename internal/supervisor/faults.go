@@ -1,9 +1,8 @@
 package supervisor
 
-import "fmt"
-
-// Code is a supervisord XML-RPC fault code. The RPC layer sends it as the
-// faultCode; result structs carry it as status.
+// Code is a supervisord XML-RPC fault code, defined here once: the RPC
+// layer sends it as the faultCode, result structs carry it as status, and
+// the client reads it back.
 type Code int
 
 // Fault codes exactly as supervisord 4.2 numbers them (xmlrpc.Faults).
@@ -73,17 +72,18 @@ func codeName(c Code) string {
 }
 
 // String returns supervisord's name for the code ("BAD_NAME"), or
-// "UNKNOWN_FAULT_<n>" for a code supervisord does not define.
+// "UNKNOWN" for a code it does not define (its getFaultDescription).
 func (c Code) String() string {
 	if n := codeName(c); n != "" {
 		return n
 	}
-	return fmt.Sprintf("UNKNOWN_FAULT_%d", int(c))
+	return "UNKNOWN"
 }
 
 // Fault is an error carrying a supervisord fault code. Every error a request
 // method of Supervisor returns is a *Fault (or wraps one), except context
-// errors, so the RPC layer maps them with errors.As.
+// errors, so the RPC layer maps them with errors.As; its client returns the
+// faults it receives as *Fault too.
 type Fault struct {
 	Code Code
 	// Detail is the text after "NAME: " in the fault string ("" for none).
@@ -106,7 +106,10 @@ func (f *Fault) Is(target error) bool {
 	return ok && t.Code == f.Code
 }
 
-func fault(c Code, detail string) *Fault { return &Fault{Code: c, Detail: detail} }
+// NewFault returns a *Fault with the given code and detail.
+func NewFault(c Code, detail string) *Fault { return &Fault{Code: c, Detail: detail} }
+
+func fault(c Code, detail string) *Fault { return NewFault(c, detail) }
 
 // Sentinels for errors.Is; they match any *Fault with the same code.
 var (

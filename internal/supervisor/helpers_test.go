@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/reload"
 )
 
 // fakeHost records spawns and signals; tests deliver exits themselves.
@@ -30,25 +32,32 @@ type fakeHost struct {
 	// sigErr is returned by Signal for that pid.
 	sigErr map[int]error
 
-	// succ is the live re-exec'd successor of a process group (Follower),
+	// succ is the live re-exec'd successor of a process group (Successor),
 	// answered once;
 	// lookups records each call; succGate, when set, blocks Successor
 	// until it is closed.
 	succ     map[int]int
 	lookups  []lookupCall
 	succGate chan struct{}
-	// ready, when set, is WaitReady (Readier); nil answers ready at once.
+	// ready, when set, is each child's WaitReady; nil answers ready at once.
 	ready func(ctx context.Context, p *config.Process, pid int) error
 	// onSignal, when set, is called after each Signal (on the owner
 	// goroutine: it must not block).
 	onSignal func(pid int, sig syscall.Signal)
-	// prepared records PrepareReload calls: the pid and how many signals
-	// had been sent then.
+	// prepared records RearmReady calls: the pid and how many signals had
+	// been sent then.
 	prepared [][2]int
 	// steer, when set, makes the host a steering one (bluegreen_steer_test.go).
 	steer *fakeSteer
 	// drain, when set, is DrainPool; nil drains at once.
 	drain func(name string, done func())
+	// listeners records which listeners each spawned pid got.
+	listeners []listenerUse
+}
+
+type listenerUse struct {
+	l   *reload.Set
+	pid int
 }
 
 func (h *fakeHost) DrainPool(name string, done func()) {
@@ -59,7 +68,42 @@ func (h *fakeHost) DrainPool(name string, done func()) {
 	go done()
 }
 
-func (h *fakeHost) PrepareReload(_ *config.Process, pid int) {
+func (h *fakeHost) Resolve(*config.Process) error { return nil }
+func (h *fakeHost) SpawnConcurrency() int         { return 0 }
+
+func (h *fakeHost) Logs(p *config.Process) (Logs, error) {
+	return Logs{Stdout: p.Stdout.Path, Stderr: p.Stderr.Path}, nil
+}
+
+// Bind gives a program with sockets= fake listeners; with h.steer set they
+// steer (bluegreen_steer_test.go).
+func (h *fakeHost) Bind(*config.Process) (Sockets, error) {
+	return &fakeSockets{h: h, pids: map[*reload.Set]int{}}, nil
+}
+
+// fakeChild is what fakeHost.Spawn returns: WaitReady is h.ready,
+// RearmReady records into h.prepared.
+type fakeChild struct {
+	h   *fakeHost
+	p   *config.Process
+	pid int
+}
+
+func (c *fakeChild) Pid() int         { return c.pid }
+func (c *fakeChild) Exited()          {}
+func (c *fakeChild) Stdin() io.Writer { return nil }
+func (c *fakeChild) RearmReady()      { c.h.rearmed(c.pid) }
+func (c *fakeChild) WaitReady(ctx context.Context) error {
+	c.h.mu.Lock()
+	f := c.h.ready
+	c.h.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(ctx, c.p, c.pid)
+}
+
+func (h *fakeHost) rearmed(pid int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.prepared = append(h.prepared, [2]int{pid, len(h.signals)})
@@ -103,16 +147,6 @@ func (h *fakeHost) Successor(pgid int, hint string) (int, bool) {
 	return pid, ok
 }
 
-func (h *fakeHost) WaitReady(ctx context.Context, p *config.Process, pid int) error {
-	h.mu.Lock()
-	f := h.ready
-	h.mu.Unlock()
-	if f == nil {
-		return nil
-	}
-	return f(ctx, p, pid)
-}
-
 func (h *fakeHost) setSucc(pgid, pid int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -129,7 +163,8 @@ func (h *fakeHost) lookupList() []lookupCall {
 	return slices.Clone(h.lookups)
 }
 
-func (h *fakeHost) Spawn(p *config.Process) (int, error) {
+func (h *fakeHost) Spawn(req SpawnRequest) (Child, error) {
+	p := req.Process
 	h.mu.Lock()
 	g := h.gate[p.Name]
 	h.mu.Unlock()
@@ -143,12 +178,13 @@ func (h *fakeHost) Spawn(p *config.Process) (int, error) {
 	if err := h.spawnErr[p.Name]; err != nil {
 		h.spawns = append(h.spawns, spawnCall{p.Name, 0, time.Now()})
 		if h.errPid {
-			return pid, err
+			return &fakeChild{h: h, p: p, pid: pid}, err
 		}
-		return 0, err
+		return nil, err
 	}
 	h.spawns = append(h.spawns, spawnCall{p.Name, pid, time.Now()})
-	return pid, nil
+	h.listeners = append(h.listeners, listenerUse{req.Listeners, pid})
+	return &fakeChild{h: h, p: p, pid: pid}, nil
 }
 
 func (h *fakeHost) Signal(pid int, sig syscall.Signal, group bool) error {
@@ -402,11 +438,27 @@ func prio(n int) func(*config.Process)    { return func(p *config.Process) { p.P
 func restart(a config.Autorestart) func(*config.Process) {
 	return func(p *config.Process) { p.Autorestart = a }
 }
-func reloadBy(strategy string, sig syscall.Signal) func(*config.Process) {
+func reloadBy(strategy config.ReloadStrategy, sig syscall.Signal) func(*config.Process) {
 	return func(p *config.Process) { p.Drover.Reload, p.Drover.ReloadSignal = strategy, sig }
 }
 func readyProbe(spec string, timeout time.Duration) func(*config.Process) {
-	return func(p *config.Process) { p.Drover.Ready, p.Drover.ReadyTimeout = spec, timeout }
+	var r config.Ready // "" for none
+	if spec != "" {
+		var err error
+		if r, err = config.ParseReady(spec); err != nil {
+			panic(err)
+		}
+	}
+	return func(p *config.Process) { p.Drover.Ready, p.Drover.ReadyTimeout = r, timeout }
+}
+
+// sockets gives p drover-owned sockets.
+func sockets(spec string) func(*config.Process) {
+	s, err := config.ParseSockets(spec)
+	if err != nil {
+		panic(err)
+	}
+	return func(p *config.Process) { p.Drover.Sockets = s }
 }
 func stopwait(d time.Duration) func(*config.Process) {
 	return func(p *config.Process) { p.StopWait = d }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/drover-sh/drover/internal/config"
 )
 
 // Info is a process snapshot with the fields of supervisord's
@@ -40,7 +42,7 @@ type Info struct {
 	// core cannot see.
 	HandoffPid int
 	// Reloading is the strategy of the reload under way ("" when none).
-	Reloading string
+	Reloading config.ReloadStrategy
 }
 
 // info is the snapshot of p at now.
@@ -62,8 +64,8 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 	in.StateName = p.state.String()
 	in.SpawnErr = p.spawnerr
 	in.ExitStatus = p.exitstatus
-	in.StdoutLogfile = p.cfg.Stdout.Path
-	in.StderrLogfile = p.cfg.Stderr.Path
+	in.StdoutLogfile = p.logs.Stdout
+	in.StderrLogfile = p.logs.Stderr
 	in.Pid, in.Generation, in.Reexecs, in.PrevPid = 0, 0, 0, 0
 	if p.cur != nil {
 		in.Pid, in.Generation, in.Reexecs, in.PrevPid = p.cur.pid, p.cur.gen, p.cur.reexecs, p.cur.prevPid

@@ -61,10 +61,9 @@ func (o *orderedStop) pop() {
 }
 
 // poolDrained reports whether listener pool g may be stopped, asking the
-// host to drain it first (see PoolDrainer).
+// host to drain it first (see Host.DrainPool).
 func (o *orderedStop) poolDrained(c *core, g *group) bool {
-	dr, ok := c.s.host.(PoolDrainer)
-	if !ok || o.drained {
+	if o.drained {
 		return true
 	}
 	if o.draining {
@@ -82,7 +81,7 @@ func (o *orderedStop) poolDrained(c *core, g *group) bool {
 	}
 	o.drainBound.fire = finish
 	c.timers.arm(&o.drainBound, time.Now().Add(poolDrainBound))
-	dr.DrainPool(g.name, func() {
+	c.s.host.DrainPool(g.name, func() {
 		select {
 		case s.inbox <- reqFunc(finish):
 		case <-s.done:
@@ -160,11 +159,22 @@ func (s *Supervisor) Restart(ctx context.Context) error {
 	return s.terminate(ctx, StateRestarting)
 }
 
-func (s *Supervisor) terminate(ctx context.Context, to SupervisorState) error {
+// BeginStop begins what Shutdown (restart false) or Restart does and
+// returns once it has begun, so the daemon's lifecycle goroutine never
+// waits for processes to stop; Done tells when Run has returned.
+func (s *Supervisor) BeginStop(ctx context.Context, restart bool) error {
+	to := StateShutdown
+	if restart {
+		to = StateRestarting
+	}
 	_, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		reply <- res[struct{}]{err: c.beginStop(to)}
 	})
-	if err != nil {
+	return err
+}
+
+func (s *Supervisor) terminate(ctx context.Context, to SupervisorState) error {
+	if err := s.BeginStop(ctx, to == StateRestarting); err != nil {
 		return err
 	}
 	select {

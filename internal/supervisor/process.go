@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/logfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,14 +92,23 @@ func (c *core) spawn(p *proc) {
 	inst := &instance{p: p, gen: c.gen, exitsAtSpawn: c.exits}
 	p.cur = inst
 	c.change(p, Starting, 0, true)
-	c.spawnInst(inst)
+	c.spawnInst(inst, false)
 }
 
 // spawnInst runs Host.Spawn for inst on a worker goroutine; the result
-// comes back as a spawnMsg.
-func (c *core) spawnInst(inst *instance) {
+// comes back as a spawnMsg. Its listeners are taken here, on the owner
+// goroutine (beside: a hand-off's new generation gets its own); a bind
+// that fails travels the same way as a failed spawn.
+func (c *core) spawnInst(inst *instance, beside bool) {
 	c.inflight++
-	c.s.spawns.run(c.s, spawnJob{inst, inst.p.cfg})
+	pr := c.program(inst.p)
+	err := c.listen(inst, pr, beside)
+	if err == nil {
+		pr.gen++
+	}
+	c.s.spawns.run(c.s, spawnJob{inst: inst, err: err, req: SpawnRequest{
+		Process: inst.p.cfg, Logs: inst.p.logs, Listeners: inst.listeners, Generation: pr.gen,
+	}})
 }
 
 func (c *core) spawned(p *proc, inst *instance, err error) {
@@ -272,7 +282,7 @@ func (c *core) kill(p *proc, sig syscall.Signal, asGroup, repeat bool) error {
 			return nil
 		}
 		msg := fmt.Sprintf("unknown problem killing %s (%d):%v", p.cfg.Name, inst.pid, err)
-		c.log.Log(context.Background(), LevelCritical, msg)
+		c.log.Log(context.Background(), logfile.LevelCritical, msg)
 		c.timers.cancel(&p.t)
 		c.change(p, Unknown, inst.pid, true)
 		return fault(CodeFailed, msg)
@@ -303,7 +313,7 @@ func (c *core) signal(p *proc, sig syscall.Signal) error {
 			return nil
 		}
 		msg := fmt.Sprintf("unknown problem sending sig %s (%d):%v", p.cfg.Name, inst.pid, err)
-		c.log.Log(context.Background(), LevelCritical, msg)
+		c.log.Log(context.Background(), logfile.LevelCritical, msg)
 		c.timers.cancel(&p.t)
 		c.change(p, Unknown, inst.pid, true)
 		return fault(CodeFailed, msg)
@@ -315,6 +325,7 @@ func (c *core) signal(p *proc, sig syscall.Signal) error {
 func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	es, how := decodeStatus(status)
 	inst.gone = true
+	inst.release()
 	if inst.readyCancel != nil {
 		inst.readyCancel()
 		inst.readyCancel = nil

@@ -19,25 +19,20 @@ type readyMsg struct {
 func (m readyMsg) apply(c *core) { c.readyDone(m) }
 
 // readyGated reports whether p's generations count as up when their
-// readiness probe answers (Drover.Ready with a Readier host) rather than
-// after startsecs.
-func (c *core) readyGated(p *proc) bool {
-	_, ok := c.s.host.(Readier)
-	return ok && p.cfg.Drover.Ready != ""
-}
+// readiness probe (Drover.Ready) answers rather than after startsecs.
+func (c *core) readyGated(p *proc) bool { return p.cfg.Drover.Ready.Kind != "" }
 
-// waitReady runs Readier.WaitReady for inst on a worker goroutine, bounded
-// by Drover.ReadyTimeout; the result comes back as a readyMsg. The owner
+// waitReady runs inst's Child.WaitReady on a worker goroutine, bounded by
+// Drover.ReadyTimeout; the result comes back as a readyMsg. The owner
 // never blocks on a probe; inst.readyCancel ends the wait early.
 func (c *core) waitReady(inst *instance) {
-	r := c.s.host.(Readier)
 	to := readyTimeout(inst.p.cfg.Drover.ReadyTimeout)
 	ctx, cancel := context.WithTimeout(c.s.life, to)
 	inst.readyCancel = cancel
-	s, cfg, pid := c.s, inst.p.cfg, inst.pid
+	s, child := c.s, inst.child
 	go func() {
 		t0 := time.Now()
-		err := r.WaitReady(ctx, cfg, pid)
+		err := child.WaitReady(ctx)
 		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("not ready within %v: %w", to, err)
 		}

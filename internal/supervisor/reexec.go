@@ -9,21 +9,13 @@ import (
 	"github.com/drover-sh/drover/internal/config"
 )
 
-// Reload strategies (config Drover.Reload).
-const (
-	ReloadRestart   = "restart"   // stop, then start (the default)
-	ReloadSignal    = "signal"    // in-place signal; the pid stays
-	ReloadReexec    = "reexec"    // the master re-execs; drover follows the new pid
-	ReloadBlueGreen = "bluegreen" // two generations on drover-owned sockets
-)
-
 // reloadSignal is the signal that asks p to reload: Drover.ReloadSignal, or
 // USR2 for reload = reexec (the unicorn/gunicorn convention); 0 when none.
 func reloadSignal(p *config.Process) syscall.Signal {
 	if p.Drover.ReloadSignal != 0 {
 		return p.Drover.ReloadSignal
 	}
-	if p.Drover.Reload == ReloadReexec {
+	if p.Drover.Reload == config.ReloadReexec {
 		return syscall.SIGUSR2
 	}
 	return 0
@@ -48,8 +40,7 @@ func (m followMsg) apply(c *core) { c.followDone(m) }
 // pids are parked, since one of them may be the successor's.
 func (c *core) lookForSuccessor(inst *instance, status syscall.WaitStatus) bool {
 	p := inst.p
-	f, ok := c.s.host.(Follower)
-	if !ok || !inst.follow || inst != p.cur || inst.looking {
+	if !inst.follow || inst != p.cur || inst.looking {
 		return false
 	}
 	switch p.state {
@@ -73,7 +64,7 @@ func (c *core) lookForSuccessor(inst *instance, status syscall.WaitStatus) bool 
 		inst.pid, p.cfg.Name, describeStatus(status), pgid)
 	go func() {
 		t0 := time.Now()
-		pid, ok := f.Successor(pgid, hint)
+		pid, ok := s.host.Successor(pgid, hint)
 		select {
 		case s.inbox <- followMsg{inst, status, pid, ok, time.Since(t0)}:
 		case <-s.done:

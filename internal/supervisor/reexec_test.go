@@ -15,7 +15,7 @@ import (
 // successor's own exit later takes the normal path.
 func TestReexecAdoptsSuccessor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0))), nil)
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0))), nil)
 		hs.wantState("web", Running)
 		hs.sleepUntil(10 * time.Second) // runs long enough: no crash-loop delay later
 		first := hs.lastPid("web")
@@ -73,7 +73,7 @@ func TestReexecAdoptsSuccessor(t *testing.T) {
 // re-exec never looks for one.
 func TestReexecNoSuccessorIsAnExit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0)), single("plain", startsecs(0))), nil)
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0)), single("plain", startsecs(0))), nil)
 		hs.sleepUntil(10 * time.Second)
 		web, plain := hs.lastPid("web"), hs.lastPid("plain")
 		hs.h.setSucc(plain, 900) // an orphan in plain's group: never adopted
@@ -96,7 +96,7 @@ func TestReexecNoSuccessorIsAnExit(t *testing.T) {
 // The program's pidfile is passed as the hint.
 func TestReexecPassesPidfileHint(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0), func(p *config.Process) {
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0), func(p *config.Process) {
 			p.Drover.Pidfile = "/run/web.pid"
 		})), nil)
 		pid := hs.lastPid("web")
@@ -113,7 +113,7 @@ func TestReexecPassesPidfileHint(t *testing.T) {
 // program's reload signal, whatever its strategy.
 func TestSignalWithReloadSignalFollows(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadSignal, syscall.SIGUSR2))), nil)
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR2))), nil)
 		pid := hs.lastPid("web")
 		hs.h.setSucc(pid, 502)
 		if err := hs.s.SignalProcess(bg, "web", syscall.SIGHUP); err != nil {
@@ -140,7 +140,7 @@ func TestSignalWithReloadSignalFollows(t *testing.T) {
 func TestStopDuringLookupGoesToSuccessor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0))), func(h *fakeHost) { h.succGate = gate })
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0))), func(h *fakeHost) { h.succGate = gate })
 		pid := hs.lastPid("web")
 		hs.h.setSucc(pid, 503)
 		hs.exit(pid, 0)
@@ -169,7 +169,7 @@ func TestStopDuringLookupGoesToSuccessor(t *testing.T) {
 func TestSuccessorDiesDuringLookup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0), restart(config.AutorestartFalse))),
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0), restart(config.AutorestartFalse))),
 			func(h *fakeHost) { h.succGate = gate })
 		pid := hs.lastPid("web")
 		hs.h.setSucc(pid, 504)
@@ -193,7 +193,7 @@ func TestSuccessorDiesDuringLookup(t *testing.T) {
 // lookup runs whatever the status, so a successor gets the stop too.
 func TestReexecCrashIsNotFollowed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0))), nil)
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0))), nil)
 		hs.sleepUntil(10 * time.Second)
 		pid := hs.lastPid("web")
 		hs.h.setSucc(pid, 510) // an orphaned worker

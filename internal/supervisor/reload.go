@@ -1,6 +1,8 @@
 package supervisor
 
 import (
+	"github.com/drover-sh/drover/internal/config"
+
 	"context"
 	"errors"
 	"fmt"
@@ -22,12 +24,13 @@ var errGenerationEnded = errors.New("the serving generation exited")
 // 2) runs on the requester's goroutine.
 type reloadRec struct {
 	p        *proc
-	strategy string
+	strategy config.ReloadStrategy
 	// inst is the generation that serves after the reload: the signalled
 	// one (signal, reexec), or the new one once started (restart).
 	inst    *instance
-	pid     int // the pid to probe, set before phase1 is sent
-	reexecs int // inst.reexecs when a reexec reload began
+	pid     int   // the pid to probe, set before phase1 is sent
+	child   Child // the Child that probes it; nil: ready at once
+	reexecs int   // inst.reexecs when a reexec reload began
 	// lost is how inst's main pid ended, if it did during the reload.
 	lost   string
 	cancel context.CancelCauseFunc // ends the readiness wait
@@ -94,10 +97,10 @@ func (s *Supervisor) ReloadProcess(ctx context.Context, name string) error {
 		return ctx.Err()
 	}
 	cfg := rec.p.cfg
-	if r, ok := s.host.(Readier); ok && cfg.Drover.Ready != "" && rec.strategy != ReloadBlueGreen {
+	if cfg.Drover.Ready.Kind != "" && rec.strategy != config.ReloadBlueGreen && rec.child != nil {
 		to := readyTimeout(cfg.Drover.ReadyTimeout)
 		wctx, cancel := context.WithTimeout(rctx, to)
-		err := r.WaitReady(wctx, cfg, rec.pid)
+		err := rec.child.WaitReady(wctx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -144,7 +147,7 @@ func (c *core) beginReload(name string, rec *reloadRec) error {
 	rec.p = p
 	rec.strategy = p.cfg.Drover.Reload
 	if rec.strategy == "" {
-		rec.strategy = ReloadRestart
+		rec.strategy = config.ReloadRestart
 	}
 	rec.t = timer{idx: -1, fire: func(c *core) {
 		c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf(
@@ -152,11 +155,11 @@ func (c *core) beginReload(name string, rec *reloadRec) error {
 			namespec(p), readyTimeout(p.cfg.Drover.ReadyTimeout))))
 	}}
 	switch rec.strategy {
-	case ReloadRestart:
+	case config.ReloadRestart:
 		return c.beginRestart(p, rec)
-	case ReloadSignal, ReloadReexec:
+	case config.ReloadSignal, config.ReloadReexec:
 		return c.beginSignalReload(p, rec)
-	case ReloadBlueGreen:
+	case config.ReloadBlueGreen:
 		return c.beginBlueGreen(p, rec)
 	}
 	return fault(CodeFailed, fmt.Sprintf("%s: unknown reload strategy %q", namespec(p), rec.strategy))
@@ -177,19 +180,19 @@ func (c *core) beginSignalReload(p *proc, rec *reloadRec) error {
 	}
 	rec.inst = inst
 	rec.reexecs = inst.reexecs
-	if rec.strategy == ReloadReexec {
+	if rec.strategy == config.ReloadReexec {
 		inst.follow = true
 	}
 	c.logf(slog.LevelInfo, "reloading '%s' (%s): sending %s to pid %d", p.cfg.Name, rec.strategy, signame(sig), inst.pid)
-	if pr, ok := c.s.host.(ReloadPreparer); ok && rec.strategy == ReloadSignal {
-		pr.PrepareReload(p.cfg, inst.pid)
+	if ch := inst.liveChild(); ch != nil && rec.strategy == config.ReloadSignal {
+		ch.RearmReady()
 	}
 	if err := c.signal(p, sig); err != nil {
 		return err
 	}
 	p.reload = rec
-	if rec.strategy == ReloadSignal {
-		rec.pid = inst.pid
+	if rec.strategy == config.ReloadSignal {
+		rec.pid, rec.child = inst.pid, inst.liveChild()
 		c.finishPhase1(rec, nil)
 		return nil
 	}
@@ -206,7 +209,7 @@ func (c *core) beginSignalReload(p *proc, rec *reloadRec) error {
 		case inst.looking:
 			return false
 		case inst.reexecs > rec.reexecs:
-			rec.pid = inst.pid
+			rec.pid, rec.child = inst.pid, inst.liveChild()
 			c.finishPhase1(rec, nil)
 		case p.state != Running && p.state != Starting:
 			c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf("%s: %s during the reload", namespec(p), p.state)))
@@ -252,7 +255,7 @@ func (c *core) beginRestart(p *proc, rec *reloadRec) error {
 			return false
 		}
 		if err == nil {
-			rec.inst, rec.pid = p.cur, p.cur.pid
+			rec.inst, rec.pid, rec.child = p.cur, p.cur.pid, p.cur.liveChild()
 		}
 		c.finishPhase1(rec, err)
 		return true

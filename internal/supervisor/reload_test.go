@@ -26,7 +26,7 @@ func wantDetail(t *testing.T, err error, code Code, substr string) {
 // when the successor is adopted.
 func TestReloadReexecSucceedsOnAdoption(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, 0))), nil)
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0))), nil)
 		pid := hs.lastPid("web")
 		done := async(func() error { return hs.s.ReloadProcess(bg, "web") })
 		synctest.Wait()
@@ -34,7 +34,7 @@ func TestReloadReexecSucceedsOnAdoption(t *testing.T) {
 		if len(sigs) != 1 || sigs[0].pid != pid || sigs[0].sig != syscall.SIGUSR2 {
 			t.Fatalf("signals %+v, want USR2 to %d", sigs, pid)
 		}
-		if in := hs.info("web"); in.Reloading != ReloadReexec {
+		if in := hs.info("web"); in.Reloading != config.ReloadReexec {
 			t.Fatalf("info during the reload %+v", in)
 		}
 		if _, ok := ready(t, done); ok {
@@ -59,7 +59,7 @@ func TestReloadReexecSucceedsOnAdoption(t *testing.T) {
 // says so; an old master that never exits times out.
 func TestReloadReexecFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(ReloadReexec, syscall.SIGUSR2), readyProbe("", 30*time.Second))), nil)
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, syscall.SIGUSR2), readyProbe("", 30*time.Second))), nil)
 		hs.sleepUntil(5 * time.Second)
 		pid := hs.lastPid("web")
 		done := async(func() error { return hs.s.ReloadProcess(bg, "web") })
@@ -107,8 +107,8 @@ func TestReloadSignal(t *testing.T) {
 		var probed []int
 		readyAfter := time.Duration(0)
 		hs := newHarness(t, cfgOf(
-			single("plain", startsecs(0), reloadBy(ReloadSignal, syscall.SIGHUP)),
-			single("puma", startsecs(0), reloadBy(ReloadSignal, syscall.SIGUSR1), readyProbe("http://127.0.0.1:1/up", 10*time.Second)),
+			single("plain", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGHUP)),
+			single("puma", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR1), readyProbe("http://127.0.0.1:1/up", 10*time.Second)),
 		), func(h *fakeHost) {
 			h.ready = func(ctx context.Context, p *config.Process, pid int) error {
 				probed = append(probed, pid)
@@ -170,7 +170,7 @@ func TestReloadSignal(t *testing.T) {
 func TestReloadCrashDuringReadiness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		calls := 0
-		hs := newHarness(t, cfgOf(single("puma", startsecs(0), reloadBy(ReloadSignal, syscall.SIGUSR1), readyProbe("notify", 0))),
+		hs := newHarness(t, cfgOf(single("puma", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR1), readyProbe("notify", 0))),
 			func(h *fakeHost) {
 				h.ready = func(ctx context.Context, _ *config.Process, _ int) error {
 					if calls++; calls == 1 {
@@ -205,8 +205,8 @@ func TestReloadConcurrentRefused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		hs := newHarness(t, cfgOf(
-			single("a", startsecs(0), reloadBy(ReloadSignal, syscall.SIGHUP), readyProbe("tcp://127.0.0.1:1", 0)),
-			single("b", startsecs(0), reloadBy(ReloadSignal, syscall.SIGHUP)),
+			single("a", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGHUP), readyProbe("tcp://127.0.0.1:1", 0)),
+			single("b", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGHUP)),
 		), func(h *fakeHost) {
 			h.ready = func(ctx context.Context, _ *config.Process, _ int) error {
 				select {
@@ -250,11 +250,11 @@ func TestReloadConcurrentRefused(t *testing.T) {
 func TestReloadRefusals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hs := newHarness(t, cfgOf(
-			single("idle", manual, reloadBy(ReloadSignal, syscall.SIGHUP)),
+			single("idle", manual, reloadBy(config.ReloadSignal, syscall.SIGHUP)),
 			single("idle2", manual),
-			single("nosig", startsecs(0), reloadBy(ReloadSignal, 0)),
+			single("nosig", startsecs(0), reloadBy(config.ReloadSignal, 0)),
 			single("odd", startsecs(0), reloadBy("sideways", 0)),
-			single("starting", startsecs(5*time.Second), reloadBy(ReloadSignal, syscall.SIGHUP)),
+			single("starting", startsecs(5*time.Second), reloadBy(config.ReloadSignal, syscall.SIGHUP)),
 		), nil)
 		wantDetail(t, hs.s.ReloadProcess(bg, "idle"), CodeNotRunning, "idle")
 		wantDetail(t, hs.s.ReloadProcess(bg, "idle2"), CodeNotRunning, "idle2")
@@ -321,10 +321,10 @@ func TestReloadGroupRolls(t *testing.T) {
 		var order []int
 		fail := map[int]bool{}
 		hs := newHarness(t, cfgOf(grp("web", 10,
-			prog("web_0", startsecs(0), reloadBy(ReloadSignal, syscall.SIGUSR1), readyProbe("http://x", 0)),
-			prog("web_1", startsecs(0), reloadBy(ReloadSignal, syscall.SIGUSR1), readyProbe("http://x", 0)),
-			prog("web_2", startsecs(0), reloadBy(ReloadSignal, syscall.SIGUSR1), readyProbe("http://x", 0)),
-			prog("web_3", manual, reloadBy(ReloadSignal, syscall.SIGUSR1)),
+			prog("web_0", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR1), readyProbe("http://{probe}/", 0)),
+			prog("web_1", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR1), readyProbe("http://{probe}/", 0)),
+			prog("web_2", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR1), readyProbe("http://{probe}/", 0)),
+			prog("web_3", manual, reloadBy(config.ReloadSignal, syscall.SIGUSR1)),
 		)), func(h *fakeHost) {
 			h.ready = func(ctx context.Context, _ *config.Process, pid int) error {
 				mu.Lock()

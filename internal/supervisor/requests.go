@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"io"
 	"strings"
 	"syscall"
 
@@ -104,27 +105,25 @@ func startOutcome(p *proc, wait bool) (bool, error) {
 // Faults: BAD_NAME, ALREADY_STARTED, FAILED (UNKNOWN state), SPAWN_ERROR,
 // ABNORMAL_TERMINATION, SHUTDOWN_STATE.
 func (s *Supervisor) StartProcess(ctx context.Context, name string, wait bool) error {
-	if r, ok := s.host.(Resolver); ok {
-		pc, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[*config.Process]) {
-			err := c.checkRunning()
-			var p *proc
-			if err == nil {
-				p, err = c.lookup(name)
-			}
-			if err != nil {
-				reply <- res[*config.Process]{err: err}
-				return
-			}
-			reply <- res[*config.Process]{v: p.cfg}
-		})
+	pc, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[*config.Process]) {
+		err := c.checkRunning()
+		var p *proc
+		if err == nil {
+			p, err = c.lookup(name)
+		}
 		if err != nil {
-			return err
+			reply <- res[*config.Process]{err: err}
+			return
 		}
-		if err := r.Resolve(pc); err != nil {
-			return resolveFault(err)
-		}
+		reply <- res[*config.Process]{v: p.cfg}
+	})
+	if err != nil {
+		return err
 	}
-	_, err := call(s, ctx, func(c *core, w *waiter, reply chan<- res[struct{}]) {
+	if err := s.host.Resolve(pc); err != nil {
+		return resolveFault(err)
+	}
+	_, err = call(s, ctx, func(c *core, w *waiter, reply chan<- res[struct{}]) {
 		err := c.checkRunning()
 		var p *proc
 		if err == nil {
@@ -243,27 +242,25 @@ func (c *core) procsOf(name string, all bool) ([]*proc, error) {
 // when each has its outcome.
 func (s *Supervisor) startMany(ctx context.Context, name string, all, wait bool) ([]Result, error) {
 	var refused map[*config.Process]error
-	if r, ok := s.host.(Resolver); ok {
-		cands, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]*config.Process]) {
-			ps, err := c.procsOf(name, all)
-			var out []*config.Process
-			for _, p := range ps {
-				if !p.state.IsRunning() {
-					out = append(out, p.cfg)
-				}
+	cands, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]*config.Process]) {
+		ps, err := c.procsOf(name, all)
+		var out []*config.Process
+		for _, p := range ps {
+			if !p.state.IsRunning() {
+				out = append(out, p.cfg)
 			}
-			reply <- res[[]*config.Process]{v: out, err: err}
-		})
-		if err != nil {
-			return nil, err
 		}
-		for _, pc := range cands {
-			if err := r.Resolve(pc); err != nil {
-				if refused == nil {
-					refused = make(map[*config.Process]error)
-				}
-				refused[pc] = resolveFault(err)
+		reply <- res[[]*config.Process]{v: out, err: err}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, pc := range cands {
+		if err := s.host.Resolve(pc); err != nil {
+			if refused == nil {
+				refused = make(map[*config.Process]error)
 			}
+			refused[pc] = resolveFault(err)
 		}
 	}
 	return call(s, ctx, func(c *core, w *waiter, reply chan<- res[[]Result]) {
@@ -413,6 +410,29 @@ func (s *Supervisor) SignalGroup(ctx context.Context, name string, sig syscall.S
 // then answers SHUTDOWN_STATE, as supervisord does.
 func (s *Supervisor) SignalAll(ctx context.Context, sig syscall.Signal) ([]Result, error) {
 	return s.signalMany(ctx, "", true, sig)
+}
+
+// Stdin returns where sendProcessStdin writes for one process: its
+// Child's stdin, written on the caller's goroutine (a program that does
+// not read blocks its writer, never the owner). BAD_NAME; NOT_RUNNING
+// without a pid or while STOPPING; NO_FILE when the running process has
+// no stdin of drover's (a followed re-exec'd master).
+func (s *Supervisor) Stdin(ctx context.Context, name string) (io.Writer, error) {
+	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[io.Writer]) {
+		p, err := c.lookup(name)
+		switch {
+		case err != nil:
+		case p.cur == nil || p.cur.pid == 0 || p.state == Stopping:
+			err = fault(CodeNotRunning, name)
+		case p.cur.liveChild() == nil || p.cur.child.Stdin() == nil:
+			err = fault(CodeNoFile, name)
+		}
+		if err != nil {
+			reply <- res[io.Writer]{err: err}
+			return
+		}
+		reply <- res[io.Writer]{v: p.cur.child.Stdin()}
+	})
 }
 
 // State returns the daemon state (getState).

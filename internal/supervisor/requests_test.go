@@ -156,7 +156,7 @@ func TestRequestErrors(t *testing.T) {
 		wantCode(t, hs.s.AddGroup(bg, single("a")), CodeAlreadyAdded)
 
 		f := &Fault{Code: CodeBadName, Detail: "x"}
-		if f.Error() != "BAD_NAME: x" || (&Fault{Code: CodeNotRunning}).Error() != "NOT_RUNNING" || Code(77).String() != "UNKNOWN_FAULT_77" {
+		if f.Error() != "BAD_NAME: x" || (&Fault{Code: CodeNotRunning}).Error() != "NOT_RUNNING" || Code(77).String() != "UNKNOWN" {
 			t.Fatal("fault strings")
 		}
 	})

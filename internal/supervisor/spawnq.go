@@ -3,14 +3,14 @@ package supervisor
 import (
 	"fmt"
 	"sync"
-
-	"github.com/drover-sh/drover/internal/config"
 )
 
-// spawnJob is one Host.Spawn to run for inst.
+// spawnJob is one Host.Spawn to run for inst; a job with err (its sockets
+// could not be bound) fails without one.
 type spawnJob struct {
 	inst *instance
-	cfg  *config.Process
+	req  SpawnRequest
+	err  error
 }
 
 // spawnQueue runs Host.Spawn off the owner goroutine. With a limit it keeps
@@ -26,10 +26,7 @@ type spawnQueue struct {
 }
 
 func newSpawnQueue(h Host) spawnQueue {
-	if l, ok := h.(SpawnLimiter); ok {
-		return spawnQueue{limit: l.SpawnConcurrency()}
-	}
-	return spawnQueue{}
+	return spawnQueue{limit: h.SpawnConcurrency()}
 }
 
 // run queues j; it never blocks.
@@ -70,12 +67,19 @@ func (q *spawnQueue) work(s *Supervisor) {
 // doSpawn runs one spawn and sends its result to the owner goroutine (or
 // drops it once Run has returned).
 func (s *Supervisor) doSpawn(j spawnJob) {
-	pid, err := s.host.Spawn(j.cfg)
-	if err == nil && pid <= 0 {
-		err = fmt.Errorf("spawn of %s returned no pid", j.cfg.Name)
+	var child Child
+	err := j.err
+	if err == nil {
+		child, err = s.host.Spawn(j.req)
+		if err == nil && (child == nil || child.Pid() <= 0) {
+			child, err = nil, fmt.Errorf("spawn of %s returned no pid", j.req.Process.Name)
+		}
 	}
 	select {
-	case s.inbox <- spawnMsg{j.inst, pid, err}:
+	case s.inbox <- spawnMsg{j.inst, child, err}:
 	case <-s.done:
+		if err == nil {
+			child.Exited() // nobody will own it
+		}
 	}
 }

@@ -26,11 +26,11 @@ type limitedHost struct {
 
 func (h *limitedHost) SpawnConcurrency() int { return h.limit }
 
-func (h *limitedHost) Spawn(p *config.Process) (int, error) {
+func (h *limitedHost) Spawn(req SpawnRequest) (Child, error) {
 	h.mu.Lock()
 	h.running++
 	h.peak = max(h.peak, h.running)
-	h.order = append(h.order, p.Name)
+	h.order = append(h.order, req.Process.Name)
 	hold := h.hold
 	h.mu.Unlock()
 	if hold != nil {
@@ -41,10 +41,10 @@ func (h *limitedHost) Spawn(p *config.Process) (int, error) {
 		h.running--
 		h.mu.Unlock()
 	}()
-	return h.fakeHost.Spawn(p)
+	return h.fakeHost.Spawn(req)
 }
 
-// A SpawnLimiter host gets at most its limit of concurrent spawns, in the
+// A host with a SpawnConcurrency gets at most its limit of concurrent spawns, in the
 // start order, and every process still reaches RUNNING. With limit 1 the
 // order check below admits only the exact start order.
 func TestSpawnLimiterBoundsConcurrency(t *testing.T) {

@@ -1,8 +1,7 @@
 package supervisor
 
-import "fmt"
-
-// State is a process state with supervisord's numeric codes.
+// State is a process state with supervisord's numeric codes, defined here
+// once for the supervisor, the RPC layer and the client.
 type State int
 
 // Process states (supervisor.states.ProcessStates).
@@ -17,7 +16,8 @@ const (
 	Unknown  State = 1000
 )
 
-// String returns supervisord's state name ("RUNNING").
+// String returns supervisord's state name ("RUNNING"); "UNKNOWN" for
+// Unknown and any code supervisord does not define.
 func (s State) String() string {
 	switch s {
 	case Stopped:
@@ -34,10 +34,8 @@ func (s State) String() string {
 		return "EXITED"
 	case Fatal:
 		return "FATAL"
-	case Unknown:
-		return "UNKNOWN"
 	}
-	return fmt.Sprintf("STATE_%d", int(s))
+	return "UNKNOWN"
 }
 
 // IsStopped reports whether s is one of supervisord's STOPPED_STATES
@@ -65,7 +63,8 @@ const (
 	StateShutdown   SupervisorState = -1
 )
 
-// String returns supervisord's name for the state.
+// String returns supervisord's name for the state, "UNKNOWN" for a code
+// it does not define.
 func (s SupervisorState) String() string {
 	switch s {
 	case StateFatal:
@@ -77,5 +76,5 @@ func (s SupervisorState) String() string {
 	case StateShutdown:
 		return "SHUTDOWN"
 	}
-	return fmt.Sprintf("SUPERVISOR_STATE_%d", int(s))
+	return "UNKNOWN"
 }

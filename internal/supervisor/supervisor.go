@@ -11,10 +11,6 @@ import (
 	"github.com/drover-sh/drover/internal/config"
 )
 
-// LevelCritical is the slog level of supervisord's CRIT messages (e.g. an
-// unexpected kill failure); handlers print it as CRIT.
-const LevelCritical = slog.Level(12)
-
 // ErrRestart is returned by Run after a Restart request finished its ordered
 // stop: the caller reloads the configuration and builds a new Supervisor.
 var ErrRestart = errors.New("supervisor: restart requested")
@@ -55,16 +51,17 @@ func (m exitMsg) apply(c *core) { c.reaped(m.pid, m.status) }
 
 // spawnMsg is the result of Host.Spawn for one instance.
 type spawnMsg struct {
-	inst *instance
-	pid  int
-	err  error
+	inst  *instance
+	child Child
+	err   error
 }
 
-func (m spawnMsg) apply(c *core) { c.spawnDone(m.inst, m.pid, m.err) }
+func (m spawnMsg) apply(c *core) { c.spawnDone(m.inst, m.child, m.err) }
 
 // New builds a Supervisor for cfg's groups. log receives supervisord's
 // process messages (nil discards them); host performs every OS action (nil
-// makes every spawn fail). Nothing runs until Run.
+// makes every spawn fail): New asks it for each process's log files.
+// Nothing runs until Run.
 func New(cfg *config.Config, host Host, log *slog.Logger) *Supervisor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -1,40 +1,41 @@
-package reload
+package config
 
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 	"syscall"
 )
 
 // ErrUnknownServer is wrapped by LookupPreset for a server= it does not know.
 var ErrUnknownServer = errors.New("unknown server preset")
 
-// Strategy is a reload strategy (reload=).
-type Strategy string
+// ReloadStrategy is a reload strategy (reload=).
+type ReloadStrategy string
 
 // The reload strategies.
 const (
-	// BlueGreen starts a new generation on the same sockets, waits until
-	// it is ready, then stops the old one gracefully (Plan).
-	BlueGreen Strategy = "bluegreen"
-	// InPlace sends the server its own reload signal (same pid), then
+	// ReloadBlueGreen starts a new generation on the same sockets, waits
+	// until it is ready, then stops the old one gracefully.
+	ReloadBlueGreen ReloadStrategy = "bluegreen"
+	// ReloadSignal sends the server its own reload signal (same pid), then
 	// waits for readiness again.
-	InPlace Strategy = "signal"
-	// Reexec sends the re-exec signal and follows the new master as a
-	// subreaper.
-	Reexec Strategy = "reexec"
-	// Restart stops and starts (downtime): supervisord's behaviour.
-	Restart Strategy = "restart"
+	ReloadSignal ReloadStrategy = "signal"
+	// ReloadReexec sends the re-exec signal and follows the new master as
+	// a subreaper.
+	ReloadReexec ReloadStrategy = "reexec"
+	// ReloadRestart stops and starts (downtime): supervisord's behaviour.
+	ReloadRestart ReloadStrategy = "restart"
 )
 
-// ErrBadStrategy is wrapped by ParseStrategy.
+// ErrBadStrategy is wrapped by ParseReloadStrategy.
 var ErrBadStrategy = errors.New("invalid reload strategy")
 
-// ParseStrategy parses reload=: bluegreen, signal, reexec or restart.
-func ParseStrategy(s string) (Strategy, error) {
-	switch st := Strategy(s); st {
-	case BlueGreen, InPlace, Reexec, Restart:
+// ParseReloadStrategy parses reload=: bluegreen, signal, reexec or restart,
+// in any case, surrounding spaces ignored.
+func ParseReloadStrategy(s string) (ReloadStrategy, error) {
+	switch st := ReloadStrategy(strings.ToLower(strings.TrimSpace(s))); st {
+	case ReloadBlueGreen, ReloadSignal, ReloadReexec, ReloadRestart:
 		return st, nil
 	}
 	return "", fmt.Errorf("%w %q: use bluegreen, signal, reexec or restart", ErrBadStrategy, s)
@@ -66,8 +67,9 @@ type Preset struct {
 	Reload syscall.Signal
 	// Reexec makes the server exec a new master; 0: none usable.
 	Reexec syscall.Signal
-	// Never are signals drover must not send this server during a
-	// blue/green reload (they drop requests, stop it, or re-exec it).
+	// Never are signals this server must not get during a blue/green
+	// reload (they drop requests, stop it, or re-exec it): the reference's
+	// table, kept with the preset it belongs to.
 	Never []syscall.Signal
 	// Inherit is how the server takes inherited sockets.
 	Inherit InheritMode
@@ -78,7 +80,7 @@ type Preset struct {
 	// trustworthy by itself (then ready= is needed, e.g. http://{probe}/).
 	Ready string
 	// Strategy is the default reload strategy.
-	Strategy Strategy
+	Strategy ReloadStrategy
 }
 
 // Presets is the one table of server= values, in name order.
@@ -92,13 +94,13 @@ var Presets = []Preset{
 		Inherit:  ListenFDs,
 		Usage:    "gunicorn app:app (LISTEN_FDS; or -b fd://3 for the first socket only); no --pid, wait graceful_timeout",
 		Ready:    "", // READY=1 comes before the app is imported
-		Strategy: BlueGreen,
+		Strategy: ReloadBlueGreen,
 	},
 	{
 		Name: "plain", GracefulStop: syscall.SIGTERM, ImmediateStop: syscall.SIGKILL,
 		Inherit:  ListenFDs,
 		Usage:    "any server that takes LISTEN_FDS sockets (else use the proxy mode)",
-		Strategy: BlueGreen,
+		Strategy: ReloadBlueGreen,
 	},
 	{
 		Name: "puma", GracefulStop: syscall.SIGTERM, ImmediateStop: syscall.SIGINT,
@@ -109,7 +111,7 @@ var Presets = []Preset{
 		Inherit:  ListenFDs,
 		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+; queue_requests false in cfg, else puma closes keep-alive connections under their clients on TERM); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\": use ready = http://{probe}/path)",
 		Ready:    "notify", // puma's READY=1 is trustworthy (puma 5 needs the sd_notify gem)
-		Strategy: BlueGreen,
+		Strategy: ReloadBlueGreen,
 	},
 	{
 		Name: "starman", GracefulStop: syscall.SIGQUIT, ImmediateStop: syscall.SIGTERM,
@@ -117,7 +119,7 @@ var Presets = []Preset{
 		Never:    []syscall.Signal{syscall.SIGTERM, syscall.SIGINT},
 		Inherit:  ListenFDs | ServerStarter,
 		Usage:    "starman app.psgi with SERVER_STARTER_PORT (drover sets it); no --pid; TCP sockets only (Net::Server::SS::PreFork treats every entry as TCP: unix connections are reset); --disable-keepalive (a starman worker keeps a keep-alive connection after QUIT for as long as its client sends, so the old generation would only end when killed at graceful_timeout, cutting requests in flight); no stopasgroup (QUIT to a worker stops it mid-request: the master must get it alone)",
-		Strategy: BlueGreen,
+		Strategy: ReloadBlueGreen,
 	},
 	{
 		Name: "unicorn", GracefulStop: syscall.SIGQUIT, ImmediateStop: syscall.SIGTERM,
@@ -126,7 +128,7 @@ var Presets = []Preset{
 		Never:    []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2},
 		Inherit:  ListenFDs,
 		Usage:    "unicorn -c cfg app.ru (no -D, no shared pidfile; listen lines absent or matching the sockets)",
-		Strategy: BlueGreen,
+		Strategy: ReloadBlueGreen,
 	},
 }
 
@@ -146,6 +148,3 @@ func LookupPreset(name string) (Preset, error) {
 	}
 	return Preset{}, fmt.Errorf("%w %q: use one of %v", ErrUnknownServer, name, names)
 }
-
-// Allows reports whether sig may be sent to this server during a reload.
-func (p Preset) Allows(sig syscall.Signal) bool { return !slices.Contains(p.Never, sig) }

@@ -1,8 +1,9 @@
-package reload
+package config
 
 import (
 	"errors"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -38,12 +39,12 @@ func TestPresets(t *testing.T) {
 			p.Reexec != w.Reexec || !slices.Equal(p.Never, w.Never) || p.Inherit != w.Inherit || p.Ready != w.Ready {
 			t.Errorf("%s = %+v\nwant %+v", p.Name, p, w)
 		}
-		if p.Strategy != BlueGreen || p.Usage == "" {
+		if p.Strategy != ReloadBlueGreen || p.Usage == "" {
 			t.Errorf("%s: strategy %q usage %q", p.Name, p.Strategy, p.Usage)
 		}
 		// The graceful stop is never a forbidden signal, and a default
 		// ready= parses.
-		if !p.Allows(p.GracefulStop) {
+		if slices.Contains(p.Never, p.GracefulStop) {
 			t.Errorf("%s forbids its own graceful stop", p.Name)
 		}
 		if p.Ready != "" {
@@ -58,19 +59,19 @@ func TestPresets(t *testing.T) {
 	if _, err := LookupPreset("nginx"); !errors.Is(err, ErrUnknownServer) {
 		t.Errorf("unknown: %v", err)
 	}
-	if p, _ := LookupPreset("puma"); p.Allows(syscall.SIGHUP) {
+	if p, _ := LookupPreset("puma"); !slices.Contains(p.Never, syscall.SIGHUP) {
 		t.Error("puma must never get HUP")
 	}
 }
 
-func TestParseStrategy(t *testing.T) {
-	for _, s := range []Strategy{BlueGreen, InPlace, Reexec, Restart} {
-		if got, err := ParseStrategy(string(s)); err != nil || got != s {
+func TestParseReloadStrategy(t *testing.T) {
+	for _, s := range []ReloadStrategy{ReloadBlueGreen, ReloadSignal, ReloadReexec, ReloadRestart} {
+		if got, err := ParseReloadStrategy(" " + strings.ToUpper(string(s))); err != nil || got != s {
 			t.Errorf("%s: %v %v", s, got, err)
 		}
 	}
-	for _, s := range []string{"", "blue-green", "SIGNAL"} {
-		if _, err := ParseStrategy(s); !errors.Is(err, ErrBadStrategy) {
+	for _, s := range []string{"", "blue-green", "signals"} {
+		if _, err := ParseReloadStrategy(s); !errors.Is(err, ErrBadStrategy) {
 			t.Errorf("%q: %v", s, err)
 		}
 	}

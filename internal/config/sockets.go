@@ -1,4 +1,4 @@
-package reload
+package config
 
 import (
 	"errors"
@@ -37,9 +37,9 @@ const DefaultSocketMode = 0o660
 // socket; sockets= may not use it.
 const ProbeName = "probe"
 
-// SocketSpec is one parsed sockets= entry. It is a value: binding happens
-// in Bind.
-type SocketSpec struct {
+// Socket is one parsed sockets= entry. It is a value: the daemon binds it
+// (reload.Bind) once for the program's lifetime.
+type Socket struct {
 	// Name is the LISTEN_FDNAMES name: written as name=tcp://..., else
 	// "sock0", "sock1", ... by position.
 	Name    string
@@ -52,7 +52,7 @@ type SocketSpec struct {
 
 // Addr is the address as Server::Starter and logs write it:
 // "127.0.0.1:8080", "[::1]:8081" or the unix path.
-func (s SocketSpec) Addr() string {
+func (s Socket) Addr() string {
 	if s.Network == TCP {
 		return s.AddrPort.String()
 	}
@@ -60,18 +60,18 @@ func (s SocketSpec) Addr() string {
 }
 
 // String is the entry in sockets= syntax, without the name.
-func (s SocketSpec) String() string { return string(s.Network) + "://" + s.Addr() }
+func (s Socket) String() string { return string(s.Network) + "://" + s.Addr() }
 
 // ParseSockets parses a sockets= value: entries separated by commas, each
 // [name=]tcp://IP:PORT (IPv6 in brackets), [name=]unix:///absolute/path or
 // [name=]unix://@abstract. On error nothing is returned and the error,
 // wrapping ErrBadSocket, names the entry.
-func ParseSockets(value string) ([]SocketSpec, error) {
+func ParseSockets(value string) ([]Socket, error) {
 	if strings.TrimSpace(value) == "" {
 		return nil, fmt.Errorf("%w: empty sockets= value", ErrBadSocket)
 	}
 	parts := strings.Split(value, ",")
-	specs := make([]SocketSpec, 0, len(parts))
+	specs := make([]Socket, 0, len(parts))
 	names := map[string]bool{}
 	addrs := map[string]bool{}
 	for i, p := range parts {
@@ -96,27 +96,27 @@ func ParseSockets(value string) ([]SocketSpec, error) {
 
 // ParseSocket parses one sockets= entry (see ParseSockets). A missing name
 // is left empty.
-func ParseSocket(entry string) (SocketSpec, error) {
-	var s SocketSpec
+func ParseSocket(entry string) (Socket, error) {
+	var s Socket
 	if eq, sch := strings.IndexByte(entry, '='), strings.Index(entry, "://"); eq >= 0 && (sch < 0 || eq < sch) {
 		s.Name, entry = entry[:eq], entry[eq+1:]
-		if err := checkName(s.Name); err != nil {
-			return SocketSpec{}, err
+		if err := checkSocketName(s.Name); err != nil {
+			return Socket{}, err
 		}
 	}
 	scheme, rest, ok := strings.Cut(entry, "://")
 	if !ok {
-		return SocketSpec{}, fmt.Errorf("%w: %q: use tcp://IP:PORT or unix:///path", ErrBadSocket, entry)
+		return Socket{}, fmt.Errorf("%w: %q: use tcp://IP:PORT or unix:///path", ErrBadSocket, entry)
 	}
 	switch Network(strings.ToLower(scheme)) {
 	case TCP:
 		s.Network = TCP
 		ap, err := netip.ParseAddrPort(rest)
 		if err != nil {
-			return SocketSpec{}, fmt.Errorf("%w: %q: need an IP address and port, e.g. tcp://127.0.0.1:8080 or tcp://[::1]:8080", ErrBadSocket, entry)
+			return Socket{}, fmt.Errorf("%w: %q: need an IP address and port, e.g. tcp://127.0.0.1:8080 or tcp://[::1]:8080", ErrBadSocket, entry)
 		}
 		if ap.Addr().Zone() != "" {
-			return SocketSpec{}, fmt.Errorf("%w: %q: zoned IPv6 addresses are not supported", ErrBadSocket, entry)
+			return Socket{}, fmt.Errorf("%w: %q: zoned IPv6 addresses are not supported", ErrBadSocket, entry)
 		}
 		s.AddrPort = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	case Unix:
@@ -127,26 +127,26 @@ func ParseSocket(entry string) (SocketSpec, error) {
 		case strings.HasPrefix(rest, "/"):
 			s.Path = path.Clean(rest)
 		default:
-			return SocketSpec{}, fmt.Errorf("%w: %q: a unix socket needs an absolute path (unix:///run/app.sock) or @name", ErrBadSocket, entry)
+			return Socket{}, fmt.Errorf("%w: %q: a unix socket needs an absolute path (unix:///run/app.sock) or @name", ErrBadSocket, entry)
 		}
 		if strings.IndexByte(s.Path, 0) >= 0 {
-			return SocketSpec{}, fmt.Errorf("%w: %q: NUL in path", ErrBadSocket, entry)
+			return Socket{}, fmt.Errorf("%w: %q: NUL in path", ErrBadSocket, entry)
 		}
 		if len(s.Path) > 107 { // sun_path holds 108 bytes with the NUL
-			return SocketSpec{}, fmt.Errorf("%w: %q: path longer than 107 bytes", ErrBadSocket, entry)
+			return Socket{}, fmt.Errorf("%w: %q: path longer than 107 bytes", ErrBadSocket, entry)
 		}
 		if s.Path == "/" {
-			return SocketSpec{}, fmt.Errorf("%w: %q: not a file path", ErrBadSocket, entry)
+			return Socket{}, fmt.Errorf("%w: %q: not a file path", ErrBadSocket, entry)
 		}
 	default:
-		return SocketSpec{}, fmt.Errorf("%w: %q: unknown scheme %q (tcp or unix)", ErrBadSocket, entry, scheme)
+		return Socket{}, fmt.Errorf("%w: %q: unknown scheme %q (tcp or unix)", ErrBadSocket, entry, scheme)
 	}
 	return s, nil
 }
 
-// checkName enforces systemd's rules for LISTEN_FDNAMES entries (printable
+// checkSocketName enforces systemd's rules for LISTEN_FDNAMES entries (printable
 // ASCII without ':', at most 255 bytes) and keeps "probe" for drover.
-func checkName(n string) error {
+func checkSocketName(n string) error {
 	if n == "" || len(n) > 255 {
 		return fmt.Errorf("%w: socket name %q must have 1 to 255 characters", ErrBadSocket, n)
 	}

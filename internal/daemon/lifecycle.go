@@ -1,0 +1,200 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/events"
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+// The config lifecycle: one goroutine (loop) runs the supervisors one after
+// another and applies every change of config to them in the order asked,
+// one at a time. HUP (apply the config like update), reread (reloadConfig),
+// restart (supervisorctl reload: a new supervisor on the re-read config)
+// and shutdown arrive as messages; none of them runs on a goroutine of its
+// own beside another. An HUP's update is the one long step (it waits for
+// stops): it runs on a worker goroutine, but never two at once and never
+// beside the next supervisor, and HUPs that come meanwhile are applied
+// after it, as one.
+
+// lifecycleKind is what a lifecycle request asks.
+type lifecycleKind int
+
+const (
+	reqHUP      lifecycleKind = iota // apply the config file (update)
+	reqReread                        // read the config file (reloadConfig)
+	reqRestart                       // restart the supervisor on a re-read config
+	reqShutdown                      // stop everything and exit
+)
+
+// lifecycleReq is one request; reply, when set, gets the outcome.
+type lifecycleReq struct {
+	kind  lifecycleKind
+	reply chan<- lifecycleRes
+}
+
+type lifecycleRes struct {
+	cfg *config.Config // reqReread: the config read
+	err error
+}
+
+// errExiting answers requests that come after loop returned.
+var errExiting = supervisor.NewFault(supervisor.CodeShutdownState, "")
+
+// ask sends a request to loop and waits for its reply.
+func (d *daemon) ask(ctx context.Context, kind lifecycleKind) (lifecycleRes, error) {
+	reply := make(chan lifecycleRes, 1)
+	select {
+	case d.lifecycle <- lifecycleReq{kind: kind, reply: reply}:
+	case <-d.loopDone:
+		return lifecycleRes{}, errExiting
+	case <-ctx.Done():
+		return lifecycleRes{}, ctx.Err()
+	}
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-d.loopDone:
+		return lifecycleRes{}, errExiting
+	case <-ctx.Done():
+		return lifecycleRes{}, ctx.Err()
+	}
+}
+
+// tell sends a request to loop without waiting for its outcome (signals,
+// and shutdown and restart over the API, which answer at once as
+// supervisord does). After loop returned it is dropped.
+func (d *daemon) tell(kind lifecycleKind) {
+	select {
+	case d.lifecycle <- lifecycleReq{kind: kind}:
+	case <-d.loopDone:
+	}
+}
+
+// loop runs supervisors until a shutdown: a restart ends one supervisor
+// after its ordered stop and starts the next on the re-read config, in the
+// same process, with the listening sockets handed over.
+func (d *daemon) loop(ctx context.Context, cfg *config.Config) error {
+	defer close(d.loopDone)
+	var prev *supervisor.Supervisor
+	hup := false // an HUP waits to be applied
+	for {
+		sup, stopEvents := d.startSupervisor(cfg, prev)
+		runErr := make(chan error, 1)
+		go func() { runErr <- sup.Run(ctx) }()
+		var (
+			stopping bool
+			updating chan struct{} // closed when the HUP's update ended
+			err      error
+		)
+	serve:
+		for {
+			if hup && updating == nil && !stopping {
+				hup = false
+				updating = d.applyConfigChanges(sup)
+			}
+			select {
+			case r := <-d.lifecycle:
+				switch r.kind {
+				case reqHUP:
+					hup = true
+				case reqReread:
+					cfg, err := d.reread()
+					r.answer(lifecycleRes{cfg: cfg, err: err})
+				case reqRestart, reqShutdown:
+					// A shutdown during a restart turns it into one; a
+					// restart during a shutdown is refused by the
+					// supervisor (SHUTDOWN_STATE).
+					err := sup.BeginStop(ctx, r.kind == reqRestart)
+					stopping = stopping || err == nil
+					r.answer(lifecycleRes{err: err})
+				}
+			case <-updating:
+				updating = nil
+			case err = <-runErr:
+				break serve
+			}
+		}
+		if updating != nil {
+			<-updating // its supervisor is done: it ends at once
+		}
+		stopEvents()
+		prev = sup
+		if !errors.Is(err, supervisor.ErrRestart) {
+			prev.Handover(nil)
+			d.log.Info("exiting")
+			return err
+		}
+		next, lerr := d.load()
+		if lerr != nil {
+			d.log.Error(fmt.Sprintf("could not reload the configuration, keeping the previous one: %v", lerr))
+			next = d.lastRead()
+		}
+		d.cleanupAuto(&next.Supervisord)
+		cfg = next
+	}
+}
+
+func (r lifecycleReq) answer(res lifecycleRes) {
+	if r.reply != nil {
+		r.reply <- res
+	}
+}
+
+// startSupervisor builds the supervisor of cfg with its own event
+// dispatcher and Host (so a restart applies a changed [supervisord]),
+// takes over prev's listening sockets, and publishes it.
+func (d *daemon) startSupervisor(cfg *config.Config, prev *supervisor.Supervisor) (*supervisor.Supervisor, func()) {
+	ev := events.New(events.Options{Identifier: cfg.Supervisord.Identifier, Log: d.log})
+	sup := supervisor.New(cfg, d.host.forSupervisor(cfg, ev), d.log)
+	if prev != nil {
+		prev.Handover(sup)
+	}
+	go ev.Run()
+	sup.Observe(ev.Observe)
+	d.now.Store(&current{cfg: cfg, last: cfg, sup: sup, ev: ev})
+	return sup, func() {
+		sup.Observe(nil)
+		ev.Close()
+	}
+}
+
+// reread parses the config again and keeps it as the last read one
+// (lifecycle goroutine only).
+func (d *daemon) reread() (*config.Config, error) {
+	cfg, err := d.load()
+	if err != nil {
+		return nil, err
+	}
+	now := *d.now.Load()
+	now.last = cfg
+	d.now.Store(&now)
+	return cfg, nil
+}
+
+// applyConfigChanges re-reads the config (lifecycle goroutine) and applies
+// it to sup like `update` on a worker goroutine: only added, changed and
+// removed groups are touched. A broken config keeps the running one and
+// logs the error with file:line. The returned channel closes when it is
+// done.
+func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
+	done := make(chan struct{})
+	cfg, err := d.reread()
+	if err != nil {
+		d.log.Error(fmt.Sprintf("could not apply the configuration, keeping the running one: %v", err))
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		r, err := sup.Update(context.Background(), cfg, nil)
+		if err != nil {
+			d.log.Error(fmt.Sprintf("update: %v", err))
+		}
+		d.log.Info(fmt.Sprintf("update: added %v, changed %v, removed %v", r.Added, r.Changed, r.Removed))
+	}()
+	return done
+}
