@@ -24,7 +24,7 @@ func TestStatusShowsHandoff(t *testing.T) {
 	d := startDaemon(t, "", web+program("other", "sleep"), "web", "other")
 	d.waitLog("web", "stdout", "ignoring SIGUSR1\n")
 	from := d.mark()
-	cl, err := rpc.NewClient("unix://"+d.sock, "", "")
+	cl, err := rpc.NewClientAuth("unix://"+d.sock, rpc.ClientAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}

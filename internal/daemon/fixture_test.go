@@ -280,7 +280,7 @@ func start(t *testing.T, sections string) *fixture {
 	go f.read(out)
 	t.Cleanup(f.stop)
 	f.waitLine(`supervisord started with pid`)
-	f.client, err = rpc.NewClient("unix://"+f.sock, "", "")
+	f.client, err = rpc.NewClientAuth("unix://"+f.sock, rpc.ClientAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}

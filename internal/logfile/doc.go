@@ -2,7 +2,7 @@
 // supervisord's naming and semantics (Writer), AUTO child-log names and their
 // clean-up (CreateAuto, CleanupAuto), the capture pump that moves children's
 // pipe output into those files (Pump, Sink), reads by offset for the API
-// (Read, Tail, Follower) and the main log in supervisord's line format
+// (Read, Tail) and the main log in supervisord's line format
 // (Handler, OpenMainLog).
 //
 // Wiring in the daemon:

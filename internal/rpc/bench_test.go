@@ -53,7 +53,7 @@ func BenchmarkServeGetAllProcessInfo500(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			c, err := NewClient("unix://"+sock, "", "")
+			c, err := NewClientAuth("unix://"+sock, ClientAuth{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -50,14 +50,6 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string { return "server answered " + e.Status }
 
-// NewClient returns a client for serverURL that sends username and
-// password on every request when username is not empty. See
-// NewClientAuth.
-func NewClient(serverURL, username, password string) (*Client, error) {
-	on := username != ""
-	return NewClientAuth(serverURL, ClientAuth{Username: username, Password: password, Calls: on, Streams: on})
-}
-
 // NewClientAuth returns a client for "unix:///abs/path" or
 // "http://host[:port]" (a path in an http URL is ignored, as
 // supervisorctl ignores it). Nothing is dialled until the first call.

@@ -74,7 +74,7 @@ func TestClientConnections(t *testing.T) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(answerPID)))
 		w.Write([]byte(answerPID))
 	})
-	c, err := NewClient(rs.url, "", "")
+	c, err := NewClientAuth(rs.url, ClientAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestClientCallCancel(t *testing.T) {
 		w.Write([]byte(answerPID))
 	})
 	defer close(release)
-	c, err := NewClient(rs.url, "", "")
+	c, err := NewClientAuth(rs.url, ClientAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestClientHTTPError(t *testing.T) {
 		}
 		w.Write([]byte(answerPID))
 	})
-	c, err := NewClient(rs.url, "", "")
+	c, err := NewClientAuth(rs.url, ClientAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,8 @@ func listenInet(t *testing.T, s *Server, cred Credentials) string {
 
 func callURL(t *testing.T, url, user, pass, method string, args ...any) (any, error) {
 	t.Helper()
-	c, err := NewClient(url, user, pass)
+	on := user != ""
+	c, err := NewClientAuth(url, ClientAuth{Username: user, Password: pass, Calls: on, Streams: on})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,11 +372,11 @@ func TestUnixChown(t *testing.T) {
 
 func TestClientErrors(t *testing.T) {
 	for _, u := range []string{"", "ftp://x", "unix://", "localhost:9001"} {
-		if _, err := NewClient(u, "", ""); err == nil {
-			t.Errorf("NewClient(%q) succeeded", u)
+		if _, err := NewClientAuth(u, ClientAuth{}); err == nil {
+			t.Errorf("NewClientAuth(%q) succeeded", u)
 		}
 	}
-	c, err := NewClient("unix://"+filepath.Join(t.TempDir(), "none.sock"), "", "")
+	c, err := NewClientAuth("unix://"+filepath.Join(t.TempDir(), "none.sock"), ClientAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,17 +121,12 @@ func (l statusList) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 	return append(dst, "</data></array></value>"...), nil
 }
 
-// Description is getProcessInfo's description as supervisord words it:
-// "pid N, uptime H:MM:SS" when RUNNING, the stop time (local,
-// "Jan 02 03:04 PM") or "Not started" when STOPPED/EXITED, the spawn
-// error when BACKOFF/FATAL, "" otherwise.
-func Description(pi ProcessInfo, now time.Time) string {
-	return string(appendDescription(nil, pi, now, func(b []byte, s string) []byte { return append(b, s...) }))
-}
-
-// appendDescription appends Description's text; text appends the parts
-// that come from outside (the spawn error, the name), so that the
-// encoder can escape them.
+// appendDescription appends getProcessInfo's description as supervisord
+// words it: "pid N, uptime H:MM:SS" when RUNNING, the stop time (local,
+// "Jan 02 03:04 PM") or "Not started" when STOPPED/EXITED, the spawn error
+// when BACKOFF/FATAL, "" otherwise. text appends the parts that come from
+// outside (the spawn error, the name), so that the encoder can escape
+// them.
 func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]byte, string) []byte) []byte {
 	switch pi.State {
 	case supervisor.Running:

@@ -31,11 +31,11 @@ func newTestServer(t *testing.T) (*Server, *fakeBackend) {
 // can be compared with plain literals.
 func norm(t *testing.T, v any) any {
 	t.Helper()
-	var b strings.Builder
-	if err := xmlrpc.EncodeResponse(&b, v); err != nil {
+	b, err := xmlrpc.AppendResponse(nil, v)
+	if err != nil {
 		t.Fatalf("encode %#v: %v", v, err)
 	}
-	out, err := xmlrpc.DecodeResponse(strings.NewReader(b.String()))
+	out, err := xmlrpc.ParseResponse(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,8 @@ func TestDescription(t *testing.T) {
 		{ProcessInfo{State: supervisor.Stopping}, ""},
 		{ProcessInfo{State: supervisor.Starting}, ""},
 	} {
-		if got := Description(tc.pi, now); got != tc.want {
+		plain := func(b []byte, s string) []byte { return append(b, s...) }
+		if got := string(appendDescription(nil, tc.pi, now, plain)); got != tc.want {
 			t.Errorf("Description(%v) = %q, want %q", tc.pi.State, got, tc.want)
 		}
 	}

@@ -23,16 +23,16 @@ type User struct {
 	Groups []uint32
 }
 
-// EnvInput is everything a child's environment is built from.
+// EnvInput is everything a child's environment is built from besides the
+// daemon's environ (an EnvBase).
 type EnvInput struct {
-	Daemon      []string // the daemon's environ ("K=V"); LISTEN_* are dropped
-	ProcessName string   // SUPERVISOR_PROCESS_NAME
-	GroupName   string   // SUPERVISOR_GROUP_NAME
-	ServerURL   string   // SUPERVISOR_SERVER_URL; "" leaves it unset
-	Global      []Var    // [supervisord] environment=, in file order
-	Program     []Var    // the program's environment=, in file order
-	User        *User    // user=; nil when the child keeps the daemon's user
-	Directory   string   // directory= as written; "" when not set
+	ProcessName string // SUPERVISOR_PROCESS_NAME
+	GroupName   string // SUPERVISOR_GROUP_NAME
+	ServerURL   string // SUPERVISOR_SERVER_URL; "" leaves it unset
+	Global      []Var  // [supervisord] environment=, in file order
+	Program     []Var  // the program's environment=, in file order
+	User        *User  // user=; nil when the child keeps the daemon's user
+	Directory   string // directory= as written; "" when not set
 }
 
 // listenVar reports whether k describes the daemon's own inherited sockets
@@ -46,28 +46,7 @@ func listenVar(k string) bool {
 	return false
 }
 
-// BuildEnv returns a child's environment, sorted by key, one entry per key:
-//
-//  1. the daemon's environ (minus LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES);
-//  2. SUPERVISOR_ENABLED=1, SUPERVISOR_PROCESS_NAME, SUPERVISOR_GROUP_NAME
-//     (when given) and SUPERVISOR_SERVER_URL (when given);
-//  3. [supervisord] environment=, then the program's environment= (the
-//     program wins; either may override the SUPERVISOR_* variables, as in
-//     supervisord's code);
-//  4. with User: HOME, USER and LOGNAME from the user unless step 3 set
-//     them (supervisord keeps the daemon's values: a documented
-//     difference);
-//  5. with Directory: PWD = Directory as written (not the resolved path,
-//     so a Capistrano "current" symlink stays visible), unless step 3 set
-//     PWD.
-//
-// Entries of Daemon without "=" are dropped. BuildEnv never fails. A daemon
-// that spawns often prepares Daemon once with NewEnvBase and calls Build.
-func BuildEnv(in EnvInput) []string {
-	return NewEnvBase(in.Daemon).Build(in)
-}
-
-// EnvBase is step 1 of BuildEnv done once: the daemon's environ filtered,
+// EnvBase is step 1 of Build done once: the daemon's environ filtered,
 // one entry per key (the last wins) and sorted by key. It is read-only
 // afterwards, so one EnvBase serves concurrent Builds.
 type EnvBase struct {
@@ -96,9 +75,24 @@ func NewEnvBase(daemon []string) *EnvBase {
 	return b
 }
 
-// Build returns BuildEnv(in) with the base's environment as in.Daemon
-// (in.Daemon is ignored). The base's entries are shared, not copied: only
-// the variables of steps 2-5 are formatted, and no map is built.
+// Build returns a child's environment, sorted by key, one entry per key:
+//
+//  1. the daemon's environ (minus LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES);
+//  2. SUPERVISOR_ENABLED=1, SUPERVISOR_PROCESS_NAME, SUPERVISOR_GROUP_NAME
+//     (when given) and SUPERVISOR_SERVER_URL (when given);
+//  3. [supervisord] environment=, then the program's environment= (the
+//     program wins; either may override the SUPERVISOR_* variables, as in
+//     supervisord's code);
+//  4. with User: HOME, USER and LOGNAME from the user unless step 3 set
+//     them (supervisord keeps the daemon's values: a documented
+//     difference);
+//  5. with Directory: PWD = Directory as written (not the resolved path,
+//     so a Capistrano "current" symlink stays visible), unless step 3 set
+//     PWD.
+//
+// Entries of the daemon's environ without "=" are dropped; Build never
+// fails. The base's entries are shared, not copied: only the variables of
+// steps 2-5 are formatted, and no map is built.
 func (b *EnvBase) Build(in EnvInput) []string {
 	type kv struct{ k, v string }
 	over := make([]kv, 0, 4+len(in.Global)+len(in.Program)+4)

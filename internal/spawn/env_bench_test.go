@@ -15,19 +15,8 @@ func benchDaemonEnv() []string {
 	return env
 }
 
-// BenchmarkBuildEnv is one child's environment built from a 40-variable
-// daemon environment, as each spawn does.
-func BenchmarkBuildEnv(b *testing.B) {
-	in := EnvInput{Daemon: benchDaemonEnv(), ProcessName: "web_01", GroupName: "web",
-		ServerURL: "unix:///run/supervisor.sock", Program: []Var{{"PORT", "8080"}}}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = BuildEnv(in)
-	}
-}
-
-// BenchmarkEnvBaseBuild is the same with the daemon's environment prepared
-// once (NewEnvBase), as the daemon does.
+// BenchmarkEnvBaseBuild is one child's environment built from a 40-variable
+// daemon environment prepared once (NewEnvBase), as each spawn does.
 func BenchmarkEnvBaseBuild(b *testing.B) {
 	in := EnvInput{ProcessName: "web_01", GroupName: "web",
 		ServerURL: "unix:///run/supervisor.sock", Program: []Var{{"PORT", "8080"}}}

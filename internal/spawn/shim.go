@@ -19,15 +19,6 @@ const shimArg = "__drover_spawn_shim"
 // cheap and must be checked first thing in main, before any other setup.
 func IsShim(args []string) bool { return len(args) > 1 && args[1] == shimArg }
 
-// ShimTarget names the file the shim was asked to execute, for messages;
-// "" when args are not a shim command line.
-func ShimTarget(args []string) string {
-	if IsShim(args) && len(args) > 3 {
-		return args[3]
-	}
-	return ""
-}
-
 // ShimMain runs in the child between fork and exec, as root if the daemon
 // is: it applies, in order, the rlimits, setgroups/setgid/setuid, chdir
 // (after the drop, so as the user and following symlinks now), umask,

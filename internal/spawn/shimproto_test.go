@@ -52,12 +52,6 @@ func TestShimMainRejectsBadArgs(t *testing.T) {
 			t.Errorf("ShimMain(%q) = %v, want ErrShimProtocol", args, err)
 		}
 	}
-	if got := ShimTarget([]string{"drover", shimArg, "v1;e=3", "/bin/x", "x"}); got != "/bin/x" {
-		t.Errorf("ShimTarget = %q", got)
-	}
-	if got := ShimTarget([]string{"drover", "run"}); got != "" {
-		t.Errorf("ShimTarget of a normal command line = %q", got)
-	}
 }
 
 func FuzzDecodeShimConfig(f *testing.F) {

@@ -1,5 +1,5 @@
 // Package spawn is the OS side of drover's children: command resolution
-// (Resolve), the child environment (BuildEnv), fork/exec through a re-exec
+// (Resolve), the child environment (EnvBase.Build), fork/exec through a re-exec
 // shim of the drover binary that runs code between fork and exec (Start,
 // ShimMain), the child subreaper and its single reaper (BecomeSubreaper,
 // Reaper), signalling (Signal) and the daemon's rlimits (RaiseLimits).
@@ -39,7 +39,7 @@ type Spec struct {
 	Path string
 	// Argv is the full argument list; Argv[0] is the command as written.
 	Argv []string
-	// Env is the complete environment (see BuildEnv).
+	// Env is the complete environment (see EnvBase.Build).
 	Env []string
 	// Dir is directory= as written; "" keeps the daemon's working
 	// directory. The shim chdirs after dropping privileges, so symlinks

@@ -65,7 +65,7 @@ func envOf(rep report, key string) (string, bool) {
 }
 
 func TestStartSamePidGroupAndEnv(t *testing.T) {
-	env := BuildEnv(EnvInput{Daemon: []string{"PATH=/usr/bin:/bin", "KEEP=1"}, ProcessName: "p", GroupName: "g"})
+	env := NewEnvBase([]string{"PATH=/usr/bin:/bin", "KEEP=1"}).Build(EnvInput{ProcessName: "p", GroupName: "g"})
 	rep, pid := startReport(t, &Spec{Env: env, Umask: -1})
 	if rep.Pid != pid {
 		t.Errorf("child reports pid %d, Start returned %d: the shim did not exec in place", rep.Pid, pid)
@@ -189,7 +189,7 @@ func worldDir(t *testing.T) string {
 func TestStartUserDrop(t *testing.T) {
 	u := nobody(t)
 	dir := worldDir(t)
-	env := BuildEnv(EnvInput{Daemon: []string{"HOME=/root", "USER=root", "LOGNAME=root"}, ProcessName: "p", User: u, Directory: dir})
+	env := NewEnvBase([]string{"HOME=/root", "USER=root", "LOGNAME=root"}).Build(EnvInput{ProcessName: "p", User: u, Directory: dir})
 	rep, _ := startReport(t, &Spec{Env: env, User: u, Dir: dir, Umask: -1})
 	if rep.UID != int(u.UID) || rep.EUID != int(u.UID) || rep.GID != int(u.GID) {
 		t.Errorf("uid/euid/gid %d/%d/%d, want %d/%d/%d", rep.UID, rep.EUID, rep.GID, u.UID, u.UID, u.GID)
@@ -233,7 +233,7 @@ func TestStartDirFollowsSymlinkAtEachSpawn(t *testing.T) {
 		t.Fatal(err)
 	}
 	spawn := func() report {
-		rep, _ := startReport(t, &Spec{Env: BuildEnv(EnvInput{Directory: current}), Dir: current, Umask: -1})
+		rep, _ := startReport(t, &Spec{Env: NewEnvBase(nil).Build(EnvInput{Directory: current}), Dir: current, Umask: -1})
 		return rep
 	}
 	rep := spawn()

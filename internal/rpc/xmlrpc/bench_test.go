@@ -31,7 +31,7 @@ func BenchmarkEncodeProcessInfo(b *testing.B) {
 // BenchmarkDecodeRequest decodes a typical startProcess call.
 func BenchmarkDecodeRequest(b *testing.B) {
 	var buf bytes.Buffer
-	if err := EncodeRequest(&buf, "supervisor.startProcess", "web:web_00", true); err != nil {
+	if err := encodeRequest(&buf, "supervisor.startProcess", "web:web_00", true); err != nil {
 		b.Fatal(err)
 	}
 	req := buf.String()
@@ -49,6 +49,6 @@ func BenchmarkSanitizeLog(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = Sanitize(s)
+		_ = sanitize(s)
 	}
 }

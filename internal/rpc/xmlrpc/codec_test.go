@@ -141,10 +141,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 	for _, v := range values {
 		var buf bytes.Buffer
-		if err := EncodeResponse(&buf, v); err != nil {
+		if err := encodeResponse(&buf, v); err != nil {
 			t.Fatal(err)
 		}
-		got, err := DecodeResponse(&buf)
+		got, err := decodeResponseFrom(&buf)
 		if err != nil {
 			t.Fatalf("%#v: %v", v, err)
 		}
@@ -152,7 +152,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("got %#v, want %#v", got, v)
 		}
 		buf.Reset()
-		if err := EncodeRequest(&buf, "a.b", v, "second"); err != nil {
+		if err := encodeRequest(&buf, "a.b", v, "second"); err != nil {
 			t.Fatal(err)
 		}
 		req, err := DecodeRequest(&buf)
@@ -179,16 +179,16 @@ func TestEncodeConversions(t *testing.T) {
 		{[]Struct{{{"a", 1}}}, []any{map[string]any{"a": 1}}},
 	} {
 		var buf bytes.Buffer
-		if err := EncodeResponse(&buf, tc.in); err != nil {
+		if err := encodeResponse(&buf, tc.in); err != nil {
 			t.Fatal(err)
 		}
-		got, err := DecodeResponse(&buf)
+		got, err := decodeResponseFrom(&buf)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Fatalf("%#v: got %#v, %v", tc.in, got, err)
 		}
 	}
 	for _, bad := range []any{nil, struct{}{}, map[int]int{}, []any{nil}} {
-		if err := EncodeResponse(&bytes.Buffer{}, bad); err == nil {
+		if err := encodeResponse(&bytes.Buffer{}, bad); err == nil {
 			t.Fatalf("%#v encoded without error", bad)
 		}
 	}
@@ -196,7 +196,7 @@ func TestEncodeConversions(t *testing.T) {
 
 func TestStructOrder(t *testing.T) {
 	var buf bytes.Buffer
-	if err := EncodeResponse(&buf, Struct{{"z", 1}, {"a", 2}}); err != nil {
+	if err := encodeResponse(&buf, Struct{{"z", 1}, {"a", 2}}); err != nil {
 		t.Fatal(err)
 	}
 	s := buf.String()
@@ -210,10 +210,10 @@ func TestStructOrder(t *testing.T) {
 
 func TestFault(t *testing.T) {
 	var buf bytes.Buffer
-	if err := EncodeFault(&buf, 10, "BAD_NAME: x\x1b"); err != nil {
+	if err := encodeFault(&buf, 10, "BAD_NAME: x\x1b"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := DecodeResponse(&buf)
+	_, err := decodeResponseFrom(&buf)
 	var f *Fault
 	if !errors.As(err, &f) || f.Code != 10 || f.String != "BAD_NAME: x␛" {
 		t.Fatalf("got %v", err)
@@ -231,7 +231,7 @@ func TestDecodeResponseMalformed(t *testing.T) {
 		"<methodResponse><fault><value><struct></struct></value></fault></methodResponse>",
 		"<methodResponse><params><param><value>1</value></param></params><params/></methodResponse>",
 	} {
-		if _, err := DecodeResponse(strings.NewReader(in)); !errors.Is(err, ErrMalformed) {
+		if _, err := decodeResponseFrom(strings.NewReader(in)); !errors.Is(err, ErrMalformed) {
 			t.Fatalf("%q: err = %v", in, err)
 		}
 	}
@@ -245,17 +245,17 @@ var hostile = "ok\x00\x01\x07\x08\x0b\x0c\x1b[31mred\x1b[0m\x7f\xff\xfe\xc3(" +
 func TestSanitize(t *testing.T) {
 	want := "ok␀␁␇␈␋␌␛[31mred␛[0m\x7f\uFFFD\uFFFD\uFFFD(" +
 		"\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD\r\n\ttab é ☃ <&>]]>"
-	if got := Sanitize(hostile); got != want {
+	if got := sanitize(hostile); got != want {
 		t.Fatalf("Sanitize = %q, want %q", got, want)
 	}
-	if s := "plain"; Sanitize(s) != s {
+	if s := "plain"; sanitize(s) != s {
 		t.Fatal("changed plain text")
 	}
 	var buf bytes.Buffer
-	if err := EncodeResponse(&buf, hostile); err != nil {
+	if err := encodeResponse(&buf, hostile); err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeResponse(&buf)
+	got, err := decodeResponseFrom(&buf)
 	if err != nil {
 		t.Fatalf("Go decoder rejected our output: %v", err)
 	}
@@ -273,7 +273,7 @@ func TestPythonParsesHostile(t *testing.T) {
 		t.Skip("python3 not installed: cannot check xmlrpc.client compatibility")
 	}
 	var buf bytes.Buffer
-	if err := EncodeResponse(&buf, []any{hostile, map[string]any{"k\x1b": hostile}}); err != nil {
+	if err := encodeResponse(&buf, []any{hostile, map[string]any{"k\x1b": hostile}}); err != nil {
 		t.Fatal(err)
 	}
 	f := t.TempDir() + "/resp.xml"
@@ -288,7 +288,7 @@ sys.stdout.buffer.write(v[0].encode('utf-8'))`
 	if err != nil {
 		t.Fatalf("python failed to parse: %v", err)
 	}
-	if string(out) != Sanitize(hostile) {
-		t.Fatalf("python read %q, want %q", out, Sanitize(hostile))
+	if string(out) != sanitize(hostile) {
+		t.Fatalf("python read %q, want %q", out, sanitize(hostile))
 	}
 }

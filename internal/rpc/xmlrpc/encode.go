@@ -3,7 +3,6 @@ package xmlrpc
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -38,22 +37,11 @@ const (
 	MinInt = math.MinInt32
 )
 
-// EncodeResponse writes a <methodResponse> carrying v. Supported types:
-// int, int32, int64, uint32, bool, string, float64, []byte (base64),
-// time.Time, []any, []string, []int, map[string]any, Struct and
-// []Struct. Any other type (including nil) is an error and nothing
-// is written.
-func EncodeResponse(w io.Writer, v any) error {
-	b, err := AppendResponse(nil, v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
-}
-
-// AppendResponse appends EncodeResponse's document to dst. On error the
-// returned slice holds a partial document and must not be sent.
+// AppendResponse appends a <methodResponse> carrying v to dst. Supported
+// types: int, int32, int64, uint32, bool, string, float64, []byte (base64),
+// time.Time, []any, []string, []int, map[string]any, Struct, []Struct and
+// Appender. Any other type (including nil) is an error; the returned slice
+// then holds a partial document and must not be sent.
 func AppendResponse(dst []byte, v any) ([]byte, error) {
 	dst = append(dst, "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n"...)
 	dst, err := appendValue(dst, v, 0)
@@ -63,30 +51,14 @@ func AppendResponse(dst []byte, v any) ([]byte, error) {
 	return append(dst, "\n</param>\n</params>\n</methodResponse>\n"...), nil
 }
 
-// EncodeFault writes a <methodResponse> carrying a fault.
-func EncodeFault(w io.Writer, code int, msg string) error {
-	_, err := w.Write(AppendFault(nil, code, msg))
-	return err
-}
-
-// AppendFault appends EncodeFault's document to dst.
+// AppendFault appends a <methodResponse> carrying a fault to dst.
 func AppendFault(dst []byte, code int, msg string) []byte {
 	dst = append(dst, "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n"...)
 	dst, _ = appendStruct(dst, Struct{{"faultCode", code}, {"faultString", msg}}, 0) // cannot fail
 	return append(dst, "\n</fault>\n</methodResponse>\n"...)
 }
 
-// EncodeRequest writes a <methodCall>.
-func EncodeRequest(w io.Writer, method string, params ...any) error {
-	b, err := AppendRequest(nil, method, params...)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
-}
-
-// AppendRequest appends EncodeRequest's document to dst.
+// AppendRequest appends a <methodCall> of method with params to dst.
 func AppendRequest(dst []byte, method string, params ...any) ([]byte, error) {
 	dst = append(dst, "<?xml version='1.0'?>\n<methodCall>\n<methodName>"...)
 	dst = AppendText(dst, method)
@@ -194,16 +166,9 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 
 // Appender is a value that encodes itself: AppendXMLRPC appends one
 // <value> element to dst. depth is its nesting level, for values that
-// contain others (pass it to AppendValue).
+// contain others.
 type Appender interface {
 	AppendXMLRPC(dst []byte, depth int) ([]byte, error)
-}
-
-// AppendValue appends v as a <value> element at nesting level depth (0
-// for a top-level value); v has one of EncodeResponse's types or is an
-// Appender.
-func AppendValue(dst []byte, v any, depth int) ([]byte, error) {
-	return appendValue(dst, v, depth)
 }
 
 func appendArray[T any](dst []byte, v []T, depth int) ([]byte, error) {
@@ -237,50 +202,6 @@ func AppendMemberName(dst []byte, name string) []byte {
 	dst = append(dst, "<member>\n<name>"...)
 	dst = AppendText(dst, name)
 	return append(dst, "</name>\n"...)
-}
-
-// Sanitize returns s as the text a client will read after parsing the
-// XML this package writes:
-//   - each byte that is not part of valid UTF-8 becomes U+FFFD;
-//   - C0 control characters other than TAB, LF and CR become the visible
-//     Unicode "control pictures" U+2400+c (NUL → ␀, ESC → ␛);
-//   - U+FFFE and U+FFFF (not XML characters) become U+FFFD.
-//
-// Everything else, CR included (written as &#13; so parsers keep it), is
-// preserved. XML 1.0 cannot carry the replaced characters at all, not
-// even as character references, so this is the only well-formed choice.
-func Sanitize(s string) string {
-	if clean(s) {
-		return s
-	}
-	var b []byte
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if rr, bad := replacement(r, n); bad {
-			if b == nil {
-				b = append(make([]byte, 0, len(s)+8), s[:i]...)
-			}
-			b = utf8.AppendRune(b, rr)
-		} else if b != nil {
-			b = append(b, s[i:i+n]...)
-		}
-		i += n
-	}
-	if b == nil {
-		return s
-	}
-	return string(b)
-}
-
-// clean reports whether s is printable ASCII plus TAB, LF, CR, the
-// common case that needs no copy.
-func clean(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c >= 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
 // replacement reports whether the rune r (n bytes long) cannot appear in

@@ -2,7 +2,6 @@ package xmlrpc
 
 import (
 	"errors"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -20,21 +19,6 @@ import (
 
 // errSlowPath means the fast scanner met something it does not handle.
 var errSlowPath = errors.New("xml-rpc fast path: unsupported construct")
-
-// DecodeResponse reads r to its end and decodes the <methodResponse> it
-// holds, as ParseResponse does.
-func DecodeResponse(r io.Reader) (any, error) {
-	var b strings.Builder
-	if _, err := io.Copy(&b, r); err != nil {
-		// The general decoder reports the read error where it meets it.
-		return decodeResponse(io.MultiReader(strings.NewReader(b.String()), errReader{err}))
-	}
-	return ParseResponse(b.String())
-}
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // ParseResponse decodes one <methodResponse> document: its value (see
 // the package doc for the Go types), a *Fault error, or an error

@@ -52,7 +52,7 @@ const pythonStyle = `<?xml version='1.0'?>
 
 func TestParseResponseMatchesGeneralDecoder(t *testing.T) {
 	var drover bytes.Buffer
-	err := EncodeResponse(&drover, []any{
+	err := encodeResponse(&drover, []any{
 		Struct{{Name: "name", Value: "a\tb\r\nc\rd"}, {Name: "pid", Value: 1 << 30}, {Name: "x", Value: true}, {Name: "neg", Value: -1}},
 		"&<>'\"é ☃ \x1b[0m", []any{}, map[string]any{}, 3.25, false,
 	})
@@ -151,7 +151,7 @@ func BenchmarkParseResponse500(b *testing.B) {
 			{Name: "stderr_logfile", Value: ""}, {Name: "pid", Value: 1234}, {Name: "description", Value: "pid 1234, uptime 0:01:40"}}
 	}
 	var doc bytes.Buffer
-	if err := EncodeResponse(&doc, info); err != nil {
+	if err := encodeResponse(&doc, info); err != nil {
 		b.Fatal(err)
 	}
 	b.Run("fast", func(b *testing.B) {

@@ -33,14 +33,14 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("bad request %#v", req)
 		}
 		var buf bytes.Buffer
-		if err := EncodeRequest(&buf, req.Method, req.Params...); err != nil {
+		if err := encodeRequest(&buf, req.Method, req.Params...); err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
 		again, err := DecodeRequest(&buf)
 		if err != nil {
 			t.Fatalf("re-decode: %v\n%s", err, buf.Bytes())
 		}
-		if Sanitize(req.Method) == req.Method && sanitizedEqual(req.Params) && !reflect.DeepEqual(again.Params, req.Params) {
+		if sanitize(req.Method) == req.Method && sanitizedEqual(req.Params) && !reflect.DeepEqual(again.Params, req.Params) {
 			t.Fatalf("round trip changed params: %#v -> %#v", req.Params, again.Params)
 		}
 	})
@@ -51,7 +51,7 @@ func FuzzDecodeRequest(f *testing.F) {
 func sanitizedEqual(v any) bool {
 	switch v := v.(type) {
 	case string:
-		return Sanitize(v) == v
+		return sanitize(v) == v
 	case []any:
 		for _, e := range v {
 			if !sanitizedEqual(e) {
@@ -60,7 +60,7 @@ func sanitizedEqual(v any) bool {
 		}
 	case map[string]any:
 		for k, e := range v {
-			if Sanitize(k) != k || !sanitizedEqual(e) {
+			if sanitize(k) != k || !sanitizedEqual(e) {
 				return false
 			}
 		}
@@ -69,21 +69,21 @@ func sanitizedEqual(v any) bool {
 }
 
 // FuzzEncodeString checks that any string, whatever its bytes, encodes to
-// XML that decodes to exactly Sanitize(s).
+// XML that decodes to exactly sanitize(s).
 func FuzzEncodeString(f *testing.F) {
 	for _, s := range []string{"", "plain", hostile, "\xff\xfe", "a\rb", "]]>", "\x00\x1f\x7f", "é\uFFFF"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		var buf bytes.Buffer
-		if err := EncodeResponse(&buf, []any{s, map[string]any{s: s}}); err != nil {
+		if err := encodeResponse(&buf, []any{s, map[string]any{s: s}}); err != nil {
 			t.Fatal(err)
 		}
-		v, err := DecodeResponse(&buf)
+		v, err := decodeResponseFrom(&buf)
 		if err != nil {
 			t.Fatalf("our XML does not parse: %v\n%q", err, buf.String())
 		}
-		want := Sanitize(s)
+		want := sanitize(s)
 		arr := v.([]any)
 		if arr[0] != want {
 			t.Fatalf("decoded %q, want %q", arr[0], want)
