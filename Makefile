@@ -3,6 +3,8 @@ GO        ?= go
 BIN       ?= bin/drover
 FUZZTIME  ?= 20s
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
+# Pinned: a function nothing calls (outside tests) fails lint the day it stops being called.
+DEADCODE  ?= $(GO) run golang.org/x/tools/cmd/deadcode@v0.52.0
 
 .PHONY: build demo test e2e bench fuzz-short lint clean
 
@@ -41,6 +43,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./...
 	$(STATICCHECK) ./...
+	@out=$$($(DEADCODE) ./...) || exit 1; if [ -n "$$out" ]; then echo "dead code (unreachable outside tests):"; echo "$$out"; exit 1; fi
 
 clean:
 	rm -rf bin

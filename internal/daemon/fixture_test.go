@@ -125,6 +125,7 @@ func childMain(mode string) int {
 	case "slow-stop":
 		d, _ := time.ParseDuration(arg)
 		signal.Notify(sigs, syscall.SIGTERM)
+		fmt.Println("handling TERM")
 		<-sigs
 		<-time.After(d) // the behaviour under test: a program that takes d to stop
 		return 0

@@ -188,6 +188,7 @@ func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
 		close(done)
 		return done
 	}
+	d.log.Debug("update: applying " + d.path)
 	go func() {
 		defer close(done)
 		r, err := sup.Update(context.Background(), cfg, nil)
