@@ -25,6 +25,7 @@ type fakeSteer struct {
 // serves, like the daemon's (without steering, Promote reports false).
 type fakeSockets struct {
 	h       *fakeHost
+	name    string
 	serving *reload.Set
 	holds   map[*reload.Set]int
 	pids    map[*reload.Set]int

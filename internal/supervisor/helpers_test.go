@@ -53,6 +53,20 @@ type fakeHost struct {
 	drain func(name string, done func())
 	// listeners records which listeners each spawned pid got.
 	listeners []listenerUse
+	// released counts Child.Exited calls by pid; stdin, when set, is every
+	// child's stdin.
+	released map[int]int
+	stdin    io.Writer
+	// bound are the Sockets Bind made, in order; gens the Generation of
+	// each spawn request.
+	bound []*fakeSockets
+	gens  []int
+}
+
+func (h *fakeHost) releasedOf(pid int) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.released[pid]
 }
 
 type listenerUse struct {
@@ -77,8 +91,12 @@ func (h *fakeHost) Logs(p *config.Process) (Logs, error) {
 
 // Bind gives a program with sockets= fake listeners; with h.steer set they
 // steer (bluegreen_steer_test.go).
-func (h *fakeHost) Bind(*config.Process) (Sockets, error) {
-	return &fakeSockets{h: h, pids: map[*reload.Set]int{}}, nil
+func (h *fakeHost) Bind(p *config.Process) (Sockets, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &fakeSockets{h: h, name: p.Name, pids: map[*reload.Set]int{}}
+	h.bound = append(h.bound, s)
+	return s, nil
 }
 
 // fakeChild is what fakeHost.Spawn returns: WaitReady is h.ready,
@@ -89,10 +107,24 @@ type fakeChild struct {
 	pid int
 }
 
-func (c *fakeChild) Pid() int         { return c.pid }
-func (c *fakeChild) Exited()          {}
-func (c *fakeChild) Stdin() io.Writer { return nil }
-func (c *fakeChild) RearmReady()      { c.h.rearmed(c.pid) }
+func (c *fakeChild) Pid() int { return c.pid }
+func (c *fakeChild) Stdin() io.Writer {
+	if w := c.h.stdin; w != nil {
+		return w
+	}
+	return nil
+}
+
+// Exited counts, per pid, how often the child's resources were released.
+func (c *fakeChild) Exited() {
+	c.h.mu.Lock()
+	defer c.h.mu.Unlock()
+	if c.h.released == nil {
+		c.h.released = map[int]int{}
+	}
+	c.h.released[c.pid]++
+}
+func (c *fakeChild) RearmReady() { c.h.rearmed(c.pid) }
 func (c *fakeChild) WaitReady(ctx context.Context) error {
 	c.h.mu.Lock()
 	f := c.h.ready
@@ -184,6 +216,7 @@ func (h *fakeHost) Spawn(req SpawnRequest) (Child, error) {
 	}
 	h.spawns = append(h.spawns, spawnCall{p.Name, pid, time.Now()})
 	h.listeners = append(h.listeners, listenerUse{req.Listeners, pid})
+	h.gens = append(h.gens, req.Generation)
 	return &fakeChild{h: h, p: p, pid: pid}, nil
 }
 

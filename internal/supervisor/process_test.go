@@ -370,6 +370,10 @@ func TestExitBeforeSpawnResult(t *testing.T) {
 		if got := hs.transitions("q"); !slices.Equal(got, []string{"STOPPED>STARTING", "STARTING>BACKOFF", "BACKOFF>FATAL"}) {
 			t.Fatal(got)
 		}
+		// The same path releases what the spawn made, once.
+		if n := hs.h.releasedOf(101); n != 1 {
+			t.Fatalf("child released %d times", n)
+		}
 		for _, l := range hs.log.lines {
 			if len(l) > 20 && l[:19] == "INFO reaped unknown" {
 				t.Fatalf("parked exit logged as unknown: %q", l)
