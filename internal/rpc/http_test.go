@@ -347,9 +347,7 @@ func TestReadOnlyDecision(t *testing.T) {
 }
 
 func TestUnixChown(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("chown needs root")
-	}
+	testenv.NeedRoot(t, "chown needs root")
 	s, _ := newTestServer(t)
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen([]ListenerConfig{{Unix: true, File: sock, UID: 65534, GID: 65534}}); err != nil {
