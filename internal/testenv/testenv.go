@@ -4,8 +4,8 @@
 // and its modules, /bin/sh) or data (the supervisord config corpus).
 //
 // A test that lacks one must not pass vacuously. Under CI (see [CI]) it
-// fails: .ci/run installs every peer and runs as root, so a missing one is
-// a broken contract. Locally it is skipped with a message starting with a
+// fails: CI is expected to provide every peer and to run as root (.ci/run
+// installs the programs), so a missing one is a broken contract. Locally it is skipped with a message starting with a
 // fixed marker ([PeerMarker], [RootMarker]) and appended to the skip log
 // (see [SkipLogEnv]), which `make test` and `make e2e` print after the run.
 package testenv
