@@ -1,9 +1,10 @@
 package cli
 
 import (
-	"os"
 	"regexp"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // realSupervisorctl is the reference client (Debian's supervisor 4.2.5).
@@ -31,9 +32,7 @@ func compareWithSupervisorctl(t *testing.T, d *testDaemon, cmds [][]string) {
 }
 
 func needSupervisorctl(t *testing.T) {
-	if _, err := os.Stat(realSupervisorctl); err != nil {
-		t.Skip("supervisorctl not installed (apt-get install supervisor)")
-	}
+	testenv.NeedFile(t, realSupervisorctl, "apt-get install supervisor")
 }
 
 // TestCtlMatchesSupervisorctl is the quick side-by-side check (each

@@ -4,8 +4,9 @@ package cli
 
 import (
 	"encoding/json"
-	"os"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 const realSupervisord = "/usr/bin/supervisord"
@@ -16,9 +17,7 @@ const realSupervisord = "/usr/bin/supervisord"
 func TestE2EStatusAgainstSupervisord(t *testing.T) {
 	t.Parallel()
 	needSupervisorctl(t)
-	if _, err := os.Stat(realSupervisord); err != nil {
-		t.Skip("supervisord not installed (apt-get install supervisor)")
-	}
+	testenv.NeedFile(t, realSupervisord, "apt-get install supervisor")
 	d := startDaemonBinary(t, []string{realSupervisord}, "", program("ok", "sleep")+program("idle", "sleep", "autostart=false"), "ok")
 	bin := droverBinary(t)
 	for _, args := range [][]string{{"status"}, {"status", "ok"}, {"status", "nope", "idle"}} {

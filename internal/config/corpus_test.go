@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // corpusDir finds ../shared/corpus/supervisord beside the module root, or
@@ -122,7 +124,7 @@ func readCorpus(t *testing.T) (string, []corpusEntry) {
 	dir := corpusDir(t)
 	f, err := os.Open(filepath.Join(dir, "EXPECTED_supervisor-4.2.5.jsonl"))
 	if err != nil {
-		t.Skipf("corpus not available (%v); set DROVER_CORPUS or check out shared/ beside the repo", err)
+		testenv.MissingPeer(t, "corpus not available (%v); set DROVER_CORPUS or check out shared/ beside the repo", err)
 	}
 	defer f.Close()
 	var out []corpusEntry

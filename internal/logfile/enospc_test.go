@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/drover-sh/drover/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,9 +18,7 @@ import (
 // ENOSPC; the test is skipped where mounting is not allowed.
 func tinyFS(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
+	testenv.NeedRoot(t, "needs root to mount a tmpfs")
 	dir := filepath.Join(t.TempDir(), "mnt")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

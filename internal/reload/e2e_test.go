@@ -4,12 +4,12 @@ package reload
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // The apps answer "gen=N" (N from DROVER_GENERATION) on every path, after
@@ -75,10 +75,7 @@ func TestE2EHandoffServers(t *testing.T) {
 			[]string{"starman", "--workers", "8", "--disable-keepalive", "app.psgi"}, "http://{probe}/"},
 	} {
 		t.Run(c.name+"/"+c.ready, func(t *testing.T) {
-			bin, err := exec.LookPath(c.argv[0])
-			if err != nil {
-				t.Skip(c.argv[0], "not installed")
-			}
+			bin := testenv.LookPath(t, c.argv[0], "apt-get install "+c.argv[0])
 			dir := t.TempDir()
 			for name, text := range c.files {
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {

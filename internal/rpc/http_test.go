@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/httpwire"
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 func listenInet(t *testing.T, s *Server, cred Credentials) string {
@@ -252,10 +253,7 @@ func TestReadOnlyListenerOverHTTP(t *testing.T) {
 // transport) against the server and reads a log full of control and
 // invalid bytes, which supervisord answers with a 500 or broken XML.
 func TestPythonClientOverHTTP(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed: cannot check xmlrpc.client compatibility")
-	}
+	py := testenv.LookPath(t, "python3", "apt-get install python3")
 	s, f := newTestServer(t)
 	pi, _ := f.ProcessInfo(context.Background(), "cat")
 	if err := os.WriteFile(pi.StdoutLogfile, []byte("a\x00b\x1b[0m\xff\xfe\r\nend"), 0o600); err != nil {
@@ -352,9 +350,7 @@ func TestReadOnlyDecision(t *testing.T) {
 }
 
 func TestUnixChown(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("chown needs root")
-	}
+	testenv.NeedRoot(t, "chown needs root")
 	s, _ := newTestServer(t)
 	sock := filepath.Join(t.TempDir(), "s.sock")
 	if err := s.Listen([]ListenerConfig{{Unix: true, File: sock, UID: 65534, GID: 65534}}); err != nil {

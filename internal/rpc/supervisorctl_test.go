@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 const supervisorctlPath = "/usr/bin/supervisorctl"
@@ -24,9 +26,7 @@ type ctlEnv struct {
 
 func newCtlEnv(t *testing.T) *ctlEnv {
 	t.Helper()
-	if _, err := os.Stat(supervisorctlPath); err != nil {
-		t.Skip("supervisorctl not installed (apt-get install supervisor): skipping the real-client test")
-	}
+	testenv.NeedFile(t, supervisorctlPath, "apt-get install supervisor")
 	s, f := newTestServer(t)
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "drover.sock")

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 func mkfile(t *testing.T, path string, mode os.FileMode) string {
@@ -92,9 +94,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveNoPermission(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to run the check as another user")
-	}
+	testenv.NeedRoot(t, "needs root to run the check as another user")
 	u := nobody(t)
 	d := worldDir(t)
 	f := mkfile(t, filepath.Join(d, "rootonly"), 0o700) // x bit set, but only for root

@@ -1,12 +1,12 @@
 package spawn
 
 import (
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/drover-sh/drover/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,9 +27,7 @@ func raiseIn(t *testing.T, u *User, ulimits, minfds, minprocs string) string {
 }
 
 func TestRaiseLimits(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to raise hard limits and to switch users")
-	}
+	testenv.NeedRoot(t, "needs root to raise hard limits and to switch users")
 	u := nobody(t)
 	t.Run("go raised soft: children pinned to minfds", func(t *testing.T) {
 		out := raiseIn(t, nil, "ulimit -S -n 512 && ulimit -H -n 4096", "2048", "0")

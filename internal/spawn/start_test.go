@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-sh/drover/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -119,9 +120,7 @@ func limitsLine(t *testing.T, limits, name string) (string, string) {
 }
 
 func TestStartRlimits(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("raising hard limits needs root")
-	}
+	testenv.NeedRoot(t, "raising hard limits needs root")
 	out, err := runCapture(&Spec{Path: "/bin/cat", Argv: []string{"cat", "/proc/self/limits"}, Umask: -1,
 		Rlimits: []Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 300, Hard: 400},
 			{Resource: unix.RLIMIT_NPROC, Soft: 5000, Hard: 6000}}})
@@ -164,9 +163,7 @@ func TestStartRlimitError(t *testing.T) {
 
 func nobody(t *testing.T) *User {
 	t.Helper()
-	if os.Getuid() != 0 {
-		t.Skip("dropping to another user needs root")
-	}
+	testenv.NeedRoot(t, "dropping to another user needs root")
 	u, err := user.Lookup("nobody")
 	if err != nil {
 		t.Skipf("no nobody user: %v", err)

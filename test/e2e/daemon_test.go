@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 const (
@@ -63,17 +65,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needPeers skips the test when Debian's supervisor package is missing.
+// needPeers ends the test (testenv: a failure under CI, a skip otherwise)
+// when Debian's supervisor package or python3 is missing.
 func needPeers(t *testing.T) {
 	t.Helper()
-	for _, p := range []string{supervisordPath, supervisorctlPath} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%s not installed (apt-get install supervisor): %v", p, err)
-		}
-	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	testenv.NeedFile(t, supervisordPath, "apt-get install supervisor")
+	testenv.NeedFile(t, supervisorctlPath, "apt-get install supervisor")
+	testenv.LookPath(t, "python3", "apt-get install python3")
 }
 
 // daemon is one running supervisord or drover on its own copy of the config.

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // eventsConfig runs testdata/listener.py (supervisor.childutils) as an
@@ -97,11 +98,9 @@ func (d *daemon) deliveries() []delivery {
 func TestE2EEventListener(t *testing.T) {
 	needPeers(t)
 	if err := exec.Command(systemPython, "-c", "import supervisor.childutils").Run(); err != nil {
-		t.Skipf("%s cannot import supervisor.childutils: %v", systemPython, err)
+		testenv.MissingPeer(t, "%s cannot import supervisor.childutils (apt-get install supervisor): %v", systemPython, err)
 	}
-	if _, err := os.Stat("/bin/sh"); err != nil {
-		t.Skip("no /bin/sh")
-	}
+	testenv.NeedFile(t, "/bin/sh", "apt-get install dash")
 	t.Parallel()
 	sup := startDaemon(t, "supervisord", eventsConfig(t))
 	drv := startDaemon(t, "drover", eventsConfig(t))

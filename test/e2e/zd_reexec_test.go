@@ -5,13 +5,14 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // The re-exec path: users who keep their server's own USR2 hot restart
@@ -100,7 +101,7 @@ func TestE2EZeroDowntimeReexec(t *testing.T) {
 			defer func() { <-zdParallel }()
 			drv := reexecRun(t, s, "drover", reloads)
 			sup := zdResult{skipped: "supervisor not installed"}
-			if _, err := os.Stat(supervisordPath); err == nil {
+			if testenv.WantFile(t, supervisordPath, "apt-get install supervisor") {
 				sup = reexecRun(t, s, "supervisord", min(reloads, 3))
 			}
 			var notes []string
@@ -126,10 +127,7 @@ func TestE2EZeroDowntimeReexec(t *testing.T) {
 // alternately `drover reload` and `drover signal USR2`).
 func reexecRun(t *testing.T, s reexecServer, kind string, n int) zdResult {
 	t.Helper()
-	bin, err := exec.LookPath(s.bin)
-	if err != nil {
-		t.Skipf("%s not installed (apt-get install %s)", s.bin, s.bin)
-	}
+	bin := testenv.LookPath(t, s.bin, "apt-get install "+s.bin)
 	port, dir := freePort(t), t.TempDir()
 	r := strings.NewReplacer("@BIN@", bin, "@DIR@", dir, "@PORT@", fmt.Sprint(port))
 	for name, text := range s.files {

@@ -5,10 +5,11 @@ package e2e
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // The apps answer "gen=<tag>" on every path, after 300 ms on /slow. Under
@@ -99,17 +100,14 @@ var zdServers = []zdServer{
 	},
 }
 
-// zdSetup finds the server's binary (skipping the test when it is not
-// installed), writes its files into a fresh directory and returns the
+// zdSetup finds the server's binary (testenv.LookPath: a failure under CI,
+// a skip otherwise), writes its files into a fresh directory and returns the
 // [program:web] section for kind on port.
 func (s zdServer) setup(t *testing.T, kind string, port int) (dir, section string) {
 	t.Helper()
 	bin := ""
 	if s.bin != "" {
-		var err error
-		if bin, err = exec.LookPath(s.bin); err != nil {
-			t.Skipf("%s not installed (apt-get install %s)", s.bin, s.bin)
-		}
+		bin = testenv.LookPath(t, s.bin, "apt-get install "+s.bin)
 	}
 	dir = t.TempDir()
 	for name, text := range s.files {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // The zero-downtime suite (issue 6): every server of zdServers under load
@@ -75,7 +77,7 @@ func TestE2EZeroDowntime(t *testing.T) {
 			defer func() { <-zdParallel }()
 			drv := zdRun(t, s, "drover", reloads)
 			sup := zdResult{skipped: "supervisor not installed"}
-			if _, err := os.Stat(supervisordPath); err == nil {
+			if testenv.WantFile(t, supervisordPath, "apt-get install supervisor") {
 				sup = zdRun(t, s, "supervisord", reloads)
 			}
 			zdReportf(t, "%s, %d blue/green reloads under load:\n  drover:      %v\n  supervisord: %v (supervisorctl restart)", s.name, reloads, drv, sup)

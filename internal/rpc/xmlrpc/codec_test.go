@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 func call(params string) string {
@@ -268,10 +270,7 @@ func TestSanitize(t *testing.T) {
 // uses) accepts the XML we write for hostile bytes, which supervisord
 // itself cannot do (#85, #1485).
 func TestPythonParsesHostile(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not installed: cannot check xmlrpc.client compatibility")
-	}
+	py := testenv.LookPath(t, "python3", "apt-get install python3")
 	var buf bytes.Buffer
 	if err := encodeResponse(&buf, []any{hostile, map[string]any{"k\x1b": hostile}}); err != nil {
 		t.Fatal(err)
