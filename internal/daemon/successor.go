@@ -1,10 +1,11 @@
 package daemon
 
 import (
-	"bytes"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/drover-sh/drover/internal/spawn"
 )
 
 // Successor implements supervisor.Host's by scanning /proc for a live
@@ -37,13 +38,9 @@ func scanChildren(parent, pgid int) []procEntry {
 	}
 	var out []procEntry
 	for _, pid := range pids {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			continue // gone meanwhile
-		}
-		st, ok := parseStat(b)
-		if ok && st.ppid == parent && st.pgid == pgid && st.state != 'Z' && st.state != 'X' {
-			out = append(out, procEntry{pid, st.start})
+		st, err := spawn.ReadProcStat(pid)
+		if err == nil && st.PPid == parent && st.PGid == pgid && st.State != 'Z' && st.State != 'X' {
+			out = append(out, procEntry{pid, st.Start})
 		}
 	}
 	return out
@@ -94,33 +91,6 @@ func readNames(dir string) ([]string, error) {
 	return d.Readdirnames(-1)
 }
 
-type procStat struct {
-	state      byte
-	ppid, pgid int
-	start      uint64
-}
-
-// parseStat reads the fields after "(comm)" of /proc/PID/stat; comm may
-// hold spaces and parentheses, so the last ')' ends it.
-func parseStat(b []byte) (procStat, bool) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 > len(b) {
-		return procStat{}, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state): ppid is field 4, pgrp 5, starttime 22.
-	if len(f) < 20 || len(f[0]) != 1 {
-		return procStat{}, false
-	}
-	ppid, err1 := strconv.Atoi(f[1])
-	pgid, err2 := strconv.Atoi(f[2])
-	start, err3 := strconv.ParseUint(f[19], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return procStat{}, false
-	}
-	return procStat{state: f[0][0], ppid: ppid, pgid: pgid, start: start}, true
-}
-
 // chooseSuccessor picks the hinted pid when it is a candidate, else the
 // most recently started candidate (the higher pid on a tie).
 func chooseSuccessor(cands []procEntry, hint int) (int, bool) {
@@ -165,12 +135,8 @@ func pendingSuccessor(master int, pidfile string) int {
 	if pidfile == "" || master <= 0 {
 		return 0
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(master) + "/stat")
+	ms, err := spawn.ReadProcStat(master)
 	if err != nil {
-		return 0
-	}
-	ms, ok := parseStat(b)
-	if !ok {
 		return 0
 	}
 	for _, path := range []string{pidfile, pidfile + ".2"} {
@@ -178,11 +144,7 @@ func pendingSuccessor(master int, pidfile string) int {
 		if pid <= 0 || pid == master {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			continue
-		}
-		if st, ok := parseStat(b); ok && st.ppid == master && st.pgid == ms.pgid && st.state != 'Z' {
+		if st, err := spawn.ReadProcStat(pid); err == nil && st.PPid == master && st.PGid == ms.PGid && st.State != 'Z' {
 			return pid
 		}
 	}

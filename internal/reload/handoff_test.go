@@ -126,7 +126,7 @@ func classify(err error) string {
 // 127.0.0.1:0 is passed to two generations of a real server (this binary
 // re-run through spawn.Start, so LISTEN_PID is the child's own pid as the
 // spawn shim sets it), readiness is an HTTP probe on each generation's
-// private probe socket, and the blue/green Plan hands off from generation
+// private probe socket, and a blue/green hand-off goes from generation
 // 1 to 2 under load from two client kinds (a new connection per request,
 // and keep-alive), each with 300 ms requests in flight. No request fails
 // and both generations answer.

@@ -1,7 +1,6 @@
 package reload
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/drover-sh/drover/internal/spawn"
 
 	"golang.org/x/sys/unix"
 )
@@ -167,25 +168,15 @@ func (n *NotifySocket) read() {
 // lineage reads pid's ancestors and process group from /proc.
 func lineage(pid int) (chain []int, pgid int) {
 	for p := pid; p > 1 && len(chain) < 64; {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
+		st, err := spawn.ReadProcStat(p)
 		if err != nil {
 			break
 		}
-		// "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			break
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 3 {
-			break
-		}
-		ppid, _ := strconv.Atoi(f[1])
 		if p == pid {
-			pgid, _ = strconv.Atoi(f[2])
+			pgid = st.PGid
 		}
 		chain = append(chain, p)
-		p = ppid
+		p = st.PPid
 	}
 	return chain, pgid
 }

@@ -20,11 +20,13 @@
 // field: a later reload strategy can run two generations of one process and
 // follow a re-exec'd master by re-binding an instance to a new pid.
 //
-// Nothing here calls the OS: Host spawns and signals (and optionally, as a
-// Resolver, checks commands before a start; as a Follower, finds a
-// re-exec'd successor; as a Readier and ReloadPreparer, waits for a
-// reloaded generation's readiness; as a Steerer, moves new connections to
-// a ready generation and reports the old one's accept queue).
+// Nothing here calls the OS: Host is the one seam, every capability named
+// (check a command, name log files, bind sockets, spawn, signal, find a
+// re-exec'd successor, drain a listener pool). It keeps no per-process
+// state: a spawn returns a Child (its stdin, readiness probe) and a bind a
+// Sockets (the program's listeners and which generation gets new
+// connections); both are owned here, by the instance and the program
+// record, and released by the same routing that handles exits.
 //
 // # Semantics
 //
@@ -65,27 +67,25 @@
 // (follow the new master) or bluegreen. A second reload of a process while
 // one runs is refused.
 //
-// Blue/green runs on the owner goroutine like everything else (not through
-// reload.Plan, whose blocking callbacks would need a goroutine per
-// hand-off; Plan stays the reference for the order of the steps): a second
+// Blue/green runs on the owner goroutine like everything else: a second
 // instance is spawned beside p.cur and kept in proc.handoff; its readiness
 // wait runs on a worker goroutine and reports back as a message; its exit
 // is routed by pid to the hand-off, never to the normal exit rules unless
 // it already took over. The old instance gets the graceful signal once the
 // new one is ready, SIGKILL on its group after the graceful timeout.
 //
-// With Drover.Ready and a Readier host, STARTING becomes RUNNING when the
-// probe answers instead of after startsecs; a probe that fails stops the
-// process and its exit counts as a failed start (BACKOFF).
+// With Drover.Ready, STARTING becomes RUNNING when the probe answers
+// instead of after startsecs; a probe that fails stops the process and its
+// exit counts as a failed start (BACKOFF).
 //
 // Following a re-exec: when the main pid of a generation marked follow
 // (reload = reexec, or its reload signal was sent through signalProcess)
 // exits on its own while STARTING or RUNNING (a death by signal is a
-// crash, not a re-exec), or in any way while STOPPING, a Follower host
+// crash, not a re-exec), or in any way while STOPPING, Host.Successor
 // looks for a live child of drover in the generation's process group (the
 // first pid's: fork keeps it). Meanwhile the process keeps its state and
-// exits of unknown pids are parked. A successor becomes the generation's new pid
-// ("following re-exec of 'web': pid OLD → NEW"): no state change, no
+// exits of unknown pids are parked. A successor becomes the generation's
+// new pid ("following re-exec of 'web': pid OLD → NEW"): no state change, no
 // respawn, its exit later routed as usual; a stop that came meanwhile is
 // delivered to it. Without one, the exit takes the normal path.
 package supervisor

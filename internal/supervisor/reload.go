@@ -53,10 +53,10 @@ type reloadRec struct {
 //     a successor the exit takes the normal path (autorestart) and the
 //     reload fails saying so.
 //   - "bluegreen": spawn a new generation beside the serving one (both
-//     on drover's sockets), wait until it is ready (Drover.Ready with a
-//     Readier host, else startsecs of uptime; at most Drover.ReadyTimeout),
-//     send the old one Drover.GracefulStopSignal (its group with
-//     stopasgroup) and SIGKILL its group after Drover.GracefulTimeout.
+//     on drover's sockets), wait until it is ready (Drover.Ready, else
+//     startsecs of uptime; at most Drover.ReadyTimeout), send the old one
+//     Drover.GracefulStopSignal (its group with stopasgroup) and SIGKILL
+//     its group after Drover.GracefulTimeout.
 //     Done when the old one exited; the process stays RUNNING and Info
 //     shows the other generation as HandoffPid meanwhile. A new generation
 //     that fails to spawn, is not ready in time or exits early is stopped
@@ -64,9 +64,9 @@ type reloadRec struct {
 //     the old one crashes meanwhile the new one takes over. A stop
 //     request stops both.
 //
-// When Drover.Ready is set and the Host is a Readier, the reload then waits
-// for the serving pid to be ready (at most Drover.ReadyTimeout); a timeout
-// fails the request and leaves the process running as it is. A crash of
+// When Drover.Ready is set, the reload then waits for the serving pid to be
+// ready (at most Drover.ReadyTimeout); a timeout fails the request and
+// leaves the process running as it is. A crash of
 // the serving generation during the reload fails the request; the exit
 // itself follows the normal rules.
 //

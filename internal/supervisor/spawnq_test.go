@@ -47,7 +47,7 @@ func (h *limitedHost) Spawn(req SpawnRequest) (Child, error) {
 // A host with a SpawnConcurrency gets at most its limit of concurrent spawns, in the
 // start order, and every process still reaches RUNNING. With limit 1 the
 // order check below admits only the exact start order.
-func TestSpawnLimiterBoundsConcurrency(t *testing.T) {
+func TestSpawnConcurrencyBoundsSpawns(t *testing.T) {
 	for _, limit := range []int{1, 3} {
 		t.Run(fmt.Sprint("limit", limit), func(t *testing.T) { testSpawnLimit(t, limit) })
 	}

@@ -5,9 +5,10 @@
 //
 // A test that lacks one must not pass vacuously. Under CI (see [CI]) it
 // fails: CI is expected to provide every peer and to run as root (.ci/run
-// installs the programs), so a missing one is a broken contract. Locally it is skipped with a message starting with a
-// fixed marker ([PeerMarker], [RootMarker]) and appended to the skip log
-// (see [SkipLogEnv]), which `make test` and `make e2e` print after the run.
+// installs the programs), so a missing one is a broken contract. Locally
+// it is skipped with a message starting with a fixed marker ([PeerMarker],
+// [RootMarker]) and appended to the skip log (see [SkipLogEnv]), which
+// `make test` and `make e2e` print after the run.
 package testenv
 
 import (

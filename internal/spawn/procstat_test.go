@@ -1,0 +1,37 @@
+package spawn
+
+import (
+	"os"
+	"testing"
+)
+
+func TestParseProcStat(t *testing.T) {
+	line := "9132 (we ird) (x)) S 8863 8800 18398 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 363478 3133440 389\n"
+	st, ok := ParseProcStat([]byte(line))
+	if !ok || st != (ProcStat{State: 'S', PPid: 8863, PGid: 8800, Start: 363478}) {
+		t.Fatalf("%+v %v", st, ok)
+	}
+	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2", "1 (x) S a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"} {
+		if _, ok := ParseProcStat([]byte(bad)); ok {
+			t.Errorf("parsed %q", bad)
+		}
+	}
+	self, err := ReadProcStat(os.Getpid())
+	if err != nil || self.PPid != os.Getppid() || self.State == 'Z' {
+		t.Fatalf("own stat %+v %v", self, err)
+	}
+}
+
+// ParseProcStat never panics and accepts only lines with the fields it
+// reads.
+func FuzzParseProcStat(f *testing.F) {
+	f.Add([]byte("9132 (cat) R 8863 8863 18398 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 363478 3133440 389\n"))
+	f.Add([]byte("1 ((sd-pam)) S 0 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0"))
+	f.Add([]byte("2 (a b) Z 1 1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, ok := ParseProcStat(b)
+		if !ok && st != (ProcStat{}) {
+			t.Fatalf("rejected with fields %+v", st)
+		}
+	})
+}
