@@ -82,7 +82,7 @@ func (h *host) Spawn(req supervisor.SpawnRequest) (supervisor.Child, error) {
 		pipes.closeParentEnds()
 		return nil, err
 	}
-	c := &child{pid: pid, exited: make(chan struct{})}
+	c := &child{pid: pid}
 	if err != nil {
 		// A shim that failed before exec: its output is still captured
 		// until it exits; nothing else is kept.
@@ -95,6 +95,7 @@ func (h *host) Spawn(req supervisor.SpawnRequest) (supervisor.Child, error) {
 	var hook func([]byte)
 	if probe != nil {
 		probe.Started()
+		c.exited = make(chan struct{})
 		c.probe, c.gen = probe, reload.Gen{Number: req.Generation, Pid: pid, Exited: c.exited}
 		hook = probe.LogHook()
 	}
@@ -138,7 +139,7 @@ type child struct {
 	stdin  *os.File
 	probe  *reload.GenProbe
 	gen    reload.Gen    // what the probe waits on
-	exited chan struct{} // closed by Exited: ends a WaitReady
+	exited chan struct{} // with a probe: closed by Exited, ends a WaitReady
 	ev     *events.Dispatcher
 }
 
@@ -146,7 +147,9 @@ func (c *child) Pid() int { return c.pid }
 
 // Exited releases everything; it is called once.
 func (c *child) Exited() {
-	close(c.exited)
+	if c.exited != nil {
+		close(c.exited)
+	}
 	closeProbe(c.probe)
 	if c.stdin != nil {
 		c.stdin.Close()
