@@ -38,6 +38,7 @@ func main() {
 // options are the harness's flags.
 type options struct {
 	Drover, Supervisord, Supervisorctl  string
+	DroverBefore                        string
 	JSON                                string
 	Targets                             string
 	Reps, Programs, StatusRuns          int
@@ -78,6 +79,7 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.Drover, "drover", "bin/drover", "drover binary, started as: drover run -n -c FILE")
+	fs.StringVar(&o.DroverBefore, "drover-before", "", "an older drover binary: adds the target "+targetBefore+", run exactly like drover, and a drover ÷ before column")
 	fs.StringVar(&o.Supervisord, "supervisord", "/usr/bin/supervisord", "supervisord binary")
 	fs.StringVar(&o.Supervisorctl, "supervisorctl", "/usr/bin/supervisorctl", "supervisorctl binary")
 	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write raw results here (empty: don't)")
@@ -114,6 +116,9 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	// Daemons run in their own temp dirs: a relative path must not depend on that.
 	if abs, err := filepath.Abs(o.Drover); err == nil {
 		o.Drover = abs
+	}
+	if abs, err := filepath.Abs(o.DroverBefore); err == nil && o.DroverBefore != "" {
+		o.DroverBefore = abs
 	}
 	want, err := selectMeasurements(fs.Args())
 	if err != nil {
@@ -211,53 +216,15 @@ func newHarness(ctx context.Context, o options, log io.Writer, args []string) (*
 	if rev := firstLine(ctx, "git", "describe", "--always", "--dirty"); !strings.HasPrefix(rev, "unknown") {
 		h.rep.DroverVersion += " (tree " + rev + ")"
 	}
-	for _, name := range strings.Split(o.Targets, ",") {
-		switch strings.TrimSpace(name) {
-		case "drover":
-			h.targets = append(h.targets, h.droverTarget(ctx))
-		case "supervisord":
-			h.targets = append(h.targets, h.supervisordTarget())
-		default:
-			return nil, errors.Join(os.RemoveAll(tmp), fmt.Errorf("unknown target %q", name))
-		}
+	if o.DroverBefore != "" {
+		h.rep.DroverBeforeVersion = firstLine(ctx, o.DroverBefore, "run", "--version")
 	}
+	targets, err := h.makeTargets(ctx)
+	if err != nil {
+		return nil, errors.Join(os.RemoveAll(tmp), err)
+	}
+	h.targets = targets
 	return h, nil
-}
-
-func (h *harness) supervisordTarget() *target {
-	t := &target{Name: "supervisord",
-		Argv: func(conf string) []string { return []string{h.opt.Supervisord, "-n", "-c", conf} },
-		Ctl:  func(conf string) []string { return []string{h.opt.Supervisorctl, "-c", conf, "status"} },
-		// What supervisord's users do to deploy: stop, then start.
-		Reload: func(conf, name string) []string {
-			return []string{h.opt.Supervisorctl, "-c", conf, "restart", name}
-		},
-	}
-	if _, err := os.Stat(h.opt.Supervisord); err != nil {
-		t.Skip = "no " + h.opt.Supervisord
-	}
-	return t
-}
-
-func (h *harness) droverTarget(ctx context.Context) *target {
-	t := &target{Name: "drover",
-		Argv: func(conf string) []string { return []string{h.opt.Drover, "run", "-n", "-c", conf} },
-		// Blue/green on a socket drover owns, ready when the new
-		// generation answers on its private probe socket.
-		Reload: func(conf, name string) []string { return []string{h.opt.Drover, "reload", name, "-c", conf} },
-		ReloadOptions: func(addr string) []string {
-			return []string{"sockets=tcp://" + addr, "reload=bluegreen", "ready=http://{probe}/"}
-		},
-	}
-	if _, err := os.Stat(h.opt.Drover); err != nil {
-		t.Skip = "no " + h.opt.Drover
-		return t
-	}
-	// `drover status` is drover's own client; use it once the verb exists.
-	if exec.CommandContext(ctx, h.opt.Drover, "status", "--help").Run() == nil {
-		t.Ctl = func(conf string) []string { return []string{h.opt.Drover, "status", "-c", conf} }
-	}
-	return t
 }
 
 // cleanup removes the temp dir unless -keep.
