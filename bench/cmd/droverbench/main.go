@@ -50,6 +50,10 @@ type options struct {
 	ReloadSteady, ReloadQuiet           time.Duration
 	RequestTimeout                      time.Duration
 	Keep                                bool
+	Scale                               []int
+	ScaleTimeout                        time.Duration
+	ScaleStatusRuns                     int
+	ScaleRedirectStderr                 bool
 }
 
 // harness holds what every measurement needs.
@@ -65,7 +69,7 @@ type harness struct {
 
 // measurement names, in run order; groups expand to members.
 var (
-	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "reload", "soak"}
+	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "scale", "lines", "rotate", "bulk", "reload", "soak"}
 	groups          = map[string][]string{
 		"all":        {"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "reload"},
 		"respawn":    {"baseline", "respawn"},
@@ -100,11 +104,15 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.LoadKeepAlive, "load-keepalive", 8, "reload: keep-alive client connections")
 	fs.IntVar(&o.LoadNewConn, "load-newconn", 8, "reload: clients opening a new connection per request")
 	fs.DurationVar(&o.RequestTimeout, "request-timeout", 2*time.Second, "reload: a request without a whole answer by then counts as a timeout")
+	scale := fs.String("scale", "100,1000,5000", "scale: program counts of the curve, comma-separated")
+	fs.DurationVar(&o.ScaleTimeout, "scale-timeout", 5*time.Minute, "scale: deadline for one daemon to get all N programs RUNNING")
+	fs.IntVar(&o.ScaleStatusRuns, "scale-status-runs", 5, "scale: status invocations per target and N")
+	fs.BoolVar(&o.ScaleRedirectStderr, "scale-redirect-stderr", false, "scale: redirect_stderr=true in every program (3 fds per program instead of 5, in both daemons)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temp dir (configs, logs) for inspection")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: droverbench [flags] [measurement or group]...")
 		fmt.Fprintf(stderr, "  measurements: %s\n", strings.Join(allMeasurements, " "))
-		fmt.Fprintln(stderr, "  groups: all (default: everything but soak), respawn, fleet, throughput")
+		fmt.Fprintln(stderr, "  groups: all (default: everything but soak and scale), respawn, fleet, throughput")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -121,6 +129,9 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 		o.DroverBefore = abs
 	}
 	want, err := selectMeasurements(fs.Args())
+	if err == nil {
+		o.Scale, err = parseScale(*scale)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "droverbench:", err)
 		return 2
@@ -285,16 +296,22 @@ func firstLine(ctx context.Context, argv ...string) string {
 	return s
 }
 
-// raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit (at most
-// 65536) for the harness and the daemons it starts: 500 programs need
-// about 2,500 fds in either daemon. syscall.Setrlimit (not x/sys) is used
-// because it also stops Go from restoring the old limit in children.
+// raiseNoFile lifts the soft RLIMIT_NOFILE to 65536 for the harness and
+// the daemons it starts, or to the hard limit when that is lower and
+// cannot be raised (raising it needs CAP_SYS_RESOURCE): 500 programs need
+// about 2,500 fds in either daemon, 5,000 about 25,000 (scale).
+// syscall.Setrlimit (not x/sys) is used because it also stops Go from
+// restoring the old limit in children.
 func raiseNoFile() error {
+	const enough = 65536
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return fmt.Errorf("getrlimit: %w", err)
 	}
-	want := min(lim.Max, 65536)
+	if lim.Max < enough && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: enough, Max: enough}) == nil {
+		return nil
+	}
+	want := min(lim.Max, enough)
 	if lim.Cur >= want {
 		return nil
 	}
