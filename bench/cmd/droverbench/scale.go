@@ -58,6 +58,8 @@ func scaleRowFor(kind string, n, runs int) scaleRow {
 			return scaleRow{id, "scale 0: daemon RSS with no programs (after its status runs)", "MB", "—"}
 		}
 		return scaleRow{id, fmt.Sprintf("scale %d: daemon RSS, all RUNNING (after its status runs)", n), "MB", "—"}
+	case "fds":
+		return scaleRow{id, fmt.Sprintf("scale %d: fds the daemon holds open", n), "count", "—"}
 	case "perprog":
 		return scaleRow{id, fmt.Sprintf("scale %d: RSS per program, (RSS − RSS with 0) ÷ %d", n, n), "kB", "—"}
 	default: // status
@@ -70,7 +72,7 @@ func scaleRowFor(kind string, n, runs int) scaleRow {
 
 // scaleKinds are the rows of the curve, in table order: each kind for
 // every N (and N = 0 where it has a meaning), so growth reads downwards.
-var scaleKinds = []string{"floor", "start", "rss", "perprog", "status"}
+var scaleKinds = []string{"floor", "start", "rss", "perprog", "status", "fds"}
 
 // scale measures the cost curve of issue 13: for each N in ns, every
 // target starts N programs (`sleep 100000`, startsecs=1, the startup
@@ -81,7 +83,7 @@ func (h *harness) scale(ctx context.Context, ns []int) {
 	runs := h.opt.ScaleStatusRuns
 	for _, k := range scaleKinds {
 		for _, n := range append([]int{0}, ns...) {
-			if n == 0 && k != "rss" && k != "status" {
+			if n == 0 && (k == "floor" || k == "start" || k == "perprog") {
 				continue
 			}
 			r := scaleRowFor(k, n, runs)
@@ -108,6 +110,7 @@ func (h *harness) scale(ctx context.Context, ns []int) {
 		base := h.scaleStep(ctx, t, 0)
 		set("rss", 0, t, base.rss)
 		set("status", 0, t, base.status)
+		set("fds", 0, t, base.fds)
 		skip := ""
 		for _, n := range ns {
 			if skip != "" {
@@ -123,13 +126,14 @@ func (h *harness) scale(ctx context.Context, ns []int) {
 			set("rss", n, t, st.rss)
 			pp := na("no RSS with 0 programs")
 			switch {
-			case st.rssKB == 0:
-				pp = na("no RSS")
+			case st.rss.NA != "":
+				pp = st.rss
 			case base.rssKB > 0:
 				pp = value(float64(st.rssKB-base.rssKB)/float64(n), "kB")
 			}
 			set("perprog", n, t, pp)
 			set("status", n, t, st.status)
+			set("fds", n, t, st.fds)
 			if st.start.NA != "" {
 				skip = fmt.Sprintf("skipped: %d programs did not all run", n)
 			}
@@ -160,9 +164,9 @@ func procValue(path string) string {
 
 // scaleResult is one daemon run of the curve.
 type scaleResult struct {
-	start, rss, status *cell
-	rssKB              int64 // 0: none
-	took               time.Duration
+	start, rss, status, fds *cell
+	rssKB                   int64 // 0: none
+	took                    time.Duration
 }
 
 // scaleStep starts t with n programs, waits for all n RUNNING (n = 0: for
@@ -173,7 +177,7 @@ func (h *harness) scaleStep(ctx context.Context, t *target, n int) (r scaleResul
 	defer func() { r.took = time.Since(t0) }()
 	fail := func(reason string) scaleResult {
 		c := na(reason)
-		r.start, r.rss, r.status = c, c, c
+		r.start, r.rss, r.status, r.fds = c, c, c, c
 		return r
 	}
 	dir, err := h.newDir(fmt.Sprintf("%s-scale%d", t.Name, n))
@@ -217,7 +221,13 @@ func (h *harness) scaleStep(ctx context.Context, t *target, n int) (r scaleResul
 		if p := firstProblem(d.Log.path); p != "" {
 			why += "; first: " + p
 		}
-		return fail(why)
+		if n == 0 {
+			return fail(why)
+		}
+		// The reason once, on the start row; the others point to it.
+		fail(fmt.Sprintf("%d of %d RUNNING: see the start row", c[kindSuccess], n))
+		r.start = na(why)
+		return r
 	}
 	if n > 0 {
 		r.start = value(float64(reached-d.Start)/1e9, "s")
@@ -229,6 +239,11 @@ func (h *harness) scaleStep(ctx context.Context, t *target, n int) (r scaleResul
 	} else {
 		r.status = timeStatusRuns(ctx, d, t.Ctl(conf), n, h.opt.ScaleStatusRuns, scaleStatusTimeout)
 	}
+	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.Pid)); err != nil {
+		r.fds = na(d.Why(err))
+	} else {
+		r.fds = value(float64(len(fds)), "count")
+	}
 	kb, err := rssKB(d.Pid)
 	if err != nil {
 		r.rss = na(d.Why(err))
@@ -236,9 +251,8 @@ func (h *harness) scaleStep(ctx context.Context, t *target, n int) (r scaleResul
 	}
 	r.rssKB = kb
 	r.rss = value(float64(kb)/1024, "MB")
-	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.Pid))
 	threads, _ := statusField(fmt.Sprintf("/proc/%d/status", d.Pid), "Threads")
-	r.rss.Detail = map[string]any{"pid": d.Pid, "rss_kb_at_all_running": rssRunning, "fds": len(fds), "threads": threads}
+	r.rss.Detail = map[string]any{"pid": d.Pid, "rss_kb_at_all_running": rssRunning, "threads": threads}
 	return r
 }
 
