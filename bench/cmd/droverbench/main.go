@@ -228,7 +228,7 @@ func newHarness(ctx context.Context, o options, log io.Writer, args []string) (*
 		h.rep.DroverVersion += " (tree " + rev + ")"
 	}
 	if o.DroverBefore != "" {
-		h.rep.DroverBeforeVersion = firstLine(ctx, o.DroverBefore, "run", "--version")
+		h.rep.DroverBeforeVersion = firstLine(ctx, o.DroverBefore, "run", "--version") + " (" + o.DroverBefore + ")"
 	}
 	targets, err := h.makeTargets(ctx)
 	if err != nil {
