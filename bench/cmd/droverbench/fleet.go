@@ -156,9 +156,16 @@ func (h *harness) idle(ctx context.Context, d *daemon) *cell {
 // timeStatus runs argv h.opt.StatusRuns times and returns the median wall
 // time; each run must list n programs as RUNNING.
 func (h *harness) timeStatus(ctx context.Context, d *daemon, argv []string, n int) *cell {
+	return timeStatusRuns(ctx, d, argv, n, h.opt.StatusRuns, statusTimeout)
+}
+
+// timeStatusRuns runs argv runs times, each within timeout, and returns
+// the median wall time; each run must list n programs as RUNNING, and with
+// n = 0 (nothing to list) exit 0.
+func timeStatusRuns(ctx context.Context, d *daemon, argv []string, n, runs int, timeout time.Duration) *cell {
 	var lat []float64
-	for i := range h.opt.StatusRuns {
-		rctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	for i := range runs {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
 		cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
 		t0 := mono()
 		out, err := cmd.CombinedOutput()
@@ -168,10 +175,10 @@ func (h *harness) timeStatus(ctx context.Context, d *daemon, argv []string, n in
 		running := strings.Count(string(out), " RUNNING ")
 		var ee *exec.ExitError
 		if timedOut {
-			return na(d.Why(fmt.Errorf("run %d: no answer in %v", i, statusTimeout)))
+			return na(d.Why(fmt.Errorf("run %d: no answer in %v", i, timeout)))
 		}
-		if err != nil && !errors.As(err, &ee) {
-			return na(d.Why(fmt.Errorf("run %d: %w", i, err)))
+		if err != nil && (n == 0 || !errors.As(err, &ee)) {
+			return na(d.Why(fmt.Errorf("run %d: %w: %s", i, err, firstLineOf(string(out)))))
 		}
 		if running < n {
 			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")

@@ -38,6 +38,7 @@ func main() {
 // options are the harness's flags.
 type options struct {
 	Drover, Supervisord, Supervisorctl  string
+	DroverBefore                        string
 	JSON                                string
 	Targets                             string
 	Reps, Programs, StatusRuns          int
@@ -49,6 +50,10 @@ type options struct {
 	ReloadSteady, ReloadQuiet           time.Duration
 	RequestTimeout                      time.Duration
 	Keep                                bool
+	Scale                               []int
+	ScaleTimeout                        time.Duration
+	ScaleStatusRuns                     int
+	ScaleRedirectStderr                 bool
 }
 
 // harness holds what every measurement needs.
@@ -64,7 +69,7 @@ type harness struct {
 
 // measurement names, in run order; groups expand to members.
 var (
-	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "reload", "soak"}
+	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "scale", "lines", "rotate", "bulk", "reload", "soak"}
 	groups          = map[string][]string{
 		"all":        {"baseline", "respawn", "startup", "rss", "idle", "status", "lines", "rotate", "bulk", "reload"},
 		"respawn":    {"baseline", "respawn"},
@@ -78,6 +83,7 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.Drover, "drover", "bin/drover", "drover binary, started as: drover run -n -c FILE")
+	fs.StringVar(&o.DroverBefore, "drover-before", "", "an older drover binary: adds the target "+targetBefore+", run exactly like drover, and a drover ÷ before column")
 	fs.StringVar(&o.Supervisord, "supervisord", "/usr/bin/supervisord", "supervisord binary")
 	fs.StringVar(&o.Supervisorctl, "supervisorctl", "/usr/bin/supervisorctl", "supervisorctl binary")
 	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write raw results here (empty: don't)")
@@ -98,11 +104,15 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.LoadKeepAlive, "load-keepalive", 8, "reload: keep-alive client connections")
 	fs.IntVar(&o.LoadNewConn, "load-newconn", 8, "reload: clients opening a new connection per request")
 	fs.DurationVar(&o.RequestTimeout, "request-timeout", 2*time.Second, "reload: a request without a whole answer by then counts as a timeout")
+	scale := fs.String("scale", "100,1000,5000", "scale: program counts of the curve, comma-separated")
+	fs.DurationVar(&o.ScaleTimeout, "scale-timeout", 5*time.Minute, "scale: deadline for one daemon to get all N programs RUNNING")
+	fs.IntVar(&o.ScaleStatusRuns, "scale-status-runs", 5, "scale: status invocations per target and N")
+	fs.BoolVar(&o.ScaleRedirectStderr, "scale-redirect-stderr", false, "scale: redirect_stderr=true in every program (3 fds per program instead of 5, in both daemons)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temp dir (configs, logs) for inspection")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: droverbench [flags] [measurement or group]...")
 		fmt.Fprintf(stderr, "  measurements: %s\n", strings.Join(allMeasurements, " "))
-		fmt.Fprintln(stderr, "  groups: all (default: everything but soak), respawn, fleet, throughput")
+		fmt.Fprintln(stderr, "  groups: all (default: everything but soak and scale), respawn, fleet, throughput")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -115,7 +125,13 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	if abs, err := filepath.Abs(o.Drover); err == nil {
 		o.Drover = abs
 	}
+	if abs, err := filepath.Abs(o.DroverBefore); err == nil && o.DroverBefore != "" {
+		o.DroverBefore = abs
+	}
 	want, err := selectMeasurements(fs.Args())
+	if err == nil {
+		o.Scale, err = parseScale(*scale)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "droverbench:", err)
 		return 2
@@ -211,53 +227,15 @@ func newHarness(ctx context.Context, o options, log io.Writer, args []string) (*
 	if rev := firstLine(ctx, "git", "describe", "--always", "--dirty"); !strings.HasPrefix(rev, "unknown") {
 		h.rep.DroverVersion += " (tree " + rev + ")"
 	}
-	for _, name := range strings.Split(o.Targets, ",") {
-		switch strings.TrimSpace(name) {
-		case "drover":
-			h.targets = append(h.targets, h.droverTarget(ctx))
-		case "supervisord":
-			h.targets = append(h.targets, h.supervisordTarget())
-		default:
-			return nil, errors.Join(os.RemoveAll(tmp), fmt.Errorf("unknown target %q", name))
-		}
+	if o.DroverBefore != "" {
+		h.rep.DroverBeforeVersion = firstLine(ctx, o.DroverBefore, "run", "--version") + " (" + o.DroverBefore + ")"
 	}
+	targets, err := h.makeTargets(ctx)
+	if err != nil {
+		return nil, errors.Join(os.RemoveAll(tmp), err)
+	}
+	h.targets = targets
 	return h, nil
-}
-
-func (h *harness) supervisordTarget() *target {
-	t := &target{Name: "supervisord",
-		Argv: func(conf string) []string { return []string{h.opt.Supervisord, "-n", "-c", conf} },
-		Ctl:  func(conf string) []string { return []string{h.opt.Supervisorctl, "-c", conf, "status"} },
-		// What supervisord's users do to deploy: stop, then start.
-		Reload: func(conf, name string) []string {
-			return []string{h.opt.Supervisorctl, "-c", conf, "restart", name}
-		},
-	}
-	if _, err := os.Stat(h.opt.Supervisord); err != nil {
-		t.Skip = "no " + h.opt.Supervisord
-	}
-	return t
-}
-
-func (h *harness) droverTarget(ctx context.Context) *target {
-	t := &target{Name: "drover",
-		Argv: func(conf string) []string { return []string{h.opt.Drover, "run", "-n", "-c", conf} },
-		// Blue/green on a socket drover owns, ready when the new
-		// generation answers on its private probe socket.
-		Reload: func(conf, name string) []string { return []string{h.opt.Drover, "reload", name, "-c", conf} },
-		ReloadOptions: func(addr string) []string {
-			return []string{"sockets=tcp://" + addr, "reload=bluegreen", "ready=http://{probe}/"}
-		},
-	}
-	if _, err := os.Stat(h.opt.Drover); err != nil {
-		t.Skip = "no " + h.opt.Drover
-		return t
-	}
-	// `drover status` is drover's own client; use it once the verb exists.
-	if exec.CommandContext(ctx, h.opt.Drover, "status", "--help").Run() == nil {
-		t.Ctl = func(conf string) []string { return []string{h.opt.Drover, "status", "-c", conf} }
-	}
-	return t
 }
 
 // cleanup removes the temp dir unless -keep.
@@ -318,16 +296,22 @@ func firstLine(ctx context.Context, argv ...string) string {
 	return s
 }
 
-// raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit (at most
-// 65536) for the harness and the daemons it starts: 500 programs need
-// about 2,500 fds in either daemon. syscall.Setrlimit (not x/sys) is used
-// because it also stops Go from restoring the old limit in children.
+// raiseNoFile lifts the soft RLIMIT_NOFILE to 65536 for the harness and
+// the daemons it starts, or to the hard limit when that is lower and
+// cannot be raised (raising it needs CAP_SYS_RESOURCE): 500 programs need
+// about 2,500 fds in either daemon, 5,000 about 25,000 (scale).
+// syscall.Setrlimit (not x/sys) is used because it also stops Go from
+// restoring the old limit in children.
 func raiseNoFile() error {
+	const enough = 65536
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return fmt.Errorf("getrlimit: %w", err)
 	}
-	want := min(lim.Max, 65536)
+	if lim.Max < enough && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: enough, Max: enough}) == nil {
+		return nil
+	}
+	want := min(lim.Max, enough)
 	if lim.Cur >= want {
 		return nil
 	}

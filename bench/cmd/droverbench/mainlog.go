@@ -23,10 +23,11 @@ const (
 	kindExited           // exited: NAME (exit status N; expected) / (terminated by SIGKILL; not expected)
 	kindStopped          // stopped: NAME (...)
 	kindGaveUp           // gave up: NAME entered FATAL state, ...
+	kindStarted          // supervisord started with pid N (the daemon serves from here)
 	numKinds
 )
 
-var kindPrefixes = [numKinds]string{"", "spawned: ", "success: ", "exited: ", "stopped: ", "gave up: "}
+var kindPrefixes = [numKinds]string{"", "spawned: ", "success: ", "exited: ", "stopped: ", "gave up: ", "supervisord started with pid "}
 
 // classify returns the kind of a main-log line ("YYYY-MM-DD HH:MM:SS,mmm
 // LEVEL message") and, for spawned lines, the pid.

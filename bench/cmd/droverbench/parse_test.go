@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,7 +21,7 @@ func TestClassify(t *testing.T) {
 		{"2026-11-22 04:28:07,708 WARN exited: respawn (terminated by SIGKILL; not expected)", kindExited, 0},
 		{"2026-11-22 04:28:15,666 WARN stopped: respawn (terminated by SIGTERM)", kindStopped, 0},
 		{"2026-11-22 04:28:15,666 INFO gave up: x entered FATAL state, too many start retries too quickly", kindGaveUp, 0},
-		{"2026-11-22 04:28:06,294 INFO supervisord started with pid 1279", kindOther, 0},
+		{"2026-11-22 04:28:06,294 INFO supervisord started with pid 1279", kindStarted, 0},
 		{"garbage", kindOther, 0},
 		{"", kindOther, 0},
 		{"a b c spawned: 'x' with pid notanumber", kindSpawned, 0},
@@ -80,7 +81,7 @@ func TestParseNote(t *testing.T) {
 
 func TestSelectMeasurements(t *testing.T) {
 	w, err := selectMeasurements(nil)
-	if err != nil || w["soak"] || !w["respawn"] || !w["baseline"] || !w["bulk"] || !w["reload"] {
+	if err != nil || w["soak"] || w["scale"] || !w["respawn"] || !w["baseline"] || !w["bulk"] || !w["reload"] {
 		t.Fatalf("default = %v, %v", w, err)
 	}
 	w, err = selectMeasurements([]string{"soak"})
@@ -155,3 +156,45 @@ func TestShortErrKeepsTableShape(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestParseScale(t *testing.T) {
+	got, err := parseScale(" 5000,100, 1000,100")
+	if err != nil || !slices.Equal(got, []int{100, 1000, 5000}) {
+		t.Fatalf("parseScale = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", ",", "0", "-5", "100,x", "1e3"} {
+		if got, err := parseScale(bad); err == nil {
+			t.Errorf("parseScale(%q) = %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestFirstProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "main.log")
+	log := "2026-12-06 00:51:39,555 CRIT Supervisor is running as root.\n" +
+		"2026-12-06 00:51:39,684 INFO spawned: 'p0001' with pid 17974\n" +
+		"2026-12-06 00:51:40,001 INFO spawnerr: too many open files to spawn 'p3998'\n" +
+		"2026-12-06 00:51:45,001 INFO gave up: p3998 entered FATAL state, too many start retries too quickly\n"
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := firstProblem(path); p != "spawnerr: too many open files to spawn 'p3998'" {
+		t.Fatalf("firstProblem = %q", p)
+	}
+	if p := firstProblem(filepath.Join(t.TempDir(), "none")); p != "" {
+		t.Fatalf("firstProblem of a missing file = %q", p)
+	}
+}
+
+func TestScaleRowsHaveDistinctIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range scaleKinds {
+		for _, n := range []int{0, 100, 1000} {
+			r := scaleRowFor(k, n, 5)
+			if seen[r.id] || r.name == "" || r.unit == "" {
+				t.Errorf("row %+v: repeated or empty", r)
+			}
+			seen[r.id] = true
+		}
+	}
+}

@@ -32,15 +32,16 @@ type row struct {
 
 // report is the whole run: the table rows plus the machine it ran on.
 type report struct {
-	Date               string   `json:"date"`
-	Nproc              int      `json:"nproc"`
-	Kernel             string   `json:"kernel"`
-	SupervisordVersion string   `json:"supervisord_version"`
-	DroverVersion      string   `json:"drover_version"`
-	GoVersion          string   `json:"go_version"`
-	Args               []string `json:"args"`
-	Notes              []string `json:"notes,omitempty"`
-	Rows               []*row   `json:"rows"`
+	Date                string   `json:"date"`
+	Nproc               int      `json:"nproc"`
+	Kernel              string   `json:"kernel"`
+	SupervisordVersion  string   `json:"supervisord_version"`
+	DroverVersion       string   `json:"drover_version"`
+	DroverBeforeVersion string   `json:"drover_before_version,omitempty"`
+	GoVersion           string   `json:"go_version"`
+	Args                []string `json:"args"`
+	Notes               []string `json:"notes,omitempty"`
+	Rows                []*row   `json:"rows"`
 }
 
 // set records a value for target in row id, creating the row on first use.
@@ -52,6 +53,19 @@ func (r *report) set(id, name, unit, goal, target string, c *cell) {
 		}
 	}
 	r.Rows = append(r.Rows, &row{ID: id, Name: name, Unit: unit, Goal: goal, Cells: map[string]*cell{target: c}})
+}
+
+// declare creates row id without cells, if it does not exist yet, so that
+// a measurement can fix the order of its rows before any target ran.
+func (r *report) declare(id, name, unit, goal string) *row {
+	for _, rw := range r.Rows {
+		if rw.ID == id {
+			return rw
+		}
+	}
+	rw := &row{ID: id, Name: name, Unit: unit, Goal: goal, Cells: map[string]*cell{}}
+	r.Rows = append(r.Rows, rw)
+	return rw
 }
 
 // value makes a cell holding v, formatted for its unit.
@@ -79,8 +93,14 @@ func formatValue(v float64, unit string) string {
 }
 
 // ratio is drover ÷ supervisord, or "—" when either has no value.
-func ratio(rw *row) string {
-	d, s := rw.Cells["drover"], rw.Cells["supervisord"]
+func ratio(rw *row) string { return ratioOf(rw, targetDrover, targetSupervisord) }
+
+// afterBefore is drover ÷ drover-before, or "—" when either has no value.
+func afterBefore(rw *row) string { return ratioOf(rw, targetDrover, targetBefore) }
+
+// ratioOf is target num's value ÷ target den's, formatted, or "—".
+func ratioOf(rw *row, num, den string) string {
+	d, s := rw.Cells[num], rw.Cells[den]
 	if rw.NoRatio || d == nil || s == nil || d.NA != "" || s.NA != "" || s.Value == 0 {
 		return "—"
 	}
@@ -102,11 +122,20 @@ func (r *report) writeMarkdown(w io.Writer, targets []string) {
 	fmt.Fprintf(w, "### drover vs supervisord — %s\n\n", r.Date)
 	fmt.Fprintf(w, "- machine: nproc %d, kernel %s\n", r.Nproc, r.Kernel)
 	fmt.Fprintf(w, "- supervisord %s; drover %s; %s\n", r.SupervisordVersion, r.DroverVersion, r.GoVersion)
+	if r.DroverBeforeVersion != "" {
+		fmt.Fprintf(w, "- %s: %s\n", targetBefore, r.DroverBeforeVersion)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
 	fmt.Fprintln(w)
-	hdr := append(append([]string{"measurement"}, targets...), "ratio", "goal")
+	// The before/after column appears when both drovers ran.
+	both := slices.Contains(targets, targetBefore) && slices.Contains(targets, targetDrover)
+	hdr := append(append([]string{"measurement"}, targets...), "ratio")
+	if both {
+		hdr = append(hdr, "drover ÷ before")
+	}
+	hdr = append(hdr, "goal")
 	fmt.Fprintf(w, "| %s |\n", strings.Join(hdr, " | "))
 	seps := make([]string, len(hdr))
 	for i := range seps {
@@ -123,10 +152,17 @@ func (r *report) writeMarkdown(w io.Writer, targets []string) {
 				cols = append(cols, c.Text)
 			}
 		}
-		cols = append(cols, ratio(rw), rw.Goal)
+		cols = append(cols, ratio(rw))
+		if both {
+			cols = append(cols, afterBefore(rw))
+		}
+		cols = append(cols, rw.Goal)
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
 	}
 	fmt.Fprintln(w, "\nratio = drover ÷ supervisord (lower is better for times, sizes and counts; higher for MB/s).")
+	if both {
+		fmt.Fprintf(w, "drover ÷ before = drover ÷ %s, read like ratio: below 1 the change helped (above 1 for MB/s).\n", targetBefore)
+	}
 }
 
 // writeJSON writes the report to path, creating its directory. NaN (no
@@ -144,8 +180,9 @@ func (r *report) writeJSON(path string) error {
 	}
 	type jrow struct {
 		row
-		Ratio string            `json:"ratio"`
-		Cells map[string]*jcell `json:"cells"`
+		Ratio       string            `json:"ratio"`
+		AfterBefore string            `json:"after_before,omitempty"`
+		Cells       map[string]*jcell `json:"cells"`
 	}
 	out := struct {
 		report
@@ -153,6 +190,9 @@ func (r *report) writeJSON(path string) error {
 	}{report: *r}
 	for _, rw := range r.Rows {
 		jr := jrow{row: *rw, Ratio: ratio(rw), Cells: map[string]*jcell{}}
+		if rw.Cells[targetBefore] != nil {
+			jr.AfterBefore = afterBefore(rw)
+		}
 		for t, c := range rw.Cells {
 			jc := &jcell{Text: c.Text, NA: c.NA, Samples: c.Samples, Detail: c.Detail}
 			if !math.IsNaN(c.Value) {

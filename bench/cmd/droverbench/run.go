@@ -52,6 +52,9 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			h.fleet(ctx, t, want)
 		}
 	}
+	if want["scale"] {
+		h.scale(ctx, h.opt.Scale)
+	}
 	for _, v := range throughputVariants(h.opt.ProduceBytes) {
 		if !want[v.ID] {
 			continue
