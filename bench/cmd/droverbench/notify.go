@@ -86,17 +86,6 @@ func (n *notifier) read() {
 // Count is the number of notes received so far.
 func (n *notifier) Count() int64 { return n.count.Load() }
 
-// Drain empties C.
-func (n *notifier) Drain() {
-	for {
-		select {
-		case <-n.C:
-		default:
-			return
-		}
-	}
-}
-
 // Fence returns once every datagram queued before the call has been read:
 // it queues a "fence" note behind them (the socket is FIFO) and waits for
 // the reader to reach it. Call it after the senders are dead.

@@ -43,17 +43,8 @@ func rssKB(pid int) (int64, error) {
 	return statusField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS")
 }
 
-// ctxtSwitches sums voluntary and non-voluntary context switches over every
-// thread of pid, and returns the number of threads seen.
-func ctxtSwitches(pid int) (sum int64, threads int, err error) {
-	per, err := taskSwitches(pid)
-	for _, n := range per {
-		sum += n
-	}
-	return sum, len(per), err
-}
-
-// taskSwitches is ctxtSwitches per thread id.
+// taskSwitches is the voluntary plus non-voluntary context switches of
+// each thread of pid, by thread id.
 func taskSwitches(pid int) (map[string]int64, error) {
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
 	if err != nil || len(tasks) == 0 {
