@@ -47,16 +47,15 @@ func (b backend) ClearMainLog(context.Context) error {
 func (b backend) Shutdown(context.Context) error { b.d.tell(reqShutdown); return nil }
 func (b backend) Restart(context.Context) error  { b.d.tell(reqRestart); return nil }
 
-func (b backend) ReloadConfig(ctx context.Context) (rpc.Diff, error) {
+func (b backend) ReloadConfig(ctx context.Context) (supervisor.UpdateResult, error) {
 	res, err := b.d.ask(ctx, reqReread)
 	if err != nil {
-		return rpc.Diff{}, err
+		return supervisor.UpdateResult{}, err
 	}
 	if res.err != nil {
-		return rpc.Diff{}, supervisor.NewFault(supervisor.CodeCantReread, res.err.Error())
+		return supervisor.UpdateResult{}, supervisor.NewFault(supervisor.CodeCantReread, res.err.Error())
 	}
-	r, err := b.sup().Diff(ctx, res.cfg)
-	return rpc.Diff{Added: r.Added, Changed: r.Changed, Removed: r.Removed}, err
+	return b.sup().Diff(ctx, res.cfg)
 }
 
 func (b backend) AddProcessGroup(ctx context.Context, name string) error {

@@ -39,7 +39,7 @@ type Backend interface {
 	Restart(ctx context.Context) error
 	// ReloadConfig rereads the config (without applying it) and returns
 	// group names. CANT_REREAD with the parse error as detail.
-	ReloadConfig(ctx context.Context) (Diff, error)
+	ReloadConfig(ctx context.Context) (supervisor.UpdateResult, error)
 	// AddProcessGroup: ALREADY_ADDED, BAD_NAME (not in the last-read config).
 	AddProcessGroup(ctx context.Context, name string) error
 	// RemoveProcessGroup: BAD_NAME, STILL_RUNNING.
@@ -134,11 +134,6 @@ func ResultOf(name, group string, err error) supervisor.Result {
 	}
 	f := ToFault(err)
 	return supervisor.Result{Name: name, Group: group, Status: f.Code, Description: f.Error()}
-}
-
-// Diff is the result of ReloadConfig: group names.
-type Diff struct {
-	Added, Changed, Removed []string
 }
 
 // ConfigInfo is one process of the last-read config, for getAllConfigInfo.

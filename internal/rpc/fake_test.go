@@ -113,8 +113,8 @@ func (f *fakeBackend) Restart(context.Context) error {
 	f.mu.Unlock()
 	return nil
 }
-func (f *fakeBackend) ReloadConfig(context.Context) (Diff, error) {
-	return Diff{Added: []string{"new"}, Changed: []string{}, Removed: []string{"old"}}, nil
+func (f *fakeBackend) ReloadConfig(context.Context) (supervisor.UpdateResult, error) {
+	return supervisor.UpdateResult{Added: []string{"new"}, Changed: []string{}, Removed: []string{"old"}}, nil
 }
 func (f *fakeBackend) AddProcessGroup(_ context.Context, name string) error {
 	switch name {
