@@ -130,7 +130,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) er
 	if ready != nil {
 		fmt.Fprintln(ready, "ok")
 	}
-	return d.loop(ctx, cfg)
+	return d.loop(ctx)
 }
 
 // setup prepares everything the daemon needs before it serves; on failure
@@ -162,10 +162,6 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	for _, w := range cfg.Warnings {
 		d.log.Warn(fmt.Sprintf("%s:%d: %s", w.Pos.File, w.Pos.Line, w.Msg))
 	}
-	d.cleanupAuto(sd)
-	if err := checkChildLogDir(cfg); err != nil {
-		return err
-	}
 	d.now.Store(&current{cfg: cfg, last: cfg})
 
 	if err := spawn.BecomeSubreaper(); err != nil {
@@ -196,10 +192,20 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	if err != nil {
 		return err
 	}
+	// The control servers bind before anything touches shared state: a
+	// second daemon on this config fails here, before it cleans up the
+	// first one's AUTO logs or writes the pidfile.
 	if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
 		return fmt.Errorf("could not start the control server: %w", err)
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
+	d.cleanupAuto(sd)
+	if err := checkChildLogDir(cfg); err != nil {
+		return err
+	}
+	// The first supervisor exists (not yet running) before requests can
+	// reach the backend.
+	d.newSupervisor(cfg, nil)
 
 	d.undo = append(d.undo, d.handleSignals().stop)
 	// Only now: the signals handled above are no longer ignored even when

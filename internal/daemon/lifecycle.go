@@ -77,12 +77,14 @@ func (d *daemon) tell(kind lifecycleKind) {
 // loop runs supervisors until a shutdown: a restart ends one supervisor
 // after its ordered stop and starts the next on the re-read config, in the
 // same process, with the listening sockets handed over.
-func (d *daemon) loop(ctx context.Context, cfg *config.Config) error {
+func (d *daemon) loop(ctx context.Context) error {
 	defer close(d.loopDone)
-	var prev *supervisor.Supervisor
-	hup := false // an HUP waits to be applied
+	cur := d.now.Load() // the first supervisor, built by setup
+	hup := false        // an HUP waits to be applied
 	for {
-		sup, stopEvents := d.startSupervisor(cfg, prev)
+		sup, ev := cur.sup, cur.ev
+		go ev.Run()
+		sup.Observe(ev.Observe)
 		runErr := make(chan error, 1)
 		go func() { runErr <- sup.Run(ctx) }()
 		var (
@@ -121,10 +123,10 @@ func (d *daemon) loop(ctx context.Context, cfg *config.Config) error {
 		if updating != nil {
 			<-updating // its supervisor is done: it ends at once
 		}
-		stopEvents()
-		prev = sup
+		sup.Observe(nil)
+		ev.Close()
 		if !errors.Is(err, supervisor.ErrRestart) {
-			prev.Handover(nil)
+			sup.Handover(nil)
 			d.log.Info("exiting")
 			return err
 		}
@@ -134,7 +136,7 @@ func (d *daemon) loop(ctx context.Context, cfg *config.Config) error {
 			next = d.lastRead()
 		}
 		d.cleanupAuto(&next.Supervisord)
-		cfg = next
+		cur = d.newSupervisor(next, sup)
 	}
 }
 
@@ -144,22 +146,18 @@ func (r lifecycleReq) answer(res lifecycleRes) {
 	}
 }
 
-// startSupervisor builds the supervisor of cfg with its own event
+// newSupervisor builds the supervisor of cfg with its own event
 // dispatcher and Host (so a restart applies a changed [supervisord]),
-// takes over prev's listening sockets, and publishes it.
-func (d *daemon) startSupervisor(cfg *config.Config, prev *supervisor.Supervisor) (*supervisor.Supervisor, func()) {
+// takes over prev's listening sockets, and publishes it; loop runs it.
+func (d *daemon) newSupervisor(cfg *config.Config, prev *supervisor.Supervisor) *current {
 	ev := events.New(events.Options{Identifier: cfg.Supervisord.Identifier, Log: d.log})
 	sup := supervisor.New(cfg, d.host.forSupervisor(cfg, ev), d.log)
 	if prev != nil {
 		prev.Handover(sup)
 	}
-	go ev.Run()
-	sup.Observe(ev.Observe)
-	d.now.Store(&current{cfg: cfg, last: cfg, sup: sup, ev: ev})
-	return sup, func() {
-		sup.Observe(nil)
-		ev.Close()
-	}
+	cur := &current{cfg: cfg, last: cfg, sup: sup, ev: ev}
+	d.now.Store(cur)
+	return cur
 }
 
 // reread parses the config again and keeps it as the last read one

@@ -74,6 +74,23 @@ func TestUnixSocket(t *testing.T) {
 	if v, err := callURL(t, "unix://"+sock, "", "", "supervisor.getPID"); err != nil || v != 4242 {
 		t.Fatalf("first server hurt by second: %v %v", v, err)
 	}
+	// Nor one whose server does not answer (frozen, out of fds): only a
+	// refused connect proves a socket stale.
+	mute := filepath.Join(dir, "mute.sock")
+	mln, err := net.Listen("unix", mute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mln.Close()
+	err = s2.Listen([]ListenerConfig{{Section: "unix_http_server", Unix: true, File: mute, UID: -1, GID: -1}})
+	if !errors.Is(err, ErrAddrInUse) {
+		t.Fatalf("Listen over a live socket that does not answer = %v, want ErrAddrInUse", err)
+	}
+	if c, err := net.Dial("unix", mute); err != nil {
+		t.Fatalf("the mute server's socket was taken: %v", err)
+	} else {
+		c.Close()
+	}
 	s.Close()
 	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket not removed on Close: %v", err)

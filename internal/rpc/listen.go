@@ -213,21 +213,18 @@ func bindUnix(c ListenerConfig) (*listener, error) {
 	return &listener{cfg: c, ln: ln, file: fi}, nil
 }
 
-// socketAlive probes path like supervisord: connect, send GET /, and
-// see whether anything answers.
+// socketAlive reports whether a server may still own path. Only a refused
+// connect (or no socket there) proves it stale: a daemon that is frozen,
+// out of descriptors or behind a full accept queue does not answer, and
+// taking its socket over would start a second copy of every program.
+// supervisord refuses there too.
 func socketAlive(path string) bool {
 	conn, err := net.DialTimeout("unix", path, 2*time.Second)
-	if err != nil {
-		return false
+	if err == nil {
+		conn.Close()
+		return true
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := conn.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
-		return false
-	}
-	var b [1]byte
-	n, _ := conn.Read(b[:])
-	return n == 1
+	return !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT)
 }
 
 // close stops serving and removes the unix socket if it is still ours.
