@@ -83,6 +83,12 @@ func ReadRequest(br *bufio.Reader) (*Request, error) {
 		return nil, malformed("request line %q", clip(start))
 	}
 	r := &Request{Method: method, Target: target, Major: major, Minor: minor, Header: h}
+	if !r.AtLeast(1, 1) && len(h.Values("Transfer-Encoding")) > 0 {
+		// RFC 9112 6.1: the framing of an HTTP/1.0 message with
+		// Transfer-Encoding is faulty (net/http ignores the field, so a
+		// proxy and drover could disagree on where the body ends).
+		return nil, malformed("Transfer-Encoding in an HTTP/1.0 request")
+	}
 	length, chunked, _, err := framing(h)
 	if err != nil {
 		return nil, err

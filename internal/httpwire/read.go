@@ -178,6 +178,10 @@ func (c *chunkedBody) Read(p []byte) (int, error) {
 }
 
 // nextChunk reads a chunk-size line; size 0 also reads the trailers.
+// The framing is strict, as request smuggling hides in its leniencies
+// (net/http closed the same hole in Go 1.24.2): the line ends in CRLF,
+// and the size is hex digits only, with no whitespace before an
+// extension.
 func (c *chunkedBody) nextChunk() error {
 	line, err := c.br.ReadSlice('\n')
 	if err != nil {
@@ -186,10 +190,16 @@ func (c *chunkedBody) nextChunk() error {
 		}
 		return err
 	}
-	size, _, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(";"))
-	size = bytes.TrimSpace(size)
+	body, ok := bytes.CutSuffix(line, []byte("\r\n"))
+	if !ok {
+		return malformed("chunk size line without CRLF")
+	}
+	size, _, _ := bytes.Cut(body, []byte(";"))
+	if len(size) == 0 || len(size) > 16 || !isHex(size) {
+		return malformed("chunk size %q", clip(string(size)))
+	}
 	n, err := strconv.ParseInt(string(size), 16, 64)
-	if err != nil || n < 0 || len(size) == 0 || size[0] == '+' || size[0] == '-' {
+	if err != nil || n < 0 {
 		return malformed("chunk size %q", clip(string(size)))
 	}
 	if n > 0 {
@@ -202,21 +212,35 @@ func (c *chunkedBody) nextChunk() error {
 		if budget -= len(t); err != nil || budget < 0 {
 			return malformed("chunked trailer")
 		}
-		if len(bytes.TrimRight(t, "\r\n")) == 0 {
+		t, ok := bytes.CutSuffix(t, []byte("\r\n"))
+		if !ok {
+			return malformed("chunked trailer line without CRLF")
+		}
+		if len(t) == 0 {
 			return nil
+		}
+		if name, value, ok := strings.Cut(string(t), ":"); !ok || !validName(name) || !validValue(strings.Trim(value, " \t")) {
+			return malformed("chunked trailer %q", clip(string(t)))
 		}
 	}
 }
 
-func (c *chunkedBody) crlf() error {
-	b, err := c.br.ReadByte()
-	if err == nil && b == '\r' {
-		b, err = c.br.ReadByte()
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
 	}
-	if err != nil {
+	return true
+}
+
+// crlf reads the CRLF that ends a chunk's data.
+func (c *chunkedBody) crlf() error {
+	var two [2]byte
+	if _, err := io.ReadFull(c.br, two[:]); err != nil {
 		return err
 	}
-	if b != '\n' {
+	if two != [2]byte{'\r', '\n'} {
 		return malformed("chunk not followed by CRLF")
 	}
 	return nil

@@ -60,6 +60,8 @@ func TestReadRequestErrors(t *testing.T) {
 		"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
 		"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
 		"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n",
+		// Transfer-Encoding in HTTP/1.0: net/http ignores it, we refuse.
+		"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 	} {
 		if _, err := ReadRequest(bufio.NewReader(strings.NewReader(raw))); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%q: err %v, want ErrMalformed", raw, err)
@@ -79,6 +81,21 @@ func TestReadRequestErrors(t *testing.T) {
 	}
 	if b, err := io.ReadAll(r.Body); err != nil || string(b) != "abc" {
 		t.Fatalf("chunked: %q %v", b, err)
+	}
+	// Chunked framing is strict: CRLF only, hex digits only, trailers
+	// that are header fields.
+	for _, chunks := range []string{
+		"3\nabc\r\n0\r\n\r\n", "3\r\nabc\n0\r\n\r\n", "3\r\nabc\r\n0\n\n", " 3\r\nabc\r\n0\r\n\r\n",
+		"3 \r\nabc\r\n0\r\n\r\n", "3 ;x\r\nabc\r\n0\r\n\r\n", "0x3\r\nabc\r\n0\r\n\r\n",
+		"3\r\nabc\r\n0\r\nnot a field\r\n\r\n", "3\r\nabcX\n0\r\n\r\n",
+	} {
+		r, err := ReadRequest(bufio.NewReader(strings.NewReader("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, err := io.ReadAll(r.Body); !errors.Is(err, ErrMalformed) {
+			t.Errorf("chunks %q: %q %v, want ErrMalformed", chunks, b, err)
+		}
 	}
 	if u, p, ok := (&Request{Header: Header{{"authorization", BasicAuth("u", "p:w")}}}).BasicAuth(); !ok || u != "u" || p != "p:w" {
 		t.Fatalf("BasicAuth: %q %q %v", u, p, ok)

@@ -240,7 +240,15 @@ func (s *Server) serveConn(c net.Conn) {
 		if !w.wrote {
 			w.Error(500, "500 Internal Server Error")
 		}
-		if w.close || w.err != nil {
+		if w.err != nil {
+			return
+		}
+		if w.close {
+			if req.ContentLength != 0 {
+				// The handler may have refused the body unread (413):
+				// close only after the client could read the answer.
+				lingerClose(c)
+			}
 			return
 		}
 		if n, err := io.CopyN(io.Discard, req.Body, maxDrain+1); n > maxDrain || (err != nil && !errors.Is(err, io.EOF)) {
@@ -249,17 +257,21 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 }
 
-// lingerClose half-closes c and reads what the client still sends (up
-// to a bound, for at most a second) so that closing with unread data
-// does not reset the connection before the client read the error.
+// lingerClose half-closes c and reads what the client still sends (for
+// at most a second, up to maxLinger) so that closing with unread data
+// does not reset the connection before the client read the answer (a
+// 413 for a body still on its way).
 func lingerClose(c net.Conn) {
 	cw, ok := c.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return
 	}
 	_ = c.SetReadDeadline(time.Now().Add(time.Second))
-	_, _ = io.CopyN(io.Discard, c, maxDrain)
+	_, _ = io.CopyN(io.Discard, c, maxLinger)
 }
+
+// maxLinger bounds what lingerClose reads (the second bounds it too).
+const maxLinger = 64 << 20
 
 // ResponseWriter answers one request at a time on a connection.
 type ResponseWriter struct {

@@ -163,6 +163,24 @@ func TestInetAuth(t *testing.T) {
 	}
 }
 
+// A body far over the limit is answered 413, not cut off by a reset
+// while the client still sends it.
+func TestOversizedBodyGets413(t *testing.T) {
+	s, _ := newTestServer(t)
+	url := listenInet(t, s, Credentials{})
+	body := strings.Repeat("x", 8*DefaultMaxBodyBytes)
+	for range 3 {
+		resp, err := http.Post(url+"/RPC2", "text/xml", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("8 MiB body: %v, want a 413", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 413 {
+			t.Fatalf("8 MiB body: %d, want 413", resp.StatusCode)
+		}
+	}
+}
+
 func TestHTTPErrors(t *testing.T) {
 	s, _ := newTestServer(t)
 	s.opts.MaxBodyBytes = 4096
