@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"sync"
@@ -219,10 +220,16 @@ func (b backend) SendProcessStdin(ctx context.Context, name string, data []byte)
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(data); err != nil {
+	switch n, err := w.Write(data); {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return supervisor.NewFault(supervisor.CodeFailed, fmt.Sprintf("%s: wrote %d of %d bytes in %v: its stdin is full (the program does not read it)", name, n, len(data), stdinTimeout))
+	case errors.Is(err, errStdinBusy):
+		return supervisor.NewFault(supervisor.CodeFailed, name+": "+err.Error())
+	default:
 		return supervisor.NewFault(supervisor.CodeNoFile, name)
 	}
-	return nil
 }
 
 // ReloadProcess is drover.reloadProcess (see supervisor.ReloadProcess).

@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 
 // childMain is the test binary re-run as a supervised program. Modes:
 // sleep, exit:N, ignore-term, grandchild:PIDFILE, lines-on-usr1,
-// slow-stop:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE,
+// slow-stop:DURATION, live:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE,
 // unicorn-manual:PIDFILE, notify-reload, listener:FILE, say:TEXT. A mode that
 // handles signals says so (a line or its pidfile) once its handler is set.
 func childMain(mode string) int {
@@ -117,6 +117,10 @@ func childMain(mode string) int {
 		return notifyReload()
 	case "listener":
 		return eventListener(arg)
+	case "live":
+		d, _ := time.ParseDuration(arg)
+		<-time.After(d) // the behaviour under test: a program that lives d, then exits 0
+		return 0
 	case "say":
 		fmt.Print(arg)
 		signal.Notify(sigs, syscall.SIGTERM)
@@ -262,13 +266,21 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 // start runs drover on sections and waits until it serves.
 func start(t *testing.T, sections string) *fixture {
 	t.Helper()
+	return startWith(t, sections, nil)
+}
+
+// startWith is start with the daemon's command line behind prefix (e.g.
+// prlimit and its options).
+func startWith(t *testing.T, sections string, prefix []string) *fixture {
+	t.Helper()
 	f := &fixture{t: t, dir: t.TempDir(), grow: make(chan struct{}), ended: make(chan struct{})}
 	f.conf = filepath.Join(f.dir, "supervisord.conf")
 	f.sock = filepath.Join(f.dir, "drover.sock")
 	if err := os.WriteFile(f.conf, []byte(f.config(sections)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.cmd = exec.Command(droverBin, "run", "-c", f.conf)
+	argv := append(append([]string(nil), prefix...), droverBin, "run", "-c", f.conf)
+	f.cmd = exec.Command(argv[0], argv[1:]...)
 	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := f.cmd.StdoutPipe()
 	if err != nil {

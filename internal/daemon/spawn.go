@@ -92,6 +92,7 @@ func (h *host) Spawn(req supervisor.SpawnRequest) (supervisor.Child, error) {
 		return c, err
 	}
 	c.stdin = pipes.stdin
+	c.api = newStdinWriter(c.stdin)
 	var hook func([]byte)
 	if probe != nil {
 		probe.Started()
@@ -137,6 +138,7 @@ func closeProbe(p *reload.GenProbe) {
 type child struct {
 	pid    int
 	stdin  *os.File
+	api    *stdinWriter // stdin as sendProcessStdin writes it
 	probe  *reload.GenProbe
 	gen    reload.Gen    // what the probe waits on
 	exited chan struct{} // with a probe: closed by Exited, ends a WaitReady
@@ -199,10 +201,10 @@ func (c *child) RearmReady() {
 }
 
 func (c *child) Stdin() io.Writer {
-	if c.stdin == nil {
-		return nil // not a nil *os.File in an interface
+	if c.api == nil {
+		return nil // not a nil pointer in an interface
 	}
-	return c.stdin
+	return c.api
 }
 
 // withEnv returns env with extra's keys replacing existing ones: execve

@@ -24,12 +24,21 @@ type Handler func(w *ResponseWriter, r *Request)
 
 // Server serves Handler on listeners: HTTP/1.0 and 1.1, keep-alive,
 // bodies framed by Content-Length or chunked, Expect: 100-continue. Set
-// the fields before Serve; the zero timeouts mean none.
+// the fields before Serve; the zero timeouts and limits mean none.
 type Server struct {
 	Handler Handler
-	// ReadHeaderTimeout bounds reading a request's head once its first
-	// byte arrived; IdleTimeout bounds the wait for that byte.
-	ReadHeaderTimeout, IdleTimeout time.Duration
+	// ReadHeaderTimeout bounds reading a request's head: on a new
+	// connection from the accept (a client that connects and says nothing
+	// holds a descriptor no longer), on a kept-alive one from its first
+	// byte. IdleTimeout bounds a kept-alive connection's wait for that
+	// byte. BodyTimeout bounds reading the body, from the end of the head
+	// until the handler returns (Hijack lifts it).
+	ReadHeaderTimeout, IdleTimeout, BodyTimeout time.Duration
+	// MaxConns bounds the connections open at once: one more is closed as
+	// soon as it is accepted, unless Admit lets it in. Admit, when set,
+	// decides for every new connection, given how many are open.
+	MaxConns int
+	Admit    func(c net.Conn, open int) bool
 	// Log receives connection errors and handler panics; nil discards.
 	Log *slog.Logger
 
@@ -98,26 +107,43 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		if !s.track(c) {
+		ok, closed := s.track(c)
+		if closed {
 			c.Close()
 			return ErrServerClosed
+		}
+		if !ok {
+			s.logf("HTTP connection refused: too many open", "remote", c.RemoteAddr().String())
+			c.Close()
+			continue
 		}
 		go s.serveConn(c)
 	}
 }
 
-// track counts c as open; false once the Server is closed.
-func (s *Server) track(c net.Conn) bool {
+// track counts c as open unless the limits refuse it; closed once the
+// Server is closed.
+func (s *Server) track(c net.Conn) (ok, closed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return false, true
+	}
+	if !s.admit(c, len(s.conns)) {
+		return false, false
 	}
 	if len(s.conns) == 0 {
 		s.empty = make(chan struct{})
 	}
 	s.conns[c] = struct{}{}
-	return true
+	return true, false
+}
+
+func (s *Server) admit(c net.Conn, open int) bool {
+	if s.Admit != nil {
+		return s.Admit(c, open)
+	}
+	return s.MaxConns <= 0 || open < s.MaxConns
 }
 
 func (s *Server) untrack(c net.Conn) {
@@ -183,19 +209,24 @@ func (s *Server) serveConn(c net.Conn) {
 			}
 			w.hijacked = false
 		}
+		// Untracked before closed: once the client sees the close, its
+		// slot is free.
+		s.untrack(c)
 		if !w.hijacked {
 			c.Close()
 		}
-		s.untrack(c)
 	}()
-	for {
-		if s.IdleTimeout > 0 {
+	for first := true; ; first = false {
+		switch {
+		case first && s.ReadHeaderTimeout > 0:
+			_ = c.SetReadDeadline(time.Now().Add(s.ReadHeaderTimeout))
+		case !first && s.IdleTimeout > 0:
 			_ = c.SetReadDeadline(time.Now().Add(s.IdleTimeout))
 		}
 		if _, err := w.br.Peek(1); err != nil {
 			return
 		}
-		if s.ReadHeaderTimeout > 0 {
+		if !first && s.ReadHeaderTimeout > 0 {
 			_ = c.SetReadDeadline(time.Now().Add(s.ReadHeaderTimeout))
 		}
 		req, err := ReadRequest(w.br)
@@ -214,7 +245,11 @@ func (s *Server) serveConn(c net.Conn) {
 			lingerClose(c)
 			return
 		}
-		_ = c.SetReadDeadline(time.Time{})
+		var bodyDeadline time.Time
+		if s.BodyTimeout > 0 {
+			bodyDeadline = time.Now().Add(s.BodyTimeout)
+		}
+		_ = c.SetReadDeadline(bodyDeadline)
 		req.RemoteAddr = c.RemoteAddr().String()
 		req.ctx = s.ctx
 		w.reset(req)
@@ -336,9 +371,11 @@ func (w *ResponseWriter) Error(status int, msg string) {
 }
 
 // Hijack hands the connection over to the caller, who must close it: it
-// no longer counts for Idle and Close leaves it alone. br holds what the
-// client sent beyond the request.
+// no longer counts for Idle and Close leaves it alone, and no read
+// deadline is left on it. br holds what the client sent beyond the
+// request.
 func (w *ResponseWriter) Hijack() (net.Conn, *bufio.Reader, *bufio.Writer) {
 	w.hijacked = true
+	_ = w.conn.SetReadDeadline(time.Time{})
 	return w.conn, w.br, w.bw
 }

@@ -90,8 +90,10 @@ func (s *Server) Listen(cfgs []ListenerConfig) error {
 		readOnly := s.reportAuth(l)
 		l.srv = &httpwire.Server{
 			Handler:           s.Handler(l.cfg.Credentials, readOnly),
-			ReadHeaderTimeout: 30 * time.Second,
-			IdleTimeout:       10 * time.Minute,
+			ReadHeaderTimeout: headTimeout,
+			BodyTimeout:       bodyTimeout,
+			IdleTimeout:       idleTimeout,
+			Admit:             admit(s.maxConns),
 			Log:               s.log,
 		}
 		s.listeners = append(s.listeners, l)

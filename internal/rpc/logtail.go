@@ -35,12 +35,13 @@ func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, m
 		w.Error(404, "404 page not found")
 		return
 	}
-	conn, br, bw := w.Hijack()
-	defer conn.Close()
 	if !s.startStream() {
+		w.Error(503, "503 Service Unavailable: too many log streams")
 		return
 	}
-	defer s.streams.Done()
+	defer s.endStream()
+	conn, br, bw := w.Hijack()
+	defer conn.Close()
 	if s.onStreamEnd != nil {
 		defer s.onStreamEnd()
 	}
@@ -101,8 +102,10 @@ func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, m
 	}
 }
 
-// startStream registers a log stream unless the Server is closing, so
-// Close's Wait never races with Add.
+// startStream registers a log stream unless the Server is closing (so
+// Close's Wait never races with Add) or runs as many as a listener may
+// hold connections: a stream is a hijacked connection, which no
+// listener's cap counts.
 func (s *Server) startStream() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -111,8 +114,19 @@ func (s *Server) startStream() bool {
 		return false
 	default:
 	}
+	if s.nstreams >= s.maxConns {
+		return false
+	}
+	s.nstreams++
 	s.streams.Add(1)
 	return true
+}
+
+func (s *Server) endStream() {
+	s.mu.Lock()
+	s.nstreams--
+	s.mu.Unlock()
+	s.streams.Done()
 }
 
 func writeLastChunk(bw *bufio.Writer) {

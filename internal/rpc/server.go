@@ -52,6 +52,10 @@ type Server struct {
 	listeners []*listener
 	// streams counts running log streams; Close waits for them.
 	streams sync.WaitGroup
+	// nstreams counts them for the cap (maxConns).
+	nstreams int
+	// maxConns caps each listener's connections and the log streams.
+	maxConns int
 	// onStreamEnd, if set (tests), runs when a log stream has ended.
 	onStreamEnd func()
 	// bufs holds *[]byte answer buffers for reuse.
@@ -80,7 +84,7 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, done: make(chan struct{})}
+	s := &Server{opts: opts, log: log, done: make(chan struct{}), maxConns: connCap()}
 	s.d = newDispatcher(opts.Backend, &s.opts)
 	return s, nil
 }
@@ -118,6 +122,9 @@ type httpHandler struct {
 func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 	w.Header = append(w.Header, httpwire.Field{Name: "Server", Value: h.s.opts.ServerHeader})
 	if !h.cred.allow(r) {
+		// Closed after the answer: an unauthenticated client holds no
+		// connection (nor a body read) past it.
+		w.SetClose()
 		w.Header.Set("WWW-Authenticate", `Basic realm="default"`)
 		w.Error(401, "401 Unauthorized")
 		return
