@@ -3,12 +3,9 @@ package rpc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,12 +20,13 @@ const tailHead = 1024
 const maxChunk = 64 << 10
 
 // follow sends the last tailHead bytes of path to emit, then every byte
-// appended later, until ctx ends or emit fails. It sleeps in inotify:
-// writes and truncation are seen on the file, rotation and re-creation
-// (a new inode at path) on its directory. On rotation the rest of the old
-// file is sent before switching. A shrinking file sends TruncatedNote and
-// continues from its start. Errors opening path are returned at once.
-func follow(ctx context.Context, path string, emit func([]byte) error) error {
+// appended later, until ctx ends or emit fails. It sleeps in inotify (the
+// shared watcher w): writes and truncation are seen on the file, rotation
+// and re-creation (a new inode at path) on its directory. On rotation the
+// rest of the old file is sent before switching. A shrinking file sends
+// TruncatedNote and continues from its start. Errors opening path are
+// returned at once.
+func follow(ctx context.Context, w *watcher, path string, emit func([]byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -40,13 +38,11 @@ func follow(ctx context.Context, path string, emit func([]byte) error) error {
 	}
 	pos := max(size-tailHead, 0)
 
-	in, err := newInotify(path)
+	in, err := w.watch(path)
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { in.Close() })
-	defer stop()
-	defer in.Close()
+	defer in.close()
 
 	buf := make([]byte, maxChunk)
 	for {
@@ -78,14 +74,13 @@ func follow(ctx context.Context, path string, emit func([]byte) error) error {
 				if ino, _, err = statFile(f); err != nil {
 					return err
 				}
-				in.watchFile(path)
+				if err := in.watchFile(path); err != nil {
+					return err
+				}
 				continue
 			}
 		}
-		if err := in.wait(); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+		if err := in.wait(ctx); err != nil {
 			return err
 		}
 	}
@@ -130,74 +125,3 @@ func inodeOf(path string) (uint64, bool) {
 	}
 	return st.Ino, true
 }
-
-// inotify watches one file and its directory. Its fd is non-blocking and
-// wrapped in an *os.File, so reads park in Go's poller and Close wakes
-// them.
-type inotify struct {
-	f    *os.File
-	fd   int
-	base string
-	buf  []byte
-}
-
-const (
-	fileEvents = unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE | unix.IN_MOVE_SELF | unix.IN_DELETE_SELF
-	dirEvents  = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_DELETE
-)
-
-func newInotify(path string) (*inotify, error) {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil, fmt.Errorf("inotify: %w", err)
-	}
-	in := &inotify{f: os.NewFile(uintptr(fd), "inotify"), fd: fd, base: filepath.Base(path), buf: make([]byte, 4096)}
-	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(path), dirEvents); err != nil {
-		in.Close()
-		return nil, fmt.Errorf("inotify watch %s: %w", filepath.Dir(path), err)
-	}
-	if err := in.watchFile(path); err != nil {
-		in.Close()
-		return nil, err
-	}
-	return in, nil
-}
-
-// watchFile (re)adds the watch on the inode currently at path.
-func (in *inotify) watchFile(path string) error {
-	if _, err := unix.InotifyAddWatch(in.fd, path, fileEvents); err != nil {
-		return fmt.Errorf("inotify watch %s: %w", path, err)
-	}
-	return nil
-}
-
-// wait blocks until an event concerns the file (directory events for
-// other names are skipped).
-func (in *inotify) wait() error {
-	for {
-		n, err := in.f.Read(in.buf)
-		if err != nil {
-			return err
-		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&in.buf[off]))
-			nameBytes := in.buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
-			off += unix.SizeofInotifyEvent + int(ev.Len)
-			if ev.Len == 0 || cstring(nameBytes) == in.base || ev.Mask&unix.IN_Q_OVERFLOW != 0 {
-				return nil
-			}
-		}
-	}
-}
-
-func cstring(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
-		}
-	}
-	return string(b)
-}
-
-// Close releases the inotify fd; safe to call more than once.
-func (in *inotify) Close() error { return in.f.Close() }

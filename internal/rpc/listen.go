@@ -254,6 +254,7 @@ func (s *Server) Close() error {
 	for _, l := range ls {
 		l.close()
 	}
+	s.watcher.close()
 	s.streams.Wait()
 	return nil
 }

@@ -93,7 +93,7 @@ func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, m
 	if err := bw.Flush(); err != nil {
 		return
 	}
-	err = follow(ctx, path, emit)
+	err = follow(ctx, &s.watcher, path, emit)
 	if ctx.Err() == nil && err != nil {
 		s.log.Warn("log stream ended", "path", path, "err", err)
 	}

@@ -62,7 +62,9 @@ func TestFollow(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &collector{ch: make(chan string, 100)}
 	done := make(chan error, 1)
-	go func() { done <- follow(ctx, path, c.emit) }()
+	var w watcher
+	defer w.close()
+	go func() { done <- follow(ctx, &w, path, c.emit) }()
 
 	c.waitFor(t, strings.Repeat("b", 1024)) // the last 1024 bytes only
 	appendFile(t, other, "noise")
@@ -103,7 +105,7 @@ func TestFollow(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("follow did not stop on cancel")
 	}
-	if err := follow(context.Background(), filepath.Join(dir, "missing"), c.emit); err == nil {
+	if err := follow(context.Background(), &w, filepath.Join(dir, "missing"), c.emit); err == nil {
 		t.Fatal("follow of a missing file succeeded")
 	}
 }

@@ -52,8 +52,10 @@ type Server struct {
 	listeners []*listener
 	// streams counts running log streams; Close waits for them.
 	streams sync.WaitGroup
-	// nstreams counts them for the cap (maxConns).
+	// nstreams counts them for the cap (maxConns); watcher is their
+	// one inotify instance.
 	nstreams int
+	watcher  watcher
 	// maxConns caps each listener's connections and the log streams.
 	maxConns int
 	// onStreamEnd, if set (tests), runs when a log stream has ended.
