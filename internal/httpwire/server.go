@@ -201,7 +201,7 @@ func (s *Server) logf(msg string, args ...any) {
 const maxDrain = 256 << 10
 
 func (s *Server) serveConn(c net.Conn) {
-	w := &ResponseWriter{conn: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
+	w := &ResponseWriter{srv: s, conn: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
 	defer func() {
 		if v := recover(); v != nil {
 			if s.Log != nil {
@@ -314,6 +314,7 @@ type ResponseWriter struct {
 	// Connection, which Reply sets.
 	Header Header
 
+	srv      *Server
 	conn     net.Conn
 	br       *bufio.Reader
 	bw       *bufio.Writer
@@ -376,6 +377,9 @@ func (w *ResponseWriter) Error(status int, msg string) {
 // request.
 func (w *ResponseWriter) Hijack() (net.Conn, *bufio.Reader, *bufio.Writer) {
 	w.hijacked = true
+	if w.srv != nil {
+		w.srv.untrack(w.conn)
+	}
 	_ = w.conn.SetReadDeadline(time.Time{})
 	return w.conn, w.br, w.bw
 }
