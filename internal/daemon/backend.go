@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -175,19 +176,40 @@ func (b backend) AllProcessInfo(ctx context.Context) ([]rpc.ProcessInfo, error) 
 	return out, nil
 }
 
+// AllConfigInfo lists the last-read config. As in supervisord 4.2.5, an
+// AUTO log is "auto" in a config read since its group was added (a
+// reread makes new config objects, whose names are made only when added)
+// and the created file's path in the config object the running group was
+// added from.
 func (b backend) AllConfigInfo(ctx context.Context) ([]rpc.ConfigInfo, error) {
 	active, err := b.sup().Groups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	inUse := map[string]bool{}
+	activeCfg := map[string]*config.Group{}
 	for _, g := range active {
-		inUse[g.Name] = true
+		activeCfg[g.Name] = g
 	}
+	var logs map[string]supervisor.Logs // by group:name, fetched only when needed
 	var out []rpc.ConfigInfo
 	for _, g := range b.d.lastRead().Groups {
+		running := activeCfg[g.Name] == g
+		if running && logs == nil {
+			ins, err := b.sup().AllProcessInfo(ctx)
+			if err != nil {
+				return nil, err
+			}
+			logs = make(map[string]supervisor.Logs, len(ins))
+			for _, in := range ins {
+				logs[in.Group+":"+in.Name] = supervisor.Logs{Stdout: in.StdoutLogfile, Stderr: in.StderrLogfile}
+			}
+		}
 		for _, p := range g.Processes {
-			out = append(out, configInfo(g, p, inUse[g.Name]))
+			var l supervisor.Logs
+			if running {
+				l = logs[g.Name+":"+p.Name]
+			}
+			out = append(out, configInfo(g, p, activeCfg[g.Name] != nil, l))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -278,11 +300,13 @@ func setProcessInfo(pi *rpc.ProcessInfo, in *supervisor.Info) {
 	pi.HandoffPID, pi.Reloading = in.HandoffPid, string(in.Reloading)
 }
 
-func configInfo(g *config.Group, p *config.Process, inUse bool) rpc.ConfigInfo {
-	logc := func(t config.LogTarget) rpc.LogConfig {
+// configInfo is p's getAllConfigInfo struct; created holds the AUTO log
+// files made for p's running group ("" for none).
+func configInfo(g *config.Group, p *config.Process, inUse bool, created supervisor.Logs) rpc.ConfigInfo {
+	logc := func(t config.LogTarget, made string) rpc.LogConfig {
 		path := t.Path
 		if t.Auto {
-			path = "auto" // as supervisord, also once the file was created
+			path = cmp.Or(made, "auto")
 		}
 		return rpc.LogConfig{
 			CaptureMaxBytes: t.CaptureMaxBytes, EventsEnabled: t.EventsEnabled,
@@ -300,6 +324,6 @@ func configInfo(g *config.Group, p *config.Process, inUse bool) rpc.ConfigInfo {
 		RedirectStderr: p.RedirectStderr, ServerURL: serverURL,
 		StartRetries: p.StartRetries, StartSecs: int(p.StartSecs / time.Second),
 		StopSignal: int(p.StopSignal), StopWaitSecs: int(p.StopWait / time.Second),
-		Stdout: logc(p.Stdout), Stderr: logc(p.Stderr),
+		Stdout: logc(p.Stdout, created.Stdout), Stderr: logc(p.Stderr, created.Stderr),
 	}
 }
