@@ -15,6 +15,9 @@ const (
 	kindInclude       = "include"
 	kindRPC           = "rpcinterface"
 	kindCtlPlugin     = "ctlplugin"
+	// drover's own sections (supervisord ignores them).
+	kindAccess = "access"
+	kindUser   = "user"
 )
 
 // noDefault marks an option whose absence supervisord keeps as None.
@@ -92,6 +95,10 @@ func optionDefaults(kind string) map[string]string {
 		return map[string]string{"supervisor.rpcinterface_factory": noDefault}
 	case kindCtlPlugin:
 		return map[string]string{"supervisor.ctl_factory": noDefault}
+	case kindAccess:
+		return map[string]string{"users": "", "groups": "", "read": "", "control": "", "admin": ""}
+	case kindUser:
+		return map[string]string{"password": noDefault}
 	}
 	return nil
 }
@@ -102,7 +109,7 @@ func optionDefaults(kind string) map[string]string {
 var knownOptions = lazy[map[string]map[string]string]{make: func() map[string]map[string]string {
 	m := map[string]map[string]string{}
 	for _, k := range []string{kindSupervisord, kindProgram, kindEventListener, kindFCGI, kindGroup,
-		kindUnixServer, kindInetServer, kindCtl, kindInclude, kindRPC, kindCtlPlugin} {
+		kindUnixServer, kindInetServer, kindCtl, kindInclude, kindRPC, kindCtlPlugin, kindAccess, kindUser} {
 		m[k] = optionDefaults(k)
 	}
 	return m
@@ -127,7 +134,7 @@ func sectionKind(name string) string {
 	case kindSupervisord, kindCtl, kindInclude:
 		return name
 	}
-	for _, k := range []string{kindProgram, kindEventListener, kindFCGI, kindGroup, kindRPC, kindCtlPlugin} {
+	for _, k := range []string{kindProgram, kindEventListener, kindFCGI, kindGroup, kindRPC, kindCtlPlugin, kindAccess, kindUser} {
 		if len(name) > len(k) && name[:len(k)+1] == k+":" {
 			return k
 		}

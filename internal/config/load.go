@@ -180,6 +180,7 @@ func (l *loader) run(text string) (*Config, error) {
 	l.buildRPC()
 	l.buildGroups()
 	l.buildServers()
+	l.buildAccess()
 	l.buildCtl()
 	l.checkKeys()
 	if len(l.e.list) > 0 {

@@ -35,6 +35,8 @@ type Config struct {
 	// Groups are sorted by (Priority, Name), the order supervisord uses for
 	// autostart; shutdown walks them in reverse.
 	Groups []*Group
+	// Access is drover's own [access:x] and [user:x] sections.
+	Access Access
 
 	// Warnings are non-fatal findings (unknown keys, globs matching
 	// nothing, redirect_stderr with stderr_logfile, ...).

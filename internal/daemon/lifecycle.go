@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/drover-sh/drover/internal/access"
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/events"
+	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/supervisor"
 )
 
@@ -157,7 +159,17 @@ func (d *daemon) newSupervisor(cfg *config.Config, prev *supervisor.Supervisor) 
 	}
 	cur := &current{cfg: cfg, last: cfg, sup: sup, ev: ev}
 	d.now.Store(cur)
+	d.setAccess(cfg)
 	return cur
+}
+
+// setAccess gives the control API cfg's network users and access rules.
+func (d *daemon) setAccess(cfg *config.Config) {
+	users := make([]rpc.NetUser, len(cfg.Access.Users))
+	for i, u := range cfg.Access.Users {
+		users[i] = rpc.NetUser{Name: u.Name, Password: u.Password}
+	}
+	d.server.SetAccess(rpc.Access{Users: users, Policy: access.New(cfg.Access)})
 }
 
 // reread parses the config again and keeps it as the last read one
@@ -187,6 +199,7 @@ func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
 		return done
 	}
 	d.log.Debug("update: applying " + d.path)
+	d.setAccess(cfg) // users and rules apply at once, like the programs
 	go func() {
 		defer close(done)
 		r, err := sup.Update(context.Background(), cfg, nil)

@@ -37,6 +37,13 @@ func (r *Request) Context() context.Context {
 	return r.ctx
 }
 
+// WithContext returns a shallow copy of r with its context set to ctx.
+func (r *Request) WithContext(ctx context.Context) *Request {
+	r2 := *r
+	r2.ctx = ctx
+	return &r2
+}
+
 // Path is the target up to a '?' or '#', still %-escaped.
 func (r *Request) Path() string {
 	p := r.Target

@@ -39,6 +39,9 @@ type Server struct {
 	// decides for every new connection, given how many are open.
 	MaxConns int
 	Admit    func(c net.Conn, open int) bool
+	// ConnContext, when set, derives the context of a connection's
+	// requests from the server's (e.g. to carry the peer's credentials).
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
 	// Log receives connection errors and handler panics; nil discards.
 	Log *slog.Logger
 
@@ -202,6 +205,10 @@ const maxDrain = 256 << 10
 
 func (s *Server) serveConn(c net.Conn) {
 	w := &ResponseWriter{srv: s, conn: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}
+	ctx := s.ctx
+	if s.ConnContext != nil {
+		ctx = s.ConnContext(ctx, c)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if s.Log != nil {
@@ -251,7 +258,7 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		_ = c.SetReadDeadline(bodyDeadline)
 		req.RemoteAddr = c.RemoteAddr().String()
-		req.ctx = s.ctx
+		req.ctx = ctx
 		w.reset(req)
 		if e := req.Header.Get("Expect"); e != "" {
 			if !strings.EqualFold(e, "100-continue") {

@@ -4,39 +4,136 @@ import (
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
+	"net"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/drover-sh/drover/internal/access"
 	"github.com/drover-sh/drover/internal/httpwire"
+	"golang.org/x/crypto/bcrypt"
 )
 
-// Credentials are a listener's HTTP Basic auth settings. An empty
-// Username disables auth. Password is cleartext or "{SHA}<hex sha1>".
+// Credentials are a listener's HTTP Basic auth settings (username= and
+// password= of its section). An empty Username disables auth.
 type Credentials struct {
 	Username string
-	Password string
+	Password string // cleartext, "{SHA}<hex sha1>" or a bcrypt hash
 }
 
 // Enabled reports whether requests must authenticate.
 func (c Credentials) Enabled() bool { return c.Username != "" }
 
-// allow reports whether r may be served. Comparisons are constant-time
-// so timing does not reveal how much of a guess was right.
-func (c Credentials) allow(r *httpwire.Request) bool {
-	if !c.Enabled() {
-		return true
+// NetUser is a network user of [user:x]: its name and stored password.
+type NetUser struct {
+	Name     string
+	Password string
+}
+
+// passwordOK compares a given password with a stored one: a bcrypt hash,
+// "{SHA}" and a hex SHA-1, or cleartext. The comparisons take constant
+// time, so timing does not reveal how much of a guess was right.
+func passwordOK(stored, given string) bool {
+	if strings.HasPrefix(stored, "$2") {
+		return bcrypt.CompareHashAndPassword([]byte(stored), []byte(given)) == nil
 	}
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
-	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(c.Username)) == 1
-	var passOK bool
-	if hash, isSHA := strings.CutPrefix(c.Password, "{SHA}"); isSHA {
-		sum := sha1.Sum([]byte(pass))
+	if hash, isSHA := strings.CutPrefix(stored, "{SHA}"); isSHA {
+		sum := sha1.Sum([]byte(given))
 		got := hex.EncodeToString(sum[:])
-		passOK = subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(hash))) == 1
-	} else {
-		passOK = subtle.ConstantTimeCompare([]byte(pass), []byte(c.Password)) == 1
+		return subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(hash))) == 1
 	}
-	return userOK && passOK
+	return subtle.ConstantTimeCompare([]byte(given), []byte(stored)) == 1
+}
+
+// identify says who sent r on a listener with credentials cred: the
+// listener's own username= is an admin (the credential supervisord has);
+// a [user:x] is the network user its rules name. ok is false when r must
+// be refused (401).
+func identify(r *httpwire.Request, cred Credentials, unix bool, users []NetUser) (c access.Caller, ok bool) {
+	if unix {
+		if p, isPeer := peerFrom(r.Context()); isPeer {
+			c = access.Caller{Unix: true, UID: p.UID, GID: p.GID, PID: p.PID}
+		}
+	} else {
+		c.Addr = r.RemoteAddr
+	}
+	user, pass, sent := r.BasicAuth()
+	if sent && cred.Enabled() && subtle.ConstantTimeCompare([]byte(user), []byte(cred.Username)) == 1 && passwordOK(cred.Password, pass) {
+		c.Admin = true
+		if !unix {
+			c.User = user
+		}
+		return c, true
+	}
+	if sent && !unix {
+		for _, u := range users {
+			if u.Name == user && passwordOK(u.Password, pass) {
+				c.User = user
+				return c, true
+			}
+		}
+	}
+	return c, !cred.Enabled() && !sent
+}
+
+// limiter refuses an address that failed to authenticate too often:
+// authFailures within authWindow lock it out for the rest of the window.
+type limiter struct {
+	mu    sync.Mutex
+	fails map[string]*failures
+}
+
+type failures struct {
+	n     int
+	since time.Time
+}
+
+const (
+	authFailures = 10
+	authWindow   = time.Minute
+	// maxTracked bounds the table: past it, expired entries go first,
+	// then everything (a flood of addresses must not grow memory).
+	maxTracked = 4096
+)
+
+// host is the address without its port: the unit of the limit.
+func host(remote string) string {
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		return h
+	}
+	return remote
+}
+
+// locked reports whether addr is locked out now.
+func (l *limiter) locked(addr string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.fails[host(addr)]
+	return f != nil && f.n >= authFailures && now.Sub(f.since) < authWindow
+}
+
+// failed counts a failure of addr.
+func (l *limiter) failed(addr string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fails == nil {
+		l.fails = map[string]*failures{}
+	}
+	h := host(addr)
+	f := l.fails[h]
+	if f == nil || now.Sub(f.since) >= authWindow {
+		if len(l.fails) >= maxTracked {
+			for k, v := range l.fails {
+				if now.Sub(v.since) >= authWindow {
+					delete(l.fails, k)
+				}
+			}
+			if len(l.fails) >= maxTracked {
+				clear(l.fails)
+			}
+		}
+		f = &failures{since: now}
+		l.fails[h] = f
+	}
+	f.n++
 }

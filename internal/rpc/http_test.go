@@ -266,7 +266,7 @@ func TestUIHandler(t *testing.T) {
 
 func TestReadOnlyListenerOverHTTP(t *testing.T) {
 	s, _ := newTestServer(t)
-	srv := &httpwire.Server{Handler: s.Handler(Credentials{}, true)}
+	srv := &httpwire.Server{Handler: s.Handler(Credentials{}, true, false)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

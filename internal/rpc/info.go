@@ -173,6 +173,7 @@ func getAllConfigInfo(ctx context.Context, d *dispatcher, _ args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	all = visibleConfigs(ctx, all)
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	out := make([]xmlrpc.Struct, len(all))
 	for i, c := range all {

@@ -89,7 +89,8 @@ func (s *Server) Listen(cfgs []ListenerConfig) error {
 	for _, l := range bound {
 		readOnly := s.reportAuth(l)
 		l.srv = &httpwire.Server{
-			Handler:           s.Handler(l.cfg.Credentials, readOnly),
+			Handler:           s.Handler(l.cfg.Credentials, readOnly, l.cfg.Unix),
+			ConnContext:       connContext,
 			ReadHeaderTimeout: headTimeout,
 			BodyTimeout:       bodyTimeout,
 			IdleTimeout:       idleTimeout,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drover-sh/drover/internal/access"
 	"github.com/drover-sh/drover/internal/httpwire"
 )
 
@@ -136,9 +137,10 @@ func writeLastChunk(bw *bufio.Writer) {
 
 // logtailPath resolves the file a logtail request names.
 func (s *Server) logtailPath(r *httpwire.Request, main bool) (string, bool) {
+	rights := grantFrom(r.Context()).rights
 	if main {
 		p := s.opts.Backend.MainLogPath()
-		return p, p != ""
+		return p, p != "" && rights.Everything(access.Read)
 	}
 	// /logtail/<namespec>[/<channel>]; the namespec may be %-escaped.
 	rest := strings.TrimPrefix(r.Path(), "/logtail")
@@ -155,8 +157,8 @@ func (s *Server) logtailPath(r *httpwire.Request, main bool) (string, bool) {
 		return "", false
 	}
 	pi, err := s.opts.Backend.ProcessInfo(r.Context(), name)
-	if err != nil {
-		return "", false
+	if err != nil || !rights.Process(access.Read, pi.Group, pi.Name) {
+		return "", false // refused as unknown: no name is confirmed
 	}
 	var p string
 	switch channel {

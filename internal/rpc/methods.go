@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/access"
 	"github.com/drover-sh/drover/internal/supervisor"
 
 	"context"
@@ -24,7 +25,10 @@ type method struct {
 	// anyState methods work during shutdown (system.* and
 	// sendRemoteCommEvent); every other one fails SHUTDOWN_STATE then.
 	anyState bool
-	call     func(ctx context.Context, d *dispatcher, a args) (any, error)
+	// class and target are what the access rules check (methodAccess).
+	class  access.Class
+	target target
+	call   func(ctx context.Context, d *dispatcher, a args) (any, error)
 	// size is the length of the last answer, to size the next one's
 	// buffer.
 	size atomic.Int64
@@ -45,8 +49,10 @@ func newDispatcher(b Backend, opts *Options) *dispatcher {
 	return d
 }
 
-// call runs one method. readOnly restricts it to read-only methods.
-func (d *dispatcher) call(ctx context.Context, name string, params []any, readOnly bool) (any, error) {
+// call runs one method for the caller of ctx's grant (every right
+// without one). A refusal and every call that changes something are
+// written to the audit log.
+func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, error) {
 	m, ok := d.methods[name]
 	if !ok {
 		return nil, supervisor.NewFault(supervisor.CodeUnknownMethod, "")
@@ -54,16 +60,23 @@ func (d *dispatcher) call(ctx context.Context, name string, params []any, readOn
 	if len(params) < m.required || len(params) > len(m.params) {
 		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "")
 	}
-	if readOnly && !m.readOnly {
+	g := grantFrom(ctx)
+	if g.readOnly && !m.readOnly {
 		return nil, supervisor.NewFault(supervisor.CodeFailed, "read-only listener: "+name+" needs credentials (see the daemon log)")
 	}
-	ctx = withReadOnly(ctx, readOnly)
+	if err := g.allow(m, params); err != nil {
+		d.audit(g, name, params, err)
+		return nil, err
+	}
 	if !m.anyState {
 		if st := d.b.State(); st == supervisor.StateShutdown || st == supervisor.StateRestarting {
 			return nil, supervisor.NewFault(supervisor.CodeShutdownState, "")
 		}
 	}
 	v, err := m.call(ctx, d, args(params))
+	if m.class != access.Read {
+		d.audit(g, name, params, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -202,5 +215,85 @@ func methodTable() map[string]*method {
 	for name, m := range droverMethods() {
 		t[name] = m
 	}
+	for name, m := range t {
+		a := methodAccess[name]
+		m.class, m.target = a.class, a.target
+	}
 	return t
+}
+
+type methodRule struct {
+	class  access.Class
+	target target
+}
+
+// methodAccess is what each method needs under [access:x] rules: its
+// class (read, control, admin) and what it acts on. Every method has an
+// entry (TestMethodAccessComplete); reads of the daemon's own state need
+// any right, the main log needs read on every program.
+var methodAccess = map[string]methodRule{
+	"supervisor.getAPIVersion":        {access.Read, onDaemon},
+	"supervisor.getVersion":           {access.Read, onDaemon},
+	"supervisor.getSupervisorVersion": {access.Read, onDaemon},
+	"supervisor.getIdentification":    {access.Read, onDaemon},
+	"supervisor.getState":             {access.Read, onDaemon},
+	"supervisor.getPID":               {access.Read, onDaemon},
+	"supervisor.readLog":              {access.Read, onAll},
+	"supervisor.readMainLog":          {access.Read, onAll},
+	"supervisor.clearLog":             {access.Admin, onAll},
+	"supervisor.shutdown":             {access.Admin, onAll},
+	"supervisor.restart":              {access.Admin, onAll},
+	"supervisor.reloadConfig":         {access.Admin, onAll},
+	"supervisor.addProcessGroup":      {access.Admin, onGroup},
+	"supervisor.removeProcessGroup":   {access.Admin, onGroup},
+	"supervisor.startProcess":         {access.Control, onProcess},
+	"supervisor.startProcessGroup":    {access.Control, onGroup},
+	"supervisor.startAllProcesses":    {access.Control, onAll},
+	"supervisor.stopProcess":          {access.Control, onProcess},
+	"supervisor.stopProcessGroup":     {access.Control, onGroup},
+	"supervisor.stopAllProcesses":     {access.Control, onAll},
+	"supervisor.signalProcess":        {access.Control, onProcess},
+	"supervisor.signalProcessGroup":   {access.Control, onGroup},
+	"supervisor.signalAllProcesses":   {access.Control, onAll},
+	"supervisor.getAllConfigInfo":     {access.Read, onList},
+	"supervisor.getProcessInfo":       {access.Read, onProcess},
+	"supervisor.getAllProcessInfo":    {access.Read, onList},
+	"supervisor.readProcessStdoutLog": {access.Read, onProcess},
+	"supervisor.readProcessLog":       {access.Read, onProcess},
+	"supervisor.readProcessStderrLog": {access.Read, onProcess},
+	"supervisor.tailProcessStdoutLog": {access.Read, onProcess},
+	"supervisor.tailProcessLog":       {access.Read, onProcess},
+	"supervisor.tailProcessStderrLog": {access.Read, onProcess},
+	"supervisor.clearProcessLogs":     {access.Admin, onProcess},
+	"supervisor.clearProcessLog":      {access.Admin, onProcess},
+	"supervisor.clearAllProcessLogs":  {access.Admin, onAll},
+	"supervisor.sendProcessStdin":     {access.Admin, onProcess},
+	"supervisor.sendRemoteCommEvent":  {access.Admin, onAll},
+	"system.listMethods":              {access.Read, onDaemon},
+	"system.methodHelp":               {access.Read, onDaemon},
+	"system.methodSignature":          {access.Read, onDaemon},
+	"system.multicall":                {access.Read, onDaemon}, // each call is checked
+	"drover.reloadProcess":            {access.Control, onProcess},
+	"drover.reloadProcessGroup":       {access.Control, onGroup},
+	"drover.reloadAllProcesses":       {access.Control, onAll},
+	"drover.getProcessInfo":           {access.Read, onProcess},
+	"drover.getAllProcessInfo":        {access.Read, onList},
+	"drover.getAllProcessStatus":      {access.Read, onList},
+}
+
+// audit writes one line for a refused call or a call that changes
+// something: who, what, on what, and how it ended.
+func (d *dispatcher) audit(g grant, method string, params []any, err error) {
+	if d.opts.Logger == nil {
+		return
+	}
+	what := method
+	if spec, ok := firstString(params); ok {
+		what += " " + spec
+	}
+	result := "OK"
+	if err != nil {
+		result = ToFault(err).Error()
+	}
+	d.opts.Logger.Info("audit: " + g.who + ": " + what + ": " + result)
 }

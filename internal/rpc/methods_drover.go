@@ -64,6 +64,7 @@ func droverAllProcessInfo(ctx context.Context, d *dispatcher, _ args) (any, erro
 	if err != nil {
 		return nil, err
 	}
+	all = visibleInfos(ctx, all)
 	sortInfos(all)
 	return infoList{all: all, now: d.opts.Now(), drover: true}, nil
 }
@@ -77,6 +78,7 @@ func droverAllProcessStatus(ctx context.Context, d *dispatcher, _ args) (any, er
 	if err != nil {
 		return nil, err
 	}
+	all = visibleInfos(ctx, all)
 	sortInfos(all)
 	return statusList{all: all, now: d.opts.Now()}, nil
 }

@@ -153,6 +153,7 @@ func badSignalResults(ctx context.Context, d *dispatcher, group *string, sigArg 
 	if err != nil {
 		return nil, err
 	}
+	all = visibleInfos(ctx, all)
 	sortInfos(all)
 	found := group == nil
 	var rs []supervisor.Result
@@ -210,6 +211,7 @@ func getAllProcessInfo(ctx context.Context, d *dispatcher, _ args) (any, error) 
 	if err != nil {
 		return nil, err
 	}
+	all = visibleInfos(ctx, all)
 	sortInfos(all)
 	return infoList{all: all, now: d.opts.Now()}, nil
 }

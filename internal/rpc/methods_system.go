@@ -8,19 +8,6 @@ import (
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
-type readOnlyKey struct{}
-
-// withReadOnly marks ctx as coming from a read-only listener, so nested
-// multicall entries are restricted too.
-func withReadOnly(ctx context.Context, ro bool) context.Context {
-	return context.WithValue(ctx, readOnlyKey{}, ro)
-}
-
-func isReadOnly(ctx context.Context) bool {
-	ro, _ := ctx.Value(readOnlyKey{}).(bool)
-	return ro
-}
-
 func listMethods(_ context.Context, d *dispatcher, _ args) (any, error) {
 	return d.names(), nil
 }
@@ -93,5 +80,5 @@ func oneCall(ctx context.Context, d *dispatcher, c any) (any, error) {
 			return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "params is not an array")
 		}
 	}
-	return d.call(ctx, name, params, isReadOnly(ctx))
+	return d.call(ctx, name, params)
 }

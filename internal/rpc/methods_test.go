@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"github.com/drover-sh/drover/internal/access"
 	"github.com/drover-sh/drover/internal/supervisor"
 
 	"context"
@@ -486,7 +487,7 @@ func TestReadOnlyDispatch(t *testing.T) {
 		if name == "system.multicall" {
 			params[0] = []any{map[string]any{"methodName": "supervisor.stopProcess", "params": []any{"cat"}}}
 		}
-		v, err := s.d.call(context.Background(), name, params, true)
+		v, err := s.d.call(withGrant(context.Background(), grant{readOnly: true, rights: access.All}), name, params)
 		var f *supervisor.Fault
 		denied := errors.As(err, &f) && f.Code == supervisor.CodeFailed && strings.Contains(f.Detail, "read-only")
 		if m.readOnly == denied {

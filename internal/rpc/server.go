@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/drover-sh/drover/internal/access"
 	"github.com/drover-sh/drover/internal/httpwire"
 	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
@@ -37,6 +39,15 @@ type Options struct {
 	MaxBodyBytes int64
 }
 
+// Access is who may get in and what each may do: the [user:x] network
+// users and the [access:x] rules (nil or empty: every caller that gets in
+// may do everything). The daemon sets it at start-up and on every config
+// change (SetAccess).
+type Access struct {
+	Users  []NetUser
+	Policy *access.Policy
+}
+
 // Server is the control API: one method table and the HTTP listeners
 // serving it. It is safe for concurrent use.
 type Server struct {
@@ -62,6 +73,21 @@ type Server struct {
 	onStreamEnd func()
 	// bufs holds *[]byte answer buffers for reuse.
 	bufs sync.Pool
+	// limit locks out addresses that fail to authenticate too often.
+	limit limiter
+	// access is the current Access.
+	access atomic.Pointer[Access]
+}
+
+// SetAccess replaces the users and rules; requests that began keep the
+// ones they started with.
+func (s *Server) SetAccess(a Access) { s.access.Store(&a) }
+
+func (s *Server) currentAccess() *Access {
+	if a := s.access.Load(); a != nil {
+		return a
+	}
+	return &Access{}
 }
 
 // maxPooledAnswer bounds the answer buffers kept for reuse (a status of
@@ -97,7 +123,7 @@ func (s *Server) Call(ctx context.Context, method string, params ...any) (any, e
 	if params == nil {
 		params = []any{}
 	}
-	v, err := s.d.call(ctx, method, params, false)
+	v, err := s.d.call(ctx, method, params)
 	if err != nil {
 		return nil, ToFault(err)
 	}
@@ -109,9 +135,10 @@ func (s *Server) Methods() []string { return s.d.names() }
 
 // Handler returns the HTTP handler for one listener: cred is its
 // username/password ("" username: no auth); readOnly restricts the RPC
-// methods to read-only ones.
-func (s *Server) Handler(cred Credentials, readOnly bool) httpwire.Handler {
-	h := &httpHandler{s: s, cred: cred, readOnly: readOnly}
+// methods to read-only ones; unix says the listener is a unix socket (its
+// callers are known by their credentials).
+func (s *Server) Handler(cred Credentials, readOnly, unix bool) httpwire.Handler {
+	h := &httpHandler{s: s, cred: cred, readOnly: readOnly, unix: unix}
 	return h.serve
 }
 
@@ -119,11 +146,23 @@ type httpHandler struct {
 	s        *Server
 	cred     Credentials
 	readOnly bool
+	unix     bool
 }
 
 func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 	w.Header = append(w.Header, httpwire.Field{Name: "Server", Value: h.s.opts.ServerHeader})
-	if !h.cred.allow(r) {
+	now := time.Now()
+	if !h.unix && h.s.limit.locked(r.RemoteAddr, now) {
+		w.SetClose()
+		w.Error(429, "429 Too Many Requests: too many failed logins from this address")
+		return
+	}
+	acc := h.s.currentAccess()
+	caller, ok := identify(r, h.cred, h.unix, acc.Users)
+	if !ok {
+		if !h.unix {
+			h.s.limit.failed(r.RemoteAddr, now)
+		}
 		// Closed after the answer: an unauthenticated client holds no
 		// connection (nor a body read) past it.
 		w.SetClose()
@@ -131,6 +170,9 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		w.Error(401, "401 Unauthorized")
 		return
 	}
+	pol := acc.Policy
+	g := grant{readOnly: h.readOnly, rights: pol.Rights(caller), who: pol.Name(caller)}
+	r = r.WithContext(withGrant(r.Context(), g))
 	uri := r.Target
 	switch {
 	case strings.HasPrefix(uri, "/RPC2"):
@@ -199,7 +241,7 @@ func (h *httpHandler) serveRPC(w *httpwire.ResponseWriter, r *httpwire.Request) 
 	// Drain so a keep-alive connection stays usable after a large body.
 	_, _ = io.Copy(io.Discard, body)
 
-	v, err := h.s.d.call(r.Context(), req.Method, req.Params, h.readOnly)
+	v, err := h.s.d.call(r.Context(), req.Method, req.Params)
 	// The answer is built in one buffer sized by the method's last
 	// answer (a 500-program getAllProcessInfo is ~600 kB: growing a
 	// buffer to that size costs more than encoding it), taken from a pool

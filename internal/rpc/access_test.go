@@ -1,0 +1,159 @@
+package rpc
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/drover-sh/drover/internal/access"
+	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/supervisor"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// lockedBuffer is a log sink tests read while the server writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// accessServer serves the fake backend (processes cat, g:a, g:b) on an
+// inet listener whose own user is admin/secret, with network users and
+// rules: deploy controls g:*, ops reads everything, intruder has no rule.
+func accessServer(t *testing.T) (string, *lockedBuffer, *fakeBackend) {
+	t.Helper()
+	s, f := newTestServer(t)
+	var log lockedBuffer
+	s.opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	hash, err := bcrypt.GenerateFromPassword([]byte("d3ploy"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetAccess(Access{
+		Users: []NetUser{{"deploy", string(hash)}, {"ops", "{SHA}" + "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"}, {"intruder", "x"}},
+		Policy: access.New(config.Access{Rules: []config.AccessRule{
+			{Users: []string{"deploy"}, Control: []string{"g:*"}, Admin: []string{"g:b"}},
+			{Users: []string{"ops"}, Read: []string{"*"}},
+		}}),
+	})
+	return listenInet(t, s, Credentials{Username: "admin", Password: "secret"}), &log, f
+}
+
+// Each user gets what its rules grant over the network API, a refusal is
+// a FAILED fault naming the user, the verb and the target, lists show
+// only what may be read, and every refusal and change is audited.
+func TestAccessRulesOverTheNetwork(t *testing.T) {
+	url, log, f := accessServer(t)
+	call := func(user, pass, method string, args ...any) error {
+		_, err := callURL(t, url, user, pass, method, args...)
+		return err
+	}
+	denied := func(err error) bool {
+		var fl *supervisor.Fault
+		return errors.As(err, &fl) && fl.Code == supervisor.CodeFailed && strings.HasPrefix(fl.Detail, "access denied: ")
+	}
+	for _, c := range []struct {
+		user, pass, method string
+		args               []any
+		allowed            bool
+	}{
+		{"deploy", "d3ploy", "supervisor.stopProcess", []any{"g:b"}, true},
+		{"deploy", "d3ploy", "supervisor.startProcessGroup", []any{"g"}, true},
+		{"deploy", "d3ploy", "supervisor.stopProcess", []any{"cat"}, false},
+		{"deploy", "d3ploy", "supervisor.stopAllProcesses", nil, false},
+		{"deploy", "d3ploy", "supervisor.shutdown", nil, false},
+		{"deploy", "d3ploy", "supervisor.getProcessInfo", []any{"g:a"}, true},
+		{"deploy", "d3ploy", "supervisor.getProcessInfo", []any{"cat"}, false},
+		{"deploy", "d3ploy", "supervisor.clearProcessLogs", []any{"g:b"}, true},
+		{"deploy", "d3ploy", "supervisor.clearProcessLogs", []any{"g:a"}, false},
+		{"deploy", "d3ploy", "supervisor.getState", nil, true},
+		{"deploy", "d3ploy", "supervisor.readLog", []any{0, 10}, false},
+		{"ops", "test", "supervisor.getProcessInfo", []any{"cat"}, true},
+		{"ops", "test", "supervisor.readLog", []any{0, 10}, true},
+		{"ops", "test", "supervisor.stopProcess", []any{"g:b"}, false},
+		{"ops", "test", "supervisor.reloadConfig", nil, false},
+		{"intruder", "x", "supervisor.getState", nil, false},
+		{"intruder", "x", "supervisor.getProcessInfo", []any{"cat"}, false},
+		{"admin", "secret", "supervisor.stopProcess", []any{"cat"}, true},
+	} {
+		err := call(c.user, c.pass, c.method, c.args...)
+		if c.allowed && denied(err) || !c.allowed && !denied(err) {
+			t.Errorf("%s %s%v: %v, allowed %v", c.user, c.method, c.args, err, c.allowed)
+		}
+	}
+	// The refusal says who, which verb, on what.
+	err := call("deploy", "d3ploy", "supervisor.stopProcess", "cat")
+	if err == nil || !strings.Contains(err.Error(), "access denied: deploy@127.0.0.1:") || !strings.Contains(err.Error(), "may not control cat") {
+		t.Errorf("refusal %v", err)
+	}
+	// A multicall's calls are checked one by one.
+	v, err := callURL(t, url, "deploy", "d3ploy", "system.multicall", []any{
+		map[string]any{"methodName": "supervisor.stopProcess", "params": []any{"cat"}},
+		map[string]any{"methodName": "supervisor.stopProcess", "params": []any{"g:b"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := v.([]any); len(r) != 2 || !strings.Contains(r[0].(map[string]any)["faultString"].(string), "access denied") || r[1] != true {
+		t.Fatalf("multicall %v", r)
+	}
+	// Lists show what may be read.
+	v, err = callURL(t, url, "deploy", "d3ploy", "supervisor.getAllProcessInfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, pi := range v.([]any) {
+		names = append(names, pi.(map[string]any)["group"].(string)+":"+pi.(map[string]any)["name"].(string))
+	}
+	if strings.Join(names, " ") != "g:a g:b" {
+		t.Fatalf("deploy sees %v", names)
+	}
+	// Audit: refusals and changes, not reads.
+	l := log.String()
+	for _, want := range []string{
+		"audit: deploy@127.0.0.1:", ": supervisor.stopProcess g:b: OK", ": supervisor.stopProcess cat: FAILED: access denied",
+		": supervisor.shutdown: FAILED: access denied", "audit: admin@127.0.0.1:", ": supervisor.stopProcess cat: OK",
+		"audit: intruder@127.0.0.1:", ": supervisor.getState: FAILED: access denied: intruder@127.0.0.1:",
+		"no [access:x] rule names it",
+	} {
+		if !strings.Contains(l, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, l)
+		}
+	}
+	if strings.Contains(l, "getProcessInfo g:a: OK") {
+		t.Error("an allowed read was audited")
+	}
+	_ = f
+}
+
+// Ten failed logins from an address lock it out for the rest of the
+// minute, even with the right password.
+func TestFailedLoginsAreLimited(t *testing.T) {
+	url, _, _ := accessServer(t)
+	for range authFailures {
+		if _, err := callURL(t, url, "deploy", "wrong", "supervisor.getState"); err == nil {
+			t.Fatal("a wrong password got in")
+		}
+	}
+	_, err := callURL(t, url, "deploy", "d3ploy", "supervisor.getState")
+	var he *HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 429 {
+		t.Fatalf("after %d failures: %v, want 429", authFailures, err)
+	}
+}
