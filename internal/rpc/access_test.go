@@ -98,7 +98,7 @@ func TestAccessRulesOverTheNetwork(t *testing.T) {
 	}
 	// The refusal says who, which verb, on what.
 	err := call("deploy", "d3ploy", "supervisor.stopProcess", "cat")
-	if err == nil || !strings.Contains(err.Error(), "access denied: deploy@127.0.0.1:") || !strings.Contains(err.Error(), "may not control cat") {
+	if err == nil || !strings.Contains(err.Error(), "access denied: deploy@127.0.0.1:") || !strings.Contains(err.Error(), "may not control cat (supervisor.stopProcess)") {
 		t.Errorf("refusal %v", err)
 	}
 	// A multicall's calls are checked one by one.

@@ -43,8 +43,8 @@ const (
 	onList                  // lists every process: filtered to what may be read
 )
 
-// allow checks a call of m with params against g.
-func (g grant) allow(m *method, params []any) error {
+// allow checks a call of method m with params against g.
+func (g grant) allow(method string, m *method, params []any) error {
 	r := g.rights
 	ok := false
 	spec, _ := firstString(params)
@@ -71,11 +71,15 @@ func (g grant) allow(m *method, params []any) error {
 	if !r.Any() {
 		return supervisor.NewFault(supervisor.CodeFailed, "access denied: "+g.who+": no [access:x] rule names it")
 	}
-	what := "everything"
-	if m.target == onProcess || m.target == onGroup {
-		what = spec
+	verb := m.class.String()
+	if m.class == access.Admin {
+		verb = "administer"
 	}
-	return supervisor.NewFault(supervisor.CodeFailed, "access denied: "+g.who+" may not "+m.class.String()+" "+what)
+	why := "access denied: " + g.who + " may not " + verb + " "
+	if m.target == onProcess || m.target == onGroup {
+		return supervisor.NewFault(supervisor.CodeFailed, why+spec+" ("+method+")")
+	}
+	return supervisor.NewFault(supervisor.CodeFailed, why+"all programs ("+method+" needs "+m.class.String()+" = *)")
 }
 
 // visibleInfos keeps the processes ctx's caller may read (the onList

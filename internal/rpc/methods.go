@@ -64,7 +64,7 @@ func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, 
 	if g.readOnly && !m.readOnly {
 		return nil, supervisor.NewFault(supervisor.CodeFailed, "read-only listener: "+name+" needs credentials (see the daemon log)")
 	}
-	if err := g.allow(m, params); err != nil {
+	if err := g.allow(name, m, params); err != nil {
 		d.audit(g, name, params, err)
 		return nil, err
 	}

@@ -72,13 +72,19 @@ type config struct {
 	// Bare leaves out the template's programs: only the daemon sections
 	// and Raw.
 	Bare bool
+	// Chmod is the unix socket's mode ("" for supervisord's 0700).
+	Chmod string
 }
 
 func (c config) render() string {
 	var b strings.Builder
 	b.WriteString(`[unix_http_server]
 file=%(here)s/supervisor.sock
-
+`)
+	if c.Chmod != "" {
+		b.WriteString("chmod=" + c.Chmod + "\n")
+	}
+	b.WriteString(`
 [supervisord]
 logfile=%(here)s/supervisord.log
 pidfile=%(here)s/supervisord.pid
