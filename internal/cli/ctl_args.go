@@ -12,15 +12,18 @@ import (
 
 // ctlFlags are the client's command-line settings; nil means not given.
 type ctlFlags struct {
-	config      *string
-	serverURL   *string
-	username    *string
-	password    *string
-	history     *string
-	interactive bool
-	help        bool
-	json        bool
-	native      bool // drover's own command line (`drover status`), not supervisorctl's
+	config    *string
+	serverURL *string
+	username  *string
+	password  *string
+	history   *string
+	// drover's own: https:// trust and mutual TLS, and a password that
+	// is not on the command line (visible in ps).
+	cacert, cert, key, passwordFile *string
+	interactive                     bool
+	help                            bool
+	json                            bool
+	native                          bool // drover's own command line (`drover status`), not supervisorctl's
 }
 
 // ctlOption describes one option of supervisorctl's command line.
@@ -38,6 +41,10 @@ var ctlOptionTable = []ctlOption{
 	{"u", "username", true, func(f *ctlFlags, v string) { f.username = strp(v) }},
 	{"p", "password", true, func(f *ctlFlags, v string) { f.password = strp(v) }},
 	{"r", "history_file", true, func(f *ctlFlags, v string) { f.history = strp(v) }},
+	{"", "cacert", true, func(f *ctlFlags, v string) { f.cacert = strp(v) }},
+	{"", "cert", true, func(f *ctlFlags, v string) { f.cert = strp(v) }},
+	{"", "key", true, func(f *ctlFlags, v string) { f.key = strp(v) }},
+	{"", "password-file", true, func(f *ctlFlags, v string) { f.passwordFile = strp(v) }},
 	{"i", "interactive", false, func(f *ctlFlags, _ string) { f.interactive = true }},
 	{"h", "help", false, func(f *ctlFlags, _ string) { f.help = true }},
 }
@@ -52,7 +59,7 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 func lookupOption(name string, long bool) (ctlOption, bool) {
 	for _, o := range ctlOptionTable {
-		if (long && (o.long == name || (o.long == "history_file" && name == "history-file"))) || (!long && o.short == name) {
+		if (long && (o.long == name || (o.long == "history_file" && name == "history-file"))) || (!long && o.short != "" && o.short == name) {
 			return o, true
 		}
 	}
@@ -66,10 +73,14 @@ func parseGetopt(args []string) (ctlFlags, []string, error) {
 	var f ctlFlags
 	seen := map[string]bool{}
 	set := func(o ctlOption, v string) error {
-		if o.takesValue && seen[o.short] {
-			return usagef("conflicting command line option '-%s'", o.short)
+		key := o.short
+		if key == "" {
+			key = "-" + o.long
 		}
-		seen[o.short] = true
+		if o.takesValue && seen[key] {
+			return usagef("conflicting command line option '-%s'", key)
+		}
+		seen[key] = true
 		if o.long == "serverurl" {
 			if err := checkURL(v); err != nil {
 				return usagef("invalid value for -s %s: %v", pyrepr.Str(v), err)
@@ -212,8 +223,10 @@ type ctlOptions struct {
 	rpcAuth     bool // username and password both given (supervisorctl's rule)
 	prompt      string
 	historyFile string
-	interactive bool
-	json        bool
+	// cacert, cert and key configure https:// (drover's own).
+	cacert, cert, key string
+	interactive       bool
+	json              bool
 	// native: `drover VERB`, which may use drover's own methods and show
 	// drover's own information; otherwise the output is supervisorctl's.
 	native bool
@@ -256,6 +269,11 @@ func resolveCtlOptions(f ctlFlags, argv0 string) (ctlOptions, error) {
 			o.historyFile = *st.historyFile
 		}
 		user, pass = st.username, st.password
+		for _, kv := range []struct{ dst, src *string }{{&o.cacert, st.cacert}, {&o.cert, st.cert}, {&o.key, st.key}} {
+			if kv.src != nil {
+				*kv.dst = *kv.src
+			}
+		}
 	}
 	if f.serverURL != nil {
 		o.serverURL = *f.serverURL
@@ -268,6 +286,23 @@ func resolveCtlOptions(f ctlFlags, argv0 string) (ctlOptions, error) {
 	}
 	if f.history != nil {
 		o.historyFile = normalizePath(*f.history)
+	}
+	for _, kv := range []struct{ dst, src *string }{{&o.cacert, f.cacert}, {&o.cert, f.cert}, {&o.key, f.key}} {
+		if kv.src != nil {
+			*kv.dst = *kv.src
+		}
+	}
+	// A password without argv: --password-file, else $DROVER_PASSWORD.
+	if f.password == nil && f.passwordFile != nil {
+		b, err := os.ReadFile(*f.passwordFile)
+		if err != nil {
+			return o, usagef("cannot read --password-file: %v", err)
+		}
+		p := strings.TrimRight(string(b), "\r\n")
+		pass = &p
+	} else if f.password == nil && os.Getenv("DROVER_PASSWORD") != "" {
+		p := os.Getenv("DROVER_PASSWORD")
+		pass = &p
 	}
 	if user != nil {
 		o.username = *user

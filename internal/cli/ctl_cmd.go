@@ -118,6 +118,11 @@ Options:
 -u/--username USERNAME -- username to use for authentication with server
 -p/--password PASSWORD -- password to use for authentication with server
 -r/--history-file -- keep a readline history (if readline is available)
+--password-file FILE -- read the password from FILE (or set $DROVER_PASSWORD):
+     unlike -p, it does not show in ps (drover)
+--cacert FILE -- for an https:// server URL, the CA that signed its certificate
+     (default: the system's) (drover)
+--cert FILE --key FILE -- a client certificate for mutual TLS (drover)
 
 action [arguments] -- see below
 

@@ -20,8 +20,10 @@ import (
 // rules (Python's RawConfigParser as supervisord configures it).
 
 // ctlFileSettings is what [supervisorctl] sets; nil fields were absent.
+// cacert, cert and key are drover's own (https:// server URLs).
 type ctlFileSettings struct {
 	serverURL, username, password, prompt, historyFile *string
+	cacert, cert, key                                  *string
 }
 
 // errNoCtlSection is supervisorctl's complaint about a file without
@@ -94,6 +96,9 @@ func readCtlSection(path string, environ []string) (ctlFileSettings, error) {
 		{"username", false, &st.username},
 		{"password", false, &st.password},
 		{"history_file", true, &st.historyFile},
+		{"cacert", true, &st.cacert},
+		{"cert", true, &st.cert},
+		{"key", true, &st.key},
 	} {
 		if *f.dst, err = get(f.key, f.withHere); err != nil {
 			return st, err

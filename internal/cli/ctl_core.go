@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+
 	"github.com/drover-sh/drover/internal/supervisor"
 
 	"bufio"
@@ -74,14 +77,49 @@ func (c *ctl) flush() { c.out.Flush() }
 // on first use.
 func (c *ctl) rpcClient() (*rpc.Client, error) {
 	if c.client == nil {
+		tc, err := c.o.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
 		cl, err := rpc.NewClientAuth(c.o.serverURL, rpc.ClientAuth{Username: c.o.username, Password: c.o.password,
-			Calls: c.o.rpcAuth, Streams: c.o.password != ""})
+			Calls: c.o.rpcAuth, Streams: c.o.password != "", TLS: tc})
 		if err != nil {
 			return nil, err
 		}
 		c.client = cl
 	}
 	return c.client, nil
+}
+
+// tlsConfig is what https:// needs: the CA that signs the server's
+// certificate (the system's roots without --cacert) and a client
+// certificate for mutual TLS.
+func (o ctlOptions) tlsConfig() (*tls.Config, error) {
+	if !strings.HasPrefix(o.serverURL, "https://") {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.cacert != "" {
+		pem, err := os.ReadFile(o.cacert)
+		if err != nil {
+			return nil, fmt.Errorf("--cacert: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert %s: no PEM certificate in it", o.cacert)
+		}
+	}
+	if (o.cert == "") != (o.key == "") {
+		return nil, errors.New("--cert and --key go together")
+	}
+	if o.cert != "" {
+		pair, err := tls.LoadX509KeyPair(o.cert, o.key)
+		if err != nil {
+			return nil, fmt.Errorf("--cert/--key: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc, nil
 }
 
 // call invokes supervisor.<method> (or a full "ns.method" name).

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -156,6 +159,7 @@ func (l *loader) buildServers() {
 				} else if !g.has("port") {
 					g.failf("", "section has no port= value; use port = 127.0.0.1:9001")
 				}
+				l.serverTLS(g, &srv)
 			} else {
 				srv.Kind = ServerUnix
 				if f, ok := g.strWith("file", exp); ok {
@@ -175,6 +179,39 @@ func (l *loader) buildServers() {
 				srv.Chmod = m
 			}
 			l.cfg.Servers = append(l.cfg.Servers, srv)
+		}
+	}
+}
+
+// serverTLS reads an inet server's tls_* options and loads the files, so
+// that a certificate that does not load is a config error with file:line.
+func (l *loader) serverTLS(g *getter, srv *Server) {
+	cert, hasCert := g.str("tls_cert")
+	key, hasKey := g.str("tls_key")
+	ca, hasCA := g.str("tls_client_ca")
+	if hasCert != hasKey {
+		g.failf("", "tls_cert and tls_key must be set together")
+		return
+	}
+	if hasCA && !hasCert {
+		g.failf("tls_client_ca", "needs tls_cert and tls_key (mutual TLS is TLS first)")
+		return
+	}
+	if !hasCert {
+		return
+	}
+	srv.TLSCert, srv.TLSKey = absClean(l.o.Dir, l.expandUser(cert)), absClean(l.o.Dir, l.expandUser(key))
+	if _, err := tls.LoadX509KeyPair(srv.TLSCert, srv.TLSKey); err != nil {
+		g.fail("tls_cert", verr("%v", err))
+	}
+	if hasCA {
+		srv.TLSClientCA = absClean(l.o.Dir, l.expandUser(ca))
+		pem, err := os.ReadFile(srv.TLSClientCA)
+		if err == nil && !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			err = errors.New("no PEM certificate in it")
+		}
+		if err != nil {
+			g.fail("tls_client_ca", verr("%v", err))
 		}
 	}
 }

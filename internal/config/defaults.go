@@ -85,7 +85,9 @@ func optionDefaults(kind string) map[string]string {
 		return map[string]string{"file": noDefault, "chmod": "0700", "chown": noDefault,
 			"username": noDefault, "password": noDefault}
 	case kindInetServer:
-		return map[string]string{"port": noDefault, "username": noDefault, "password": noDefault}
+		return map[string]string{"port": noDefault, "username": noDefault, "password": noDefault,
+			// drover's own: HTTPS, and mutual TLS with a client CA.
+			"tls_cert": noDefault, "tls_key": noDefault, "tls_client_ca": noDefault}
 	case kindCtl:
 		return map[string]string{"serverurl": "http://localhost:9001", "username": noDefault,
 			"password": noDefault, "prompt": "supervisor", "history_file": noDefault}

@@ -107,6 +107,10 @@ type Server struct {
 	Port     int         // inet
 	Username string      // "" when no auth
 	Password string      // cleartext or "{SHA}<hex>"
+	// TLSCert and TLSKey make an inet server speak HTTPS (drover's own
+	// tls_cert, tls_key); TLSClientCA requires client certificates that
+	// chain to it, their common name being the user (tls_client_ca).
+	TLSCert, TLSKey, TLSClientCA string
 }
 
 // Supervisorctl is the [supervisorctl] section (read by the CLI only).

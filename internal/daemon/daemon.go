@@ -317,6 +317,9 @@ func listeners(servers []config.Server) []rpc.ListenerConfig {
 		if !lc.Unix {
 			lc.Port = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
 		}
+		if s.TLSCert != "" {
+			lc.TLS = &rpc.TLSFiles{Cert: s.TLSCert, Key: s.TLSKey, ClientCA: s.TLSClientCA}
+		}
 		out = append(out, lc)
 	}
 	return out

@@ -200,6 +200,9 @@ func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
 	}
 	d.log.Debug("update: applying " + d.path)
 	d.setAccess(cfg) // users and rules apply at once, like the programs
+	if err := d.server.ReloadTLS(); err != nil {
+		d.log.Error(fmt.Sprintf("could not reload TLS certificates, keeping the current ones: %v", err))
+	}
 	go func() {
 		defer close(done)
 		r, err := sup.Update(context.Background(), cfg, nil)

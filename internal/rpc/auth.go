@@ -73,6 +73,11 @@ func identify(r *httpwire.Request, cred Credentials, unix bool, users []NetUser)
 			}
 		}
 	}
+	// A verified client certificate (mutual TLS) names its holder.
+	if name := tlsUser(r.Context()); name != "" && !sent {
+		c.User = name
+		return c, true
+	}
 	return c, !cred.Enabled() && !sent
 }
 

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"crypto/tls"
+
 	"github.com/drover-sh/drover/internal/supervisor"
 
 	"bufio"
@@ -39,6 +41,9 @@ type ClientAuth struct {
 	// it (supervisorctl: calls when both a user name and a password were
 	// configured, streams when the password is not empty).
 	Calls, Streams bool
+	// TLS configures https:// (the CA that verifies the server, a client
+	// certificate for mutual TLS); nil uses the system's roots.
+	TLS *tls.Config
 }
 
 // HTTPError is a non-200 answer (401 when credentials are missing or
@@ -63,21 +68,48 @@ func NewClientAuth(serverURL string, auth ClientAuth) (*Client, error) {
 		}
 		c.dial = dialer("unix", path)
 		c.base, c.host = "http://localhost", "localhost"
-	case strings.HasPrefix(serverURL, "http://"):
+	case strings.HasPrefix(serverURL, "http://"), strings.HasPrefix(serverURL, "https://"):
 		u, err := url.Parse(serverURL)
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("bad server URL %q", serverURL)
 		}
-		c.base, c.host = "http://"+u.Host, u.Host
+		c.base, c.host = u.Scheme+"://"+u.Host, u.Host
 		port := u.Port()
 		if port == "" {
-			port = "80"
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
 		}
 		c.dial = dialer("tcp", net.JoinHostPort(u.Hostname(), port))
+		if u.Scheme == "https" {
+			tc := auth.TLS
+			if tc == nil {
+				tc = &tls.Config{}
+			}
+			tc = tc.Clone()
+			if tc.ServerName == "" {
+				tc.ServerName = u.Hostname()
+			}
+			c.dial = tlsDialer(c.dial, tc)
+		}
 	default:
-		return nil, fmt.Errorf("unknown protocol for server URL %q (want unix:// or http://)", serverURL)
+		return nil, fmt.Errorf("unknown protocol for server URL %q (want unix://, http:// or https://)", serverURL)
 	}
 	return c, nil
+}
+
+// tlsDialer wraps dial with a TLS handshake bounded by ctx.
+func tlsDialer(dial func(context.Context) (net.Conn, error), tc *tls.Config) func(context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		raw, err := dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		conn := tls.Client(raw, tc)
+		if err := conn.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
 }
 
 // maxAnswer bounds the buffer reserved up front for an answer from its

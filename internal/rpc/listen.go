@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +34,8 @@ type ListenerConfig struct {
 	// "*:port" or a bare "port" (empty or * host: all interfaces).
 	Port string
 	Credentials
+	// TLS, when set, makes the inet listener speak HTTPS only.
+	TLS *TLSFiles
 }
 
 // ErrAddrInUse is wrapped when another live server owns the address.
@@ -60,7 +64,8 @@ type listener struct {
 	cfg  ListenerConfig
 	ln   net.Listener
 	srv  *httpwire.Server
-	file os.FileInfo // unix: the socket we linked, to remove only our own
+	file os.FileInfo  // unix: the socket we linked, to remove only our own
+	tls  *tlsListener // inet with TLS
 }
 
 // Listen binds every configured server and starts serving them. On any
@@ -90,7 +95,7 @@ func (s *Server) Listen(cfgs []ListenerConfig) error {
 		readOnly := s.reportAuth(l)
 		l.srv = &httpwire.Server{
 			Handler:           s.Handler(l.cfg.Credentials, readOnly, l.cfg.Unix),
-			ConnContext:       connContext,
+			ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return withTLSConn(connContext(ctx, c), c) },
 			ReadHeaderTimeout: headTimeout,
 			BodyTimeout:       bodyTimeout,
 			IdleTimeout:       idleTimeout,
@@ -127,8 +132,8 @@ func (s *Server) reportAuth(l *listener) bool {
 }
 
 func reportAuth(log *slog.Logger, cfg ListenerConfig, a net.Addr) bool {
-	if cfg.Unix || cfg.Enabled() {
-		return false
+	if cfg.Unix || cfg.Enabled() || (cfg.TLS != nil && cfg.TLS.ClientCA != "") {
+		return false // a verified client certificate authenticates too
 	}
 	addr, _ := a.(*net.TCPAddr)
 	if addr != nil && addr.IP.IsLoopback() {
@@ -153,11 +158,21 @@ func (s *Server) bind(c ListenerConfig) (*listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("[%s]: %w", c.Section, err)
 		}
+		var tl *tlsListener
+		if c.TLS != nil {
+			var err error
+			if tl, err = newTLSListener(*c.TLS); err != nil {
+				return nil, fmt.Errorf("[%s]: %w", c.Section, err)
+			}
+		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("[%s]: listen on %s: %w", c.Section, addr, err)
 		}
-		return &listener{cfg: c, ln: ln}, nil
+		if tl != nil {
+			ln = tls.NewListener(ln, tl.config())
+		}
+		return &listener{cfg: c, ln: ln, tls: tl}, nil
 	}
 	return bindUnix(c)
 }
