@@ -2,7 +2,6 @@ package httpwire
 
 import (
 	"bufio"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -72,6 +71,5 @@ func netHTTPOnlyRule(err error) bool {
 			return true
 		}
 	}
-	var pe *http.ProtocolError
-	return errors.As(err, &pe) && strings.Contains(pe.ErrorString, "Host")
+	return false
 }
