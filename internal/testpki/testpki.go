@@ -57,10 +57,10 @@ func (ca *CA) write(name, kind string, der []byte) string {
 	return p
 }
 
-// Issue makes a certificate for cn (a server's for 127.0.0.1 when server
-// is set, else a client's), valid from notBefore for life; it returns the
-// certificate and key files.
-func (ca *CA) Issue(cn string, server bool, notBefore time.Time, life time.Duration) (certFile, keyFile string) {
+// Issue makes a certificate for cn (a server's for ips, 127.0.0.1 without
+// them, when server is set, else a client's), valid from notBefore for
+// life; it returns the certificate and key files.
+func (ca *CA) Issue(cn string, server bool, notBefore time.Time, life time.Duration, ips ...net.IP) (certFile, keyFile string) {
 	ca.t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -71,7 +71,10 @@ func (ca *CA) Issue(cn string, server bool, notBefore time.Time, life time.Durat
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	if server {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		tmpl.IPAddresses = ips
+		if len(ips) == 0 {
+			tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

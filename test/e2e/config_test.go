@@ -74,6 +74,9 @@ type config struct {
 	Bare bool
 	// Chmod is the unix socket's mode ("" for supervisord's 0700).
 	Chmod string
+	// Prefix runs the daemon under this command (ip netns exec NS: the
+	// fleet test's hosts); it is not part of the config file.
+	Prefix []string
 }
 
 func (c config) render() string {

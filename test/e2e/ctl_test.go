@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -37,9 +38,18 @@ func (d *daemon) ctl(args ...string) result {
 // printed and its exit code.
 func (d *daemon) run(bin string, args []string) result {
 	d.t.Helper()
+	return d.runEnv(nil, bin, args)
+}
+
+// runEnv is run with env added to the test's environment.
+func (d *daemon) runEnv(env []string, bin string, args []string) result {
+	d.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,7 +104,8 @@ func startDaemon(t *testing.T, kind string, cfg config) *daemon {
 	case "supervisord":
 		d.cmd = exec.Command(supervisordPath, "-n", "-c", d.conf)
 	case "drover":
-		d.cmd = exec.Command(droverBin, "run", "-n", "-c", d.conf)
+		args := append(slices.Clone(cfg.Prefix), droverBin, "run", "-n", "-c", d.conf)
+		d.cmd = exec.Command(args[0], args[1:]...)
 	default:
 		t.Fatalf("unknown daemon kind %q", kind)
 	}

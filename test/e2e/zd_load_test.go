@@ -61,6 +61,11 @@ type load struct {
 	retried int
 	resent  []string      // the first few re-sent requests, for the failure message
 	changed chan struct{} // closed and replaced on every answer
+	// slowest is the longest a fast-path ("/") request took to be
+	// answered, and slowestAt when it ended: a stall (clients held on a
+	// socket nobody accepts on) fails nothing but shows here.
+	slowest   time.Duration
+	slowestAt time.Time
 }
 
 // startLoad starts the clients; they run until stop or limit.
@@ -118,6 +123,7 @@ func (l *load) one(ctx context.Context, c *http.Client, path string) bool {
 		l.t.Error(err)
 		return false
 	}
+	t0 := time.Now()
 	resp, err := c.Do(req)
 	var body []byte
 	if err == nil {
@@ -152,6 +158,9 @@ func (l *load) one(ctx context.Context, c *http.Client, path string) bool {
 			l.failures[class] = append(l.failures[class], "")
 		}
 		return false
+	}
+	if took := time.Since(t0); path == "/" && took > l.slowest {
+		l.slowest, l.slowestAt = took, time.Now()
 	}
 	l.seen[l.tag(string(body))]++
 	close(l.changed)
@@ -221,7 +230,7 @@ func (l *load) settle(n int, within time.Duration) (string, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.requests, l.retried, l.resent = 0, 0, nil
+	l.requests, l.retried, l.resent, l.slowest = 0, 0, nil, 0
 	l.failures = map[string][]string{}
 	return tag, nil
 }
@@ -241,6 +250,10 @@ type loadReport struct {
 	Seen     map[string]int
 	Retried  int
 	Resent   []string // examples of Retried
+	// Slowest is the longest wait for an answer on the fast path, which
+	// ended at SlowestAt.
+	Slowest   time.Duration
+	SlowestAt time.Time
 }
 
 // report stops the load and sums it up.
@@ -249,7 +262,7 @@ func (l *load) report() loadReport {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r := loadReport{Requests: l.requests, ByClass: map[string]int{}, Seen: maps.Clone(l.seen), Retried: l.retried,
-		Resent: slices.Clone(l.resent)}
+		Resent: slices.Clone(l.resent), Slowest: l.slowest, SlowestAt: l.slowestAt}
 	for class, ex := range l.failures {
 		r.ByClass[class] = len(ex)
 		r.Failed += len(ex)
@@ -269,5 +282,5 @@ func (r loadReport) String() string {
 	if len(classes) > 0 {
 		s += " (" + strings.Join(classes, ", ") + ")"
 	}
-	return s + fmt.Sprintf(", %d re-sent by the client", r.Retried)
+	return s + fmt.Sprintf(", %d re-sent by the client, slowest fast-path answer %v", r.Retried, r.Slowest.Round(time.Millisecond))
 }
