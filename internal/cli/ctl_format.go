@@ -107,6 +107,17 @@ func isStoppedState(s int) bool {
 	return s == stateStopped || s == stateExited || s == stateFatal || s == stateUnknown
 }
 
+// failedWhy is what to print for a FAILED fault with description desc
+// where supervisorctl prints the fixed words why: those words, except for
+// an access refusal, which supervisord never makes: its own text, so the
+// user learns which right is missing.
+func failedWhy(desc, why string) string {
+	if d, ok := strings.CutPrefix(desc, "FAILED: "); ok && strings.HasPrefix(d, "access denied") {
+		return d
+	}
+	return why
+}
+
 // errLine is supervisorctl's "name: ERROR (why)".
 func errLine(name, why string) string { return name + ": ERROR (" + why + ")" }
 
@@ -151,12 +162,12 @@ func signalResult(name string, code supervisor.Code, desc, success string) (stri
 }
 
 // clearResult words one clear-log result.
-func clearResult(name string, code supervisor.Code) (string, bool) {
+func clearResult(name string, code supervisor.Code, desc string) (string, bool) {
 	switch code {
 	case supervisor.CodeBadName:
 		return errLine(name, "no such process"), true
 	case supervisor.CodeFailed:
-		return errLine(name, "failed"), true
+		return errLine(name, failedWhy(desc, "failed")), true
 	case supervisor.CodeSuccess:
 		return name + ": cleared", true
 	}

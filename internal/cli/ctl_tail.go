@@ -153,7 +153,7 @@ func ctlTail(c *ctl, ctx context.Context, args []string) error {
 		case supervisor.CodeNoFile:
 			c.println(errLine(name, "no log file"))
 		case supervisor.CodeFailed:
-			c.println(errLine(name, "unknown error reading log"))
+			c.println(errLine(name, failedWhy(f.Error(), "unknown error reading log")))
 		case supervisor.CodeBadName:
 			c.println(errLine(name, "no such process name"))
 		default:
@@ -201,7 +201,7 @@ func ctlMaintail(c *ctl, ctx context.Context, args []string) error {
 		case supervisor.CodeNoFile:
 			c.println(errLine("supervisord", "no log file"))
 		case supervisor.CodeFailed:
-			c.println(errLine("supervisord", "unknown error reading log"))
+			c.println(errLine("supervisord", failedWhy(f.Error(), "unknown error reading log")))
 		default:
 			return err
 		}

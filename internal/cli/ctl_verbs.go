@@ -226,7 +226,7 @@ func ctlClear(c *ctl, ctx context.Context, args []string) error {
 	if ok, err := c.ready(ctx, "clear", args, 1, "a process name", exitGeneric); !ok {
 		return err
 	}
-	word := func(r result) (string, bool) { return clearResult(r.name, r.code) }
+	word := func(r result) (string, bool) { return clearResult(r.name, r.code, r.desc) }
 	if slices.Contains(args, "all") {
 		v, err := c.call(ctx, "clearAllProcessLogs")
 		if err != nil {
