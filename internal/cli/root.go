@@ -24,6 +24,7 @@ var commands = []func() *cobra.Command{
 	newDemoAppCmd,
 	newDemoWorkerCmd,
 	newCheckCmd,
+	newHashPasswordCmd,
 	newCtlCmd,
 }
 
