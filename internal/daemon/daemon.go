@@ -192,7 +192,7 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	if err != nil {
 		return err
 	}
-	d.setAccess(cfg) // before the first request can come in
+	d.applyControl(cfg, false) // before the first request can come in
 	// The control servers bind before anything touches shared state: a
 	// second daemon on this config fails here, before it cleans up the
 	// first one's AUTO logs or writes the pidfile.

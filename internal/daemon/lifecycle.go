@@ -159,21 +159,30 @@ func (d *daemon) newSupervisor(cfg *config.Config, prev *supervisor.Supervisor) 
 	}
 	cur := &current{cfg: cfg, last: cfg, sup: sup, ev: ev}
 	d.now.Store(cur)
-	d.setAccess(cfg)
+	d.applyControl(cfg, prev != nil)
 	return cur
 }
 
-// setAccess gives the control API cfg's network users and access rules.
-func (d *daemon) setAccess(cfg *config.Config) {
+// applyControl gives the control API cfg's network users and access
+// rules, and re-reads the TLS certificates unless fresh (just loaded by
+// Listen). They have no process to restart, so they apply as soon as a
+// config is read: start, restart, HUP, and reread (update).
+func (d *daemon) applyControl(cfg *config.Config, reloadTLS bool) {
 	users := make([]rpc.NetUser, len(cfg.Access.Users))
 	for i, u := range cfg.Access.Users {
 		users[i] = rpc.NetUser{Name: u.Name, Password: u.Password}
 	}
 	d.server.SetAccess(rpc.Access{Users: users, Policy: access.New(cfg.Access)})
+	if !reloadTLS {
+		return
+	}
+	if err := d.server.ReloadTLS(); err != nil {
+		d.log.Error(fmt.Sprintf("could not reload TLS certificates, keeping the current ones: %v", err))
+	}
 }
 
-// reread parses the config again and keeps it as the last read one
-// (lifecycle goroutine only).
+// reread parses the config again, keeps it as the last read one and
+// applies its control settings (lifecycle goroutine only).
 func (d *daemon) reread() (*config.Config, error) {
 	cfg, err := d.load()
 	if err != nil {
@@ -182,6 +191,7 @@ func (d *daemon) reread() (*config.Config, error) {
 	now := *d.now.Load()
 	now.last = cfg
 	d.now.Store(&now)
+	d.applyControl(cfg, true)
 	return cfg, nil
 }
 
@@ -199,10 +209,6 @@ func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
 		return done
 	}
 	d.log.Debug("update: applying " + d.path)
-	d.setAccess(cfg) // users and rules apply at once, like the programs
-	if err := d.server.ReloadTLS(); err != nil {
-		d.log.Error(fmt.Sprintf("could not reload TLS certificates, keeping the current ones: %v", err))
-	}
 	go func() {
 		defer close(done)
 		r, err := sup.Update(context.Background(), cfg, nil)
