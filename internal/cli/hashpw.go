@@ -21,8 +21,9 @@ func newHashPasswordCmd() *cobra.Command {
 		Short: "Print the bcrypt hash of a password read from stdin, for password= in [user:x]",
 		Long: `hash-password reads a password (on a terminal: typed twice, not echoed;
 otherwise the first line of stdin) and prints its bcrypt hash, for
-password= of a [user:x] section. The daemon checks the hash on every
-request: the default cost 10 takes ~75 ms a check; each step up doubles it.`,
+password= of a [user:x] section. The daemon checks a client's password
+once (then remembers the match): the default cost 10 takes ~75 ms a check;
+each step up doubles it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {

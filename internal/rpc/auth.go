@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"net"
@@ -35,7 +36,7 @@ type NetUser struct {
 // time, so timing does not reveal how much of a guess was right.
 func passwordOK(stored, given string) bool {
 	if strings.HasPrefix(stored, "$2") {
-		return bcrypt.CompareHashAndPassword([]byte(stored), []byte(given)) == nil
+		return bcryptOK(stored, given)
 	}
 	if hash, isSHA := strings.CutPrefix(stored, "{SHA}"); isSHA {
 		sum := sha1.Sum([]byte(given))
@@ -44,6 +45,41 @@ func passwordOK(stored, given string) bool {
 	}
 	return subtle.ConstantTimeCompare([]byte(given), []byte(stored)) == 1
 }
+
+// bcryptOK checks a bcrypt hash, remembering the pairs that matched: a
+// check costs ~75 ms of CPU at cost 10, and clients send the same
+// credentials with every request (a CLI verb makes several, a monitor
+// polls). Failures are never remembered, so guessing stays slow. The key
+// is a SHA-256 of the stored hash (salted) and the password, so the table
+// holds no password and goes stale by itself when the password changes.
+func bcryptOK(stored, given string) bool {
+	key := sha256.Sum256([]byte(stored + "\x00" + given))
+	verified.mu.Lock()
+	_, hit := verified.ok[key]
+	verified.mu.Unlock()
+	if hit {
+		return true
+	}
+	if bcrypt.CompareHashAndPassword([]byte(stored), []byte(given)) != nil {
+		return false
+	}
+	verified.mu.Lock()
+	defer verified.mu.Unlock()
+	if verified.ok == nil || len(verified.ok) >= maxVerified {
+		verified.ok = map[[32]byte]struct{}{}
+	}
+	verified.ok[key] = struct{}{}
+	return true
+}
+
+// verified holds the bcrypt checks that matched (bcryptOK).
+var verified struct {
+	mu sync.Mutex
+	ok map[[32]byte]struct{}
+}
+
+// maxVerified bounds verified: past it the table starts again.
+const maxVerified = 1024
 
 // identify says who sent r on a listener with credentials cred: the
 // listener's own username= is an admin (the credential supervisord has);
