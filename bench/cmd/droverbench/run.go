@@ -52,6 +52,12 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			h.fleet(ctx, t, want)
 		}
 	}
+	if want["rules"] {
+		for _, t := range h.targets {
+			h.progress("%s: %d programs with access rules (status as root and as nobody, rss)", t.Name, h.opt.Programs)
+			h.rules(ctx, t)
+		}
+	}
 	if want["scale"] {
 		h.scale(ctx, h.opt.Scale)
 	}
