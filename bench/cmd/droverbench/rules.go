@@ -22,58 +22,65 @@ users = daemon
 control = p00*
 `
 
-// rules runs the fleet's programs with access rules present and the
-// socket open to everyone (chmod 0666), and times the target's own status
-// as root (who bypasses the rules) and as nobody (whose every process is
-// checked against them); then the daemon's RSS. Read beside the fleet's
-// status and RSS rows of the same run, which have no rules.
+// rules runs the fleet's programs twice, without and with access rules,
+// each time with the socket open to everyone (chmod 0666), and times the
+// target's own status as root (who bypasses the rules) and as nobody
+// (whose every process is checked against them), then reads the daemon's
+// RSS: the same steps in the same order, so the rows differ only by the
+// rules.
 func (h *harness) rules(ctx context.Context, t *target) {
 	n := h.opt.Programs
-	rows := []struct{ id, name, unit string }{
-		{"rules_status_root", fmt.Sprintf("rules present, %d programs: own status as root, median of %d", n, h.opt.StatusRuns), "ms"},
-		{"rules_status_user", fmt.Sprintf("rules present: own status as nobody (read = *, checked per process), median of %d", h.opt.StatusRuns), "ms"},
-		{"rules_rss", "rules present: daemon RSS after the status runs", "MB"},
-	}
-	set := func(i int, c *cell) { h.rep.set(rows[i].id, rows[i].name, rows[i].unit, "—", t.Name, c) }
-	failAll := func(reason string) {
-		for i := range rows {
-			set(i, na(reason))
+	for _, withRules := range []bool{false, true} {
+		id, label := "rules_off", "no rules"
+		if withRules {
+			id, label = "rules_on", "rules present"
+		}
+		rows := []struct{ id, name, unit string }{
+			{id + "_status_root", fmt.Sprintf("%s, %d programs: own status as root, median of %d", label, n, h.opt.StatusRuns), "ms"},
+			{id + "_status_user", fmt.Sprintf("%s: own status as nobody (via setpriv), median of %d", label, h.opt.StatusRuns), "ms"},
+			{id + "_rss", label + ": daemon RSS after those status runs", "MB"},
+		}
+		set := func(i int, c *cell) { h.rep.set(rows[i].id, rows[i].name, rows[i].unit, "—", t.Name, c) }
+		if reason := h.rulesRun(ctx, t, withRules, set); reason != "" {
+			for i := range rows {
+				set(i, na(reason))
+			}
 		}
 	}
+}
+
+// rulesRun is one daemon of the rules measurement; it returns why it
+// could not run ("" when it ran).
+func (h *harness) rulesRun(ctx context.Context, t *target, withRules bool, set func(int, *cell)) string {
+	n := h.opt.Programs
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil || os.Geteuid() != 0 {
-		failAll("needs root and setpriv (util-linux)")
-		return
+		return "needs root and setpriv (util-linux)"
 	}
 	if t.Ctl == nil {
-		failAll("no status verb")
-		return
+		return "no status verb"
 	}
 	dir, err := h.newDir(t.Name + "-rules")
 	if err != nil {
-		failAll(shortErr(err))
-		return
+		return shortErr(err)
 	}
 	conf, err := benchConfig(dir, manyPrograms(n, h.sleep+" 100000", "startsecs=1"))
 	if err == nil {
-		err = openConfig(conf, dir)
+		err = openConfig(conf, dir, withRules)
 	}
 	if err != nil {
-		failAll(shortErr(err))
-		return
+		return shortErr(err)
 	}
 	d, err := startDaemon(t, dir, conf)
 	if err != nil {
-		failAll(shortErr(err))
-		return
+		return shortErr(err)
 	}
 	defer d.Stop(stopGrace)
 	wctx, cancel := context.WithTimeout(ctx, fleetStartTimeout)
 	err = d.Log.Wait(wctx, d.Exited(), func(s *logState) bool { return len(s.Success) >= n })
 	cancel()
 	if err != nil {
-		failAll(d.Why(err))
-		return
+		return d.Why(err)
 	}
 	own := t.Ctl(conf)
 	set(0, h.timeStatus(ctx, d, own, n))
@@ -83,16 +90,20 @@ func (h *harness) rules(ctx context.Context, t *target) {
 	} else {
 		set(2, value(float64(kb)/1024, "MB"))
 	}
+	return ""
 }
 
-// openConfig adds the rules to conf, opens its socket to everyone and
+// openConfig opens conf's socket to everyone, adds the rules if asked, and
 // lets others reach dir (the socket) and read conf.
-func openConfig(conf, dir string) error {
+func openConfig(conf, dir string, withRules bool) error {
 	b, err := os.ReadFile(conf)
 	if err != nil {
 		return err
 	}
-	text := strings.Replace(string(b), "[unix_http_server]\n", "[unix_http_server]\nchmod=0666\n", 1) + rulesSections
+	text := strings.Replace(string(b), "[unix_http_server]\n", "[unix_http_server]\nchmod=0666\n", 1)
+	if withRules {
+		text += rulesSections
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 	}
 	if want["rules"] {
 		for _, t := range h.targets {
-			h.progress("%s: %d programs with access rules (status as root and as nobody, rss)", t.Name, h.opt.Programs)
+			h.progress("%s: %d programs without, then with access rules (status as root and as nobody, rss)", t.Name, h.opt.Programs)
 			h.rules(ctx, t)
 		}
 	}
