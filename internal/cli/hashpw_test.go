@@ -43,7 +43,7 @@ func TestHashPasswordPrintsAHashTheDaemonAccepts(t *testing.T) {
 	}
 }
 
-func TestHashPasswordRefusesNothing(t *testing.T) {
+func TestHashPasswordRefusesAnEmptyPassword(t *testing.T) {
 	for _, in := range []string{"", "\n"} {
 		if _, err := readNewPassword(pipeWith(t, in), io.Discard); err == nil {
 			t.Errorf("%q: no error", in)
