@@ -85,29 +85,25 @@ func (g grant) allow(method string, m *method, params []any) error {
 // visibleInfos keeps the processes ctx's caller may read (the onList
 // methods), in place.
 func visibleInfos(ctx context.Context, all []ProcessInfo) []ProcessInfo {
-	r := grantFrom(ctx).rights
-	if r.IsAll() {
-		return all
-	}
-	out := all[:0]
-	for _, pi := range all {
-		if r.Process(access.Read, pi.Group, pi.Name) {
-			out = append(out, pi)
-		}
-	}
-	return out
+	return visible(ctx, all, func(pi ProcessInfo) (string, string) { return pi.Group, pi.Name })
 }
 
 // visibleConfigs is visibleInfos for getAllConfigInfo.
 func visibleConfigs(ctx context.Context, all []ConfigInfo) []ConfigInfo {
+	return visible(ctx, all, func(c ConfigInfo) (string, string) { return c.Group, c.Name })
+}
+
+// visible keeps, in place, the entries of all whose process (named by
+// key) ctx's caller may read.
+func visible[T any](ctx context.Context, all []T, key func(T) (group, name string)) []T {
 	r := grantFrom(ctx).rights
 	if r.IsAll() {
 		return all
 	}
 	out := all[:0]
-	for _, c := range all {
-		if r.Process(access.Read, c.Group, c.Name) {
-			out = append(out, c)
+	for _, e := range all {
+		if group, name := key(e); r.Process(access.Read, group, name) {
+			out = append(out, e)
 		}
 	}
 	return out
