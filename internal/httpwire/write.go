@@ -59,6 +59,8 @@ func StatusText(code int) string {
 		return "Request Entity Too Large"
 	case 417:
 		return "Expectation Failed"
+	case 429:
+		return "Too Many Requests"
 	case 431:
 		return "Request Header Fields Too Large"
 	case 500:

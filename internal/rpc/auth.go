@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -143,6 +144,15 @@ func host(remote string) string {
 		return h
 	}
 	return remote
+}
+
+// lockable reports whether failed logins from remote count against it:
+// not from a loopback address, which every local user shares (a lock-out
+// would let any of them lock the others out, the administrator too).
+// Local users are told apart on the unix socket.
+func lockable(remote string) bool {
+	ip, err := netip.ParseAddr(host(remote))
+	return err != nil || !ip.Unmap().IsLoopback()
 }
 
 // locked reports whether addr is locked out now.

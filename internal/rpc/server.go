@@ -152,7 +152,8 @@ type httpHandler struct {
 func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 	w.Header = append(w.Header, httpwire.Field{Name: "Server", Value: h.s.opts.ServerHeader})
 	now := time.Now()
-	if !h.unix && h.s.limit.locked(r.RemoteAddr, now) {
+	limited := !h.unix && lockable(r.RemoteAddr)
+	if limited && h.s.limit.locked(r.RemoteAddr, now) {
 		w.SetClose()
 		w.Error(429, "429 Too Many Requests: too many failed logins from this address")
 		return
@@ -160,7 +161,7 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 	acc := h.s.currentAccess()
 	caller, ok := identify(r, h.cred, h.unix, acc.Users)
 	if !ok {
-		if !h.unix {
+		if limited {
 			h.s.limit.failed(r.RemoteAddr, now)
 		}
 		// Closed after the answer: an unauthenticated client holds no

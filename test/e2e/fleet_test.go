@@ -249,6 +249,17 @@ control = web
 		t.Errorf("the daemon does not answer after the refusals: %v", r)
 	}
 
+	// Guessing: ten failed logins from the admin's address lock it out
+	// for a minute, the right password too. Loopback clients are never
+	// locked out (every local user shares the address), so this needs the
+	// namespaces' real addresses.
+	if h.prefix != nil {
+		for range 10 {
+			h.d.runEnv([]string{"DROVER_PASSWORD=guess"}, droverBin, append([]string{"status", "-s", h.api}, tls...))
+		}
+		refused("the right password after ten guesses", pw, "429 Too Many Requests", append([]string{"status", "-s", h.api}, tls...)...)
+	}
+
 	// An expired certificate: app02's is replaced by one that ended an
 	// hour ago and re-read on HUP; clients refuse it.
 	h = hosts[1]

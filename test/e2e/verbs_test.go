@@ -118,8 +118,9 @@ func TestE2ESupervisorctlVerbs(t *testing.T) {
 	t.Logf("%d steps matched: %s", len(p.matched), strings.Join(p.matched, " | "))
 }
 
-// mainlogOnlySupervisord matches main log records that only supervisord
-// writes (README.md, "Main log"); they are left out of the comparison.
+// mainlogOnlySupervisord matches main log records that only one daemon
+// writes (README.md, "Main log"): supervisord's, and drover's audit lines;
+// they are left out of the comparison.
 var mainlogOnlySupervisord = regexp.MustCompile(strings.Join([]string{
 	`^TIMESTAMP INFO RPC interface 'supervisor' initialized$`,
 	`^TIMESTAMP CRIT Server 'unix_http_server' running without any HTTP authentication checking$`,
@@ -127,6 +128,9 @@ var mainlogOnlySupervisord = regexp.MustCompile(strings.Join([]string{
 	`^TIMESTAMP CRIT Handling XML-RPC request with data .* raised an unexpected exception`,
 	// Logged on the first main-loop pass after a stop; drover waits 2 s.
 	`^TIMESTAMP INFO waiting for \S+ to stop$`,
+	// drover's own: the audit line of every change over the API
+	// (docs/access.md#audit).
+	`^TIMESTAMP INFO audit: `,
 }, "|"))
 
 // compareMainlog compares the main logs read through maintail as sets of
