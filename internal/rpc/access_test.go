@@ -2,8 +2,10 @@ package rpc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -180,5 +182,51 @@ func TestFailedLoginsAreLimited(t *testing.T) {
 	}
 	if _, err := callURL(t, url, "deploy", "d3ploy", "supervisor.getState"); err != nil {
 		t.Fatalf("the right password from loopback after %d failures: %v", authFailures+1, err)
+	}
+}
+
+// Log streams follow the same rules: a process log needs read on it, the
+// main log read on everything; a refused stream is a 404 (no name is
+// confirmed) and an audit line.
+func TestAccessRulesOnLogStreams(t *testing.T) {
+	url, log, f := accessServer(t)
+	pi, _ := f.ProcessInfo(context.Background(), "g:b")
+	appendFile(t, pi.StdoutLogfile, "out\n")
+	status := func(user, pass, path string) int {
+		req, err := http.NewRequest("GET", url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close() // a stream ends when its client leaves
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		user, pass, path string
+		want             int
+	}{
+		{"deploy", "d3ploy", "/logtail/g:b", 200},
+		{"deploy", "d3ploy", "/logtail/cat", 404},
+		{"deploy", "d3ploy", "/mainlogtail", 404},
+		{"ops", "test", "/mainlogtail", 200},
+		{"intruder", "x", "/logtail/g:b", 404},
+	} {
+		if got := status(c.user, c.pass, c.path); got != c.want {
+			t.Errorf("%s GET %s: %d, want %d", c.user, c.path, got, c.want)
+		}
+	}
+	l := log.String()
+	for _, want := range []string{
+		": GET /logtail cat: FAILED: access denied: deploy@127.0.0.1:",
+		": GET /mainlogtail: FAILED: access denied: deploy@127.0.0.1:",
+		": GET /logtail g:b: FAILED: access denied: intruder@127.0.0.1:",
+	} {
+		if !strings.Contains(l, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, l)
+		}
 	}
 }

@@ -14,8 +14,13 @@ import (
 type grant struct {
 	readOnly bool // an inet listener without credentials off loopback
 	rights   access.Rights
-	who      string // the caller, for the audit log and refusals
+	caller   access.Caller
+	policy   *access.Policy // names the caller (nil: no rules)
 }
+
+// who names the caller, for the audit log and refusals: only those need
+// it, so a read does not look the caller's account up.
+func (g grant) who() string { return g.policy.Name(g.caller) }
 
 type grantKey struct{}
 
@@ -29,7 +34,7 @@ func grantFrom(ctx context.Context) grant {
 	if g, ok := ctx.Value(grantKey{}).(grant); ok {
 		return g
 	}
-	return grant{rights: access.All, who: "drover"}
+	return grant{rights: access.All}
 }
 
 // target is what a method acts on, for the access check.
@@ -69,13 +74,13 @@ func (g grant) allow(method string, m *method, params []any) error {
 		return nil
 	}
 	if !r.Any() {
-		return supervisor.NewFault(supervisor.CodeFailed, "access denied: "+g.who+": no [access:x] rule names it")
+		return supervisor.NewFault(supervisor.CodeFailed, "access denied: "+g.who()+": no [access:x] rule names it")
 	}
 	verb := m.class.String()
 	if m.class == access.Admin {
 		verb = "administer"
 	}
-	why := "access denied: " + g.who + " may not " + verb + " "
+	why := "access denied: " + g.who() + " may not " + verb + " "
 	if m.target == onProcess || m.target == onGroup {
 		return supervisor.NewFault(supervisor.CodeFailed, why+spec+" ("+method+")")
 	}

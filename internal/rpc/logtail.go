@@ -12,6 +12,7 @@ import (
 
 	"github.com/drover-sh/drover/internal/access"
 	"github.com/drover-sh/drover/internal/httpwire"
+	"github.com/drover-sh/drover/internal/supervisor"
 )
 
 // serveLogtail answers GET /logtail/<namespec>[/stdout|stderr] and GET
@@ -137,10 +138,15 @@ func writeLastChunk(bw *bufio.Writer) {
 
 // logtailPath resolves the file a logtail request names.
 func (s *Server) logtailPath(r *httpwire.Request, main bool) (string, bool) {
-	rights := grantFrom(r.Context()).rights
+	g := grantFrom(r.Context())
 	if main {
 		p := s.opts.Backend.MainLogPath()
-		return p, p != "" && rights.Everything(access.Read)
+		if p != "" && !g.rights.Everything(access.Read) {
+			s.d.audit(g, "GET /mainlogtail", nil, supervisor.NewFault(supervisor.CodeFailed,
+				"access denied: "+g.who()+" may not read the main log (needs read = *)"))
+			return "", false
+		}
+		return p, p != ""
 	}
 	// /logtail/<namespec>[/<channel>]; the namespec may be %-escaped.
 	rest := strings.TrimPrefix(r.Path(), "/logtail")
@@ -157,8 +163,15 @@ func (s *Server) logtailPath(r *httpwire.Request, main bool) (string, bool) {
 		return "", false
 	}
 	pi, err := s.opts.Backend.ProcessInfo(r.Context(), name)
-	if err != nil || !rights.Process(access.Read, pi.Group, pi.Name) {
-		return "", false // refused as unknown: no name is confirmed
+	if err != nil {
+		return "", false
+	}
+	if !g.rights.Process(access.Read, pi.Group, pi.Name) {
+		// Refused as unknown (no name is confirmed to the caller), and
+		// audited as every refusal is.
+		s.d.audit(g, "GET /logtail", []any{name}, supervisor.NewFault(supervisor.CodeFailed,
+			"access denied: "+g.who()+" may not read "+name))
+		return "", false
 	}
 	var p string
 	switch channel {

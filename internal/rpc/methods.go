@@ -295,5 +295,5 @@ func (d *dispatcher) audit(g grant, method string, params []any, err error) {
 	if err != nil {
 		result = ToFault(err).Error()
 	}
-	d.opts.Logger.Info("audit: " + g.who + ": " + what + ": " + result)
+	d.opts.Logger.Info("audit: " + g.who() + ": " + what + ": " + result)
 }

@@ -171,8 +171,7 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		w.Error(401, "401 Unauthorized")
 		return
 	}
-	pol := acc.Policy
-	g := grant{readOnly: h.readOnly, rights: pol.Rights(caller), who: pol.Name(caller)}
+	g := grant{readOnly: h.readOnly, rights: acc.Policy.Rights(caller), caller: caller, policy: acc.Policy}
 	r = r.WithContext(withGrant(r.Context(), g))
 	uri := r.Target
 	switch {

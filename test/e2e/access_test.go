@@ -170,6 +170,17 @@ read = *
 		}
 	}
 	t.Logf("%d client runs, each outcome as the rules say", ran)
+	// A log stream the caller may not read is refused as if unknown
+	// (supervisorctl prints the 404 and, as for an unknown name, exits
+	// 0) and audited. Allowed streams never end: the rpc tests cover them.
+	for _, c := range clients {
+		m := d.mark()
+		r := c.run(deploy, "tail", "-f", "other")
+		if !strings.Contains(r.Stdout+r.Stderr, "404") {
+			t.Errorf("%s tail -f other as deploy: want the 404\n%v", c.name, r)
+		}
+		d.waitLog(m, regexp.QuoteMeta("audit: "+deploy+" (uid ")+`[^)]*\): GET /logtail other: FAILED: access denied`)
+	}
 	// What each may read.
 	for _, c := range clients {
 		st := c.run(deploy, "status")
