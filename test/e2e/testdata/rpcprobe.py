@@ -5,37 +5,15 @@ Usage: rpcprobe.py SOCKET DIR. The Go suite runs it against supervisord and
 drover and compares the answers. Base arguments are chosen so that no call
 changes the daemon's state (names of stopped or already running processes).
 """
-import http.client
 import json
 import re
-import socket
 import sys
 import xmlrpc.client
 
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost")
-        self.unix_path = path
-
-    def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
-        s.connect(self.unix_path)
-        self.sock = s
-
-
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        super().__init__()
-        self.unix_path = path
-
-    def make_connection(self, host):
-        return UnixConnection(self.unix_path)
-
+import unixrpc
 
 SOCK, DIR = sys.argv[1], sys.argv[2]
-proxy = xmlrpc.client.ServerProxy("http://localhost", transport=UnixTransport(SOCK))
+proxy = unixrpc.proxy(SOCK)
 
 S, I, B, A, T = "string", "int", "boolean", "array", "struct"
 
