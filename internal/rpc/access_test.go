@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -227,6 +228,37 @@ func TestAccessRulesOnLogStreams(t *testing.T) {
 	} {
 		if !strings.Contains(l, want) {
 			t.Errorf("audit log lacks %q:\n%s", want, l)
+		}
+	}
+}
+
+// A listener without username= serves clients that send credentials
+// anyway, as supervisord does (a [supervisorctl] username= meant for
+// another server, Ansible's module passing -u/-p): they are ignored,
+// unless they name a [user:x], whose password must then be right.
+func TestCredentialsOnAListenerWithoutAuth(t *testing.T) {
+	s, _ := newTestServer(t)
+	s.SetAccess(Access{Users: []NetUser{{"deploy", "d3ploy"}}})
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen([]ListenerConfig{{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1},
+		{Section: "inet_http_server", Port: "127.0.0.1:0"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	inet := "http://" + s.Addrs()[1].String()
+	for _, c := range []struct {
+		url, user, pass string
+		ok              bool
+	}{
+		{"unix://" + sock, "someone", "anything", true},
+		{"unix://" + sock, "deploy", "wrong", true}, // the socket knows callers by their uid
+		{inet, "someone", "anything", true},
+		{inet, "deploy", "d3ploy", true},
+		{inet, "deploy", "wrong", false},
+	} {
+		_, err := callURL(t, c.url, c.user, c.pass, "supervisor.getPID")
+		if (err == nil) != c.ok {
+			t.Errorf("%s as %s/%s: %v, want served %v", c.url, c.user, c.pass, err, c.ok)
 		}
 	}
 }

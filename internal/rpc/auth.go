@@ -84,8 +84,10 @@ const maxVerified = 1024
 
 // identify says who sent r on a listener with credentials cred: the
 // listener's own username= is an admin (the credential supervisord has);
-// a [user:x] is the network user its rules name. ok is false when r must
-// be refused (401).
+// a [user:x] is the network user its rules name, and a wrong password
+// for one is refused; a verified client certificate (mutual TLS) names
+// its holder. ok is false when r must be refused (401). A listener
+// without username= ignores other credentials, as supervisord does.
 func identify(r *httpwire.Request, cred Credentials, unix bool, users []NetUser) (c access.Caller, ok bool) {
 	if unix {
 		if p, isPeer := peerFrom(r.Context()); isPeer {
@@ -104,18 +106,20 @@ func identify(r *httpwire.Request, cred Credentials, unix bool, users []NetUser)
 	}
 	if sent && !unix {
 		for _, u := range users {
-			if u.Name == user && passwordOK(u.Password, pass) {
+			if u.Name == user {
+				if !passwordOK(u.Password, pass) {
+					return c, false
+				}
 				c.User = user
 				return c, true
 			}
 		}
 	}
-	// A verified client certificate (mutual TLS) names its holder.
 	if name := tlsUser(r.Context()); name != "" && !sent {
 		c.User = name
 		return c, true
 	}
-	return c, !cred.Enabled() && !sent
+	return c, !cred.Enabled()
 }
 
 // limiter refuses an address that failed to authenticate too often:
