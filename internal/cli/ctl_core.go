@@ -2,7 +2,6 @@ package cli
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 
 	"github.com/drover-sh/drover/internal/supervisor"
 
@@ -100,14 +99,11 @@ func (o ctlOptions) tlsConfig() (*tls.Config, error) {
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.cacert != "" {
-		pem, err := os.ReadFile(o.cacert)
+		pool, err := rpc.LoadCertPool(o.cacert)
 		if err != nil {
 			return nil, fmt.Errorf("--cacert: %w", err)
 		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--cacert %s: no PEM certificate in it", o.cacert)
-		}
+		tc.RootCAs = pool
 	}
 	if (o.cert == "") != (o.key == "") {
 		return nil, errors.New("--cert and --key go together")

@@ -40,16 +40,25 @@ func loadTLSState(f TLSFiles) (*tlsState, error) {
 	}
 	st := &tlsState{cert: &cert}
 	if f.ClientCA != "" {
-		pem, err := os.ReadFile(f.ClientCA)
-		if err != nil {
+		if st.clientCA, err = LoadCertPool(f.ClientCA); err != nil {
 			return nil, fmt.Errorf("tls_client_ca: %w", err)
-		}
-		st.clientCA = x509.NewCertPool()
-		if !st.clientCA.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls_client_ca %s: no PEM certificate in it", f.ClientCA)
 		}
 	}
 	return st, nil
+}
+
+// LoadCertPool reads a PEM bundle of CA certificates (a listener's
+// tls_client_ca, a client's --cacert).
+func LoadCertPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }
 
 func newTLSListener(f TLSFiles) (*tlsListener, error) {
