@@ -66,6 +66,15 @@ type load struct {
 	// socket nobody accepts on) fails nothing but shows here.
 	slowest   time.Duration
 	slowestAt time.Time
+	// fast holds every fast-path answer's latency with the time it ended,
+	// for the stall bound (window).
+	fast []sample
+}
+
+// sample is one fast-path answer: when it ended and how long it took.
+type sample struct {
+	at   time.Time
+	took time.Duration
 }
 
 // startLoad starts the clients; they run until stop or limit.
@@ -159,8 +168,11 @@ func (l *load) one(ctx context.Context, c *http.Client, path string) bool {
 		}
 		return false
 	}
-	if took := time.Since(t0); path == "/" && took > l.slowest {
-		l.slowest, l.slowestAt = took, time.Now()
+	if took := time.Since(t0); path == "/" {
+		if took > l.slowest {
+			l.slowest, l.slowestAt = took, time.Now()
+		}
+		l.fast = append(l.fast, sample{time.Now(), took})
 	}
 	l.seen[l.tag(string(body))]++
 	close(l.changed)
@@ -230,9 +242,51 @@ func (l *load) settle(n int, within time.Duration) (string, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.requests, l.retried, l.resent, l.slowest = 0, 0, nil, 0
+	l.requests, l.retried, l.resent, l.slowest, l.fast = 0, 0, nil, 0, nil
 	l.failures = map[string][]string{}
 	return tag, nil
+}
+
+// window sums up the fast-path answers that ended in [from, to): their
+// count, 99th percentile and maximum.
+func (l *load) window(from, to time.Time) (n int, p99, worst time.Duration) {
+	l.mu.Lock()
+	var took []time.Duration
+	for _, s := range l.fast {
+		if !s.at.Before(from) && s.at.Before(to) {
+			took = append(took, s.took)
+		}
+	}
+	l.mu.Unlock()
+	if len(took) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(took)
+	return len(took), took[(len(took)*99)/100], took[len(took)-1]
+}
+
+// stallBound is the zero-downtime bound on the slowest fast-path answer
+// during an operation: 4× the steady p99 before it, plus 100 ms.
+func stallBound(steadyP99 time.Duration) time.Duration { return 4*steadyP99 + 100*time.Millisecond }
+
+// checkStall fails t when a fast-path answer that ended in [opFrom, opTo]
+// (plus the request timeout after, for answers held during it) took longer
+// than stallBound of the steady p99 measured in [steadyFrom, opFrom); it
+// returns a one-line summary for the report.
+func (l *load) checkStall(t *testing.T, what string, steadyFrom, opFrom, opTo time.Time) string {
+	t.Helper()
+	n, p99, _ := l.window(steadyFrom, opFrom)
+	if n < 20 {
+		t.Errorf("%s: only %d fast-path answers before the operation: no steady p99", what, n)
+	}
+	m, _, worst := l.window(opFrom, opTo.Add(time.Second))
+	bound := stallBound(p99)
+	if worst > bound {
+		t.Errorf("%s: slowest fast-path answer during the operation %v > bound %v (4 × steady p99 %v + 100 ms)",
+			what, worst.Round(time.Millisecond), bound.Round(time.Millisecond), p99.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("steady p99 %v (%d answers), max during %s %v (%d answers, bound %v)",
+		p99.Round(time.Millisecond), n, what, worst.Round(time.Millisecond), m, bound.Round(time.Millisecond))
 }
 
 // stop ends the clients and waits for them.
