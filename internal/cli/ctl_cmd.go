@@ -77,7 +77,8 @@ func ctlVerbs() []*ctlVerb {
 		{"update", "[all|group ...]", "Reload the config and apply changes to groups", []string{
 			"update\t\t\tReload config and add/remove as necessary, and will restart affected programs",
 			"update all\t\tReload config and add/remove as necessary, and will restart affected programs",
-			"update <gname> [...]\tUpdate specific groups"}, false, ctlUpdate},
+			"update <gname> [...]\tUpdate specific groups",
+			"(drover update hands a changed group that reloads blue/green off to its new config without downtime; see docs/zero-downtime.md)"}, false, ctlUpdate},
 		{"add", "group ...", "Activate groups from the last-read config", []string{
 			"add <name> [...]\tActivates any updates in config for process/group"}, false, ctlAdd},
 		{"remove", "group ...", "Remove stopped groups", []string{

@@ -99,6 +99,13 @@ func ctlReread(c *ctl, ctx context.Context, args []string) error {
 // group stop, remove and add, for each added group add. Group names
 // limit it to those groups; "all" is the same as none.
 func ctlUpdate(c *ctl, ctx context.Context, args []string) error {
+	// The top-level `drover update` asks drover to apply the config
+	// itself, so that changed groups are handed off without downtime.
+	if c.prog == "drover update" {
+		if done, err := c.droverUpdate(ctx, args); done || err != nil {
+			return err
+		}
+	}
 	added, changed, removed, err := c.reloadConfig(ctx)
 	if f, ok := asFault(err); ok && f.Code == supervisor.CodeShutdownState {
 		c.exit = exitGeneric

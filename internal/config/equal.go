@@ -79,3 +79,21 @@ func (g *Group) Equal(h *Group) bool {
 	}
 	return true
 }
+
+// HandsOffTo reports whether a running generation of p can be replaced by
+// one spawned from q without stopping the program: q reloads blue/green
+// and differs from p only in what a new generation takes when it is
+// spawned (command, environment, directory, user, umask, signals, timings,
+// readiness...). The name, the log targets and the sockets must stay: the
+// program's log files and listening sockets outlive its generations.
+func (p *Process) HandsOffTo(q *Process) bool {
+	if p == nil || q == nil || q.Drover.Reload != ReloadBlueGreen || len(q.Drover.Sockets) == 0 || q.EventListener {
+		return false
+	}
+	r := *q
+	r.Name, r.Stdout, r.Stderr, r.RedirectStderr = p.Name, p.Stdout, p.Stderr, p.RedirectStderr
+	d, o := &r.Drover, p.Drover
+	d.Sockets, d.SocketBacklog, d.SocketMode, d.SocketOwner, d.SocketUID, d.SocketGID =
+		o.Sockets, o.SocketBacklog, o.SocketMode, o.SocketOwner, o.SocketUID, o.SocketGID
+	return r.Equal(q)
+}

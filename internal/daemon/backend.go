@@ -60,6 +60,19 @@ func (b backend) ReloadConfig(ctx context.Context) (supervisor.UpdateResult, err
 	return b.sup().Diff(ctx, res.cfg)
 }
 
+// Update is drover.update: reread, then apply like HUP, to names only when
+// given.
+func (b backend) Update(ctx context.Context, names []string) (supervisor.UpdateResult, error) {
+	res, err := b.d.ask(ctx, reqReread)
+	if err != nil {
+		return supervisor.UpdateResult{}, err
+	}
+	if res.err != nil {
+		return supervisor.UpdateResult{}, supervisor.NewFault(supervisor.CodeCantReread, res.err.Error())
+	}
+	return b.sup().Update(ctx, res.cfg, names)
+}
+
 func (b backend) AddProcessGroup(ctx context.Context, name string) error {
 	g := b.d.lastGroup(name)
 	if g == nil {
@@ -297,7 +310,7 @@ func setProcessInfo(pi *rpc.ProcessInfo, in *supervisor.Info) {
 	pi.StdoutLogfile, pi.StderrLogfile = in.StdoutLogfile, in.StderrLogfile
 	pi.PID = in.Pid
 	pi.Generation, pi.Reexecs, pi.PrevPID = in.Generation, in.Reexecs, in.PrevPid
-	pi.HandoffPID, pi.Reloading = in.HandoffPid, string(in.Reloading)
+	pi.HandoffPID, pi.Reloading, pi.Pending = in.HandoffPid, string(in.Reloading), in.Pending
 }
 
 // configInfo is p's getAllConfigInfo struct; created holds the AUTO log

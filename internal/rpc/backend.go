@@ -40,6 +40,10 @@ type Backend interface {
 	// ReloadConfig rereads the config (without applying it) and returns
 	// group names. CANT_REREAD with the parse error as detail.
 	ReloadConfig(ctx context.Context) (supervisor.UpdateResult, error)
+	// Update (drover.update) rereads the config and applies it to the
+	// groups named (all when none) like supervisor.Update: CANT_REREAD,
+	// BAD_NAME, SHUTDOWN_STATE.
+	Update(ctx context.Context, names []string) (supervisor.UpdateResult, error)
 	// AddProcessGroup: ALREADY_ADDED, BAD_NAME (not in the last-read config).
 	AddProcessGroup(ctx context.Context, name string) error
 	// RemoveProcessGroup: BAD_NAME, STILL_RUNNING.
@@ -124,6 +128,9 @@ type ProcessInfo struct {
 	PrevPID    int
 	HandoffPID int
 	Reloading  string
+	// Pending says why the process still runs its previous config after
+	// an update ("" when none): also in the description while RUNNING.
+	Pending string
 }
 
 // ResultOf builds the Result for one process from the error of its

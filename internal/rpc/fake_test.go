@@ -116,6 +116,10 @@ func (f *fakeBackend) Restart(context.Context) error {
 func (f *fakeBackend) ReloadConfig(context.Context) (supervisor.UpdateResult, error) {
 	return supervisor.UpdateResult{Added: []string{"new"}, Changed: []string{}, Removed: []string{"old"}}, nil
 }
+func (f *fakeBackend) Update(_ context.Context, names []string) (supervisor.UpdateResult, error) {
+	return supervisor.UpdateResult{Changed: []string{"web"}, HandedOff: []string{"web"},
+		Failed: []supervisor.Result{{Name: "api", Group: "api", Status: supervisor.CodeFailed, Description: "not ready"}}}, nil
+}
 func (f *fakeBackend) AddProcessGroup(_ context.Context, name string) error {
 	switch name {
 	case "cat", "g":

@@ -92,6 +92,7 @@ func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 		num("prev_pid", int64(pi.PrevPID))
 		num("handoff_pid", int64(pi.HandoffPID))
 		str("reloading", pi.Reloading)
+		str("config_pending", pi.Pending)
 	}
 	return append(dst, "</struct></value>"...), nil
 }
@@ -134,7 +135,14 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 		dst = append(dst, "pid "...)
 		dst = strconv.AppendInt(dst, int64(pi.PID), 10)
 		dst = append(dst, ", uptime "...)
-		return appendUptime(dst, up)
+		dst = appendUptime(dst, up)
+		if pi.Pending != "" {
+			// drover's: an update whose hand-off failed left the previous
+			// config serving.
+			dst = append(dst, ", config pending: "...)
+			dst = text(dst, pi.Pending)
+		}
+		return dst
 	case supervisor.Fatal, supervisor.Backoff:
 		if pi.SpawnErr != "" {
 			return text(dst, pi.SpawnErr)

@@ -276,6 +276,7 @@ var methodAccess = map[string]methodRule{
 	"drover.reloadProcess":            {access.Control, onProcess},
 	"drover.reloadProcessGroup":       {access.Control, onGroup},
 	"drover.reloadAllProcesses":       {access.Control, onAll},
+	"drover.update":                   {access.Admin, onAll},
 	"drover.getProcessInfo":           {access.Read, onProcess},
 	"drover.getAllProcessInfo":        {access.Read, onList},
 	"drover.getAllProcessStatus":      {access.Read, onList},

@@ -2,6 +2,8 @@ package rpc
 
 import (
 	"context"
+
+	"github.com/drover-sh/drover/internal/rpc/xmlrpc"
 )
 
 // drover's own methods live in the drover.* namespace so supervisor.* stays
@@ -14,6 +16,8 @@ func droverMethods() map[string]*method {
 			help: "Reload the running processes of the group named name, one at a time, stopping at the first failure"},
 		"drover.reloadAllProcesses": {ret: kArray, call: reloadAllProcesses,
 			help: "Reload every running process, one at a time, stopping at the first failure"},
+		"drover.update": {params: p(kArray), names: n("names"), ret: "struct", call: droverUpdate,
+			help: "Reread the config and apply it to the groups named (all when none): added groups start, removed ones stop, changed ones are handed off to the new config without downtime where they can be, else stopped and started"},
 		"drover.getProcessInfo": {params: p(kString), names: n("name"), required: 1, ret: "struct", readOnly: true,
 			call: droverProcessInfo,
 			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid and reloading"},
@@ -45,6 +49,42 @@ func reloadProcessGroup(ctx context.Context, d *dispatcher, a args) (any, error)
 
 func reloadAllProcesses(ctx context.Context, d *dispatcher, _ args) (any, error) {
 	return results(d.b.ReloadAllProcesses(ctx))
+}
+
+// droverUpdate answers {added, changed, removed, handed_off: [group...],
+// failed: [{name, group, status, description}]}.
+func droverUpdate(ctx context.Context, d *dispatcher, a args) (any, error) {
+	var names []string
+	if len(a) > 0 {
+		list, ok := a[0].([]any)
+		if !ok {
+			return nil, badParam(a[0])
+		}
+		for i := range list {
+			name, err := args(list).str(i)
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, name)
+		}
+	}
+	u, err := d.b.Update(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	list := func(s []string) []any {
+		out := make([]any, len(s))
+		for i, v := range s {
+			out[i] = v
+		}
+		return out
+	}
+	failed, _ := results(u.Failed, nil)
+	return xmlrpc.Struct{
+		{Name: "added", Value: list(u.Added)}, {Name: "changed", Value: list(u.Changed)},
+		{Name: "removed", Value: list(u.Removed)}, {Name: "handed_off", Value: list(u.HandedOff)},
+		{Name: "failed", Value: failed},
+	}, nil
 }
 
 func droverProcessInfo(ctx context.Context, d *dispatcher, a args) (any, error) {

@@ -77,3 +77,13 @@ func TestDroverProcessStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestDroverUpdate(t *testing.T) {
+	s, _ := newTestServer(t)
+	want := map[string]any{"added": []any{}, "changed": []any{"web"}, "removed": []any{}, "handed_off": []any{"web"},
+		"failed": []any{map[string]any{"name": "api", "group": "api", "status": 30, "description": "not ready"}}}
+	wantValue(t, s, want, "drover.update")
+	wantValue(t, s, want, "drover.update", []any{"web", "api"})
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: web", "drover.update", "web")
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.update", []any{1})
+}

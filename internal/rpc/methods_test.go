@@ -85,7 +85,7 @@ func TestListMethods(t *testing.T) {
 	}
 	// drover's own methods, listed as a supervisord plugin's would be.
 	want = append(strings.Fields(`drover.getAllProcessInfo drover.getAllProcessStatus drover.getProcessInfo drover.reloadAllProcesses
-	drover.reloadProcess drover.reloadProcessGroup`), want...)
+	drover.reloadProcess drover.reloadProcessGroup drover.update`), want...)
 	got := norm(t, must(s.Call(context.Background(), "system.listMethods")))
 	var names []string
 	for _, v := range got.([]any) {

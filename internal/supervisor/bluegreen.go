@@ -88,11 +88,15 @@ func (c *core) beginBlueGreen(p *proc, rec *reloadRec) error {
 	rec.bg = hb
 	p.reload = rec
 	c.gen++
-	next := &instance{p: p, gen: c.gen, exitsAtSpawn: c.exits}
+	next := &instance{p: p, cfg: p.cfg, gen: c.gen, exitsAtSpawn: c.exits}
+	what := "a new generation"
+	if rec.to != nil {
+		next.cfg, what = rec.to, "a new generation with the new config"
+	}
 	hb.next = next
 	p.handoff = next
 	c.dirty = true
-	c.logf(slog.LevelInfo, "reloading '%s' (bluegreen): starting a new generation beside pid %d", p.cfg.Name, old.pid)
+	c.logf(slog.LevelInfo, "reloading '%s' (bluegreen): starting %s beside pid %d", p.cfg.Name, what, old.pid)
 	c.spawnInst(next, true)
 	return nil
 }
@@ -124,10 +128,10 @@ func (c *core) bgSpawned(p *proc, inst *instance, err error) bool {
 		c.bgRetire(rec, inst, p.cfg.StopSignal, p.cfg.StopWait)
 	case hb.fail != nil:
 		c.bgRetire(rec, inst, gracefulSignal(rec), gracefulTimeout(rec))
-	case c.readyGated(p):
+	case readyGatedInst(inst):
 		c.waitReady(inst)
-	case p.cfg.StartSecs > 0:
-		c.timers.arm(&hb.up, inst.spawnedAt.Add(p.cfg.StartSecs))
+	case inst.cfg.StartSecs > 0:
+		c.timers.arm(&hb.up, inst.spawnedAt.Add(inst.cfg.StartSecs))
 	default:
 		c.bgReady(rec, nil)
 	}
@@ -157,7 +161,7 @@ func (c *core) bgReady(rec *reloadRec, err error) {
 	}
 	hb.promoted = true
 	old := hb.old
-	p.cur = next
+	c.serveFrom(p, next)
 	p.handoff = old
 	p.laststart = next.spawnedAt
 	c.dirty = true
@@ -306,7 +310,7 @@ func (c *core) bgExited(p *proc, inst *instance, status syscall.WaitStatus) bool
 		if next != nil && next.pid != 0 && hb.fail == nil && !hb.stopping && p.state == Running {
 			c.logf(slog.LevelWarn, "'%s': pid %d exited during the hand-off (%s); continuing with the new generation, pid %d",
 				p.cfg.Name, inst.pid, how, next.pid)
-			p.cur = next
+			c.serveFrom(p, next)
 			p.handoff = nil
 			p.laststart = next.spawnedAt
 			p.laststop = time.Now()
@@ -365,7 +369,21 @@ func (c *core) bgFinish(rec *reloadRec, err error) {
 	if err == nil && rec.p.cur != nil {
 		rec.inst, rec.pid = rec.p.cur, rec.p.cur.pid
 	}
+	if err != nil && rec.to != nil && rec.p.cfg != rec.to {
+		rec.p.pending = err.Error()
+	}
 	c.finishPhase1(rec, err)
+}
+
+// serveFrom makes next the generation that serves p; its config becomes
+// p's (an update's config takes effect with the generation that runs it).
+func (c *core) serveFrom(p *proc, next *instance) {
+	p.cur = next
+	if next.cfg != p.cfg {
+		p.cfg = next.cfg
+		p.pending = ""
+		c.logf(slog.LevelInfo, "'%s' runs its new config from pid %d on", p.cfg.Name, next.pid)
+	}
 }
 
 func (inst *instance) pidOrZero() int {

@@ -97,6 +97,9 @@ type proc struct {
 	// the new one until it is ready, then the old one until it exited;
 	// nil otherwise.
 	handoff *instance
+	// pending says why the config the last update gave this process is not
+	// the one it runs (its hand-off failed); "" when none is.
+	pending string
 	// t is the one deadline of the current state: startsecs (STARTING),
 	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
 	t timer
@@ -106,6 +109,7 @@ type proc struct {
 // one pid.
 type instance struct {
 	p         *proc
+	cfg       *config.Process // what it was spawned with (p.cfg then, or an update's)
 	gen       uint64
 	pid       int // 0 while the spawn is in flight
 	spawnedAt time.Time

@@ -61,6 +61,8 @@ type fakeHost struct {
 	// each spawn request.
 	bound []*fakeSockets
 	gens  []int
+	// cmds is each successful spawn's command=, in order.
+	cmds []string
 }
 
 func (h *fakeHost) releasedOf(pid int) int {
@@ -217,6 +219,7 @@ func (h *fakeHost) Spawn(req SpawnRequest) (Child, error) {
 	h.spawns = append(h.spawns, spawnCall{p.Name, pid, time.Now()})
 	h.listeners = append(h.listeners, listenerUse{req.Listeners, pid})
 	h.gens = append(h.gens, req.Generation)
+	h.cmds = append(h.cmds, p.Command)
 	return &fakeChild{h: h, p: p, pid: pid}, nil
 }
 

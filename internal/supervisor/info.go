@@ -43,6 +43,9 @@ type Info struct {
 	HandoffPid int
 	// Reloading is the strategy of the reload under way ("" when none).
 	Reloading config.ReloadStrategy
+	// Pending says why the process still runs its previous config after an
+	// update (its new generation failed); "" when it runs the last applied.
+	Pending string
 }
 
 // info is the snapshot of p at now.
@@ -74,6 +77,7 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 	if p.handoff != nil {
 		in.HandoffPid = p.handoff.pid
 	}
+	in.Pending = p.pending
 	in.Reloading = ""
 	if p.reload != nil {
 		in.Reloading = p.reload.strategy

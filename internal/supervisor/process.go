@@ -89,7 +89,7 @@ func (c *core) spawn(p *proc) {
 	p.spawnerr = ""
 	p.exitstatus = 0
 	c.gen++
-	inst := &instance{p: p, gen: c.gen, exitsAtSpawn: c.exits}
+	inst := &instance{p: p, cfg: p.cfg, gen: c.gen, exitsAtSpawn: c.exits}
 	p.cur = inst
 	c.change(p, Starting, 0, true)
 	c.spawnInst(inst, false)
@@ -107,7 +107,7 @@ func (c *core) spawnInst(inst *instance, beside bool) {
 		pr.gen++
 	}
 	c.s.spawns.run(c.s, spawnJob{inst: inst, err: err, req: SpawnRequest{
-		Process: inst.p.cfg, Logs: inst.p.logs, Listeners: inst.listeners, Generation: pr.gen,
+		Process: inst.cfg, Logs: inst.p.logs, Listeners: inst.listeners, Generation: pr.gen,
 	}})
 }
 

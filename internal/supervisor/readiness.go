@@ -22,11 +22,14 @@ func (m readyMsg) apply(c *core) { c.readyDone(m) }
 // readiness probe (Drover.Ready) answers rather than after startsecs.
 func (c *core) readyGated(p *proc) bool { return p.cfg.Drover.Ready.Kind != "" }
 
+// readyGatedInst is readyGated for the config inst was spawned with.
+func readyGatedInst(inst *instance) bool { return inst.cfg.Drover.Ready.Kind != "" }
+
 // waitReady runs inst's Child.WaitReady on a worker goroutine, bounded by
 // Drover.ReadyTimeout; the result comes back as a readyMsg. The owner
 // never blocks on a probe; inst.readyCancel ends the wait early.
 func (c *core) waitReady(inst *instance) {
-	to := readyTimeout(inst.p.cfg.Drover.ReadyTimeout)
+	to := readyTimeout(inst.cfg.Drover.ReadyTimeout)
 	ctx, cancel := context.WithTimeout(c.s.life, to)
 	inst.readyCancel = cancel
 	s, child := c.s, inst.child

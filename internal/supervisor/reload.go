@@ -41,6 +41,9 @@ type reloadRec struct {
 	w         waiter
 	t         timer    // re-exec adoption deadline
 	bg        *handoff // reload = bluegreen
+	// to is an update's config for the new generation (blue/green only);
+	// nil: the process's own.
+	to *config.Process
 }
 
 // ReloadProcess reloads one process by its Drover.Reload strategy:
@@ -77,9 +80,16 @@ type reloadRec struct {
 // ABNORMAL_TERMINATION (restart), SHUTDOWN_STATE. If ctx ends first the
 // request returns ctx's error; a restart under way still completes.
 func (s *Supervisor) ReloadProcess(ctx context.Context, name string) error {
+	return s.reload(ctx, name, nil)
+}
+
+// reload is ReloadProcess; with to, a blue/green hand-off to a generation
+// spawned from to (an update), which becomes the process's config once that
+// generation serves.
+func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process) error {
 	rctx, rcancel := context.WithCancelCause(ctx)
 	defer rcancel(nil)
-	rec := &reloadRec{cancel: rcancel, phase1: make(chan error, 1)}
+	rec := &reloadRec{cancel: rcancel, phase1: make(chan error, 1), to: to}
 	// endReload runs however this ends, also when ctx ended while the
 	// owner was already beginning the reload (the reply is then lost).
 	defer s.post(func(c *core) { c.endReload(rec) })
@@ -146,6 +156,9 @@ func (c *core) beginReload(name string, rec *reloadRec) error {
 	}
 	rec.p = p
 	rec.strategy = p.cfg.Drover.Reload
+	if rec.to != nil {
+		rec.strategy = config.ReloadBlueGreen
+	}
 	if rec.strategy == "" {
 		rec.strategy = config.ReloadRestart
 	}

@@ -7,10 +7,15 @@ import (
 	"github.com/drover-sh/drover/internal/config"
 )
 
-// UpdateResult names the groups an update added, changed (stopped, removed
-// and re-added) and removed, in config order.
+// UpdateResult names the groups an update added, changed and removed, in
+// config order. A changed group was stopped, removed and re-added, or
+// handed off to its new config (also in HandedOff). Failed are the changed
+// groups a hand-off could not bring to their new config (Status FAILED;
+// the previous config keeps serving).
 type UpdateResult struct {
 	Added, Changed, Removed []string
+	HandedOff               []string
+	Failed                  []Result
 }
 
 // diff is supervisord's diff_to_active, restricted to names when given.
@@ -102,8 +107,13 @@ func (s *Supervisor) Diff(ctx context.Context, cfg *config.Config) (UpdateResult
 // table has been changed. A removed group whose stop FAILED is kept and
 // reported in the returned error (joined faults); SHUTDOWN_STATE if a
 // shutdown began meanwhile.
+//
+// A changed group that can be handed off (see update_roll.go) is not
+// stopped: once the rest is applied its processes are handed off to the
+// new config one at a time, and the reply waits for that too.
 func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []string) (UpdateResult, error) {
-	return call(s, ctx, func(c *core, w *waiter, reply chan<- res[UpdateResult]) {
+	var rolls []roll // set on the owner goroutine before the reply
+	u, err := call(s, ctx, func(c *core, w *waiter, reply chan<- res[UpdateResult]) {
 		if err := c.checkRunning(); err != nil {
 			reply <- res[UpdateResult]{err: err}
 			return
@@ -113,6 +123,7 @@ func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []str
 			reply <- res[UpdateResult]{err: err}
 			return
 		}
+		rolls = c.takeRolls(&d)
 		stopping := append(append([]*group(nil), d.removed...), d.changedOld...)
 		failed := make(map[*group]error)
 		for _, g := range stopping {
@@ -135,6 +146,14 @@ func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []str
 			return true
 		})
 	})
+	var f *Fault
+	if len(rolls) == 0 || ctx.Err() != nil || (errors.As(err, &f) && f.Code == CodeShutdownState) {
+		return u, err
+	}
+	if rerr := s.runRolls(ctx, rolls, &u); rerr != nil {
+		return u, rerr
+	}
+	return u, err
 }
 
 func (c *core) applyUpdate(d diff, failed map[*group]error) res[UpdateResult] {
