@@ -275,18 +275,29 @@ func stallBound(steadyP99 time.Duration) time.Duration { return 4*steadyP99 + 10
 // returns a one-line summary for the report.
 func (l *load) checkStall(t *testing.T, what string, steadyFrom, opFrom, opTo time.Time) string {
 	t.Helper()
-	n, p99, _ := l.window(steadyFrom, opFrom)
-	if n < 20 {
-		t.Errorf("%s: only %d fast-path answers before the operation: no steady p99", what, n)
+	summary, err := l.stall(what, steadyFrom, opFrom, opTo)
+	if err != nil {
+		t.Error(err)
 	}
+	return summary
+}
+
+// stall is checkStall's measure: the summary, and an error when the bound
+// does not hold (or there was no steady p99 to bound by).
+func (l *load) stall(what string, steadyFrom, opFrom, opTo time.Time) (string, error) {
+	n, p99, _ := l.window(steadyFrom, opFrom)
 	m, _, worst := l.window(opFrom, opTo.Add(time.Second))
 	bound := stallBound(p99)
-	if worst > bound {
-		t.Errorf("%s: slowest fast-path answer during the operation %v > bound %v (4 × steady p99 %v + 100 ms)",
+	summary := fmt.Sprintf("steady p99 %v (%d answers), max during %s %v (%d answers, bound %v)",
+		p99.Round(time.Millisecond), n, what, worst.Round(time.Millisecond), m, bound.Round(time.Millisecond))
+	switch {
+	case n < 20:
+		return summary, fmt.Errorf("%s: only %d fast-path answers before the operation: no steady p99", what, n)
+	case worst > bound:
+		return summary, fmt.Errorf("%s: slowest fast-path answer during the operation %v > bound %v (4 × steady p99 %v + 100 ms)",
 			what, worst.Round(time.Millisecond), bound.Round(time.Millisecond), p99.Round(time.Millisecond))
 	}
-	return fmt.Sprintf("steady p99 %v (%d answers), max during %s %v (%d answers, bound %v)",
-		p99.Round(time.Millisecond), n, what, worst.Round(time.Millisecond), m, bound.Round(time.Millisecond))
+	return summary, nil
 }
 
 // stop ends the clients and waits for them.
