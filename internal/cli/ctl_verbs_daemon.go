@@ -347,16 +347,25 @@ func isTerminal(w io.Writer) bool {
 	return err == nil
 }
 
-// reloadPrograms is `drover reload NAME|group:*|all ...`: each target is
-// reloaded by its reload strategy (blue/green, signal, re-exec or restart)
-// and the command returns when the reload finished. Output is one line per
-// process, "web: reloaded" or "web: ERROR (reason)"; the exit status is 0
-// when every reload succeeded, 7 when a program is not running, else 1.
+// reloadPrograms is `drover reload [--batch N] [--progress] NAME|group:*|all
+// ...`: each target is reloaded by its reload strategy (blue/green, signal,
+// re-exec or restart) and the command returns when the reload finished; a
+// group or all rolls, N processes at a time (default 1), and stops after
+// the first failure. Output is one line per process, "web: reloaded" or
+// "web: ERROR (reason)"; the exit status is 0 when every reload succeeded,
+// 7 when a program is not running, else 1. On a terminal (or with
+// --progress) stderr shows the roll as it happens.
 func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
+	opts, args, err := parseReloadOpts(args)
+	if err != nil {
+		c.println("Error: " + err.Error())
+		c.exit = exitGeneric
+		return nil
+	}
 	if ok, err := c.upcheck(ctx); !ok {
 		return err
 	}
-	tty := isTerminal(c.errw)
+	tty := isTerminal(c.errw) || opts.progress
 	for _, name := range args {
 		var rs []result
 		group, isGroup := strings.CutSuffix(name, ":*")
@@ -369,15 +378,24 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 		}
 		var v any
 		var err error
+		stop := func() {}
+		if tty && (name == "all" || isGroup) {
+			stop = c.followReloads(ctx, t0)
+		}
 		switch {
+		case name == "all" && opts.batch > 1:
+			v, err = c.call(ctx, "drover.reloadAllProcesses", opts.batch)
 		case name == "all":
 			v, err = c.call(ctx, "drover.reloadAllProcesses")
+		case isGroup && opts.batch > 1:
+			v, err = c.call(ctx, "drover.reloadProcessGroup", group, opts.batch)
 		case isGroup:
 			v, err = c.call(ctx, "drover.reloadProcessGroup", group)
 		default:
 			_, err = c.call(ctx, "drover.reloadProcess", name)
 			rs = []result{{name: name, code: supervisor.CodeSuccess}}
 		}
+		stop()
 		if f, ok := asFault(err); ok {
 			rs = []result{{name: name, code: f.Code, desc: faultString(f)}}
 		} else if err != nil {

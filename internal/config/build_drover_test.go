@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +91,28 @@ func TestDroverOptionChangeIsAChange(t *testing.T) {
 	b, _, _ := loadProgram(t, "sockets = tcp://127.0.0.1:8081\n")
 	if a.Equal(b) {
 		t.Errorf("a changed sockets= compares equal: update would not apply it")
+	}
+}
+
+// With numprocs, sockets= names %(process_num): each process binds its own
+// socket (one address for all of them could bind only once).
+func TestSocketsPerProcess(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisord.conf")
+	os.WriteFile(conf, []byte("[supervisord]\n[program:web]\ncommand = /bin/true\nprocess_name = web_%(process_num)d\n"+
+		"numprocs = 3\nnumprocs_start = 1\nsockets = tcp://127.0.0.1:81%(process_num)02d\n"), 0o644)
+	cfg, err := Load(conf, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range cfg.Groups[0].Processes {
+		if want := fmt.Sprintf("127.0.0.1:81%02d", i+1); len(p.Drover.Sockets) != 1 || p.Drover.Sockets[0].AddrPort.String() != want ||
+			p.Drover.Reload != ReloadBlueGreen {
+			t.Errorf("%s: %+v, want %s", p.Name, p.Drover, want)
+		}
+	}
+	_, _, err = loadProgram(t, "process_name = web_%(process_num)d\nnumprocs = 2\nsockets = tcp://127.0.0.1:8100\n")
+	if err == nil || !strings.Contains(err.Error(), "supervisord.conf:6: [program:web] sockets: must contain %(process_num) when numprocs > 1") {
+		t.Errorf("one address for every process: %v", err)
 	}
 }

@@ -64,8 +64,16 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 	if m, ok := conv(g, "umask", octal); ok {
 		t.Umask = int(m)
 	}
+	socketsText, _, _ := g.raw("sockets")
 	if strings.HasPrefix(sec.name, kindProgram+":") {
-		t.Drover = l.buildDrover(g)
+		// drover's options are read once, as the first process sees them:
+		// sockets= may name %(process_num) (each process its own socket),
+		// and the defaults depend on it.
+		first := l.getter(sec, kindProgram, l.envX.with(common).with(expansions{"process_num": intVal(start), "numprocs": intVal(numprocs)}))
+		t.Drover = l.buildDrover(first)
+		if numprocs > 1 && len(t.Drover.Sockets) > 0 && !strings.Contains(socketsText, "%(process_num)") {
+			g.failf("sockets", "must contain %%(process_num) when numprocs > 1: each process binds its own (e.g. tcp://127.0.0.1:80%%(process_num)02d)")
+		}
 	}
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {
@@ -117,6 +125,13 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			p.Environment = p.Environment.set(kv.Key, kv.Value)
 		}
 		pg := l.getter(sec, kindProgram, exp)
+		if n != start && strings.Contains(socketsText, "%(") {
+			if v, ok := pg.str("sockets"); ok {
+				if specs, err := ParseSockets(v); err == nil {
+					p.Drover.Sockets = specs
+				}
+			}
+		}
 		p.Directory = pg.strOr("directory")
 		p.Stdout = l.logTarget(pg, "stdout", p.Stdout)
 		p.Stderr = l.logTarget(pg, "stderr", p.Stderr)

@@ -272,12 +272,12 @@ func (b backend) ReloadProcess(ctx context.Context, name string) error {
 	return b.sup().ReloadProcess(ctx, name)
 }
 
-func (b backend) ReloadProcessGroup(ctx context.Context, group string) ([]supervisor.Result, error) {
-	return b.sup().ReloadGroup(ctx, group)
+func (b backend) ReloadProcessGroup(ctx context.Context, group string, batch int) ([]supervisor.Result, error) {
+	return b.sup().ReloadGroup(ctx, group, batch)
 }
 
-func (b backend) ReloadAllProcesses(ctx context.Context) ([]supervisor.Result, error) {
-	return b.sup().ReloadAll(ctx)
+func (b backend) ReloadAllProcesses(ctx context.Context, batch int) ([]supervisor.Result, error) {
+	return b.sup().ReloadAll(ctx, batch)
 }
 
 // SendRemoteCommEvent emits REMOTE_COMMUNICATION to the listener pools.

@@ -215,7 +215,10 @@ func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
 		if err != nil {
 			d.log.Error(fmt.Sprintf("update: %v", err))
 		}
-		d.log.Info(fmt.Sprintf("update: added %v, changed %v (handed off %v), removed %v", r.Added, r.Changed, r.HandedOff, r.Removed))
+		d.log.Info(fmt.Sprintf("update: added %v, changed %v, removed %v", r.Added, r.Changed, r.Removed))
+		if len(r.HandedOff) > 0 {
+			d.log.Info(fmt.Sprintf("update: handed off %v to their new config without a restart", r.HandedOff))
+		}
 		for _, f := range r.Failed {
 			d.log.Error(fmt.Sprintf("update: %s: %s", f.Name, f.Description))
 		}

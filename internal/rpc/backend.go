@@ -95,10 +95,11 @@ type Backend interface {
 	// SPAWN_ERROR, ABNORMAL_TERMINATION.
 	ReloadProcess(ctx context.Context, name string) error
 	// ReloadProcessGroup and ReloadAllProcesses reload running processes
-	// one at a time and stop at the first failure (the rest are FAILED
-	// "not reloaded"). BAD_NAME for an unknown group.
-	ReloadProcessGroup(ctx context.Context, group string) ([]supervisor.Result, error)
-	ReloadAllProcesses(ctx context.Context) ([]supervisor.Result, error)
+	// batch at a time (one when below 1) and stop after the first batch
+	// with a failure (the rest are FAILED "not reloaded"). BAD_NAME for an
+	// unknown group.
+	ReloadProcessGroup(ctx context.Context, group string, batch int) ([]supervisor.Result, error)
+	ReloadAllProcesses(ctx context.Context, batch int) ([]supervisor.Result, error)
 }
 
 // ProcessInfo is a snapshot of one process. The API derives statename,

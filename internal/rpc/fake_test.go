@@ -22,6 +22,7 @@ type fakeBackend struct {
 	procs   map[string]*ProcessInfo // by "group:name"
 	mainLog string
 	calls   []string
+	batch   int // the last reload batch size asked
 	signals []syscall.Signal
 	stdin   []byte
 	// block, if set, makes StartProcess with wait block until ctx ends.
@@ -341,7 +342,8 @@ func (f *fakeBackend) ReloadProcess(_ context.Context, name string) error {
 	}
 	return f.reloadLocked(pi, name)
 }
-func (f *fakeBackend) ReloadProcessGroup(_ context.Context, g string) ([]supervisor.Result, error) {
+func (f *fakeBackend) ReloadProcessGroup(_ context.Context, g string, batch int) ([]supervisor.Result, error) {
+	f.batch = batch
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ps, err := f.group(g)
@@ -351,7 +353,8 @@ func (f *fakeBackend) ReloadProcessGroup(_ context.Context, g string) ([]supervi
 	return f.each(ps, func(p *ProcessInfo) bool { return p.State == supervisor.Running },
 		func(p *ProcessInfo) error { return f.reloadLocked(p, p.Name) }), nil
 }
-func (f *fakeBackend) ReloadAllProcesses(context.Context) ([]supervisor.Result, error) {
+func (f *fakeBackend) ReloadAllProcesses(_ context.Context, batch int) ([]supervisor.Result, error) {
+	f.batch = batch
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.each(f.all(), func(p *ProcessInfo) bool { return p.State == supervisor.Running },

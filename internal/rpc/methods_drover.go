@@ -12,10 +12,10 @@ func droverMethods() map[string]*method {
 	return map[string]*method{
 		"drover.reloadProcess": {params: p(kString), names: n("name"), required: 1, ret: kBool, call: reloadProcess,
 			help: "Reload a process by its reload strategy (restart, signal, reexec); group:* rolls the group one process at a time"},
-		"drover.reloadProcessGroup": {params: p(kString), names: n("name"), required: 1, ret: kArray, call: reloadProcessGroup,
-			help: "Reload the running processes of the group named name, one at a time, stopping at the first failure"},
-		"drover.reloadAllProcesses": {ret: kArray, call: reloadAllProcesses,
-			help: "Reload every running process, one at a time, stopping at the first failure"},
+		"drover.reloadProcessGroup": {params: p(kString, kInt), names: n("name", "batch"), required: 1, ret: kArray, call: reloadProcessGroup,
+			help: "Reload the running processes of the group named name, batch (default 1) at a time, stopping after the first failure"},
+		"drover.reloadAllProcesses": {params: p(kInt), names: n("batch"), ret: kArray, call: reloadAllProcesses,
+			help: "Reload every running process, batch (default 1) at a time, stopping after the first failure"},
 		"drover.update": {params: p(kArray), names: n("names"), ret: "struct", call: droverUpdate,
 			help: "Reread the config and apply it to the groups named (all when none): added groups start, removed ones stop, changed ones are handed off to the new config without downtime where they can be, else stopped and started"},
 		"drover.getProcessInfo": {params: p(kString), names: n("name"), required: 1, ret: "struct", readOnly: true,
@@ -34,7 +34,7 @@ func reloadProcess(ctx context.Context, d *dispatcher, a args) (any, error) {
 		return nil, err
 	}
 	if g, p := splitNamespec(name); p == "" {
-		return delegated(name)(d.b.ReloadProcessGroup(ctx, g))
+		return delegated(name)(d.b.ReloadProcessGroup(ctx, g, 1))
 	}
 	return true, d.b.ReloadProcess(ctx, name)
 }
@@ -44,11 +44,35 @@ func reloadProcessGroup(ctx context.Context, d *dispatcher, a args) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return results(d.b.ReloadProcessGroup(ctx, name))
+	batch, err := batchArg(a, 1)
+	if err != nil {
+		return nil, err
+	}
+	return results(d.b.ReloadProcessGroup(ctx, name, batch))
 }
 
-func reloadAllProcesses(ctx context.Context, d *dispatcher, _ args) (any, error) {
-	return results(d.b.ReloadAllProcesses(ctx))
+func reloadAllProcesses(ctx context.Context, d *dispatcher, a args) (any, error) {
+	batch, err := batchArg(a, 0)
+	if err != nil {
+		return nil, err
+	}
+	return results(d.b.ReloadAllProcesses(ctx, batch))
+}
+
+// batchArg reads the optional batch size at i: 1 when absent; below 1 is
+// INCORRECT_PARAMETERS.
+func batchArg(a args, i int) (int, error) {
+	if i >= len(a) {
+		return 1, nil
+	}
+	n, err := a.int(i)
+	if err != nil {
+		return 0, err
+	}
+	if n < 1 || n > 1<<16 {
+		return 0, badParam(a[i])
+	}
+	return int(n), nil
 }
 
 // droverUpdate answers {added, changed, removed, handed_off: [group...],

@@ -23,9 +23,15 @@ func TestDroverReload(t *testing.T) {
 	wantValue(t, s, []any{ok("b", "g")}, "drover.reloadProcessGroup", "g")
 	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: zz", "drover.reloadProcessGroup", "zz")
 	wantValue(t, s, []any{ok("cat", "cat"), ok("b", "g")}, "drover.reloadAllProcesses")
-	if len(f.calls) != 5 {
-		t.Fatalf("calls %v", f.calls)
+	if len(f.calls) != 5 || f.batch != 1 {
+		t.Fatalf("calls %v, batch %d", f.calls, f.batch)
 	}
+	wantValue(t, s, []any{ok("b", "g")}, "drover.reloadProcessGroup", "g", 3)
+	if f.batch != 3 {
+		t.Fatalf("batch %d", f.batch)
+	}
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 0", "drover.reloadProcessGroup", "g", 0)
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: x", "drover.reloadAllProcesses", "x")
 	// drover.* answers SHUTDOWN_STATE during a shutdown, like supervisor.*.
 	f.mu.Lock()
 	f.state = supervisor.StateShutdown

@@ -126,8 +126,8 @@ var signatures = map[string]string{
 	"supervisor.tailProcessStdoutLog": "array string int int", "system.listMethods": "array",
 	"system.methodHelp": "string string", "system.methodSignature": "array string", "system.multicall": "array array",
 	// drover's own
-	"drover.reloadProcess": "boolean string", "drover.reloadProcessGroup": "array string",
-	"drover.reloadAllProcesses": "array", "drover.getProcessInfo": "struct string", "drover.getAllProcessInfo": "array",
+	"drover.reloadProcess": "boolean string", "drover.reloadProcessGroup": "array string int", "drover.update": "struct array",
+	"drover.reloadAllProcesses": "array int", "drover.getProcessInfo": "struct string", "drover.getAllProcessInfo": "array",
 	"drover.getAllProcessStatus": "array",
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -341,11 +342,13 @@ func (c *core) clearReload(rec *reloadRec) {
 	}
 }
 
-// reloadMany rolls a reload over a group (or every group), one process at a
-// time in start order, skipping processes that are not running. The roll
-// stops at the first failure so the rest keep serving; they are reported
-// FAILED "not reloaded".
-func (s *Supervisor) reloadMany(ctx context.Context, name string, all bool) ([]Result, error) {
+// reloadMany rolls a reload over a group (or every group) in start order,
+// batch processes at a time (at least one), skipping processes that are
+// not running: a batch's reloads run together and the next batch starts
+// once all of them are done. The roll stops after the first batch with a
+// failure so the rest keep serving; they are reported FAILED "not
+// reloaded".
+func (s *Supervisor) reloadMany(ctx context.Context, name string, all bool, batch int) ([]Result, error) {
 	type target struct{ spec, name, group string }
 	targets, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]target]) {
 		ps, err := c.procsOf(name, all)
@@ -360,39 +363,53 @@ func (s *Supervisor) reloadMany(ctx context.Context, name string, all bool) ([]R
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, 0, len(targets))
-	var failed string
-	for _, t := range targets {
-		r := Result{Name: t.name, Group: t.group, Status: CodeSuccess, Description: "OK"}
+	batch = max(batch, 1)
+	results := make([]Result, len(targets))
+	failed := ""
+	for from := 0; from < len(targets); from += batch {
+		chunk := targets[from:min(from+batch, len(targets))]
 		if failed != "" {
-			r.Status, r.Description = CodeFailed, fault(CodeFailed, "not reloaded: the reload of "+failed+" failed").Error()
-			results = append(results, r)
+			for i, t := range chunk {
+				results[from+i] = Result{Name: t.name, Group: t.group, Status: CodeFailed,
+					Description: fault(CodeFailed, "not reloaded: the reload of "+failed+" failed").Error()}
+			}
 			continue
 		}
-		if err := s.ReloadProcess(ctx, t.spec); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			r.Status, r.Description = CodeFailed, err.Error()
-			var f *Fault
-			if errors.As(err, &f) {
-				r.Status = f.Code
-			}
-			failed = t.spec
+		errs := make([]error, len(chunk))
+		var wg sync.WaitGroup
+		for i, t := range chunk {
+			wg.Go(func() { errs[i] = s.ReloadProcess(ctx, t.spec) })
 		}
-		results = append(results, r)
+		wg.Wait()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		for i, t := range chunk {
+			r := Result{Name: t.name, Group: t.group, Status: CodeSuccess, Description: "OK"}
+			if err := errs[i]; err != nil {
+				r.Status, r.Description = CodeFailed, err.Error()
+				var f *Fault
+				if errors.As(err, &f) {
+					r.Status = f.Code
+				}
+				if failed == "" {
+					failed = t.spec
+				}
+			}
+			results[from+i] = r
+		}
 	}
 	return results, nil
 }
 
-// ReloadGroup reloads the group's running processes one at a time (see
-// ReloadProcess), stopping at the first failure: BAD_NAME, SHUTDOWN_STATE,
-// or one Result per running process.
-func (s *Supervisor) ReloadGroup(ctx context.Context, name string) ([]Result, error) {
-	return s.reloadMany(ctx, name, false)
+// ReloadGroup reloads the group's running processes batch at a time (see
+// ReloadProcess and reloadMany), stopping after the first failure:
+// BAD_NAME, SHUTDOWN_STATE, or one Result per running process.
+func (s *Supervisor) ReloadGroup(ctx context.Context, name string, batch int) ([]Result, error) {
+	return s.reloadMany(ctx, name, false, batch)
 }
 
 // ReloadAll is ReloadGroup over every group in start order.
-func (s *Supervisor) ReloadAll(ctx context.Context) ([]Result, error) {
-	return s.reloadMany(ctx, "", true)
+func (s *Supervisor) ReloadAll(ctx context.Context, batch int) ([]Result, error) {
+	return s.reloadMany(ctx, "", true, batch)
 }

@@ -343,7 +343,7 @@ func TestReloadGroupRolls(t *testing.T) {
 		order = nil
 		mu.Unlock()
 		t0 := time.Now()
-		rs, err := hs.s.ReloadGroup(bg, "web")
+		rs, err := hs.s.ReloadGroup(bg, "web", 1)
 		if err != nil || len(rs) != 3 || time.Since(t0) != 3*time.Second {
 			t.Fatalf("%v %+v after %v", err, rs, time.Since(t0))
 		}
@@ -364,7 +364,7 @@ func TestReloadGroupRolls(t *testing.T) {
 		mu.Lock()
 		fail[order[1]] = true
 		mu.Unlock()
-		rs, err = hs.s.ReloadGroup(bg, "web")
+		rs, err = hs.s.ReloadGroup(bg, "web", 1)
 		if err != nil || len(rs) != 3 || rs[0].Status != CodeSuccess || rs[1].Status != CodeFailed ||
 			!strings.Contains(rs[2].Description, "not reloaded: the reload of web:web_1 failed") {
 			t.Fatalf("%v %+v", err, rs)
@@ -372,11 +372,59 @@ func TestReloadGroupRolls(t *testing.T) {
 		if n := len(hs.h.signalList()); n != 5 {
 			t.Fatalf("%d signals, want 5 (web_2 not touched)", n)
 		}
-		all, err := hs.s.ReloadAll(bg)
+		all, err := hs.s.ReloadAll(bg, 0)
 		if err != nil || len(all) != 3 {
 			t.Fatalf("%v %+v", err, all)
 		}
-		_, err = hs.s.ReloadGroup(bg, "nope")
+		_, err = hs.s.ReloadGroup(bg, "nope", 1)
 		wantCode(t, err, CodeBadName)
+	})
+}
+
+// With a batch of 2, two processes reload together and the next two once
+// both are done; a failure in a batch stops the roll after it.
+func TestReloadGroupBatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		failing := map[int]bool{}
+		var ps []*config.Process
+		for i := range 5 {
+			ps = append(ps, prog("web_"+itoa(i), startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR1), readyProbe("http://{probe}/", 0)))
+		}
+		hs := newHarness(t, cfgOf(grp("web", 10, ps...)), func(h *fakeHost) {
+			h.ready = func(ctx context.Context, _ *config.Process, pid int) error {
+				time.Sleep(time.Second)
+				mu.Lock()
+				defer mu.Unlock()
+				if failing[pid] {
+					return errors.New("probe: 502")
+				}
+				return nil
+			}
+		})
+		hs.sleepUntil(time.Second)
+		t0 := time.Now()
+		rs, err := hs.s.ReloadGroup(bg, "web", 2)
+		if err != nil || len(rs) != 5 || time.Since(t0) != 3*time.Second {
+			t.Fatalf("%v %+v after %v", err, rs, time.Since(t0))
+		}
+		var at []time.Duration
+		for _, s := range hs.h.signalList() {
+			at = append(at, s.at.Sub(t0))
+		}
+		if !slices.Equal(at, secs(0, 0, 1, 1, 2)) {
+			t.Fatalf("signals at %v", at)
+		}
+		mu.Lock()
+		failing[hs.info("web:web_1").Pid] = true
+		mu.Unlock()
+		rs, err = hs.s.ReloadGroup(bg, "web", 2)
+		if err != nil || rs[0].Status != CodeSuccess || rs[1].Status != CodeFailed ||
+			rs[2].Status != CodeFailed || !strings.Contains(rs[4].Description, "not reloaded: the reload of web:web_1 failed") {
+			t.Fatalf("%v %+v", err, rs)
+		}
+		if n := len(hs.h.signalList()); n != 7 {
+			t.Fatalf("%d signals, want 7 (only the first batch)", n)
+		}
 	})
 }
