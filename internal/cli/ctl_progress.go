@@ -50,25 +50,83 @@ func parseReloadOpts(args []string) (reloadOpts, []string, error) {
 // followReloads prints, on c.errw and until the returned stop is called,
 // the main log's lines about reloads and hand-offs logged from t0 on: the
 // progress of a roll, read from the daemon's own log stream (no polling).
-// Nothing is shown when the daemon has no main log file.
-func (c *ctl) followReloads(ctx context.Context, t0 time.Time) (stop func()) {
+// stop waits, at most progressTail, for the last line of each process it
+// names (the stream may trail the reply). Nothing is shown when the daemon
+// has no main log file.
+func (c *ctl) followReloads(ctx context.Context, t0 time.Time) (stop func(names []string)) {
 	cl, err := c.rpcClient()
 	if err != nil {
-		return func() {}
+		return func([]string) {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
+	w := &progressWriter{c: c, since: t0.Add(-time.Second), ended: map[string]bool{}, changed: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = cl.Stream(ctx, "/mainlogtail", &progressWriter{c: c, since: t0.Add(-time.Second)})
-	})
-	return func() { cancel(); wg.Wait() }
+	wg.Go(func() { _ = cl.Stream(ctx, "/mainlogtail", w) })
+	return func(names []string) {
+		defer wg.Wait()
+		defer cancel()
+		deadline := time.NewTimer(progressTail)
+		defer deadline.Stop()
+		for !w.endedAll(names) {
+			select {
+			case <-w.changedCh():
+			case <-deadline.C:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
+
+// progressTail bounds the wait for the stream's last lines after the reply.
+const progressTail = 2 * time.Second
 
 // progressWriter picks the reload lines out of the main log stream.
 type progressWriter struct {
 	c     *ctl
 	since time.Time
 	part  []byte
+
+	mu      sync.Mutex
+	ended   map[string]bool // processes whose reload's last line came
+	changed chan struct{}   // closed and replaced when ended grows
+}
+
+func (w *progressWriter) changedCh() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.changed
+}
+
+func (w *progressWriter) endedAll(names []string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, n := range names {
+		if !w.ended[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// end notes the last line of a process's reload: "reloaded: NAME (" or
+// "reload of 'NAME' failed".
+func (w *progressWriter) end(msg string) {
+	name := ""
+	if rest, ok := strings.CutPrefix(msg, "reloaded: "); ok {
+		name, _, _ = strings.Cut(rest, " (")
+	} else if rest, ok := strings.CutPrefix(msg, "reload of '"); ok {
+		name, _, _ = strings.Cut(rest, "'")
+	}
+	if name == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended[name] = true
+	close(w.changed)
+	w.changed = make(chan struct{})
 }
 
 // progressWords mark the main log lines that tell a reload's progress.
@@ -96,6 +154,7 @@ func (w *progressWriter) Write(b []byte) (int, error) {
 		for _, word := range progressWords {
 			if strings.Contains(msg, word) {
 				fmt.Fprintf(w.c.errw, "  %s %s\n", line[stamp-12:stamp-4], msg)
+				w.end(msg)
 				break
 			}
 		}

@@ -24,7 +24,7 @@ func TestParseReloadOpts(t *testing.T) {
 func TestProgressWriter(t *testing.T) {
 	var out bytes.Buffer
 	since := time.Date(2026, 12, 6, 4, 0, 0, 0, time.Local)
-	w := &progressWriter{c: &ctl{errw: &out}, since: since}
+	w := &progressWriter{c: &ctl{errw: &out}, since: since, ended: map[string]bool{}, changed: make(chan struct{})}
 	log := "2026-12-06 03:59:58,000 INFO reloaded: web_0 (bluegreen, pid 9)\n" + // before the roll
 		"2026-12-06 04:00:01,000 INFO reloading 'web_0' (bluegreen): starting a new generation beside pid 10\n" +
 		"2026-12-06 04:00:01,500 INFO spawned: 'web_0' with pid 11 (new generation)\n" +
@@ -38,5 +38,8 @@ func TestProgressWriter(t *testing.T) {
 		"  04:00:02 reload of 'web_1' failed: not ready\n"
 	if out.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	}
+	if !w.endedAll([]string{"web_0", "web_1"}) || w.endedAll([]string{"web_2"}) {
+		t.Fatalf("ended %v", w.ended)
 	}
 }

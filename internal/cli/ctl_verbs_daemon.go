@@ -378,7 +378,7 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 		}
 		var v any
 		var err error
-		stop := func() {}
+		stop := func([]string) {}
 		if tty && (name == "all" || isGroup) {
 			stop = c.followReloads(ctx, t0)
 		}
@@ -395,7 +395,6 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 			_, err = c.call(ctx, "drover.reloadProcess", name)
 			rs = []result{{name: name, code: supervisor.CodeSuccess}}
 		}
-		stop()
 		if f, ok := asFault(err); ok {
 			rs = []result{{name: name, code: f.Code, desc: faultString(f)}}
 		} else if err != nil {
@@ -405,6 +404,13 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 				return err
 			}
 		}
+		var last []string // the processes whose reload logs a last line
+		for _, r := range rs {
+			if !strings.Contains(r.desc, "not reloaded:") {
+				last = append(last, r.name[strings.IndexByte(r.name, ':')+1:])
+			}
+		}
+		stop(last)
 		if tty {
 			fmt.Fprintf(c.errw, "%s: took %v\n", name, time.Since(t0).Round(time.Millisecond))
 		}

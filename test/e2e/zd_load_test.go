@@ -265,6 +265,30 @@ func (l *load) window(from, to time.Time) (n int, p99, worst time.Duration) {
 	return len(took), took[(len(took)*99)/100], took[len(took)-1]
 }
 
+// waitFast waits until n fast-path answers ended after since: a steady
+// sample to measure a p99 on.
+func (l *load) waitFast(since time.Time, n int, within time.Duration) error {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		got := 0
+		for i := len(l.fast) - 1; i >= 0 && l.fast[i].at.After(since); i-- {
+			got++
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return fmt.Errorf("%d fast-path answers since %s within %v, want %d", got, since.Format("15:04:05.000"), within, n)
+		}
+	}
+}
+
 // stallBound is the zero-downtime bound on the slowest fast-path answer
 // during an operation: 4× the steady p99 before it, plus 100 ms.
 func stallBound(steadyP99 time.Duration) time.Duration { return 4*steadyP99 + 100*time.Millisecond }
