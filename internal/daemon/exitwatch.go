@@ -71,8 +71,7 @@ func (h *osHost) NewChild(parent int, before []int, pidfileHint string, bound ti
 // WatchExit implements supervisor.Host's with a pidfd (pidfd_open(2),
 // Linux 5.3), which works for any process, not only children: a goroutine
 // waits in the runtime's poller until it is readable (the process
-// exited), then reads how from the zombie's /proc/PID/stat (exit_code,
-// field 52) if its parent has not reaped it yet.
+// exited), then asks how (exitHow).
 func (h *osHost) WatchExit(pid int, exited func(how string)) (func(), error) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
@@ -93,7 +92,7 @@ func (h *osHost) WatchExit(pid int, exited func(how string)) (func(), error) {
 		err := rc.Read(func(fd uintptr) bool {
 			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
 			if n > 0 {
-				how = zombieStatus(pid)
+				how = exitHow(int(fd), pid)
 			}
 			return n > 0
 		})
@@ -102,6 +101,39 @@ func (h *osHost) WatchExit(pid int, exited func(how string)) (func(), error) {
 		}
 	}()
 	return func() { f.Close() }, nil
+}
+
+// exitHow describes how the process of pidfd (pid) exited: the kernel
+// keeps the status for a pidfd's holder once the parent reaped it
+// (PIDFD_INFO_EXIT, Linux 6.15); before that the zombie's /proc stat has
+// it. "" when neither tells (an older kernel and a parent that reaped
+// first).
+func exitHow(pidfd, pid int) string {
+	if how := pidfdExit(pidfd); how != "" {
+		return how
+	}
+	if how := zombieStatus(pid); how != "" {
+		return how
+	}
+	return pidfdExit(pidfd) // reaped meanwhile
+}
+
+func pidfdExit(pidfd int) string {
+	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_EXIT}
+	if err := unix.IoctlPidfdInfo(pidfd, &info); err != nil || info.Mask&unix.PIDFD_INFO_EXIT == 0 {
+		return ""
+	}
+	return describeWait(syscall.WaitStatus(info.Exit_code))
+}
+
+func describeWait(ws syscall.WaitStatus) string {
+	switch {
+	case ws.Exited():
+		return "exit status " + strconv.Itoa(ws.ExitStatus())
+	case ws.Signaled():
+		return "terminated by " + unix.SignalName(ws.Signal())
+	}
+	return ""
 }
 
 // zombieStatus describes the exit of pid while it is a zombie; "" once it
@@ -124,14 +156,7 @@ func zombieStatus(pid int) string {
 	if err != nil {
 		return ""
 	}
-	ws := syscall.WaitStatus(code)
-	switch {
-	case ws.Exited():
-		return "exit status " + strconv.Itoa(ws.ExitStatus())
-	case ws.Signaled():
-		return "terminated by " + unix.SignalName(ws.Signal())
-	}
-	return ""
+	return describeWait(syscall.WaitStatus(code))
 }
 
 // KillTree implements supervisor.Host's: SIGSTOP pid (so it forks no

@@ -3,13 +3,17 @@ package daemon
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/drover-sh/drover/internal/supervisor"
 )
@@ -127,4 +131,35 @@ func TestNewChildAndKillTree(t *testing.T) {
 	for i, ch := range exits {
 		waitHow(t, ch, "process "+strconv.Itoa(i))
 	}
+}
+
+// The status of a process its own parent reaped at once is still told
+// (PIDFD_INFO_EXIT, Linux 6.15; the zombie's stat before).
+func TestWatchExitOfGrandchild(t *testing.T) {
+	h := &osHost{}
+	_, in, out := startCmd(t, `sh -c "read x; exit 5" & echo $!; wait; read y`)
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watch(t, h, pid)
+	in.Write([]byte("\n"))
+	how := waitHow(t, ch, "grandchild")
+	var u unix.Utsname
+	unix.Uname(&u)
+	t.Logf("kernel %s: %q", unix.ByteSliceToString(u.Release[:]), how)
+	if how != "exit status 5" && !kernelBefore(unix.ByteSliceToString(u.Release[:]), 6, 15) {
+		t.Fatalf("how %q", how)
+	}
+}
+
+// kernelBefore reports whether release (uname -r) is older than major.minor.
+func kernelBefore(release string, major, minor int) bool {
+	var a, b int
+	fmt.Sscanf(release, "%d.%d", &a, &b)
+	return a < major || (a == major && b < minor)
 }
