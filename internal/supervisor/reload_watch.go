@@ -141,7 +141,11 @@ func (c *core) watchWorkers(p *proc, rec *reloadRec, inst *instance, workers []i
 		switch {
 		case rec.done1:
 		case p.cur != inst || (p.state != Running && p.state != Starting):
-			c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf("%s: the master exited during the reload (%s)", namespec(p), rec.lost)))
+			how := rec.lost
+			if how == "" {
+				how = "now " + p.state.String()
+			}
+			c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf("%s: the master exited during the reload (%s)", namespec(p), how)))
 		case len(rec.workers) == 0:
 			c.logf(slog.LevelInfo, "reload of '%s': the %d workers present before the signal were replaced", p.cfg.Name, len(workers))
 			rec.pid, rec.child = inst.pid, inst.liveChild()
