@@ -181,3 +181,28 @@ func TestReloadSignalMasterExitsWhileWaiting(t *testing.T) {
 		wantDetail(t, err, CodeFailed, "the master exited during the reload (exit status 1)")
 	})
 }
+
+// signal: a stop during the wait fails the reload and stops the program.
+func TestReloadSignalStoppedWhileWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("puma", startsecs(0), reloadBy(config.ReloadSignal, syscall.SIGUSR1))), nil)
+		pid := hs.lastPid("puma")
+		hs.h.children[pid] = []int{501}
+		done := async(func() error { return hs.s.ReloadProcess(bg, "puma") })
+		synctest.Wait()
+		stopped := async(func() error { return hs.s.StopProcess(bg, "puma", true) })
+		synctest.Wait()
+		err, ok := ready(t, done)
+		if !ok {
+			t.Fatal("no reply to the reload")
+		}
+		wantDetail(t, err, CodeFailed, "the master exited during the reload (now STOPPING)")
+		hs.killed(pid, syscall.SIGTERM)
+		if err, ok := ready(t, stopped); !ok || err != nil {
+			t.Fatalf("stop: %v %v", err, ok)
+		}
+		if got := hs.h.watched(); len(got) != 0 {
+			t.Fatalf("watches left: %v", got)
+		}
+	})
+}
