@@ -35,6 +35,12 @@ func (h *pidHost) SpawnConcurrency() int                  { return 0 }
 func (h *pidHost) Signal(int, syscall.Signal, bool) error { return nil }
 func (h *pidHost) Successor(int, string) (int, bool)      { return 0, false }
 func (h *pidHost) DrainPool(_ string, done func())        { go done() }
+func (h *pidHost) Children(int) []int                     { return nil }
+func (h *pidHost) NewChild(int, []int, string, time.Duration) (int, bool) {
+	return 0, false
+}
+func (h *pidHost) WatchExit(int, func(string)) (func(), error) { return nil, supervisor.ErrNoProcess }
+func (h *pidHost) KillTree(int) error                          { return supervisor.ErrNoProcess }
 
 // pidChild is a spawned pid with nothing else.
 type pidChild int

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	stdmaps "maps"
 	"slices"
 	"sync"
 	"syscall"
@@ -63,6 +64,73 @@ type fakeHost struct {
 	gens  []int
 	// cmds is each successful spawn's command=, in order.
 	cmds []string
+
+	// children are each pid's children (Children); newChild is the child
+	// NewChild reports for a parent (none: it reports none at once);
+	// watches are the live WatchExit callbacks by pid; killTree records
+	// KillTree calls.
+	children map[int][]int
+	newChild map[int]int
+	newBound []time.Duration
+	watches  map[int]func(string)
+	killTree []int
+}
+
+func (h *fakeHost) Children(pid int) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.children[pid])
+}
+
+func (h *fakeHost) NewChild(parent int, before []int, hint string, bound time.Duration) (int, bool) {
+	h.mu.Lock()
+	pid, ok := h.newChild[parent]
+	h.newBound = append(h.newBound, bound)
+	h.mu.Unlock()
+	return pid, ok
+}
+
+func (h *fakeHost) WatchExit(pid int, exited func(string)) (func(), error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.watches == nil {
+		h.watches = map[int]func(string){}
+	}
+	h.watches[pid] = exited
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.watches, pid)
+	}, nil
+}
+
+// watched lists the pids with a live exit watch.
+func (h *fakeHost) watched() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Sorted(stdmaps.Keys(h.watches))
+}
+
+// watchedExit reports pid's exit to its watch, as the pidfd goroutine
+// does; false when nobody watches it.
+func (h *fakeHost) watchedExit(pid int, how string) bool {
+	h.mu.Lock()
+	f := h.watches[pid]
+	delete(h.watches, pid)
+	h.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	go f(how)
+	synctest.Wait()
+	return true
+}
+
+func (h *fakeHost) KillTree(pid int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.killTree = append(h.killTree, pid)
+	return nil
 }
 
 func (h *fakeHost) releasedOf(pid int) int {
@@ -163,7 +231,7 @@ type sigCall struct {
 
 func newFakeHost() *fakeHost {
 	return &fakeHost{nextPid: 100, spawnErr: map[string]error{}, gate: map[string]chan struct{}{}, sigErr: map[int]error{},
-		succ: map[int]int{}}
+		succ: map[int]int{}, children: map[int][]int{}, newChild: map[int]int{}}
 }
 
 func (h *fakeHost) Successor(pgid int, hint string) (int, bool) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"syscall"
+	"time"
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/reload"
@@ -57,6 +58,28 @@ type Host interface {
 	// in pidfileHint ("" for none) when that pid qualifies. It is called on
 	// a worker goroutine after the old master was reaped.
 	Successor(pgid int, pidfileHint string) (pid int, ok bool)
+	// Children lists pid's live children (nil when none, or pid is gone).
+	// It is called on the owner goroutine just before a reload signal (a
+	// few reads of /proc), to tell the workers and a re-exec'd master that
+	// exist before it from those that come after.
+	Children(pid int) []int
+	// NewChild waits until parent has a child that is not in before (the
+	// new master a re-exec forks after the reload signal), preferring the
+	// pid in pidfileHint among several, and reports it; false when bound
+	// passed (or parent exited) without one. It is called on a worker
+	// goroutine and may block for bound.
+	NewChild(parent int, before []int, pidfileHint string, bound time.Duration) (pid int, ok bool)
+	// WatchExit calls exited once, from another goroutine, when pid (any
+	// process, not only drover's child) exited, with what could be learned
+	// of how ("exit status 1"; "" when unknown: a kernel before 6.15 and a
+	// parent that reaped it first). stop ends the watch; exited may still
+	// run once after it, so callers check that the watch still matters. An error wrapping ErrNoProcess: pid is
+	// gone already.
+	WatchExit(pid int, exited func(how string)) (stop func(), err error)
+	// KillTree kills pid and its descendants with SIGKILL (a re-exec'd
+	// master that never took over, and its workers); pid's process group
+	// too when pid leads it. Called on the owner goroutine.
+	KillTree(pid int) error
 	// DrainPool delays the stop of an event listener pool at shutdown and
 	// reload until its listeners have taken and answered every event it
 	// buffered (so they see SUPERVISOR_STATE_CHANGE_STOPPING and the other

@@ -37,9 +37,9 @@ type Info struct {
 	Reexecs int
 	PrevPid int
 	// HandoffPid is the other live generation's pid during a blue/green
-	// hand-off (0 otherwise). The daemon's API also reports there the new
-	// master of a reexec reload while the old one still runs, which the
-	// core cannot see.
+	// hand-off, or the new master of a reexec reload while the old one
+	// still runs (0 otherwise). The daemon's API also fills it from the
+	// server's pidfile when the core did not find the new master.
 	HandoffPid int
 	// Reloading is the strategy of the reload under way ("" when none).
 	Reloading config.ReloadStrategy
@@ -78,6 +78,9 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 		in.HandoffPid = p.handoff.pid
 	}
 	in.Pending = p.pending
+	if p.reload != nil && p.reload.successor != 0 {
+		in.HandoffPid = p.reload.successor
+	}
 	in.Reloading = ""
 	if p.reload != nil {
 		in.Reloading = p.reload.strategy

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/drover-sh/drover/internal/config"
 )
@@ -120,3 +121,9 @@ func (noHost) SpawnConcurrency() int                  { return 0 }
 func (noHost) Signal(int, syscall.Signal, bool) error { return ErrNoProcess }
 func (noHost) Successor(int, string) (int, bool)      { return 0, false }
 func (noHost) DrainPool(_ string, done func())        { go done() }
+func (noHost) Children(int) []int                     { return nil }
+func (noHost) NewChild(int, []int, string, time.Duration) (int, bool) {
+	return 0, false
+}
+func (noHost) WatchExit(int, func(string)) (func(), error) { return nil, ErrNoProcess }
+func (noHost) KillTree(int) error                          { return ErrNoProcess }

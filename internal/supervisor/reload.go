@@ -45,17 +45,31 @@ type reloadRec struct {
 	// to is an update's config for the new generation (blue/green only);
 	// nil: the process's own.
 	to *config.Process
+
+	// successor is the new master of a reexec reload once found after
+	// the signal (0 before, and once the reload ended): Info's HandoffPid.
+	successor int
+	// workers are the pids a reload = signal waits to see replaced.
+	workers map[int]bool
+	// stops end the exit watches (successor, workers).
+	stops []func()
 }
 
 // ReloadProcess reloads one process by its Drover.Reload strategy:
 //
 //   - "restart" (and ""): stop, then start; done when RUNNING again.
-//   - "signal": send Drover.ReloadSignal; the pid stays.
+//   - "signal": send Drover.ReloadSignal; the pid stays. When the master
+//     had children (a pre-fork server's workers) before the signal, wait
+//     until every one of them exited (replaced: puma's phased restart),
+//     at most Drover.ReadyTimeout; the request fails naming those left.
 //   - "reexec": send the reload signal (USR2 when unset) and wait until the
 //     re-exec'd successor is adopted as the new main pid (at most
 //     Drover.ReadyTimeout, default 60 s). If the old master exits without
 //     a successor the exit takes the normal path (autorestart) and the
-//     reload fails saying so.
+//     reload fails saying so. The new master (the old one's child that
+//     appears after the signal) is watched meanwhile and shown as
+//     HandoffPid: its exit fails the reload at once, the old master
+//     serving on; at the timeout it is killed with its workers.
 //   - "bluegreen": spawn a new generation beside the serving one (both
 //     on drover's sockets), wait until it is ready (Drover.Ready, else
 //     startsecs of uptime; at most Drover.ReadyTimeout), send the old one
@@ -163,11 +177,7 @@ func (c *core) beginReload(name string, rec *reloadRec) error {
 	if rec.strategy == "" {
 		rec.strategy = config.ReloadRestart
 	}
-	rec.t = timer{idx: -1, fire: func(c *core) {
-		c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf(
-			"%s: no re-exec'd successor within %v (the old master still runs; does its config stop the old master once the new one is up?)",
-			namespec(p), readyTimeout(p.cfg.Drover.ReadyTimeout))))
-	}}
+	rec.t = timer{idx: -1, fire: func(c *core) { c.successorTimeout(rec) }}
 	switch rec.strategy {
 	case config.ReloadRestart:
 		return c.beginRestart(p, rec)
@@ -197,6 +207,10 @@ func (c *core) beginSignalReload(p *proc, rec *reloadRec) error {
 	if rec.strategy == config.ReloadReexec {
 		inst.follow = true
 	}
+	// The master's children before the signal: a pre-fork server's
+	// workers, which a signal reload waits to see replaced, and which are
+	// not the new master a re-exec forks.
+	before := c.s.host.Children(inst.pid)
 	c.logf(slog.LevelInfo, "reloading '%s' (%s): sending %s to pid %d", p.cfg.Name, rec.strategy, signame(sig), inst.pid)
 	if ch := inst.liveChild(); ch != nil && rec.strategy == config.ReloadSignal {
 		ch.RearmReady()
@@ -205,11 +219,16 @@ func (c *core) beginSignalReload(p *proc, rec *reloadRec) error {
 		return err
 	}
 	p.reload = rec
+	if watchesWorkers(rec.strategy, before) {
+		c.watchWorkers(p, rec, inst, before)
+		return nil
+	}
 	if rec.strategy == config.ReloadSignal {
 		rec.pid, rec.child = inst.pid, inst.liveChild()
 		c.finishPhase1(rec, nil)
 		return nil
 	}
+	c.searchSuccessor(rec, inst.pid, before)
 	c.timers.arm(&rec.t, time.Now().Add(readyTimeout(p.cfg.Drover.ReadyTimeout)))
 	c.addWaiter(&rec.w, func(c *core) bool {
 		switch {
@@ -283,6 +302,7 @@ func (c *core) finishPhase1(rec *reloadRec, err error) {
 		return
 	}
 	rec.done1 = true
+	c.stopWatches(rec)
 	c.timers.cancel(&rec.t)
 	c.removeWaiter(&rec.w)
 	rec.phase1 <- err

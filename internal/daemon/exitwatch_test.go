@@ -1,0 +1,165 @@
+package daemon
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/drover-sh/drover/internal/supervisor"
+)
+
+// watchTimeout bounds each wait for a watched exit.
+const watchTimeout = 10 * time.Second
+
+func startCmd(t *testing.T, script string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	return cmd, in, bufio.NewReader(out)
+}
+
+func watch(t *testing.T, h *osHost, pid int) <-chan string {
+	t.Helper()
+	ch := make(chan string, 1)
+	if _, err := h.WatchExit(pid, func(how string) { ch <- how }); err != nil {
+		t.Fatalf("WatchExit(%d): %v", pid, err)
+	}
+	return ch
+}
+
+func waitHow(t *testing.T, ch <-chan string, what string) string {
+	t.Helper()
+	select {
+	case how := <-ch:
+		return how
+	case <-time.After(watchTimeout):
+		t.Fatalf("%s: no exit seen in %v", what, watchTimeout)
+		return ""
+	}
+}
+
+// A watched exit is seen without polling, with its status while the
+// process is a zombie; a stopped watch says nothing; a gone pid is
+// ErrNoProcess.
+func TestWatchExit(t *testing.T) {
+	h := &osHost{}
+	cmd, in, _ := startCmd(t, "read x; exit 7")
+	ch := watch(t, h, cmd.Process.Pid)
+	ch2 := make(chan string, 1)
+	stop, err := h.WatchExit(cmd.Process.Pid, func(how string) { ch2 <- how })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	select {
+	case how := <-ch:
+		t.Fatalf("exit seen before it happened: %q", how)
+	default:
+	}
+	in.Close()
+	// Not reaped yet (cmd.Wait is not called): the zombie tells the status.
+	if how := waitHow(t, ch, "sh"); how != "exit status 7" {
+		t.Fatalf("how %q", how)
+	}
+	select {
+	case how := <-ch2:
+		t.Fatalf("stopped watch reported %q", how)
+	default:
+	}
+	cmd.Wait()
+	if _, err := h.WatchExit(cmd.Process.Pid, func(string) {}); !errors.Is(err, supervisor.ErrNoProcess) {
+		t.Fatalf("watch of a reaped pid: %v", err)
+	}
+}
+
+// NewChild finds the child forked after the snapshot; KillTree kills a
+// process and its descendants.
+func TestNewChildAndKillTree(t *testing.T) {
+	h := &osHost{}
+	cmd, in, out := startCmd(t, "sleep 30 & echo forked; read x; sleep 30 & sleep 30 & wait")
+	sh := cmd.Process.Pid
+	if _, err := out.ReadString('\n'); err != nil { // the first sleep exists
+		t.Fatal(err)
+	}
+	before := h.Children(sh)
+	if len(before) != 1 {
+		t.Fatalf("children before: %v", before)
+	}
+	if pid, ok := h.NewChild(sh, before, "", 50*time.Millisecond); ok {
+		t.Fatalf("a new child %d before any fork", pid)
+	}
+	if _, err := in.Write([]byte("\n")); err != nil {
+		t.Fatal(err)
+	}
+	pid, ok := h.NewChild(sh, before, "", watchTimeout)
+	if !ok || slices.Contains(before, pid) {
+		t.Fatalf("NewChild: %d %v (before %v)", pid, ok, before)
+	}
+	kids := h.Children(sh)
+	exits := []<-chan string{watch(t, h, sh)}
+	for _, k := range kids {
+		exits = append(exits, watch(t, h, k))
+	}
+	if err := h.KillTree(sh); err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range exits {
+		waitHow(t, ch, "process "+strconv.Itoa(i))
+	}
+}
+
+// The status of a process its own parent reaped at once is still told
+// (PIDFD_INFO_EXIT, Linux 6.15; the zombie's stat before).
+func TestWatchExitOfGrandchild(t *testing.T) {
+	h := &osHost{}
+	_, in, out := startCmd(t, `sh -c "read x; exit 5" & echo $!; wait; read y`)
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := watch(t, h, pid)
+	in.Write([]byte("\n"))
+	how := waitHow(t, ch, "grandchild")
+	var u unix.Utsname
+	unix.Uname(&u)
+	t.Logf("kernel %s: %q", unix.ByteSliceToString(u.Release[:]), how)
+	if how != "exit status 5" && !kernelBefore(unix.ByteSliceToString(u.Release[:]), 6, 15) {
+		t.Fatalf("how %q", how)
+	}
+}
+
+// kernelBefore reports whether release (uname -r) is older than major.minor.
+func kernelBefore(release string, major, minor int) bool {
+	var a, b int
+	fmt.Sscanf(release, "%d.%d", &a, &b)
+	return a < major || (a == major && b < minor)
+}
