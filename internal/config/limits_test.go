@@ -83,3 +83,11 @@ func TestLimitChangeIsAChange(t *testing.T) {
 		t.Errorf("a changed memory_limit compares equal: update would not apply it")
 	}
 }
+
+// A listener may subscribe to the watchdog's own event type.
+func TestLimitEventSubscription(t *testing.T) {
+	cfg, err := loadText(t, "[eventlistener:alerts]\ncommand = /bin/cat\nevents = PROCESS_LIMIT_EXCEEDED\n")
+	if err != nil || len(cfg.Groups) != 1 || cfg.Groups[0].Events[0] != "PROCESS_LIMIT_EXCEEDED" {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+}
