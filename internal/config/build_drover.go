@@ -70,6 +70,7 @@ func (l *loader) buildDrover(g *getter) Drover {
 	d.Pidfile, _ = g.str("pidfile")
 	d.Limits = buildLimits(g)
 	droverDefaults(&d)
+	limitWarnings(g, d)
 	if warns, err := d.Ready.Validate(d.Sockets); err != nil {
 		g.fail("ready", verr("%v", err))
 	} else {

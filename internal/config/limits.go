@@ -91,6 +91,28 @@ func buildLimits(g *getter) Limits {
 	return l
 }
 
+// limitWarnings warns about a limit whose reload is a stop and start.
+func limitWarnings(g *getter, d Drover) {
+	if d.Reload != ReloadRestart {
+		return
+	}
+	for _, c := range []struct {
+		key string
+		on  bool
+	}{
+		{"memory_limit", (d.Limits.Memory > 0 || d.Limits.WorkerMemory > 0) && d.Limits.MemoryAction.Signal == 0},
+		{"cpu_limit", d.Limits.CPU > 0 && d.Limits.CPUAction.Signal == 0},
+	} {
+		if c.on {
+			key := c.key
+			if key == "memory_limit" && !g.has(key) {
+				key = "worker_memory_limit"
+			}
+			g.warn(key, "the watchdog's reload of this program is a stop and start (not zero-downtime: add sockets= or reload=)")
+		}
+	}
+}
+
 // limitDefaults sets every default of the watchdog's options. A program
 // without limits keeps the zero Limits.
 func limitDefaults(l *Limits) {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestLimits(t *testing.T) {
-	p, warns, err := loadProgram(t, "memory_limit = 300MB\nworker_memory_limit = 120 mb\nmemory_grace = 2500ms\n"+
+	p, warns, err := loadProgram(t, "sockets = tcp://127.0.0.1:8080\nmemory_limit = 300MB\nworker_memory_limit = 120 mb\nmemory_grace = 2500ms\n"+
 		"memory_action = signal:term\ncpu_limit = 150%\ncpu_grace = 30\n")
 	if err != nil || len(warns) != 0 {
 		t.Fatalf("%v %v", err, warns)
@@ -81,6 +81,23 @@ func TestLimitChangeIsAChange(t *testing.T) {
 	b, _, _ := loadProgram(t, "memory_limit = 400MB\n")
 	if a.Equal(b) {
 		t.Errorf("a changed memory_limit compares equal: update would not apply it")
+	}
+}
+
+// A limit whose reload is a restart is worth a warning.
+func TestLimitRestartWarns(t *testing.T) {
+	_, warns, err := loadProgram(t, "memory_limit = 100MB\n")
+	if err != nil || len(warns) != 1 || warns[0].Option != "memory_limit" || warns[0].Pos.Line != 4 ||
+		!strings.Contains(warns[0].Msg, "not zero-downtime") {
+		t.Fatalf("%v %+v", err, warns)
+	}
+	for _, body := range []string{
+		"memory_limit = 100MB\nsockets = tcp://127.0.0.1:8080\n",
+		"memory_limit = 100MB\nmemory_action = signal:TERM\n",
+	} {
+		if _, warns, err := loadProgram(t, body); err != nil || len(warns) != 0 {
+			t.Errorf("%q: %v %+v", body, err, warns)
+		}
 	}
 }
 

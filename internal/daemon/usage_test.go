@@ -108,3 +108,15 @@ func BenchmarkSampleTrees(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSampleTreesScan is a sample's cost without the kernel's children
+// lists (CONFIG_PROC_CHILDREN off): one stat read per process on the
+// machine.
+func BenchmarkSampleTreesScan(b *testing.B) {
+	b.Logf("processes on the machine: %d", len(allPids()))
+	for b.Loop() {
+		if kids, _ := scanProcs(); len(kids) == 0 {
+			b.Fatal("no processes")
+		}
+	}
+}
