@@ -59,7 +59,7 @@ func TestE2EMemoryWatchdogReloadsPuma(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := pumaBaseRSS(t, bin, dir)
+	base := pumaBaseRSS(t, bin, dir)[0]
 	limit := base + watchdogHeadroom
 	limitMB := (limit + 1<<20 - 1) >> 20
 
@@ -119,11 +119,13 @@ func TestE2EMemoryWatchdogReloadsPuma(t *testing.T) {
 }
 
 // pumaBaseRSS runs the app once under puma on its own port, without the
-// leak, answers a few requests and returns its RSS.
-func pumaBaseRSS(t *testing.T, bin, dir string) int64 {
+// leak, answers a few requests and returns the tree's RSS and its biggest
+// worker's.
+func pumaBaseRSS(t *testing.T, bin, dir string, args ...string) [2]int64 {
 	t.Helper()
 	port := freePort(t)
-	cmd := exec.Command(bin, "-C", "puma.rb", "-b", fmt.Sprintf("tcp://127.0.0.1:%d", port), "-t", "8:8", "config.ru")
+	args = append([]string{"-C", "puma.rb", "-b", fmt.Sprintf("tcp://127.0.0.1:%d", port), "-t", "8:8"}, args...)
+	cmd := exec.Command(bin, append(args, "config.ru")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "ZD_LEAK=0")
 	out, err := cmd.StdoutPipe()
@@ -137,7 +139,8 @@ func pumaBaseRSS(t *testing.T, bin, dir string) int64 {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	}()
-	// puma says so once it listens (its stdout ends at its exit).
+	// puma says so once it listens, after its workers booted (its stdout
+	// ends at its exit).
 	sc := bufio.NewScanner(out)
 	listening := false
 	for !listening && sc.Scan() {
@@ -156,7 +159,11 @@ func pumaBaseRSS(t *testing.T, bin, dir string) int64 {
 			t.Fatalf("calibration: %v", err)
 		}
 	}
-	return treeRSS(cmd.Process.Pid)
+	var worker int64
+	for _, p := range descendants(cmd.Process.Pid) {
+		worker = max(worker, treeRSS(p))
+	}
+	return [2]int64{treeRSS(cmd.Process.Pid), worker}
 }
 
 // treeRSS sums the RSS of pid and its descendants (as drover counts).
@@ -210,4 +217,106 @@ func logTime(t *testing.T, line string) time.Time {
 		t.Fatalf("no time in %q: %v", line, err)
 	}
 	return at
+}
+
+// watchdogClusterApp leaks in the one worker that creates the file
+// "leaker" first (it writes its pid there); answers name the worker.
+const watchdogClusterApp = `leaker = ENV["ZD_LEAK"] != "0" && begin
+  File.open("leaker", File::WRONLY | File::CREAT | File::EXCL) { |f| f.write(Process.pid) }
+  true
+rescue Errno::EEXIST
+  false
+end
+if leaker
+  $leak = []
+  Thread.new do
+    loop do
+      $leak << ("x" * (5 << 20))
+      sleep 1
+    end
+  end
+end
+run lambda { |env|
+  sleep 0.3 if env["PATH_INFO"] == "/slow"
+  [200, {"content-type" => "text/plain"}, ["gen=w#{Process.pid}\n"]]
+}
+`
+
+// memory_action = signal:TERM with worker_memory_limit, as
+// puma_worker_killer does: clustered puma (2 workers), one of which leaks
+// 5 MB/s; the watchdog sends TERM to that worker only, puma's master
+// replaces it, no reload happens, and no request fails.
+func TestE2EMemoryWatchdogSignalsPumaWorker(t *testing.T) {
+	bin := testenv.LookPath(t, "puma", "apt-get install puma")
+	dir := t.TempDir()
+	for name, text := range map[string]string{"config.ru": watchdogClusterApp, "puma.rb": "queue_requests false\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	worker := pumaBaseRSS(t, bin, dir, "-w", "2")[1]
+	limit := worker + 40<<20
+	limitMB := (limit + 1<<20 - 1) >> 20
+
+	port := freePort(t)
+	section := fmt.Sprintf("\n[program:web]\ncommand = %s -C puma.rb --bind-to-activated-sockets only -w 2 -t 4:4 config.ru\nserver = puma\n%s"+
+		"worker_memory_limit = %dMB\nmemory_grace = 2s\nmemory_action = signal:TERM\ndirectory = %s\nstartsecs = 1\n"+
+		"redirect_stderr = true\nstdout_logfile = /dev/stdout\nstdout_logfile_maxbytes = 0\n",
+		bin, strings.ReplaceAll(zdDroverLines, "@PORT@", strconv.Itoa(port)), limitMB, dir)
+	d := startDaemon(t, "drover", config{Bare: true, Raw: section})
+	d.waitLog(0, `success: web entered RUNNING`)
+	master := d.matchAfter(0, regexp.MustCompile(`spawned: 'web' with pid (\d+)`)).m[1]
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	l := startLoad(t, url, zdTag, 3*time.Minute)
+	// Both workers answer before the leak is judged.
+	if _, err := l.settle(10, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	steadyFrom := time.Now()
+	mpid, _ := strconv.Atoi(master)
+	var known []string // the workers that run now
+	for _, p := range descendants(mpid) {
+		known = append(known, fmt.Sprintf("w%d", p))
+	}
+	mark := d.mark()
+	re := regexp.MustCompile(`memory limit: 'web' worker (\d+) RSS (\d+) MB > \d+ MB for ([0-9.]+s): sending TERM to worker (\d+)`)
+	d.waitLog(mark, re.String())
+	hit := d.matchAfter(mark, re)
+	opFrom := logTime(t, hit.line)
+	leaker, err := os.ReadFile(filepath.Join(dir, "leaker"))
+	if err != nil || string(leaker) != hit.m[1] || hit.m[4] != hit.m[1] {
+		t.Fatalf("signalled worker %s, the leaking one is %q (%v)", hit.m[1], leaker, err)
+	}
+	// puma's master replaces the worker; the load sees the new one.
+	next, err := l.waitNewTag(known, 5, 30*time.Second)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.output())
+	}
+	opTo := time.Now()
+	var workers []int64
+	for _, p := range descendants(mpid) {
+		workers = append(workers, treeRSS(p)>>20)
+	}
+	l.stop()
+	rep := l.report()
+	stall := l.checkStall(t, "the worker's replacement", steadyFrom, opFrom, opTo)
+	zdReportf(t, "memory watchdog, clustered puma, one worker leaking 5 MB/s: biggest worker's base RSS %d MB, worker_memory_limit %d MB (grace 2s); "+
+		"TERM to worker %s at %s MB, held %s; replaced by %s after %v; workers' RSS after %v MB; %v; %s",
+		worker>>20, limitMB, hit.m[1], hit.m[2], hit.m[3], next, opTo.Sub(opFrom).Round(time.Millisecond), workers, rep, stall)
+
+	if rep.Failed != 0 || rep.Retried != 0 {
+		t.Errorf("%d requests failed, %d re-sent: %v %v\ndrover's log:\n%s", rep.Failed, rep.Retried, rep.Examples, rep.Resent, d.output())
+	}
+	for _, w := range workers {
+		if w<<20 >= limit {
+			t.Errorf("a worker over the limit after the replacement: %v MB", workers)
+		}
+	}
+	out := d.output()
+	if strings.Contains(out, "reloading") || strings.Count(out, "memory limit:") != 1 {
+		t.Errorf("want exactly one signal and no reload:\n%s", out)
+	}
+	if in := d.droverCtl("pid", "web"); strings.TrimSpace(in.Stdout) != master {
+		t.Errorf("drover pid web: %q, want the master %s", in.Stdout, master)
+	}
 }
