@@ -126,7 +126,8 @@ func (c *core) sampleLimits() {
 			delete(c.lim.procs, p)
 			continue
 		}
-		if p.reload != nil || st.acting || p.cur == nil || p.cur.pid == 0 {
+		// Not judged while a reload or a hand-off runs (two generations).
+		if p.reload != nil || p.handoff != nil || st.acting || p.cur == nil || p.cur.pid == 0 {
 			*st = limitState{acting: st.acting} // a new generation starts afresh
 			continue
 		}
@@ -152,7 +153,7 @@ func (c *core) sampled(targets []limitTarget, usage map[int]TreeUsage, now time.
 		st := c.lim.procs[tg.p]
 		tree, ok := usage[tg.pid]
 		if st == nil || !ok || len(tree) == 0 || tg.p.state != Running || tg.p.cur == nil ||
-			tg.p.cur.pid != tg.pid || tg.p.reload != nil || st.acting {
+			tg.p.cur.pid != tg.pid || tg.p.reload != nil || tg.p.handoff != nil || st.acting {
 			continue
 		}
 		if st.pid != tg.pid {
