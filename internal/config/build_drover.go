@@ -68,7 +68,9 @@ func (l *loader) buildDrover(g *getter) Drover {
 	d.ReadyTimeout = seconds(g, "ready_timeout")
 	d.GracefulTimeout = seconds(g, "graceful_timeout")
 	d.Pidfile, _ = g.str("pidfile")
+	d.Limits = buildLimits(g)
 	droverDefaults(&d)
+	limitWarnings(g, d)
 	if warns, err := d.Ready.Validate(d.Sockets); err != nil {
 		g.fail("ready", verr("%v", err))
 	} else {
@@ -163,5 +165,5 @@ func (d Drover) equal(e Drover) bool {
 		d.SocketGID == e.SocketGID && d.Server.Name == e.Server.Name &&
 		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready.String() == e.Ready.String() &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
-		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile
+		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits
 }

@@ -154,6 +154,8 @@ func EventClassName(name string) string {
 		return "ProcessGroupAddedEvent"
 	case "PROCESS_GROUP_REMOVED":
 		return "ProcessGroupRemovedEvent"
+	case "PROCESS_LIMIT_EXCEEDED": // drover's own (the limit watchdog)
+		return "ProcessLimitExceededEvent"
 	case "PROCESS_LOG":
 		return "ProcessLogEvent"
 	case "PROCESS_LOG_STDERR":

@@ -55,7 +55,7 @@ func optionDefaults(kind string) map[string]string {
 			"user": noDefault, "redirect_stderr": "false", "environment": "",
 			"directory": noDefault, "umask": noDefault, "serverurl": "AUTO",
 		}
-		for _, k := range droverOptions {
+		for _, k := range append(droverOptions, limitOptions...) {
 			m[k] = noDefault // drover's own; defaults in droverDefaults
 		}
 		for _, s := range []string{"stdout", "stderr"} {

@@ -271,6 +271,8 @@ type Drover struct {
 	// Pidfile is the server's own pidfile, only a hint when following a
 	// re-exec'd master.
 	Pidfile string
+	// Limits are the memory and CPU watchdog's limits (limits.go).
+	Limits Limits
 }
 
 // EnvVar is one KEY=value pair.

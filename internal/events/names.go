@@ -63,8 +63,25 @@ func FromSupervisor(e supervisor.Event) (ev Event, ok bool) {
 		}
 		// supervisord calls both the shutdown and the restart STOPPING.
 		return Event{Name: "SUPERVISOR_STATE_CHANGE_STOPPING"}, true
+	case supervisor.EventLimit:
+		if e.Limit != nil {
+			return limitExceeded(e), true
+		}
 	}
 	return Event{}, false
+}
+
+// limitExceeded is drover's own PROCESS_LIMIT_EXCEEDED: the watchdog acts
+// on a breach. value and limit are bytes (memory) or percent of one CPU
+// (cpu); worker is the process over worker_memory_limit (0: the whole
+// tree); target the signalled worker (0 for reload).
+func limitExceeded(e supervisor.Event) Event {
+	b := e.Limit
+	return Event{"PROCESS_LIMIT_EXCEEDED", "processname:" + e.Name + " groupname:" + e.Group +
+		" pid:" + strconv.Itoa(e.Pid) + " resource:" + b.Resource + " worker:" + strconv.Itoa(b.Worker) +
+		" value:" + strconv.FormatFloat(b.Value, 'f', -1, 64) + " limit:" + strconv.FormatFloat(b.Max, 'f', -1, 64) +
+		" held:" + strconv.FormatFloat(b.Held.Seconds(), 'f', 1, 64) + " action:" + b.Action +
+		" target:" + strconv.Itoa(b.Target)}
 }
 
 // processState is PROCESS_STATE_<To> with supervisord's tokens: tries for

@@ -2,6 +2,7 @@ package events
 
 import (
 	"testing"
+	"time"
 
 	"github.com/drover-sh/drover/internal/supervisor"
 )
@@ -65,6 +66,12 @@ func TestPayloads(t *testing.T) {
 		{supervisor.Event{Kind: supervisor.EventSupervisorState, Supervisor: supervisor.StateRunning}, "SUPERVISOR_STATE_CHANGE_RUNNING", ""},
 		{supervisor.Event{Kind: supervisor.EventSupervisorState, Supervisor: supervisor.StateShutdown}, "SUPERVISOR_STATE_CHANGE_STOPPING", ""},
 		{supervisor.Event{Kind: supervisor.EventSupervisorState, Supervisor: supervisor.StateRestarting}, "SUPERVISOR_STATE_CHANGE_STOPPING", ""},
+		{supervisor.Event{Kind: supervisor.EventLimit, Group: "g", Name: "p", Pid: 42, Limit: &supervisor.LimitBreach{
+			Resource: "memory", Value: 432013312, Max: 314572800, Held: 10 * time.Second, Action: "reload"}},
+			"PROCESS_LIMIT_EXCEEDED", "processname:p groupname:g pid:42 resource:memory worker:0 value:432013312 limit:314572800 held:10.0 action:reload target:0"},
+		{supervisor.Event{Kind: supervisor.EventLimit, Group: "g", Name: "p", Pid: 42, Limit: &supervisor.LimitBreach{
+			Resource: "cpu", Worker: 43, Value: 180.5, Max: 150, Held: 2500 * time.Millisecond, Action: "signal:TERM", Target: 43}},
+			"PROCESS_LIMIT_EXCEEDED", "processname:p groupname:g pid:42 resource:cpu worker:43 value:180.5 limit:150 held:2.5 action:signal:TERM target:43"},
 	} {
 		ev, ok := FromSupervisor(c.e)
 		if !ok || ev.Name != c.name || ev.Payload != c.payload {

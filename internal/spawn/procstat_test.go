@@ -6,18 +6,19 @@ import (
 )
 
 func TestParseProcStat(t *testing.T) {
-	line := "9132 (we ird) (x)) S 8863 8800 18398 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 363478 3133440 389\n"
+	line := "9132 (we ird) (x)) S 8863 8800 18398 0 -1 4194304 101 0 0 0 7 5 0 0 20 0 1 0 363478 3133440 389\n"
 	st, ok := ParseProcStat([]byte(line))
-	if !ok || st != (ProcStat{State: 'S', PPid: 8863, PGid: 8800, Start: 363478}) {
+	if !ok || st != (ProcStat{State: 'S', PPid: 8863, PGid: 8800, CPU: 12, Start: 363478, RSS: 389}) {
 		t.Fatalf("%+v %v", st, ok)
 	}
-	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2", "1 (x) S a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"} {
+	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2", "1 (x) S a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22",
+		"1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"} { // no rss
 		if _, ok := ParseProcStat([]byte(bad)); ok {
 			t.Errorf("parsed %q", bad)
 		}
 	}
 	self, err := ReadProcStat(os.Getpid())
-	if err != nil || self.PPid != os.Getppid() || self.State == 'Z' {
+	if err != nil || self.PPid != os.Getppid() || self.State == 'Z' || self.RSS <= 0 {
 		t.Fatalf("own stat %+v %v", self, err)
 	}
 }

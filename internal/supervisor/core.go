@@ -54,6 +54,9 @@ type core struct {
 
 	finished bool
 	exitErr  error
+
+	// lim is the memory and CPU watchdog (limits.go).
+	lim limitWatch
 }
 
 // group is one active process group.
@@ -175,6 +178,7 @@ func newCore(s *Supervisor) *core {
 		programs: make(map[string]*program),
 	}
 	c.report = timer{idx: -1, fire: (*core).fireReport}
+	c.initLimits()
 	return c
 }
 

@@ -23,6 +23,9 @@ const (
 	// (RUNNING at startup, SHUTDOWN or RESTARTING when the ordered stop
 	// begins: supervisord calls the latter STOPPING).
 	EventSupervisorState
+	// EventLimit is drover's own: the limit watchdog found a breach that
+	// held for its grace window and acts on it (Limit says what).
+	EventLimit
 )
 
 // Event is one notification from the owner goroutine. The fields carry
@@ -47,6 +50,8 @@ type Event struct {
 	// Config is the added group's config for EventGroupAdded (event
 	// listener pools are built from it).
 	Config *config.Group
+	// Limit is the breach of an EventLimit.
+	Limit *LimitBreach
 }
 
 // bus hands events to the observer (see Supervisor.Observe). It has its
