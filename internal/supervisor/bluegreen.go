@@ -383,6 +383,7 @@ func (c *core) serveFrom(p *proc, next *instance) {
 		p.cfg = next.cfg
 		p.pending = ""
 		c.logf(slog.LevelInfo, "'%s' runs its new config from pid %d on", p.cfg.Name, next.pid)
+		c.watchLimits(p) // limits the update added
 	}
 }
 

@@ -81,8 +81,8 @@ func TestE2EMemoryWatchdogReloadsPuma(t *testing.T) {
 	mark := d.mark()
 	d.waitLog(mark, `memory limit: 'web' process tree RSS \d+ MB > \d+ MB for [0-9.]+s: reloading`)
 	d.waitLog(mark, `memory limit: 'web' reloaded`)
-	breach := d.matchAfter(mark, regexp.MustCompile(`memory limit: 'web' process tree RSS (\d+) MB > (\d+) MB for ([0-9.]+s): reloading`))
-	opFrom, opTo := logTime(t, breach.line), logTime(t, d.matchAfter(mark, regexp.MustCompile(`memory limit: 'web' reloaded`)).line)
+	breach := d.submatchAfter(mark, regexp.MustCompile(`memory limit: 'web' process tree RSS (\d+) MB > (\d+) MB for ([0-9.]+s): reloading`))
+	opFrom, opTo := logTime(t, breach.line), logTime(t, d.submatchAfter(mark, regexp.MustCompile(`memory limit: 'web' reloaded`)).line)
 	next, err := l.waitNewTag([]string{first}, 5, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func treeRSS(pid int) int64 {
 // newGenerationPid is the pid of the generation spawned after mark.
 func newGenerationPid(t *testing.T, d *daemon, mark int) int {
 	t.Helper()
-	m := d.matchAfter(mark, regexp.MustCompile(`spawned: 'web' with pid (\d+) \(new generation\)`))
+	m := d.submatchAfter(mark, regexp.MustCompile(`spawned: 'web' with pid (\d+) \(new generation\)`))
 	pid, _ := strconv.Atoi(m.m[1])
 	return pid
 }
@@ -191,8 +191,8 @@ type logLine struct {
 	m    []string
 }
 
-// matchAfter is the first output line after mark that re matches.
-func (d *daemon) matchAfter(mark int, re *regexp.Regexp) logLine {
+// submatchAfter is the first output line after mark that re matches.
+func (d *daemon) submatchAfter(mark int, re *regexp.Regexp) logLine {
 	d.t.Helper()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -265,7 +265,7 @@ func TestE2EMemoryWatchdogSignalsPumaWorker(t *testing.T) {
 		bin, strings.ReplaceAll(zdDroverLines, "@PORT@", strconv.Itoa(port)), limitMB, dir)
 	d := startDaemon(t, "drover", config{Bare: true, Raw: section})
 	d.waitLog(0, `success: web entered RUNNING`)
-	master := d.matchAfter(0, regexp.MustCompile(`spawned: 'web' with pid (\d+)`)).m[1]
+	master := d.submatchAfter(0, regexp.MustCompile(`spawned: 'web' with pid (\d+)`)).m[1]
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	l := startLoad(t, url, zdTag, 3*time.Minute)
 	// Both workers answer before the leak is judged.
@@ -281,7 +281,7 @@ func TestE2EMemoryWatchdogSignalsPumaWorker(t *testing.T) {
 	mark := d.mark()
 	re := regexp.MustCompile(`memory limit: 'web' worker (\d+) RSS (\d+) MB > \d+ MB for ([0-9.]+s): sending TERM to worker (\d+)`)
 	d.waitLog(mark, re.String())
-	hit := d.matchAfter(mark, re)
+	hit := d.submatchAfter(mark, re)
 	opFrom := logTime(t, hit.line)
 	leaker, err := os.ReadFile(filepath.Join(dir, "leaker"))
 	if err != nil || string(leaker) != hit.m[1] || hit.m[4] != hit.m[1] {
