@@ -116,3 +116,34 @@ func TestSocketsPerProcess(t *testing.T) {
 		t.Errorf("one address for every process: %v", err)
 	}
 }
+
+// HandsOffTo: what a new generation takes at spawn can change; names, log
+// files and sockets cannot (they outlive generations), and only blue/green
+// hands off.
+func TestHandsOffTo(t *testing.T) {
+	base := "sockets = tcp://127.0.0.1:8080\nserver = puma\nenvironment = A=\"1\"\n"
+	a, _, err := loadProgram(t, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{base, true},
+		{"sockets = tcp://127.0.0.1:8080\nserver = puma\nenvironment = A=\"2\"\n", true},
+		{base + "directory = /srv\nstopwaitsecs = 30\nready_timeout = 5\n", true},
+		{"sockets = tcp://127.0.0.1:8081\nserver = puma\nenvironment = A=\"1\"\n", false},
+		{base + "stdout_logfile = /var/log/web.log\n", false},
+		{base + "reload = restart\n", false},
+		{"environment = A=\"1\"\n", false},
+	} {
+		b, _, err := loadProgram(t, c.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.HandsOffTo(b); got != c.want {
+			t.Errorf("%q: HandsOffTo %v, want %v", c.body, got, c.want)
+		}
+	}
+}

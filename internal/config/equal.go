@@ -24,6 +24,8 @@ func (p *Process) Equal(q *Process) bool {
 }
 
 func (t LogTarget) equal(u LogTarget) bool {
+	// supervisord's Config.__eq__ skips an option that is Automatic on
+	// either side.
 	if !t.Auto && !u.Auto && t.Path != u.Path {
 		return false
 	}
@@ -88,6 +90,10 @@ func (g *Group) Equal(h *Group) bool {
 // program's log files and listening sockets outlive its generations.
 func (p *Process) HandsOffTo(q *Process) bool {
 	if p == nil || q == nil || q.Drover.Reload != ReloadBlueGreen || len(q.Drover.Sockets) == 0 || q.EventListener {
+		return false
+	}
+	// Equal lets AUTO match any path; the log files here must be the same.
+	if p.Stdout.Auto != q.Stdout.Auto || p.Stderr.Auto != q.Stderr.Auto {
 		return false
 	}
 	r := *q
