@@ -107,9 +107,9 @@ var Presets = []Preset{
 		Reload: syscall.SIGUSR1, // phased restart: cluster mode without preload
 		Reexec: syscall.SIGUSR2, // exec in place, same pid
 		// puma stops on HUP unless its stdout is redirected.
-		Never:    []syscall.Signal{syscall.SIGHUP},
-		Inherit:  ListenFDs,
-		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+; queue_requests false in cfg, else puma closes keep-alive connections under their clients on TERM); the default readiness GETs / on the probe socket (set ready = http://{probe}/health if / is not 2xx); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\" and never sends READY=1)",
+		Never:   []syscall.Signal{syscall.SIGHUP},
+		Inherit: ListenFDs,
+		Usage:   "puma -C cfg --bind-to-activated-sockets only (puma 5.0+; queue_requests false in cfg, else puma closes keep-alive connections under their clients on TERM); the default readiness GETs / on the probe socket (set ready = http://{probe}/health if / is not 2xx); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\" and never sends READY=1)",
 		// --bind-to-activated-sockets only serves every inherited socket,
 		// the probe socket too, and answers only once the app is loaded
 		// (single mode) or a worker booted (cluster mode). notify would be
