@@ -66,6 +66,12 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 	}
 	if strings.HasPrefix(sec.name, kindProgram+":") {
 		t.Drover = l.buildDrover(g)
+		// A server= program stops the way its server stops gracefully
+		// unless stopsignal= says otherwise: TERM is unicorn's and
+		// starman's immediate stop.
+		if t.Drover.Server.Name != "" && !g.has("stopsignal") {
+			t.StopSignal = t.Drover.Server.GracefulStop
+		}
 	}
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {
@@ -145,6 +151,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			pg.fail("process_name", err)
 		} else if p.Name == "" {
 			pg.failf("process_name", "the name is empty")
+		}
+		if n == start && strings.HasPrefix(sec.name, kindProgram+":") {
+			l.presetTraps(pg, &p) // once per section, not per process
 		}
 		pp := p
 		out = append(out, &pp)

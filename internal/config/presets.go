@@ -71,6 +71,10 @@ type Preset struct {
 	// reload (they drop requests, stop it, or re-exec it): the reference's
 	// table, kept with the preset it belongs to.
 	Never []syscall.Signal
+	// Deadly are signals the server leaves unhandled, so their default
+	// action kills it at once (drover check warns about them as stop
+	// signals).
+	Deadly []syscall.Signal
 	// Inherit is how the server takes inherited sockets.
 	Inherit InheritMode
 	// Usage is how to start it so it uses the inherited sockets, for the
@@ -107,7 +111,10 @@ var Presets = []Preset{
 		Reload: syscall.SIGUSR1, // phased restart: cluster mode without preload
 		Reexec: syscall.SIGUSR2, // exec in place, same pid
 		// puma stops on HUP unless its stdout is redirected.
-		Never:   []syscall.Signal{syscall.SIGHUP},
+		Never: []syscall.Signal{syscall.SIGHUP},
+		// puma 5.6.5 traps USR1, USR2, TERM, INT, HUP (and TTIN, TTOU in
+		// cluster mode); QUIT kills it outright.
+		Deadly:  []syscall.Signal{syscall.SIGQUIT},
 		Inherit: ListenFDs,
 		Usage:   "puma -C cfg --bind-to-activated-sockets only (puma 5.0+; queue_requests false in cfg, else puma closes keep-alive connections under their clients on TERM); the default readiness GETs / on the probe socket (set ready = http://{probe}/health if / is not 2xx); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\" and never sends READY=1)",
 		// --bind-to-activated-sockets only serves every inherited socket,
