@@ -297,7 +297,7 @@ func setProcessInfo(pi *rpc.ProcessInfo, in *supervisor.Info) {
 	pi.StdoutLogfile, pi.StderrLogfile = in.StdoutLogfile, in.StderrLogfile
 	pi.PID = in.Pid
 	pi.Generation, pi.Reexecs, pi.PrevPID = in.Generation, in.Reexecs, in.PrevPid
-	pi.HandoffPID, pi.Reloading = in.HandoffPid, string(in.Reloading)
+	pi.HandoffPID, pi.Reloading, pi.Strategy = in.HandoffPid, string(in.Reloading), string(in.Strategy)
 }
 
 // configInfo is p's getAllConfigInfo struct; created holds the AUTO log

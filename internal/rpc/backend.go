@@ -124,6 +124,8 @@ type ProcessInfo struct {
 	PrevPID    int
 	HandoffPID int
 	Reloading  string
+	// Strategy is the configured reload strategy.
+	Strategy string
 }
 
 // ResultOf builds the Result for one process from the error of its

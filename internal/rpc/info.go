@@ -92,6 +92,7 @@ func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 		num("prev_pid", int64(pi.PrevPID))
 		num("handoff_pid", int64(pi.HandoffPID))
 		str("reloading", pi.Reloading)
+		str("strategy", pi.Strategy)
 	}
 	return append(dst, "</struct></value>"...), nil
 }

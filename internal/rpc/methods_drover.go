@@ -16,7 +16,7 @@ func droverMethods() map[string]*method {
 			help: "Reload every running process, one at a time, stopping at the first failure"},
 		"drover.getProcessInfo": {params: p(kString), names: n("name"), required: 1, ret: "struct", readOnly: true,
 			call: droverProcessInfo,
-			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid and reloading"},
+			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid, reloading and strategy (the configured reload strategy)"},
 		"drover.getAllProcessInfo": {ret: kArray, readOnly: true, call: droverAllProcessInfo,
 			help: "Return drover.getProcessInfo's struct for every process"},
 		"drover.getAllProcessStatus": {ret: kArray, readOnly: true, call: droverAllProcessStatus,

@@ -43,6 +43,9 @@ type Info struct {
 	HandoffPid int
 	// Reloading is the strategy of the reload under way ("" when none).
 	Reloading config.ReloadStrategy
+	// Strategy is the configured reload strategy (restart when none), so
+	// a client can say whether a reload was a restart.
+	Strategy config.ReloadStrategy
 }
 
 // info is the snapshot of p at now.
@@ -77,6 +80,10 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 	in.Reloading = ""
 	if p.reload != nil {
 		in.Reloading = p.reload.strategy
+	}
+	in.Strategy = p.cfg.Drover.Reload
+	if in.Strategy == "" {
+		in.Strategy = config.ReloadRestart
 	}
 }
 
