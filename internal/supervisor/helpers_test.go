@@ -61,6 +61,9 @@ type fakeHost struct {
 	// each spawn request.
 	bound []*fakeSockets
 	gens  []int
+	// refusals records Sockets.Refuse and the Reopen after it, in order
+	// ("refuse web", "reopen web").
+	refusals []string
 }
 
 func (h *fakeHost) releasedOf(pid int) int {

@@ -77,6 +77,9 @@ func (c *core) change(p *proc, to State, pid int, expected bool) {
 		c.armReport()
 	}
 	c.dirty = true
+	if to == Stopped || to == Fatal {
+		c.socketsIdle(p, to)
+	}
 	c.s.bus.publish(Event{
 		Kind: EventProcessState, Time: time.Now(), Group: p.group.name, Name: p.cfg.Name,
 		From: from, To: to, Pid: pid, Tries: p.backoff, Expected: expected,

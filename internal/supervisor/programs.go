@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/drover-sh/drover/internal/config"
 )
@@ -19,7 +21,17 @@ type program struct {
 	gen     int             // the last generation spawned
 	specs   []config.Socket // what sockets was bound from
 	sockets Sockets         // nil until a spawn needs them
+	// refuse is the deadline after which the sockets of a STOPPED
+	// program refuse connections (refuseGrace).
+	refuse timer
 }
+
+// refuseGrace is how long the sockets of a program that went STOPPED keep
+// queuing connections before they refuse them: supervisorctl's restart is
+// stopProcess, then startProcess (two calls), and what was queued between
+// them must be served by the start. FATAL refuses at once: only a command
+// starts it again.
+const refuseGrace = 2 * time.Second
 
 func programKey(p *proc) string { return p.group.name + ":" + p.cfg.Name }
 
@@ -28,9 +40,41 @@ func (c *core) program(p *proc) *program {
 	pr := c.programs[k]
 	if pr == nil {
 		pr = &program{}
+		pr.refuse = timer{idx: -1, fire: func(c *core) { c.refuseIfIdle(k, pr) }}
 		c.programs[k] = pr
 	}
 	return pr
+}
+
+// socketsIdle is called when p entered STOPPED or FATAL: its sockets will
+// refuse connections (after refuseGrace for STOPPED) instead of queuing
+// them for nobody. The next spawn reopens them (listen).
+func (c *core) socketsIdle(p *proc, to State) {
+	pr := c.programs[programKey(p)]
+	if pr == nil || pr.sockets == nil {
+		return
+	}
+	if to == Fatal {
+		c.timers.cancel(&pr.refuse)
+		pr.sockets.Refuse()
+		return
+	}
+	c.timers.arm(&pr.refuse, time.Now().Add(refuseGrace))
+}
+
+// refuseIfIdle refuses pr's connections if its process is still STOPPED
+// or FATAL (or gone) when refuseGrace ends.
+func (c *core) refuseIfIdle(k string, pr *program) {
+	if pr.sockets == nil {
+		return
+	}
+	group, name, _ := strings.Cut(k, ":")
+	if g := c.groups[group]; g != nil {
+		if p := g.byName[name]; p != nil && p.state != Stopped && p.state != Fatal {
+			return
+		}
+	}
+	pr.sockets.Refuse()
 }
 
 // listen takes inst's listeners: p's sockets are bound on first use, and
@@ -51,6 +95,8 @@ func (c *core) listen(inst *instance, pr *program, beside bool) error {
 		}
 		pr.sockets, pr.specs = s, slices.Clone(want)
 	}
+	c.timers.cancel(&pr.refuse)
+	pr.sockets.Reopen()
 	inst.sockets = pr.sockets
 	inst.listeners = pr.sockets.Listen(beside)
 	return nil
@@ -93,6 +139,10 @@ func (s *Supervisor) Handover(next *Supervisor) {
 			_, keep = next.core.programs[k]
 		}
 		if keep {
+			// A pending refusal ends with this core: the next one
+			// starts its programs on the sockets (a daemon restart
+			// keeps what was queued meanwhile).
+			pr.refuse.idx = -1
 			next.core.programs[k] = pr
 			continue
 		}

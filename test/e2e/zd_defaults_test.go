@@ -3,10 +3,15 @@
 package e2e
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,4 +85,93 @@ func (l *load) count(tag string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.seen[tag]
+}
+
+// TestE2EStoppedSocketsRefuse, with the real binary and real sockets: a
+// program that stays STOPPED has its held socket refuse new connections at
+// once (ECONNREFUSED, not a hang in the accept queue); a connection made
+// between a stop and the start that follows (supervisorctl restart is
+// those two calls) waits in the queue and is answered by the new process.
+func TestE2EStoppedSocketsRefuse(t *testing.T) {
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	section := fmt.Sprintf("\n[program:web]\ncommand = %s\nsockets = tcp://%s\nready = http://{probe}/\n",
+		strings.TrimSuffix(childCmd("x"), " x")+" zd-serve", addr)
+	d := startDaemon(t, "drover", config{Bare: true, Raw: section})
+	d.waitLog(0, `success: web entered RUNNING`)
+	if _, err := zdGet("http://" + addr); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stop, then a request before the start: queued, then served.
+	if r := d.droverCtl("stop", "web"); r.Code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	m := d.mark()
+	queued := make(chan error, 1)
+	conn, err := net.Dial("tcp", addr) // into the accept queue: nobody accepts now
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		_ = conn.SetDeadline(time.Now().Add(requestTimeout))
+		if _, err := fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", addr); err != nil {
+			queued <- err
+			return
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		queued <- err
+	}()
+	if r := d.droverCtl("start", "web"); r.Code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	if err := <-queued; err != nil {
+		t.Errorf("a request queued between stop and start: %v", err)
+	}
+	if d.logged(m, "refuse connections") {
+		t.Errorf("sockets refused during a stop-then-start:\n%s", d.output())
+	}
+
+	// Stopped for good: refused at once once the grace is over.
+	if r := d.droverCtl("stop", "web"); r.Code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	d.waitLog(m, `'web' is not running: its sockets refuse connections`)
+	t0 := time.Now()
+	dl := net.Dialer{Timeout: requestTimeout}
+	c, err := dl.Dial("tcp", addr)
+	took := time.Since(t0)
+	if c != nil {
+		c.Close()
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) || took > time.Second {
+		t.Fatalf("connect to a STOPPED program's socket: %v after %v, want ECONNREFUSED at once", err, took)
+	}
+	zdReportf(t, "STOPPED program's socket: connect refused in %v; a request queued between stop and start was served", took.Round(time.Microsecond))
+	// Started again: it serves on the same socket.
+	if r := d.droverCtl("start", "web"); r.Code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	if _, err := zdGet("http://" + addr); err != nil {
+		t.Errorf("after the start: %v", err)
+	}
+}
+
+// logged reports whether a line from index from on contains s.
+func (d *daemon) logged(from int, s string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, l := range d.lines[min(from, len(d.lines)):] {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
