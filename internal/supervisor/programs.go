@@ -51,7 +51,10 @@ func (c *core) program(p *proc) *program {
 // them for nobody. The next spawn reopens them (listen).
 func (c *core) socketsIdle(p *proc, to State) {
 	pr := c.programs[programKey(p)]
-	if pr == nil || pr.sockets == nil {
+	// A daemon that shuts down closes the sockets; one that restarts
+	// hands them to the next supervisor, which starts the programs on
+	// them: what clients queue meanwhile is served then.
+	if pr == nil || pr.sockets == nil || c.state != StateRunning {
 		return
 	}
 	if to == Fatal {
@@ -65,7 +68,7 @@ func (c *core) socketsIdle(p *proc, to State) {
 // refuseIfIdle refuses pr's connections if its process is still STOPPED
 // or FATAL (or gone) when refuseGrace ends.
 func (c *core) refuseIfIdle(k string, pr *program) {
-	if pr.sockets == nil {
+	if pr.sockets == nil || c.state != StateRunning {
 		return
 	}
 	group, name, _ := strings.Cut(k, ":")

@@ -123,3 +123,26 @@ func TestSocketsRefuseWhenFatal(t *testing.T) {
 		wantRefusals(t, hs, "refuse web", "reopen web")
 	})
 }
+
+// TestSocketsKeptAcrossDaemonRestart: while the daemon restarts (or shuts
+// down) a program that already stopped keeps its sockets queuing, however
+// long the others take to stop: the next supervisor starts it on them.
+func TestSocketsKeptAcrossDaemonRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("web", sockets("tcp://127.0.0.1:8080"), prio(1)),
+			single("slow", prio(2), stopwait(10*time.Second))), nil)
+		hs.sleepUntil(time.Second)
+		restarted := async(func() error { return hs.s.Restart(bg) })
+		synctest.Wait()
+		hs.exit(hs.lastPid("web"), 0)
+		hs.wantState("web", Stopped)
+		time.Sleep(5 * refuseGrace) // slow ignores its stop signal
+		synctest.Wait()
+		wantRefusals(t, hs)
+		hs.killed(hs.lastPid("slow"), syscall.SIGKILL)
+		if err, ok := ready(t, restarted); !ok || err != nil {
+			t.Fatalf("restart: %v %v", err, ok)
+		}
+		wantRefusals(t, hs)
+	})
+}
