@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // presetTraps warns (with file:line) about what would defeat a server=
@@ -42,6 +44,14 @@ func (l *loader) presetTraps(g *getter, p *Process) {
 			warn(key, "%s %s; %s stops gracefully on %s", SignalName(sig), why, srv.Name, SignalName(srv.GracefulStop))
 		}
 	}
+	if d.Reload == ReloadSignal && g.has("reload_signal") && d.ReloadSignal != srv.Reload {
+		if why := srv.signalTrap(d.ReloadSignal); why != "" {
+			warn("reload_signal", "%s %s; %s reloads in place on %s", SignalName(d.ReloadSignal), why, srv.Name, SignalName(srv.Reload))
+		}
+	}
+	if d.Reload == ReloadReexec && srv.Name == "gunicorn" && len(d.Sockets) > 0 {
+		warn("reload", "gunicorn 20.1's own re-exec (USR2) fails with inherited sockets (Errno 88): keep reload = bluegreen on sockets=, or bind in gunicorn without sockets=")
+	}
 	if len(d.Sockets) > 0 && d.Ready.Kind == "" {
 		warn("server", "no ready=: a new generation counts as ready after startsecs (%v) and gets the traffic whether it serves or not; use ready = http://{probe}/path", p.StartSecs)
 	}
@@ -62,6 +72,11 @@ func (l *loader) presetTraps(g *getter, p *Process) {
 		}
 		if hasFlag(args, "-p", "--pid") {
 			warn("command", "gunicorn --pid: a new generation finds the old one's pid in the file and refuses to start; drop it (drover knows the pid)")
+		}
+		for _, v := range flagValues(args, "--graceful-timeout") {
+			if n, err := strconv.Atoi(v); err == nil && time.Duration(n)*time.Second > d.GracefulTimeout {
+				warn("command", "gunicorn --graceful-timeout %s is longer than graceful_timeout (%v): drover kills the old generation before gunicorn's own graceful stop ends", v, d.GracefulTimeout)
+			}
 		}
 		if hasFlag(args, "-D", "--daemon") {
 			warn("command", "gunicorn --daemon detaches from drover, which then sees it exit; drop it")
