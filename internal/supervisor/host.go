@@ -131,7 +131,7 @@ type Sockets interface {
 	Queued(l *reload.Set) int
 	// Refuse makes the listeners refuse new connections (and reset the
 	// queued ones) while no generation will serve them: the program is
-	// STOPPED or FATAL. Reopen undoes it; the supervisor calls it before
+	// STOPPED, FATAL, or EXITED with no restart due. Reopen undoes it; the supervisor calls it before
 	// every spawn. Both are idempotent.
 	Refuse()
 	Reopen()

@@ -77,7 +77,7 @@ func (c *core) change(p *proc, to State, pid int, expected bool) {
 		c.armReport()
 	}
 	c.dirty = true
-	if to == Stopped || to == Fatal {
+	if to == Stopped || to == Fatal || to == Exited {
 		c.socketsIdle(p, to)
 	}
 	c.s.bus.publish(Event{

@@ -46,9 +46,10 @@ func (c *core) program(p *proc) *program {
 	return pr
 }
 
-// socketsIdle is called when p entered STOPPED or FATAL: its sockets will
-// refuse connections (after refuseGrace for STOPPED) instead of queuing
-// them for nobody. The next spawn reopens them (listen).
+// socketsIdle is called when p entered STOPPED, EXITED or FATAL: its
+// sockets will refuse connections (after refuseGrace, but for FATAL)
+// instead of queuing them for nobody, unless a start comes first. The
+// next spawn reopens them (listen).
 func (c *core) socketsIdle(p *proc, to State) {
 	pr := c.programs[programKey(p)]
 	// A daemon that shuts down closes the sockets; one that restarts
@@ -65,16 +66,20 @@ func (c *core) socketsIdle(p *proc, to State) {
 	c.timers.arm(&pr.refuse, time.Now().Add(refuseGrace))
 }
 
-// refuseIfIdle refuses pr's connections if its process is still STOPPED
-// or FATAL (or gone) when refuseGrace ends.
+// refuseIfIdle refuses pr's connections if, when refuseGrace ends, its
+// process is still STOPPED or FATAL, or EXITED with no restart due (an
+// autorestart delayed after a short run keeps the queue), or gone.
 func (c *core) refuseIfIdle(k string, pr *program) {
 	if pr.sockets == nil || c.state != StateRunning {
 		return
 	}
 	group, name, _ := strings.Cut(k, ":")
 	if g := c.groups[group]; g != nil {
-		if p := g.byName[name]; p != nil && p.state != Stopped && p.state != Fatal {
-			return
+		if p := g.byName[name]; p != nil {
+			idle := p.state == Stopped || p.state == Fatal || (p.state == Exited && !p.t.armed())
+			if !idle {
+				return
+			}
 		}
 	}
 	pr.sockets.Refuse()

@@ -124,6 +124,27 @@ func TestSocketsRefuseWhenFatal(t *testing.T) {
 	})
 }
 
+// TestSocketsRefuseWhenExited: a program that exited and will not be
+// restarted (autorestart=false) refuses after refuseGrace; one whose
+// restart is delayed after short runs (1 s, 2 s, 3 s...) keeps queuing.
+func TestSocketsRefuseWhenExited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("web", sockets("tcp://127.0.0.1:8080"), restart(config.AutorestartTrue), startsecs(0)),
+			single("once", sockets("tcp://127.0.0.1:8081"), restart(config.AutorestartFalse), startsecs(0))), nil)
+		synctest.Wait()
+		hs.exit(hs.lastPid("once"), 0)
+		hs.wantState("once", Exited)
+		for k := 1; k <= 4; k++ { // runs shorter than 1 s: restarts after 1, 2, 3, 4 s
+			hs.exit(hs.lastPid("web"), 0)
+			hs.wantState("web", Exited)
+			time.Sleep(time.Duration(k) * time.Second)
+			synctest.Wait()
+			hs.wantState("web", Running)
+		}
+		wantRefusals(t, hs, "refuse once")
+	})
+}
+
 // TestSocketsKeptAcrossDaemonRestart: while the daemon restarts (or shuts
 // down) a program that already stopped keeps its sockets queuing, however
 // long the others take to stop: the next supervisor starts it on them.
