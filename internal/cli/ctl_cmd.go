@@ -171,12 +171,35 @@ func newCtlVerbCmd(v *ctlVerb) *cobra.Command {
 	return &cobra.Command{
 		Use:                v.name + " [-c FILE] [-s URL] [-u USER] [-p PASS] " + v.args,
 		Short:              v.short,
-		Long:               v.short + ".\n\n" + strings.Join(v.help, "\n") + jsonNote(v),
+		Long:               v.short + ".\n\n" + strings.Join(v.nativeHelp(), "\n") + jsonNote(v),
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCtlVerb(cmd.Context(), cobraIO(cmd), "drover "+v.name, v, args, ctlFlags{native: true})
 		},
 	}
+}
+
+// nativeHelp is the help of `drover VERB -h` and `drover help VERB`: the
+// supervisorctl lines, or drover's own where the top-level verb does more
+// (supervisorctl's forms keep supervisorctl's text).
+func (v *ctlVerb) nativeHelp() []string {
+	if v.name == "reload" {
+		return reloadHelp
+	}
+	return v.help
+}
+
+// reloadHelp describes both forms of `drover reload`.
+var reloadHelp = []string{
+	"reload 			Restart the daemon, as supervisorctl's reload: every program stops and starts again.",
+	"reload <name>		Reload a program without downtime by its reload strategy (blue/green on",
+	"			sockets=, or reload = signal/reexec) and wait until it is done.",
+	"reload <gname>:*	Reload the running processes of a group, one at a time.",
+	"reload all		Reload every running process, one at a time.",
+	"reload <name> <name>	Reload several programs or groups.",
+	"A program with neither sockets= nor reload= can only be restarted (stop, then start:",
+	"requests fail meanwhile); the result line then says \"restarted (not zero-downtime: add",
+	"sockets= or reload=)\" instead of \"reloaded\".",
 }
 
 // jsonNote documents --json for the verbs that take it.
@@ -195,7 +218,11 @@ func runCtlVerb(ctx context.Context, io ctlIO, prog string, v *ctlVerb, args []s
 		return reportUsage(io.err, prog, err)
 	}
 	if f.help {
-		for _, l := range v.help {
+		lines := v.help
+		if prog == "drover "+v.name { // not `drover ctl VERB -h`
+			lines = v.nativeHelp()
+		}
+		for _, l := range lines {
 			fmt.Fprintln(io.out, l)
 		}
 		return nil

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/supervisor"
 
 	"context"
@@ -366,6 +367,7 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 		return err
 	}
 	tty := isTerminal(c.errw) || opts.progress
+	strategies := c.reloadStrategies(ctx)
 	for _, name := range args {
 		var rs []result
 		group, isGroup := strings.CutSuffix(name, ":*")
@@ -415,13 +417,40 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.errw, "%s: took %v\n", name, time.Since(t0).Round(time.Millisecond))
 		}
 		for _, r := range rs {
-			if r.code == supervisor.CodeSuccess {
+			switch {
+			case r.code == supervisor.CodeSuccess && strategies[r.name] == config.ReloadRestart:
+				c.println(r.name + ": " + restartedNote)
+			case r.code == supervisor.CodeSuccess:
 				c.println(r.name + ": reloaded")
-			} else {
+			default:
 				c.println(errLine(r.name, r.desc))
 			}
 			c.setExitFromFault(r.code, supervisor.CodeSuccess)
 		}
 	}
 	return nil
+}
+
+// restartedNote is the result of a reload that could only restart.
+const restartedNote = "restarted (not zero-downtime: add sockets= or reload=)"
+
+// reloadStrategies maps every process's namespec (and group:name) to its
+// configured reload strategy, so a restart is not reported as a
+// zero-downtime reload; empty if the daemon does not say (then every
+// success prints "reloaded").
+func (c *ctl) reloadStrategies(ctx context.Context) map[string]config.ReloadStrategy {
+	v, err := c.call(ctx, "drover.getAllProcessInfo")
+	if err != nil {
+		return nil
+	}
+	list, err := structList(v)
+	if err != nil {
+		return nil
+	}
+	m := make(map[string]config.ReloadStrategy, len(list))
+	for _, in := range list {
+		g, n, s := infoStr(in, "group"), infoStr(in, "name"), config.ReloadStrategy(infoStr(in, "strategy"))
+		m[namespec(g, n)], m[g+":"+n] = s, s
+	}
+	return m
 }

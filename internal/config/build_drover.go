@@ -115,7 +115,11 @@ func droverDefaults(d *Drover) {
 	if d.ReadyTimeout == 0 {
 		d.ReadyTimeout = 60 * time.Second
 	}
-	if d.Ready.Kind == "" && p.Ready != "" {
+	// A preset's probe-socket readiness needs a server started on the
+	// inherited sockets, which only sockets= implies: a server binding
+	// its own port closes the unused probe socket (puma does), and the
+	// probe would never answer.
+	if d.Ready.Kind == "" && p.Ready != "" && (len(d.Sockets) > 0 || !strings.Contains(p.Ready, ReadyProbeHost)) {
 		d.Ready, _ = ParseReady(p.Ready) // every preset's parses (TestPresets)
 	}
 	if d.Reload == "" {

@@ -42,8 +42,14 @@ func TestDroverOptions(t *testing.T) {
 	}
 	// The preset's own readiness is parsed once, here, like ready=.
 	p, _, err = loadProgram(t, "server = puma\nsockets = tcp://127.0.0.1:8080\n")
-	if err != nil || p.Drover.Ready.Kind != ReadyNotify || p.Drover.Server.Name != "puma" {
+	if err != nil || p.Drover.Ready.String() != "http://{probe}/" || !p.Drover.Ready.ViaProbe || p.Drover.Server.Name != "puma" {
 		t.Errorf("puma defaults: %+v %v", p.Drover, err)
+	}
+	// Without sockets= the server binds its own port and closes the
+	// unused probe socket: no default readiness then.
+	p, _, err = loadProgram(t, "server = puma\ncommand = puma -b tcp://127.0.0.1:9292 config.ru\n")
+	if err != nil || p.Drover.Ready.Kind != "" {
+		t.Errorf("puma without sockets: ready %q %v", p.Drover.Ready, err)
 	}
 
 	p, _, err = loadProgram(t, "server = puma\nreload = reexec\n")

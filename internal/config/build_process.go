@@ -74,6 +74,12 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		if numprocs > 1 && len(t.Drover.Sockets) > 0 && !strings.Contains(socketsText, "%(process_num)") {
 			g.failf("sockets", "must contain %%(process_num) when numprocs > 1: each process binds its own (e.g. tcp://127.0.0.1:80%%(process_num)02d)")
 		}
+		// A server= program stops the way its server stops gracefully
+		// unless stopsignal= says otherwise: TERM is unicorn's and
+		// starman's immediate stop.
+		if t.Drover.Server.Name != "" && !g.has("stopsignal") {
+			t.StopSignal = t.Drover.Server.GracefulStop
+		}
 	}
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {
@@ -160,6 +166,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			pg.fail("process_name", err)
 		} else if p.Name == "" {
 			pg.failf("process_name", "the name is empty")
+		}
+		if n == start && strings.HasPrefix(sec.name, kindProgram+":") {
+			l.presetTraps(pg, &p) // once per section, not per process
 		}
 		pp := p
 		out = append(out, &pp)

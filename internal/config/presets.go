@@ -71,6 +71,10 @@ type Preset struct {
 	// reload (they drop requests, stop it, or re-exec it): the reference's
 	// table, kept with the preset it belongs to.
 	Never []syscall.Signal
+	// Deadly are signals the server leaves unhandled, so their default
+	// action kills it at once (drover check warns about them as stop
+	// signals).
+	Deadly []syscall.Signal
 	// Inherit is how the server takes inherited sockets.
 	Inherit InheritMode
 	// Usage is how to start it so it uses the inherited sockets, for the
@@ -107,10 +111,18 @@ var Presets = []Preset{
 		Reload: syscall.SIGUSR1, // phased restart: cluster mode without preload
 		Reexec: syscall.SIGUSR2, // exec in place, same pid
 		// puma stops on HUP unless its stdout is redirected.
-		Never:    []syscall.Signal{syscall.SIGHUP},
-		Inherit:  ListenFDs,
-		Usage:    "puma -C cfg --bind-to-activated-sockets only (puma 5.0+; queue_requests false in cfg, else puma closes keep-alive connections under their clients on TERM); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\": use ready = http://{probe}/path)",
-		Ready:    "notify", // puma's READY=1 is trustworthy (puma 5 needs the sd_notify gem)
+		Never: []syscall.Signal{syscall.SIGHUP},
+		// puma 5.6.5 traps USR1, USR2, TERM, INT, HUP (and TTIN, TTOU in
+		// cluster mode); QUIT kills it outright.
+		Deadly:  []syscall.Signal{syscall.SIGQUIT},
+		Inherit: ListenFDs,
+		Usage:   "puma -C cfg --bind-to-activated-sockets only (puma 5.0+; queue_requests false in cfg, else puma closes keep-alive connections under their clients on TERM); the default readiness GETs / on the probe socket (set ready = http://{probe}/health if / is not 2xx); ready = notify needs the sd_notify gem with puma 5 (else it logs \"Systemd integration failed\" and never sends READY=1)",
+		// --bind-to-activated-sockets only serves every inherited socket,
+		// the probe socket too, and answers only once the app is loaded
+		// (single mode) or a worker booted (cluster mode). notify would be
+		// as good, but Debian's puma 5.6.5 sends READY=1 only with the
+		// sd_notify gem, which it does not ship.
+		Ready:    "http://{probe}/",
 		Strategy: ReloadBlueGreen,
 	},
 	{

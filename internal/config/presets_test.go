@@ -16,7 +16,7 @@ func TestPresets(t *testing.T) {
 		"unicorn": {GracefulStop: syscall.SIGQUIT, ImmediateStop: syscall.SIGTERM, Reload: syscall.SIGHUP,
 			Reexec: syscall.SIGUSR2, Never: S(syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2), Inherit: ListenFDs},
 		"puma": {GracefulStop: syscall.SIGTERM, ImmediateStop: syscall.SIGINT, Reload: syscall.SIGUSR1,
-			Reexec: syscall.SIGUSR2, Never: S(syscall.SIGHUP), Inherit: ListenFDs, Ready: "notify"},
+			Reexec: syscall.SIGUSR2, Never: S(syscall.SIGHUP), Inherit: ListenFDs, Ready: "http://{probe}/"},
 		"gunicorn": {GracefulStop: syscall.SIGTERM, ImmediateStop: syscall.SIGQUIT, Reload: syscall.SIGHUP,
 			Never: S(syscall.SIGQUIT, syscall.SIGINT, syscall.SIGUSR2), Inherit: ListenFDs},
 		"starman": {GracefulStop: syscall.SIGQUIT, ImmediateStop: syscall.SIGTERM, Reload: syscall.SIGHUP,

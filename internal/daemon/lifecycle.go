@@ -139,6 +139,21 @@ func (d *daemon) loop(ctx context.Context) error {
 		}
 		d.cleanupAuto(&next.Supervisord)
 		cur = d.newSupervisor(next, sup)
+		d.rebindControl(next)
+	}
+}
+
+// rebindControl applies a restart's [unix_http_server] and
+// [inet_http_server] sections (file, chmod, chown, port, credentials, TLS
+// files) as supervisord 4.2.5 does, which makes its HTTP servers anew at
+// every restart; unchanged servers keep their connections.
+func (d *daemon) rebindControl(cfg *config.Config) {
+	bound, err := d.server.Rebind(listeners(cfg.Servers))
+	for _, b := range bound {
+		d.log.Info("control server " + b)
+	}
+	if err != nil {
+		d.log.Error(fmt.Sprintf("could not start the control server: %v", err))
 	}
 }
 

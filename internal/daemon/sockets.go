@@ -109,6 +109,23 @@ func (s *programSockets) Queued(l *reload.Set) int {
 	return n
 }
 
+// Refuse makes the serving listeners refuse connections: the program is
+// STOPPED or FATAL, so nobody would accept them.
+func (s *programSockets) Refuse() {
+	if err := s.serving.Refuse(); err != nil {
+		s.log.Warn(fmt.Sprintf("'%s': refusing connections while stopped: %v", s.name, err))
+		return
+	}
+	s.log.Info(fmt.Sprintf("'%s' is not running: its sockets refuse connections until it starts again", s.name))
+}
+
+// Reopen makes the serving listeners accept connections again.
+func (s *programSockets) Reopen() {
+	if err := s.serving.Reopen(); err != nil {
+		s.log.Warn(fmt.Sprintf("'%s': listening again: %v", s.name, err))
+	}
+}
+
 // Close closes every set (the program is gone, or the daemon exits).
 func (s *programSockets) Close() {
 	for l := range s.holds {

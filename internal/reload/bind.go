@@ -56,6 +56,10 @@ type Set struct {
 	socks   []*boundSocket
 	closed  bool
 	backlog int // for Sibling
+	// opts are what Reopen binds a unix socket again with; refused is
+	// set between Refuse and Reopen.
+	opts    SocketOptions
+	refused bool
 }
 
 type boundSocket struct {
@@ -90,7 +94,7 @@ func Bind(specs []config.Socket, o SocketOptions) (*Set, error) {
 	if o.Mode == 0 {
 		o.Mode = config.DefaultSocketMode
 	}
-	set := &Set{backlog: o.Backlog}
+	set := &Set{backlog: o.Backlog, opts: o}
 	for _, s := range specs {
 		var b *boundSocket
 		var err error
@@ -343,6 +347,9 @@ func (s *Set) Files() ([]*os.File, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if s.refused {
+		return nil, ErrRefused
+	}
 	out := make([]*os.File, 0, len(s.socks))
 	for _, b := range s.socks {
 		fd, err := unix.FcntlInt(b.f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
@@ -377,6 +384,9 @@ func (s *Set) Close() error {
 			if err := removeIfSame(b.spec.Path, b.dev, b.ino); err != nil {
 				errs = append(errs, fmt.Errorf("remove %s: %w", b.spec.Path, err))
 			}
+		}
+		if b.f == nil {
+			continue // refused unix socket: no listener left
 		}
 		if err := b.f.Close(); err != nil {
 			errs = append(errs, err)

@@ -39,7 +39,7 @@ func (s *Set) Sibling() (*Set, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
-	out := &Set{backlog: s.backlog}
+	out := &Set{backlog: s.backlog, opts: s.opts}
 	for _, b := range s.socks {
 		if b.spec.Network != config.TCP {
 			b.refs.Add(1)

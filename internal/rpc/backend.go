@@ -132,6 +132,8 @@ type ProcessInfo struct {
 	// Pending says why the process still runs its previous config after
 	// an update ("" when none): also in the description while RUNNING.
 	Pending string
+	// Strategy is the configured reload strategy.
+	Strategy string
 }
 
 // ResultOf builds the Result for one process from the error of its

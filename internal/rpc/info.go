@@ -93,6 +93,7 @@ func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 		num("handoff_pid", int64(pi.HandoffPID))
 		str("reloading", pi.Reloading)
 		str("config_pending", pi.Pending)
+		str("strategy", pi.Strategy)
 	}
 	return append(dst, "</struct></value>"...), nil
 }

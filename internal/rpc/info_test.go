@@ -29,7 +29,7 @@ func TestInfoEncodingEscapes(t *testing.T) {
 		second["generation"] != 3 || second["reloading"] != "reexec" {
 		t.Errorf("second = %v", second)
 	}
-	if len(first) != 20 {
+	if len(first) != 21 {
 		t.Errorf("drover.getAllProcessInfo struct has %d members: %v", len(first), first)
 	}
 }

@@ -92,24 +92,29 @@ func (s *Server) Listen(cfgs []ListenerConfig) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range bound {
-		readOnly := s.reportAuth(l)
-		l.srv = &httpwire.Server{
-			Handler:           s.Handler(l.cfg.Credentials, readOnly, l.cfg.Unix),
-			ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return withTLSConn(connContext(ctx, c), c) },
-			ReadHeaderTimeout: headTimeout,
-			BodyTimeout:       bodyTimeout,
-			IdleTimeout:       idleTimeout,
-			Admit:             admit(s.maxConns),
-			Log:               s.log,
-		}
-		s.listeners = append(s.listeners, l)
-		go func() {
-			if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, httpwire.ErrServerClosed) {
-				s.log.Error("HTTP server stopped", "section", l.cfg.Section, "err", err)
-			}
-		}()
+		s.serveLocked(l)
 	}
 	return nil
+}
+
+// serveLocked starts serving l (s.mu held).
+func (s *Server) serveLocked(l *listener) {
+	readOnly := s.reportAuth(l)
+	l.srv = &httpwire.Server{
+		Handler:           s.Handler(l.cfg.Credentials, readOnly, l.cfg.Unix),
+		ConnContext:       func(ctx context.Context, c net.Conn) context.Context { return withTLSConn(connContext(ctx, c), c) },
+		ReadHeaderTimeout: headTimeout,
+		BodyTimeout:       bodyTimeout,
+		IdleTimeout:       idleTimeout,
+		Admit:             admit(s.maxConns),
+		Log:               s.log,
+	}
+	s.listeners = append(s.listeners, l)
+	go func() {
+		if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, httpwire.ErrServerClosed) {
+			s.log.Error("HTTP server stopped", "section", l.cfg.Section, "err", err)
+		}
+	}()
 }
 
 // Addrs returns the bound addresses (for tests and start-up messages).

@@ -20,7 +20,7 @@ func droverMethods() map[string]*method {
 			help: "Reread the config and apply it to the groups named (all when none): added groups start, removed ones stop, changed ones are handed off to the new config without downtime where they can be, else stopped and started"},
 		"drover.getProcessInfo": {params: p(kString), names: n("name"), required: 1, ret: "struct", readOnly: true,
 			call: droverProcessInfo,
-			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid and reloading"},
+			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid, reloading and strategy (the configured reload strategy)"},
 		"drover.getAllProcessInfo": {ret: kArray, readOnly: true, call: droverAllProcessInfo,
 			help: "Return drover.getProcessInfo's struct for every process"},
 		"drover.getAllProcessStatus": {ret: kArray, readOnly: true, call: droverAllProcessStatus,

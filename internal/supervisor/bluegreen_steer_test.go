@@ -30,6 +30,7 @@ type fakeSockets struct {
 	holds   map[*reload.Set]int
 	pids    map[*reload.Set]int
 	closed  bool
+	refused bool
 }
 
 func (s *fakeSockets) Listen(beside bool) *reload.Set {
@@ -83,6 +84,22 @@ func (s *fakeSockets) Queued(l *reload.Set) int {
 }
 
 func (s *fakeSockets) Close() { s.closed = true }
+
+func (s *fakeSockets) Refuse() {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	s.refused = true
+	s.h.refusals = append(s.h.refusals, "refuse "+s.name)
+}
+
+func (s *fakeSockets) Reopen() {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	if s.refused {
+		s.h.refusals = append(s.h.refusals, "reopen "+s.name)
+	}
+	s.refused = false
+}
 
 // steerHarness is bgHarness on a steering host.
 func steerHarness(t *testing.T, fs *fakeSteer) (*harness, *readyAfter, int) {

@@ -74,6 +74,9 @@ type fakeHost struct {
 	newBound []time.Duration
 	watches  map[int]func(string)
 	killTree []int
+	// refusals records Sockets.Refuse and the Reopen after it, in order
+	// ("refuse web", "reopen web").
+	refusals []string
 }
 
 func (h *fakeHost) Children(pid int) []int {

@@ -152,6 +152,12 @@ type Sockets interface {
 	// Queued is how many connections wait in the accept queues of l when
 	// l is a generation's own (0 otherwise).
 	Queued(l *reload.Set) int
+	// Refuse makes the listeners refuse new connections (and reset the
+	// queued ones) while no generation will serve them: the program is
+	// STOPPED, FATAL, or EXITED with no restart due. Reopen undoes it; the supervisor calls it before
+	// every spawn. Both are idempotent.
+	Refuse()
+	Reopen()
 	// Close closes every listener (the program was removed, or the daemon
 	// exits).
 	Close()

@@ -46,6 +46,9 @@ type Info struct {
 	// Pending says why the process still runs its previous config after an
 	// update (its new generation failed); "" when it runs the last applied.
 	Pending string
+	// Strategy is the configured reload strategy (restart when none), so
+	// a client can say whether a reload was a restart.
+	Strategy config.ReloadStrategy
 }
 
 // info is the snapshot of p at now.
@@ -84,6 +87,10 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 	in.Reloading = ""
 	if p.reload != nil {
 		in.Reloading = p.reload.strategy
+	}
+	in.Strategy = p.cfg.Drover.Reload
+	if in.Strategy == "" {
+		in.Strategy = config.ReloadRestart
 	}
 }
 

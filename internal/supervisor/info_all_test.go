@@ -49,7 +49,7 @@ func TestAppendProcessInfoReuse(t *testing.T) {
 		hs := newHarness(t, cfgOf(single("new", manual), single("run"), single("dead", retries(0))), nil)
 		hs.exit(hs.lastPid("dead"), 1)
 		stale := Info{Name: "stale", Start: 1, Stop: 2, Pid: 3, Generation: 4, Reexecs: 5, PrevPid: 6,
-			HandoffPid: 7, Reloading: "reexec", SpawnErr: "x", ExitStatus: 8}
+			HandoffPid: 7, Reloading: "reexec", Strategy: "reexec", SpawnErr: "x", ExitStatus: 8}
 		dst := make([]Info, 4)
 		for i := range dst {
 			dst[i] = stale

@@ -80,6 +80,9 @@ func (c *core) change(p *proc, to State, pid int, expected bool) {
 	if to == Running {
 		c.watchLimits(p)
 	}
+	if to == Stopped || to == Fatal || to == Exited {
+		c.socketsIdle(p, to)
+	}
 	c.s.bus.publish(Event{
 		Kind: EventProcessState, Time: time.Now(), Group: p.group.name, Name: p.cfg.Name,
 		From: from, To: to, Pid: pid, Tries: p.backoff, Expected: expected,

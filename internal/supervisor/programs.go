@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,7 +21,17 @@ type program struct {
 	gen     int             // the last generation spawned
 	specs   []config.Socket // what sockets was bound from
 	sockets Sockets         // nil until a spawn needs them
+	// refuse is the deadline after which the sockets of a STOPPED
+	// program refuse connections (refuseGrace).
+	refuse timer
 }
+
+// refuseGrace is how long the sockets of a program that went STOPPED keep
+// queuing connections before they refuse them: supervisorctl's restart is
+// stopProcess, then startProcess (two calls), and what was queued between
+// them must be served by the start. FATAL refuses at once: only a command
+// starts it again.
+const refuseGrace = 2 * time.Second
 
 func programKey(p *proc) string { return p.group.name + ":" + p.cfg.Name }
 
@@ -29,9 +40,49 @@ func (c *core) program(p *proc) *program {
 	pr := c.programs[k]
 	if pr == nil {
 		pr = &program{}
+		pr.refuse = timer{idx: -1, fire: func(c *core) { c.refuseIfIdle(k, pr) }}
 		c.programs[k] = pr
 	}
 	return pr
+}
+
+// socketsIdle is called when p entered STOPPED, EXITED or FATAL: its
+// sockets will refuse connections (after refuseGrace, but for FATAL)
+// instead of queuing them for nobody, unless a start comes first. The
+// next spawn reopens them (listen).
+func (c *core) socketsIdle(p *proc, to State) {
+	pr := c.programs[programKey(p)]
+	// A daemon that shuts down closes the sockets; one that restarts
+	// hands them to the next supervisor, which starts the programs on
+	// them: what clients queue meanwhile is served then.
+	if pr == nil || pr.sockets == nil || c.state != StateRunning {
+		return
+	}
+	if to == Fatal {
+		c.timers.cancel(&pr.refuse)
+		pr.sockets.Refuse()
+		return
+	}
+	c.timers.arm(&pr.refuse, time.Now().Add(refuseGrace))
+}
+
+// refuseIfIdle refuses pr's connections if, when refuseGrace ends, its
+// process is still STOPPED or FATAL, or EXITED with no restart due (an
+// autorestart delayed after a short run keeps the queue), or gone.
+func (c *core) refuseIfIdle(k string, pr *program) {
+	if pr.sockets == nil || c.state != StateRunning {
+		return
+	}
+	group, name, _ := strings.Cut(k, ":")
+	if g := c.groups[group]; g != nil {
+		if p := g.byName[name]; p != nil {
+			idle := p.state == Stopped || p.state == Fatal || (p.state == Exited && !p.t.armed())
+			if !idle {
+				return
+			}
+		}
+	}
+	pr.sockets.Refuse()
 }
 
 // listen takes inst's listeners: p's sockets are bound on first use, and
@@ -52,6 +103,8 @@ func (c *core) listen(inst *instance, pr *program, beside bool) error {
 		}
 		pr.sockets, pr.specs = s, slices.Clone(want)
 	}
+	c.timers.cancel(&pr.refuse)
+	pr.sockets.Reopen()
 	inst.sockets = pr.sockets
 	inst.listeners = pr.sockets.Listen(beside)
 	return nil
@@ -94,6 +147,10 @@ func (s *Supervisor) Handover(next *Supervisor) {
 			_, keep = next.core.programs[k]
 		}
 		if keep {
+			// A pending refusal ends with this core: the next one
+			// starts its programs on the sockets (a daemon restart
+			// keeps what was queued meanwhile).
+			pr.refuse.idx = -1
 			next.core.programs[k] = pr
 			continue
 		}

@@ -203,6 +203,13 @@ func classify(err error) string {
 	return failOther
 }
 
+// count is how many answers tag has had so far.
+func (l *load) count(tag string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen[tag]
+}
+
 // waitNewTag waits until a tag not in known has come n times, and returns it.
 func (l *load) waitNewTag(known []string, n int, within time.Duration) (string, error) {
 	return l.waitFor(func(t string) bool { return !slices.Contains(known, t) }, n, within)

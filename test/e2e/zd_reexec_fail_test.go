@@ -229,10 +229,3 @@ func (d *daemon) matchAfter(mark int, pattern string) string {
 	}
 	return ""
 }
-
-// count is how many answers carried tag.
-func (l *load) count(tag string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.seen[tag]
-}
