@@ -370,7 +370,7 @@ func (c *core) bgFinish(rec *reloadRec, err error) {
 		rec.inst, rec.pid = rec.p.cur, rec.p.cur.pid
 	}
 	if err != nil && rec.to != nil && rec.p.cfg != rec.to {
-		rec.p.pending = err.Error()
+		rec.p.pending = detailOf(err)
 	}
 	c.finishPhase1(rec, err)
 }

@@ -1,5 +1,7 @@
 package supervisor
 
+import "errors"
+
 // Code is a supervisord XML-RPC fault code, defined here once: the RPC
 // layer sends it as the faultCode, result structs carry it as status, and
 // the client reads it back.
@@ -108,6 +110,15 @@ func (f *Fault) Is(target error) bool {
 
 // NewFault returns a *Fault with the given code and detail.
 func NewFault(c Code, detail string) *Fault { return &Fault{Code: c, Detail: detail} }
+
+// detailOf is a fault's detail (its text without the code), else err's text.
+func detailOf(err error) string {
+	var f *Fault
+	if errors.As(err, &f) && f.Detail != "" {
+		return f.Detail
+	}
+	return err.Error()
+}
 
 func fault(c Code, detail string) *Fault { return NewFault(c, detail) }
 

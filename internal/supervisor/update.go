@@ -123,6 +123,7 @@ func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []str
 			reply <- res[UpdateResult]{err: err}
 			return
 		}
+		c.settlePending(d, names)
 		rolls = c.takeRolls(&d)
 		stopping := append(append([]*group(nil), d.removed...), d.changedOld...)
 		failed := make(map[*group]error)

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 
@@ -75,7 +74,7 @@ func (s *Supervisor) runRolls(ctx context.Context, rolls []roll, u *UpdateResult
 				continue
 			}
 			if failed != nil {
-				why := "not handed off: " + failed.Error()
+				why := "not handed off: " + detailOf(failed)
 				s.post(func(c *core) { c.markPending(spec, why) })
 				continue
 			}
@@ -98,12 +97,26 @@ func (s *Supervisor) runRolls(ctx context.Context, rolls []roll, u *UpdateResult
 		default:
 			why := "the new config is not applied to every process; the previous config keeps serving"
 			if failed != nil {
-				why = fmt.Sprintf("the new config is not applied (%v); the previous config keeps serving", failed)
+				why = "the new config is not applied: " + detailOf(failed)
 			}
 			u.Failed = append(u.Failed, Result{Name: r.ng.Name, Group: r.ng.Name, Status: CodeFailed, Description: why})
 		}
 	}
 	return nil
+}
+
+// settlePending clears the pending note of the processes in groups the
+// update leaves as they are (those named, or all): the file says again what
+// they run, as after a failed update reverted.
+func (c *core) settlePending(d diff, names []string) {
+	for _, g := range c.order {
+		if (len(names) > 0 && !slices.Contains(names, g.name)) || slices.Contains(d.changedOld, g) || slices.Contains(d.removed, g) {
+			continue
+		}
+		for _, p := range g.procs {
+			p.pending = ""
+		}
+	}
 }
 
 // markPending records on spec's process why it still runs its old config.

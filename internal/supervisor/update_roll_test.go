@@ -120,6 +120,13 @@ func TestUpdateHandOffFailsKeepsOldConfig(t *testing.T) {
 		if tr := hs.transitions("web"); !slices.Equal(tr, []string{"STOPPED>STARTING", "STARTING>RUNNING"}) {
 			t.Fatalf("transitions %v", tr)
 		}
+		// The file put back as it was: nothing to apply, nothing pending.
+		if r, err := hs.s.Update(bg, webCfg("/bin/web --v1", 1), nil); err != nil || len(r.Changed) != 0 {
+			t.Fatalf("update back: %+v %v", r, err)
+		}
+		if in := hs.info("web"); in.Pending != "" {
+			t.Fatalf("still pending: %+v", in)
+		}
 		// A crash of the old generation respawns the old config, not the
 		// one that failed.
 		hs.killed(old, syscall.SIGKILL)

@@ -160,8 +160,8 @@ func TestE2EUpdateBrokenCommandKeepsServing(t *testing.T) {
 	r := d.droverCtl("update")
 	opTo := time.Now()
 	out := strings.TrimSpace(r.Stdout + r.Stderr)
-	if r.Code != 1 || !strings.HasPrefix(out, "web: ERROR (the new config is not applied (") ||
-		!strings.Contains(out, "exited before it was ready") || !strings.HasSuffix(out, "the previous config keeps serving)") {
+	if r.Code != 1 || !strings.HasPrefix(out, "web: ERROR (the new config is not applied: web: the new generation (pid ") ||
+		!strings.Contains(out, "exited before it was ready (exit status 1); pid ") || !strings.HasSuffix(out, " keeps serving)") {
 		t.Errorf("update: exit %d, %q", r.Code, out)
 	}
 	st := d.droverCtl("status", "web")
