@@ -44,14 +44,16 @@ func reloadConfig(ctx context.Context, d *dispatcher, _ args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	list := func(s []string) []any {
-		out := make([]any, len(s))
-		for i, v := range s {
-			out[i] = v
-		}
-		return out
+	return []any{[]any{anyList(diff.Added), anyList(diff.Changed), anyList(diff.Removed)}}, nil
+}
+
+// anyList is s as an XML-RPC array.
+func anyList(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
 	}
-	return []any{[]any{list(diff.Added), list(diff.Changed), list(diff.Removed)}}, nil
+	return out
 }
 
 func addProcessGroup(ctx context.Context, d *dispatcher, a args) (any, error) {

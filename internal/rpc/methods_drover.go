@@ -96,17 +96,10 @@ func droverUpdate(ctx context.Context, d *dispatcher, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	list := func(s []string) []any {
-		out := make([]any, len(s))
-		for i, v := range s {
-			out[i] = v
-		}
-		return out
-	}
 	failed, _ := results(u.Failed, nil)
 	return xmlrpc.Struct{
-		{Name: "added", Value: list(u.Added)}, {Name: "changed", Value: list(u.Changed)},
-		{Name: "removed", Value: list(u.Removed)}, {Name: "handed_off", Value: list(u.HandedOff)},
+		{Name: "added", Value: anyList(u.Added)}, {Name: "changed", Value: anyList(u.Changed)},
+		{Name: "removed", Value: anyList(u.Removed)}, {Name: "handed_off", Value: anyList(u.HandedOff)},
 		{Name: "failed", Value: failed},
 	}, nil
 }
