@@ -47,6 +47,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	closed    bool
+	draining  bool // Drain: each connection closes once between requests
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
 	empty     chan struct{} // closed while conns is empty
@@ -193,6 +194,44 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Drain is Close that lets the answers being written finish: the listeners
+// close, request contexts end (log streams stop), and each connection
+// closes once it is between requests (an idle one at once). Idle tells
+// when the last one is gone.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.init()
+	s.closed, s.draining = true, true
+	s.cancel()
+	var lns []net.Listener
+	for ln := range s.listeners {
+		lns = append(lns, ln)
+	}
+	// Under s.mu: a connection sets its next read deadline under it too
+	// (nextRead), so none waits out an idle timeout after this.
+	for c := range s.conns {
+		_ = c.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// nextRead arms the read deadline for a connection's next request; false
+// when the server drains (the connection should close).
+func (s *Server) nextRead(c net.Conn, d time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	if d > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(d))
+	}
+	return true
+}
+
 func (s *Server) logf(msg string, args ...any) {
 	if s.Log != nil {
 		s.Log.Debug(msg, args...)
@@ -224,11 +263,12 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 	}()
 	for first := true; ; first = false {
-		switch {
-		case first && s.ReadHeaderTimeout > 0:
-			_ = c.SetReadDeadline(time.Now().Add(s.ReadHeaderTimeout))
-		case !first && s.IdleTimeout > 0:
-			_ = c.SetReadDeadline(time.Now().Add(s.IdleTimeout))
+		d := s.IdleTimeout
+		if first {
+			d = s.ReadHeaderTimeout
+		}
+		if !s.nextRead(c, d) {
+			return
 		}
 		if _, err := w.br.Peek(1); err != nil {
 			return

@@ -199,3 +199,58 @@ func TestAcceptErrorsDoNotStopServing(t *testing.T) {
 		t.Fatalf("Serve = %v", err)
 	}
 }
+
+// Drain lets an answer being written finish (the reply to a daemon
+// restart that drains its own listener), closes a kept-alive idle
+// connection at once, and accepts nothing new.
+func TestDrain(t *testing.T) {
+	inHandler, release := make(chan struct{}), make(chan struct{})
+	s, addr := serve(t, func(w *ResponseWriter, r *Request) {
+		if r.Target == "/slow" {
+			close(inHandler)
+			<-release
+		}
+		w.Reply(200, []byte("ok"))
+	})
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	ibr := bufio.NewReader(idle)
+	if err := WriteRequest(bufio.NewWriter(idle), "GET", "/", "h", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := ReadResponse(ibr, "GET"); err != nil || resp.Status != 200 {
+		t.Fatalf("%v %v", resp, err)
+	} else if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if err := WriteRequest(bufio.NewWriter(busy), "GET", "/slow", "h", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-inHandler
+	s.Drain()
+	if _, err := ibr.ReadByte(); err != io.EOF {
+		t.Errorf("idle connection after Drain: %v, want EOF", err)
+	}
+	close(release)
+	resp, err := ReadResponse(bufio.NewReader(busy), "GET")
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("the answer being written: %v %v", resp, err)
+	}
+	select {
+	case <-s.Idle():
+	case <-time.After(10 * time.Second):
+		t.Fatal("connections left after Drain")
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Error("a connection was accepted after Drain")
+	}
+}

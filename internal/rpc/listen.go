@@ -251,8 +251,15 @@ func socketAlive(path string) bool {
 }
 
 // close stops serving and removes the unix socket if it is still ours.
-func (l *listener) close() {
-	if l.srv != nil {
+func (l *listener) close() { l.stop(false) }
+
+// stop closes l; with drain, the answers being written (the reply to the
+// restart call that led here) finish first.
+func (l *listener) stop(drain bool) {
+	switch {
+	case l.srv != nil && drain:
+		l.srv.Drain()
+	case l.srv != nil:
 		_ = l.srv.Close()
 	}
 	_ = l.ln.Close()

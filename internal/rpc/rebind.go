@@ -45,9 +45,10 @@ func (s *Server) Rebind(cfgs []ListenerConfig) (bound []string, err error) {
 	}
 	s.listeners = kept
 	s.mu.Unlock()
-	// Closed first: a changed listener may keep its path or port.
+	// Closed first: a changed listener may keep its path or port. Drained,
+	// not cut: the restart's own reply may still be on its way out.
 	for _, l := range gone {
-		l.close()
+		l.stop(true)
 	}
 	var errs []error
 	for _, c := range todo {
