@@ -136,7 +136,9 @@ autorestart=true
 	// A crash: autorestart brings it back.
 	must("signal", "KILL", "crasher")
 	isRunning := func(name string) func(rpc.EventJSON) bool {
-		return func(e rpc.EventJSON) bool { return e.Name == name && e.Type == "PROCESS_STATE_RUNNING" && e.From == "STARTING" }
+		return func(e rpc.EventJSON) bool {
+			return e.Name == name && e.Type == "PROCESS_STATE_RUNNING" && e.From == "STARTING"
+		}
 	}
 	for _, f := range followers {
 		// RUNNING twice: the start, then the autorestart.
@@ -147,7 +149,9 @@ autorestart=true
 	must("reload", "web")
 	took := time.Since(t0)
 	for _, f := range followers {
-		f.waitFor(func(e rpc.EventJSON) bool { return e.Type == "PROCESS_RELOAD_DONE" || e.Type == "PROCESS_RELOAD_FAILED" })
+		f.waitFor(func(e rpc.EventJSON) bool {
+			return e.Type == "PROCESS_RELOAD_DONE" || e.Type == "PROCESS_RELOAD_FAILED"
+		})
 	}
 
 	want := []string{
