@@ -137,7 +137,10 @@ drover additions: status, avail and pid accept --json. status prints the
 getProcessInfo structs and avail the getAllConfigInfo structs as a JSON array
 (members as in the XML-RPC API); pid prints {"pid": N} for the daemon, or
 [{"name", "group", "pid"}] for processes. With --json, messages that are not
-JSON go to stderr; exit statuses are unchanged.
+JSON go to stderr; exit statuses are unchanged. events (drover's own) prints
+each process's state as an event, and with -f follows GET /events: every
+state change and each step of a reload, one line each (--json: one JSON
+object a line, as the stream carries it).
 `
 
 // ctlIO is where a client run reads and writes.
