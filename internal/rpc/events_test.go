@@ -3,12 +3,14 @@ package rpc
 import (
 	"bufio"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drover-sh/drover/internal/httpwire"
 	"github.com/drover-sh/drover/internal/supervisor"
 )
 
@@ -240,5 +242,60 @@ func TestEventsSlowClientDropped(t *testing.T) {
 	}
 	if s.events.n.Load() != 0 {
 		t.Fatalf("%d subscribed after the client left", s.events.n.Load())
+	}
+}
+
+// A read-only listener serves the stream (it is a read); HTTP/1.0 gets a
+// raw body; POST is refused.
+func TestEventsReadOnlyHTTP10(t *testing.T) {
+	s, _ := newTestServer(t)
+	srv := &httpwire.Server{Handler: s.Handler(Credentials{}, true, false)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	defer s.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte("GET /events HTTP/1.0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	var head strings.Builder
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+		head.WriteString(line)
+	}
+	if !strings.HasPrefix(head.String(), "HTTP/1.0 200 OK") || strings.Contains(head.String(), "chunked") ||
+		!strings.Contains(head.String(), "Content-Type: text/event-stream") {
+		t.Fatalf("HTTP/1.0 headers:\n%s", head.String())
+	}
+	if l, _ := br.ReadString('\n'); l != ": drover events\n" {
+		t.Fatalf("first line %q", l)
+	}
+	br.ReadString('\n')
+	s.PublishEvent(procEvent("cat", "cat", supervisor.Running, supervisor.Stopping, 9))
+	if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, `data: {"type":"PROCESS_STATE_STOPPING"`) {
+		t.Fatalf("event line %q", l)
+	}
+	resp, err := http.Post("http://"+ln.Addr().String()+"/events", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("POST /events: %d", resp.StatusCode)
 	}
 }
