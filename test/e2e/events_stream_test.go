@@ -86,12 +86,13 @@ func (f *eventFollower) waitFor(match func(rpc.EventJSON) bool) rpc.EventJSON {
 
 // TestE2EEventStream: `drover events -f --json`, started before a scripted
 // scenario, shows every state change of it in order, and each step of a
-// blue/green reload with both generations' pids, over the unix socket and
-// over the inet server alike.
+// blue/green reload with both generations' pids (a hand-off, then one to a
+// generation that never gets ready), over the unix socket and over the
+// inet server alike.
 func TestE2EEventStream(t *testing.T) {
 	port := freePort(t)
-	_, web := zdServers[len(zdServers)-1].setup(t, "drover", port) // plain-go
-	d := startDaemon(t, "drover", config{Bare: true, InetPort: freePort(t), Raw: web + fmt.Sprintf(`
+	dir, web := zdServers[len(zdServers)-1].setup(t, "drover", port) // plain-go
+	d := startDaemon(t, "drover", config{Bare: true, InetPort: freePort(t), Raw: web + "ready_timeout = 2\n" + fmt.Sprintf(`
 [program:sleeper]
 command=%s
 startsecs=0
@@ -153,16 +154,27 @@ autorestart=true
 			return e.Type == "PROCESS_RELOAD_DONE" || e.Type == "PROCESS_RELOAD_FAILED"
 		})
 	}
+	// A new generation that never gets ready: the reload fails, the old
+	// one keeps serving.
+	if err := writeFault(dir, "never-ready"); err != nil {
+		t.Fatal(err)
+	}
+	if r := d.droverCtl("reload", "web"); r.Code == 0 {
+		t.Fatalf("a reload to a generation never ready succeeded: %s", r.Stdout)
+	}
+	for _, f := range followers {
+		f.waitFor(func(e rpc.EventJSON) bool { return e.Type == "PROCESS_RELOAD_FAILED" })
+	}
 
 	want := []string{
 		"sleeper STOPPED STARTING", "sleeper STARTING RUNNING", "sleeper RUNNING STOPPING", "sleeper STOPPING STOPPED",
 		"crasher STOPPED STARTING", "crasher STARTING RUNNING", "crasher RUNNING EXITED", "crasher EXITED STARTING",
 		"crasher STARTING RUNNING",
 	}
-	wantReload := []string{"STARTED", "SPAWNED", "READY", "RETIRING", "RETIRED", "DONE"}
+	wantReload := []string{"STARTED", "SPAWNED", "READY", "RETIRING", "RETIRED", "DONE", "STARTED", "SPAWNED", "FAILED"}
 	for _, f := range followers {
 		var states, reload []string
-		var newPid int
+		var newPid, oldPid, failedSpawn int
 		for _, e := range f.events {
 			switch {
 			case e.Snapshot:
@@ -176,11 +188,23 @@ autorestart=true
 				states = append(states, e.Name+" "+e.From+" "+e.To)
 			case strings.HasPrefix(e.Type, "PROCESS_RELOAD_"):
 				reload = append(reload, e.Phase)
-				if e.Name != "web" || e.Strategy != "bluegreen" || e.OldPid != webPid {
-					t.Errorf("%s: %+v: want web, bluegreen, old pid %d", f.what, e, webPid)
+				if e.Phase == "STARTED" {
+					// The first reload starts from the first pid, the
+					// second from the generation the first one made.
+					oldPid = webPid
+					if newPid != 0 {
+						oldPid = newPid
+					}
+				}
+				if e.Name != "web" || e.Strategy != "bluegreen" || e.OldPid != oldPid {
+					t.Errorf("%s: %+v: want web, bluegreen, old pid %d", f.what, e, oldPid)
 				}
 				switch e.Phase {
 				case "SPAWNED":
+					if oldPid != webPid {
+						failedSpawn = e.NewPid
+						break
+					}
 					newPid = e.NewPid
 					if newPid == 0 || newPid == webPid {
 						t.Errorf("%s: spawned %+v", f.what, e)
@@ -188,6 +212,11 @@ autorestart=true
 				case "READY", "RETIRING", "RETIRED", "DONE":
 					if e.NewPid != newPid {
 						t.Errorf("%s: %s names new pid %d, spawned %d", f.what, e.Phase, e.NewPid, newPid)
+					}
+				case "FAILED":
+					want := fmt.Sprintf("the new generation (pid %d) was not ready", failedSpawn)
+					if !strings.Contains(e.Error, want) || !strings.Contains(e.Error, fmt.Sprintf("pid %d keeps serving", newPid)) {
+						t.Errorf("%s: FAILED says %q, want %q and pid %d keeps serving", f.what, e.Error, want, newPid)
 					}
 				}
 			default:
@@ -201,7 +230,12 @@ autorestart=true
 			t.Errorf("%s: reload steps %q, want %q", f.what, reload, wantReload)
 		}
 	}
-	last := followers[0].events[len(followers[0].events)-1]
-	zdReportf(t, "events: %d state changes and %d reload steps seen in order by both followers; reload took %v (%.1f ms by its DONE event)",
-		len(want), len(wantReload), took.Round(time.Millisecond), last.ElapsedMs)
+	var doneMs float64
+	for _, e := range followers[0].events {
+		if e.Type == "PROCESS_RELOAD_DONE" {
+			doneMs = e.ElapsedMs
+		}
+	}
+	zdReportf(t, "events: %d state changes and %d reload steps (a hand-off, then one that failed) seen in order by both followers; `drover reload` took %v, %.1f ms by its DONE event",
+		len(want), len(wantReload), took.Round(time.Millisecond), doneMs)
 }
