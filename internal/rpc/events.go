@@ -33,16 +33,20 @@ type eventHub struct {
 	subs map[*eventSub]struct{}
 }
 
-// eventSub is one stream's subscription: ch is closed when the stream
-// fell EventBuffer events behind (overflowed) or the Server closed.
+// eventSub is one stream's subscription. Its queue grows with what the
+// client has not taken yet (nothing is reserved up front: a stream that
+// keeps up holds a few events), up to EventBuffer.
 type eventSub struct {
-	ch         chan supervisor.Event
-	overflowed bool // set before ch is closed; read after ch is drained
+	// queue, ended and overflowed are guarded by the hub's mu.
+	queue      []supervisor.Event
+	ended      bool // no more events: unsubscribed or overflowed
+	overflowed bool
+	wake       chan struct{} // cap 1: something to take
 	conn       net.Conn
 }
 
 func (h *eventHub) subscribe(conn net.Conn) *eventSub {
-	s := &eventSub{ch: make(chan supervisor.Event, EventBuffer), conn: conn}
+	s := &eventSub{wake: make(chan struct{}, 1), conn: conn}
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = make(map[*eventSub]struct{})
@@ -58,14 +62,31 @@ func (h *eventHub) unsubscribe(s *eventSub) {
 	h.mu.Lock()
 	if _, ok := h.subs[s]; ok {
 		delete(h.subs, s)
-		close(s.ch)
+		s.ended = true
+		s.poke()
 	}
 	h.n.Store(int32(len(h.subs)))
 	h.mu.Unlock()
 }
 
-// publish hands e to every stream without waiting: a stream whose buffer
-// is full is dropped (its channel closed after what it holds, its
+func (s *eventSub) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what s has queued (its slice: spare becomes the queue) and
+// whether the stream ended after it.
+func (h *eventHub) take(s *eventSub, spare []supervisor.Event) (batch []supervisor.Event, ended, overflowed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	batch, s.queue = s.queue, spare[:0]
+	return batch, s.ended, s.overflowed
+}
+
+// publish hands e to every stream without waiting: a stream that has
+// EventBuffer events queued is dropped (what it holds is still sent, its
 // connection given overflowWait to take it).
 func (h *eventHub) publish(e supervisor.Event) {
 	if h.n.Load() == 0 {
@@ -73,16 +94,16 @@ func (h *eventHub) publish(e supervisor.Event) {
 	}
 	h.mu.Lock()
 	for s := range h.subs {
-		select {
-		case s.ch <- e:
-		default:
-			s.overflowed = true
+		if len(s.queue) >= EventBuffer {
+			s.overflowed, s.ended = true, true
 			delete(h.subs, s)
-			close(s.ch)
 			if s.conn != nil {
 				_ = s.conn.SetWriteDeadline(time.Now().Add(overflowWait))
 			}
+		} else {
+			s.queue = append(s.queue, e)
 		}
+		s.poke()
 	}
 	h.n.Store(int32(len(h.subs)))
 	h.mu.Unlock()
@@ -163,20 +184,26 @@ func (s *Server) serveEvents(w *httpwire.ResponseWriter, r *httpwire.Request) {
 	if sse.flush() != nil {
 		return
 	}
-	for e := range sub.ch {
-		if visibleEvent(g.rights, e) {
-			sse.event(e)
+	var spare []supervisor.Event
+	for range sub.wake {
+		batch, ended, overflowed := s.events.take(sub, spare)
+		for _, e := range batch {
+			if visibleEvent(g.rights, e) {
+				sse.event(e)
+			}
 		}
-		// Flush once the queue is empty: a burst goes out in one write.
-		if len(sub.ch) == 0 && sse.flush() != nil {
-			return
+		if overflowed {
+			sse.data(overflowJSON(time.Now()))
 		}
-	}
-	if sub.overflowed {
-		sse.data(overflowJSON(time.Now()))
+		// A burst goes out in one write.
 		if sse.flush() != nil {
 			return
 		}
+		if ended {
+			break
+		}
+		clear(batch)
+		spare = batch
 	}
 	if chunked {
 		writeLastChunk(bw)
