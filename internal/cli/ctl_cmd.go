@@ -89,6 +89,7 @@ func ctlVerbs() []*ctlVerb {
 			"reload \t\tRestart the remote supervisord."}, false, ctlReload},
 		{"version", "", "Show the daemon's version", []string{
 			"version\t\t\tShow the version of the remote supervisord process"}, false, ctlVersion},
+		{"events", "[-f] [--json]", "Show the processes' states, with -f follow every state change and reload step", eventsHelp, true, ctlEvents},
 		{"fg", "name", "Attach to a process: show its output, send it input", []string{
 			"fg <process>\tConnect to a process in foreground mode",
 			"\t\tCtrl-C to exit"}, false, ctlFg},
@@ -136,7 +137,10 @@ drover additions: status, avail and pid accept --json. status prints the
 getProcessInfo structs and avail the getAllConfigInfo structs as a JSON array
 (members as in the XML-RPC API); pid prints {"pid": N} for the daemon, or
 [{"name", "group", "pid"}] for processes. With --json, messages that are not
-JSON go to stderr; exit statuses are unchanged.
+JSON go to stderr; exit statuses are unchanged. events (drover's own) prints
+each process's state as an event, and with -f follows GET /events: every
+state change and each step of a reload, one line each (--json: one JSON
+object a line, as the stream carries it).
 `
 
 // ctlIO is where a client run reads and writes.

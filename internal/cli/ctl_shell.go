@@ -123,6 +123,11 @@ func isIdentChar(b byte) bool {
 	return b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
 }
 
+// droverOnly are verbs supervisorctl does not have: they work in the
+// shell and `help VERB` shows them, but the shell's command list stays
+// supervisorctl's (`drover --help` lists them).
+var droverOnly = map[string]bool{"events": true}
+
 // shellOnly are the commands that exist only in the shell.
 var shellOnly = map[string][]string{
 	"help": {"help\t\tPrint a list of available actions", "help <action>\tPrint help for <action>"},
@@ -150,7 +155,9 @@ func (c *ctl) help(topic string) {
 	}
 	var names []string
 	for _, v := range ctlVerbs() {
-		names = append(names, v.name)
+		if !droverOnly[v.name] {
+			names = append(names, v.name)
+		}
 	}
 	for n := range shellOnly {
 		if n != "help" { // supervisorctl does not list help itself

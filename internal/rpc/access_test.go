@@ -42,6 +42,13 @@ func (l *lockedBuffer) String() string {
 func accessServer(t *testing.T) (string, *lockedBuffer, *fakeBackend) {
 	t.Helper()
 	s, f := newTestServer(t)
+	url, log := accessServerOn(t, s)
+	return url, log, f
+}
+
+// accessServerOn is accessServer on s.
+func accessServerOn(t *testing.T, s *Server) (string, *lockedBuffer) {
+	t.Helper()
 	var log lockedBuffer
 	s.opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	hash, err := bcrypt.GenerateFromPassword([]byte("d3ploy"), bcrypt.MinCost)
@@ -55,7 +62,7 @@ func accessServer(t *testing.T) (string, *lockedBuffer, *fakeBackend) {
 			{Users: []string{"ops"}, Read: []string{"*"}},
 		}}),
 	})
-	return listenInet(t, s, Credentials{Username: "admin", Password: "secret"}), &log, f
+	return listenInet(t, s, Credentials{Username: "admin", Password: "secret"}), &log
 }
 
 // Each user gets what its rules grant over the network API, a refusal is

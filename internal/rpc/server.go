@@ -31,8 +31,8 @@ type Options struct {
 	// Now is the clock for getProcessInfo's now and uptime; nil is
 	// time.Now.
 	Now func() time.Time
-	// UI serves every path that is not /RPC2*, /logtail* or
-	// /mainlogtail* (the web status page); nil answers 404. Auth applies.
+	// UI serves every path that is not /RPC2*, /logtail*, /mainlogtail*
+	// or /events (the web status page); nil answers 404. Auth applies.
 	UI httpwire.Handler
 	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
@@ -77,6 +77,8 @@ type Server struct {
 	limit limiter
 	// access is the current Access.
 	access atomic.Pointer[Access]
+	// events fans the supervisor's events out to GET /events.
+	events eventHub
 }
 
 // SetAccess replaces the users and rules; requests that began keep the
@@ -181,6 +183,8 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		h.s.serveLogtail(w, r, false)
 	case strings.HasPrefix(uri, "/mainlogtail"):
 		h.s.serveLogtail(w, r, true)
+	case uri == "/events" || strings.HasPrefix(uri, "/events?"):
+		h.s.serveEvents(w, r)
 	case h.s.opts.UI != nil:
 		h.s.opts.UI(w, r)
 	case r.Method != "GET" && r.Method != "HEAD":
