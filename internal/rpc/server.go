@@ -77,6 +77,8 @@ type Server struct {
 	limit limiter
 	// access is the current Access.
 	access atomic.Pointer[Access]
+	// metricsSize is the length of the last /metrics answer.
+	metricsSize atomic.Int64
 }
 
 // SetAccess replaces the users and rules; requests that began keep the
@@ -181,6 +183,8 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		h.s.serveLogtail(w, r, false)
 	case strings.HasPrefix(uri, "/mainlogtail"):
 		h.s.serveLogtail(w, r, true)
+	case isMetricsPath(uri):
+		h.s.serveMetrics(w, r)
 	case h.s.opts.UI != nil:
 		h.s.opts.UI(w, r)
 	case r.Method != "GET" && r.Method != "HEAD":

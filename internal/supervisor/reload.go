@@ -101,13 +101,17 @@ func (s *Supervisor) ReloadProcess(ctx context.Context, name string) error {
 // reload is ReloadProcess; with to, a blue/green hand-off to a generation
 // spawned from to (an update), which becomes the process's config once that
 // generation serves.
-func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process) error {
+func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process) (err error) {
 	rctx, rcancel := context.WithCancelCause(ctx)
 	defer rcancel(nil)
 	rec := &reloadRec{cancel: rcancel, phase1: make(chan error, 1), to: to}
+	began := time.Now()
 	// endReload runs however this ends, also when ctx ended while the
 	// owner was already beginning the reload (the reply is then lost).
-	defer s.post(func(c *core) { c.endReload(rec) })
+	defer func() {
+		took := time.Since(began)
+		s.post(func(c *core) { c.noteReload(rec, took, err); c.endReload(rec) })
+	}()
 	if _, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		reply <- res[struct{}]{err: c.beginReload(name, rec)}
 	}); err != nil {
@@ -137,7 +141,7 @@ func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process
 			}
 		}
 	}
-	_, err := call(s, context.WithoutCancel(ctx), func(c *core, _ *waiter, reply chan<- res[struct{}]) {
+	_, err = call(s, context.WithoutCancel(ctx), func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		reply <- res[struct{}]{err: c.finishReload(rec)}
 	})
 	return err
