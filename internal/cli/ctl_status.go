@@ -45,6 +45,12 @@ func ctlStatus(c *ctl, ctx context.Context, args []string) error {
 			wantUsage = true
 		}
 	}
+	// The usage call (the daemon reads /proc: ~20 µs per program) runs
+	// beside the status call, on a second connection.
+	var usage <-chan any
+	if wantUsage {
+		usage = c.startUsage(ctx)
+	}
 	all, ok, err := c.fetchStatus(ctx)
 	if !ok {
 		if err != nil {
@@ -75,8 +81,8 @@ func ctlStatus(c *ctl, ctx context.Context, args []string) error {
 			}
 		}
 	}
-	if wantUsage {
-		c.addUsage(ctx, matching)
+	if usage != nil {
+		attachUsage(<-usage, matching)
 	}
 	if c.o.json {
 		structs := make([]info, len(matching))

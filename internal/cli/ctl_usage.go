@@ -15,14 +15,29 @@ type procUsage struct {
 	cpuPercent        float64 // -1: unknown (no recent sample to compare with)
 }
 
-// addUsage asks drover.getAllProcessUsage and attaches each row to its
-// process. A server without the method (supervisord) or a failed call
-// leaves the status as it is: usage is an extra.
-func (c *ctl) addUsage(ctx context.Context, all []procStatus) {
-	v, err := c.call(ctx, "drover.getAllProcessUsage")
+// startUsage asks drover.getAllProcessUsage on its own goroutine; the
+// channel yields the answer, or nil when the call failed.
+func (c *ctl) startUsage(ctx context.Context) <-chan any {
+	ch := make(chan any, 1)
+	cl, err := c.rpcClient() // made here: rpcClient is not safe for concurrent use
 	if err != nil {
-		return
+		ch <- nil
+		return ch
 	}
+	go func() {
+		v, err := cl.Call(ctx, "drover.getAllProcessUsage")
+		if err != nil {
+			v = nil
+		}
+		ch <- v
+	}()
+	return ch
+}
+
+// attachUsage attaches each row of drover.getAllProcessUsage's answer v to
+// its process. A server without the method (supervisord) or a failed call
+// (v nil) leaves the status as it is: usage is an extra.
+func attachUsage(v any, all []procStatus) {
 	rows, _ := v.([]any)
 	byName := make(map[string]*procUsage, len(rows))
 	for _, r := range rows {
