@@ -100,12 +100,21 @@ func TestUsageOnDemand(t *testing.T) {
 		if u[0].CPUPercent != 50 {
 			t.Fatalf("second sample %+v, want 50%% (two processes at 25%%)", u[0])
 		}
+		// A client that may read no program (access rules) samples
+		// nothing and leaves the others' previous samples alone.
+		if u := hs.s.SampleUsage(nil); len(u) != 0 {
+			t.Fatalf("empty sample %v", u)
+		}
+		time.Sleep(4 * time.Second)
+		if u, _ = hs.s.Usage(ctx); u[0].CPUPercent != 50 {
+			t.Fatalf("after another client's sample %+v", u[0])
+		}
 		time.Sleep(usageWindow + time.Second)
 		if u, _ = hs.s.Usage(ctx); u[0].CPUPercent != -1 {
 			t.Fatalf("a sample after the window %+v", u[0])
 		}
-		if n := fs.count(); n != 3 {
-			t.Fatalf("%d samples for 3 asks", n)
+		if n := fs.count(); n != 4 {
+			t.Fatalf("%d samples for 4 asks with programs", n)
 		}
 	})
 }

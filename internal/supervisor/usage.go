@@ -32,11 +32,17 @@ type Usage struct {
 	CPUPercent float64
 }
 
-// usageCache keeps the last sample's CPU time per root pid.
+// usageCache keeps each root pid's last sampled CPU time, so that clients
+// that see different programs (access rules) do not spoil each other's
+// percentages. Entries older than usageWindow are dropped at each sample.
 type usageCache struct {
 	mu   sync.Mutex
-	at   time.Time
-	last map[int]time.Duration
+	last map[int]cpuSample
+}
+
+type cpuSample struct {
+	at  time.Time
+	cpu time.Duration
 }
 
 // Usage samples every running process's tree now (nil without a Host that
@@ -71,20 +77,22 @@ func (s *Supervisor) SampleUsage(st []Stats) []Usage {
 	now := time.Now()
 	s.usage.mu.Lock()
 	defer s.usage.mu.Unlock()
-	prev, prevAt := s.usage.last, s.usage.at
-	fresh := !prevAt.IsZero() && now.Sub(prevAt) <= usageWindow && now.After(prevAt)
-	last := make(map[int]time.Duration, len(roots))
+	c := &s.usage
+	for pid, e := range c.last {
+		if now.Sub(e.at) > usageWindow {
+			delete(c.last, pid)
+		}
+	}
+	if c.last == nil {
+		c.last = make(map[int]cpuSample, len(roots))
+	}
 	out := make([]Usage, len(st))
 	for i := range st {
 		u := Usage{Name: st[i].Name, Group: st[i].Group, Pid: st[i].Pid, CPUPercent: -1}
-		var before time.Duration
-		known := fresh
+		known, pct := true, 0.0
 		for _, root := range [2]int{st[i].Pid, st[i].HandoffPid} {
-			if root == 0 {
-				continue
-			}
 			tree, ok := trees[root]
-			if !ok {
+			if root == 0 || !ok {
 				continue
 			}
 			var cpu time.Duration
@@ -94,16 +102,20 @@ func (s *Supervisor) SampleUsage(st []Stats) []Usage {
 			u.Procs += len(tree)
 			u.RSS += tree.RSS()
 			u.CPU += cpu
-			last[root] = cpu
-			b, ok := prev[root]
-			known = known && ok
-			before += b
+			prev, ok := c.last[root]
+			if dt := now.Sub(prev.at); ok && dt > 0 {
+				// A worker that exited takes its CPU time with it: no
+				// negative figures.
+				pct += max(0, float64(cpu-prev.cpu)) / float64(dt) * 100
+			} else {
+				known = false
+			}
+			c.last[root] = cpuSample{now, cpu}
 		}
 		if known && u.Procs > 0 {
-			u.CPUPercent = max(0, float64(u.CPU-before)) / float64(now.Sub(prevAt)) * 100
+			u.CPUPercent = pct
 		}
 		out[i] = u
 	}
-	s.usage.last, s.usage.at = last, now
 	return out
 }
