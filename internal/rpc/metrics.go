@@ -114,7 +114,7 @@ func (m *metricsSnapshot) append(b []byte) []byte {
 			b = sample(b, "drover_program_state", x, "state", state.String(), v)
 		}
 	}
-	b = family(b, "drover_program_starts_total", "counter", "Spawns of the program since the daemon started, every generation (a blue/green hand-off's new one too).")
+	b = family(b, "drover_program_starts_total", "counter", "Spawns of the program since the daemon started (attempts, failed ones too), every generation (a blue/green hand-off's new one too).")
 	for i := range m.stats {
 		b = sample(b, "drover_program_starts_total", &m.stats[i], "", "", float64(m.stats[i].Starts))
 	}

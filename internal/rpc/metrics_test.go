@@ -194,6 +194,12 @@ func TestMetricsFormat(t *testing.T) {
 			t.Errorf("%s: %v", name, fams[name])
 		}
 	}
+	if !isMetricsPath("/metrics?name[]=x") || isMetricsPath("/metricsx") || isMetricsPath("/metrics/x") {
+		t.Error("isMetricsPath")
+	}
+	if code, _ := getMetrics(t, url+"/x", "admin", "secret"); code != 404 { // GET /x/metrics
+		t.Errorf("GET /x/metrics: %d, want 404", code)
+	}
 	// A POST is not a scrape.
 	resp, err := http.Post(strings.Replace(url, "http://", "http://admin:secret@", 1)+"/metrics", "text/plain", nil)
 	if err != nil {
