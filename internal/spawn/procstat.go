@@ -76,10 +76,13 @@ func ParseProcStat(b []byte) (ProcStat, bool) {
 // ReadProcFile appends the content of a /proc file to buf with plain
 // open, read and close: os.ReadFile's fstat, fcntl and poller registration
 // made reading the trees of 500 programs (a status on a terminal, a
-// scrape) twice as slow. A read that does not fill the buffer is taken as
-// the end: /proc's seq files fill every read until their end. A missing
-// file's error matches fs.ErrNotExist.
+// scrape) twice as slow. A read of at most shortReadEOF bytes that comes
+// back short is the end: a seq file fills every read until its end unless
+// its own buffer (a page, at least 4 KiB) overflows first, which a read
+// that small cannot meet; larger reads go on until read returns 0. A
+// missing file's error matches fs.ErrNotExist.
 func ReadProcFile(path string, buf []byte) ([]byte, error) {
+	const shortReadEOF = 2048
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return buf, &os.PathError{Op: "open", Path: path, Err: err}
@@ -98,7 +101,7 @@ func ReadProcFile(path string, buf []byte) ([]byte, error) {
 		}
 		room := cap(buf) - len(buf)
 		buf = buf[:len(buf)+n]
-		if n == 0 || n < room {
+		if n == 0 || n < room && room <= shortReadEOF {
 			return buf, nil
 		}
 	}

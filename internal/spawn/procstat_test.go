@@ -43,8 +43,21 @@ func FuzzParseProcStat(f *testing.F) {
 	})
 }
 
-// ReadProcFile reads a file longer than its buffer whole, as os.ReadFile.
+// ReadProcFile reads a file longer than its buffer whole, as os.ReadFile:
+// with small reads, and past the sizes where a short read is the end.
 func TestReadProcFile(t *testing.T) {
+	for _, path := range []string{"/proc/cpuinfo", "/proc/self/mountinfo", "/proc/self/stat"} {
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 16, 1000, 1 << 16} {
+			got, err := ReadProcFile(path, make([]byte, 0, size))
+			if err != nil || (path != "/proc/self/stat" && string(got) != string(want)) || len(got) == 0 {
+				t.Errorf("%s with a %d-byte buffer: %d bytes (%v), want %d", path, size, len(got), err, len(want))
+			}
+		}
+	}
 	want, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		t.Fatal(err)
