@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -187,8 +188,14 @@ func newCtlVerbCmd(v *ctlVerb) *cobra.Command {
 // supervisorctl lines, or drover's own where the top-level verb does more
 // (supervisorctl's forms keep supervisorctl's text).
 func (v *ctlVerb) nativeHelp() []string {
-	if v.name == "reload" {
+	switch v.name {
+	case "reload":
 		return reloadHelp
+	case "status":
+		return append(slices.Clone(v.help),
+			"status --usage		Also show CPU and RSS of each program's process tree (the default",
+			"			on a terminal; --json always has them): CPU is the percent of one",
+			"			CPU since the previous sample within a minute, else seconds (1.2s).")
 	}
 	return v.help
 }

@@ -81,3 +81,33 @@ func jsonInt(v any) string {
 	f, _ := v.(float64)
 	return strconv.Itoa(int(f))
 }
+
+// TestStatusUsage: `drover status --usage` adds CPU and RSS columns
+// (seconds on the first sample, a percent on the next within a minute),
+// --json carries the fields, and without either (not a terminal) the
+// lines are supervisorctl's.
+func TestStatusUsage(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, "", program("other", "sleep")+program("idle", "sleep", "autostart = false"), "other")
+	bin := droverBinary(t)
+	r := binRun(t, "", bin, "status", "--usage", "-c", d.conf)
+	expect(t, r, 3, `(?m)^other +RUNNING +\d+\.\d(s|%) +\d+(\.\d)?[KMG] +pid \d+, uptime \d+:\d\d:\d\d$`)
+	expect(t, r, 3, `(?m)^idle +STOPPED {2,}Not started$`)
+	r = binRun(t, "", bin, "status", "--usage", "-c", d.conf, "other")
+	expect(t, r, 0, `(?m)^other +RUNNING +\d+\.\d% +\d+(\.\d)?[KMG] +pid \d+`)
+	r = binRun(t, "", bin, "status", "-c", d.conf, "other")
+	expect(t, r, 0, `(?m)^other +RUNNING   pid \d+, uptime \d+:\d\d:\d\d$`)
+	r = binRun(t, "", bin, "status", "--json", "-c", d.conf)
+	var infos []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &infos); err != nil || len(infos) != 2 {
+		t.Fatalf("status --json: %v\n%s", err, r.out)
+	}
+	for _, in := range infos {
+		rss, _ := in["rss_bytes"].(float64)
+		running := in["name"] == "other"
+		// The earlier calls sampled within the minute: a percent is known.
+		if running && (rss <= 0 || in["cpu_percent"] == nil) || !running && rss != 0 {
+			t.Errorf("status --json: %v", in)
+		}
+	}
+}

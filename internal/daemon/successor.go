@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -55,17 +57,30 @@ func childrenOf(pid int) ([]int, bool) {
 	}
 	var out []int
 	for _, tid := range tasks {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + tid + "/children")
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil, false
-			}
-			continue // the thread ended meanwhile
+		kids, ok := childrenIn("/proc/"+strconv.Itoa(pid)+"/task/"+tid+"/children", out)
+		if !ok {
+			return nil, false
 		}
-		for _, f := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(f); err == nil {
-				out = append(out, c)
-			}
+		out = kids
+	}
+	return out, true
+}
+
+// childrenIn appends the pids of one thread's children file to out; ok is
+// false when there is no such file (CONFIG_PROC_CHILDREN off, or the
+// thread ended: the caller scans /proc instead).
+func childrenIn(path string, out []int) ([]int, bool) {
+	var buf [256]byte
+	b, err := spawn.ReadProcFile(path, buf[:0])
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, false
+		}
+		return out, true // the thread ended meanwhile
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if c, err := strconv.Atoi(f); err == nil {
+			out = append(out, c)
 		}
 	}
 	return out, true

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/drover-sh/drover/internal/spawn"
@@ -42,7 +43,7 @@ func sampleTrees(roots []int, page int64) map[int]supervisor.TreeUsage {
 			var children []int
 			if kids == nil {
 				var ok bool
-				if children, ok = childrenOf(pid); !ok {
+				if children, ok = childrenOfTree(pid, tree); !ok {
 					kids, stats = scanProcs()
 				}
 			}
@@ -70,7 +71,19 @@ func sampleTrees(roots []int, page int64) map[int]supervisor.TreeUsage {
 }
 
 func usage(pid int, st spawn.ProcStat, page int64) supervisor.ProcUsage {
-	return supervisor.ProcUsage{Pid: pid, RSS: st.RSS * page, CPU: time.Duration(st.CPU) * (time.Second / userHZ)}
+	return supervisor.ProcUsage{Pid: pid, RSS: st.RSS * page, CPU: time.Duration(st.CPU) * (time.Second / userHZ), Threads: st.Threads}
+}
+
+// childrenOfTree is childrenOf, skipping the listing of the threads of a
+// process that has one (most programs, and every worker of a pre-fork
+// server): its only list is /proc/PID/task/PID/children.
+func childrenOfTree(pid int, tree supervisor.TreeUsage) ([]int, bool) {
+	for _, u := range tree {
+		if u.Pid == pid && u.Threads == 1 {
+			return childrenIn("/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(pid)+"/children", nil)
+		}
+	}
+	return childrenOf(pid)
 }
 
 // scanProcs reads every process's stat once: who is whose child.

@@ -79,6 +79,8 @@ type Server struct {
 	access atomic.Pointer[Access]
 	// events fans the supervisor's events out to GET /events.
 	events eventHub
+	// metricsSize is the length of the last /metrics answer.
+	metricsSize atomic.Int64
 }
 
 // SetAccess replaces the users and rules; requests that began keep the
@@ -185,6 +187,8 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		h.s.serveLogtail(w, r, true)
 	case uri == "/events" || strings.HasPrefix(uri, "/events?"):
 		h.s.serveEvents(w, r)
+	case isMetricsPath(uri):
+		h.s.serveMetrics(w, r)
 	case h.s.opts.UI != nil:
 		h.s.opts.UI(w, r)
 	case r.Method != "GET" && r.Method != "HEAD":

@@ -1,14 +1,17 @@
 package spawn
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"strings"
 	"testing"
 )
 
 func TestParseProcStat(t *testing.T) {
 	line := "9132 (we ird) (x)) S 8863 8800 18398 0 -1 4194304 101 0 0 0 7 5 0 0 20 0 1 0 363478 3133440 389\n"
 	st, ok := ParseProcStat([]byte(line))
-	if !ok || st != (ProcStat{State: 'S', PPid: 8863, PGid: 8800, CPU: 12, Start: 363478, RSS: 389}) {
+	if !ok || st != (ProcStat{State: 'S', PPid: 8863, PGid: 8800, CPU: 12, Start: 363478, RSS: 389, Threads: 1}) {
 		t.Fatalf("%+v %v", st, ok)
 	}
 	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2", "1 (x) S a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22",
@@ -18,8 +21,11 @@ func TestParseProcStat(t *testing.T) {
 		}
 	}
 	self, err := ReadProcStat(os.Getpid())
-	if err != nil || self.PPid != os.Getppid() || self.State == 'Z' || self.RSS <= 0 {
+	if err != nil || self.PPid != os.Getppid() || self.State == 'Z' || self.RSS <= 0 || self.Threads < 1 {
 		t.Fatalf("own stat %+v %v", self, err)
+	}
+	if _, err := ReadProcStat(1 << 30); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("stat of no process: %v, want not-exist", err)
 	}
 }
 
@@ -35,4 +41,32 @@ func FuzzParseProcStat(f *testing.F) {
 			t.Fatalf("rejected with fields %+v", st)
 		}
 	})
+}
+
+// ReadProcFile reads a file longer than its buffer whole, as os.ReadFile:
+// with small reads, and past the sizes where a short read is the end.
+func TestReadProcFile(t *testing.T) {
+	for _, path := range []string{"/proc/cpuinfo", "/proc/self/mountinfo", "/proc/self/stat"} {
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 16, 1000, 1 << 16} {
+			got, err := ReadProcFile(path, make([]byte, 0, size))
+			if err != nil || (path != "/proc/self/stat" && string(got) != string(want)) || len(got) == 0 {
+				t.Errorf("%s with a %d-byte buffer: %d bytes (%v), want %d", path, size, len(got), err, len(want))
+			}
+		}
+	}
+	want, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadProcFile("/proc/self/maps", make([]byte, 0, 16))
+	if err != nil || len(got) < len(want)/2 || !strings.HasPrefix(string(want), string(got[:16])) {
+		t.Fatalf("%d bytes (%v), want about %d", len(got), err, len(want))
+	}
+	if _, err := ReadProcFile("/proc/self/nonexistent", nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
 }

@@ -24,6 +24,8 @@ type ProcUsage struct {
 	Pid int
 	RSS int64         // bytes
 	CPU time.Duration // user + system time since it started
+	// Threads is its thread count (the sampler's own use).
+	Threads int
 }
 
 // TreeUsage is a process tree: its root (the main pid) first, then every

@@ -28,6 +28,9 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		{"idle", "idle_next", fmt.Sprintf("idle wake-ups in the %v right after that window (diagnostic)", h.opt.Idle), "count", "—"},
 		{"status", "status_supervisorctl", fmt.Sprintf("`supervisorctl status` (%d programs), median of %d", n, h.opt.StatusRuns), "ms", "—"},
 		{"status", "status_native", "own status command (drover status / supervisorctl), median", "ms", goalStatus},
+		{"status", "status_usage", fmt.Sprintf("`drover status --usage` (CPU and RSS of %d trees), median", n), "ms", "—"},
+		{"status", "scrape", fmt.Sprintf("GET /metrics (%d programs), median of %d", n, h.opt.StatusRuns), "ms", "—"},
+		{"status", "rss_scraped", "daemon RSS after those status runs and scrapes", "MB", "—"},
 	}
 	set := func(key string, c *cell) {
 		for _, r := range rows {
@@ -112,6 +115,10 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		} else {
 			setID("status_native", h.timeStatus(ctx, d, own, n))
 		}
+		st, sc, rss := h.usageRows(ctx, t, d, dir, conf, n)
+		setID("status_usage", st)
+		setID("scrape", sc)
+		setID("rss_scraped", rss)
 	}
 }
 
