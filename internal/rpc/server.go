@@ -31,8 +31,8 @@ type Options struct {
 	// Now is the clock for getProcessInfo's now and uptime; nil is
 	// time.Now.
 	Now func() time.Time
-	// UI serves every path that is not /RPC2*, /logtail* or
-	// /mainlogtail* (the web status page); nil answers 404. Auth applies.
+	// UI serves every path that is not /RPC2*, /logtail*, /mainlogtail*
+	// or the console's (/ and /console/...); nil answers 404. Auth applies.
 	UI httpwire.Handler
 	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
@@ -77,6 +77,8 @@ type Server struct {
 	limit limiter
 	// access is the current Access.
 	access atomic.Pointer[Access]
+	// consoleKey signs the console's CSRF tokens.
+	consoleKey [32]byte
 }
 
 // SetAccess replaces the users and rules; requests that began keep the
@@ -112,7 +114,8 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, done: make(chan struct{}), maxConns: connCap()}
+	s := &Server{opts: opts, log: log, done: make(chan struct{}), maxConns: connCap(),
+		consoleKey: newConsoleKey()}
 	s.d = newDispatcher(opts.Backend, &s.opts)
 	return s, nil
 }
@@ -181,6 +184,8 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		h.s.serveLogtail(w, r, false)
 	case strings.HasPrefix(uri, "/mainlogtail"):
 		h.s.serveLogtail(w, r, true)
+	case isConsolePath(r.Path()):
+		h.serveConsole(w, r)
 	case h.s.opts.UI != nil:
 		h.s.opts.UI(w, r)
 	case r.Method != "GET" && r.Method != "HEAD":
