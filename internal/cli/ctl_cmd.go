@@ -89,6 +89,7 @@ func ctlVerbs() []*ctlVerb {
 			"reload \t\tRestart the remote supervisord."}, false, ctlReload},
 		{"version", "", "Show the daemon's version", []string{
 			"version\t\t\tShow the version of the remote supervisord process"}, false, ctlVersion},
+		{"events", "[-f] [--json]", "Show the processes' states, with -f follow every state change and reload step", eventsHelp, true, ctlEvents},
 		{"fg", "name", "Attach to a process: show its output, send it input", []string{
 			"fg <process>\tConnect to a process in foreground mode",
 			"\t\tCtrl-C to exit"}, false, ctlFg},

@@ -86,7 +86,10 @@ func (d *daemon) loop(ctx context.Context) error {
 	for {
 		sup, ev := cur.sup, cur.ev
 		go ev.Run()
-		sup.Observe(ev.Observe)
+		sup.Observe(func(e supervisor.Event) {
+			ev.Observe(e)
+			d.server.PublishEvent(e) // GET /events
+		})
 		runErr := make(chan error, 1)
 		go func() { runErr <- sup.Run(ctx) }()
 		var (

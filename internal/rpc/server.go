@@ -32,7 +32,8 @@ type Options struct {
 	// time.Now.
 	Now func() time.Time
 	// UI serves every path that is not /RPC2*, /logtail*, /mainlogtail*
-	// or the console's (/ and /console/...); nil answers 404. Auth applies.
+	// /events or the console's (/ and /console/...); nil answers 404.
+	// Auth applies.
 	UI httpwire.Handler
 	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
@@ -79,6 +80,8 @@ type Server struct {
 	access atomic.Pointer[Access]
 	// consoleKey signs the console's CSRF tokens.
 	consoleKey [32]byte
+	// events fans the supervisor's events out to GET /events.
+	events eventHub
 }
 
 // SetAccess replaces the users and rules; requests that began keep the
@@ -184,6 +187,8 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		h.s.serveLogtail(w, r, false)
 	case strings.HasPrefix(uri, "/mainlogtail"):
 		h.s.serveLogtail(w, r, true)
+	case uri == "/events" || strings.HasPrefix(uri, "/events?"):
+		h.s.serveEvents(w, r)
 	case isConsolePath(r.Path()):
 		h.serveConsole(w, r)
 	case h.s.opts.UI != nil:

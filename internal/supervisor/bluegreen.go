@@ -97,6 +97,7 @@ func (c *core) beginBlueGreen(p *proc, rec *reloadRec) error {
 	p.handoff = next
 	c.dirty = true
 	c.logf(slog.LevelInfo, "reloading '%s' (bluegreen): starting %s beside pid %d", p.cfg.Name, what, old.pid)
+	c.reloadStep(rec, ReloadStarted, 0, nil)
 	c.spawnInst(next, true)
 	return nil
 }
@@ -123,6 +124,7 @@ func (c *core) bgSpawned(p *proc, inst *instance, err error) bool {
 	}
 	inst.spawnedAt = time.Now()
 	c.logf(slog.LevelInfo, "spawned: '%s' with pid %d (new generation)", p.cfg.Name, inst.pid)
+	c.reloadStep(rec, ReloadSpawned, inst.pid, nil)
 	switch {
 	case hb.stopping:
 		c.bgRetire(rec, inst, p.cfg.StopSignal, p.cfg.StopWait)
@@ -165,6 +167,7 @@ func (c *core) bgReady(rec *reloadRec, err error) {
 	p.handoff = old
 	p.laststart = next.spawnedAt
 	c.dirty = true
+	c.reloadStep(rec, ReloadReady, next.pid, nil)
 	if old == nil || p.cur == old {
 		c.bgFinish(rec, nil)
 		return
@@ -217,6 +220,9 @@ func (c *core) bgRetire(rec *reloadRec, inst *instance, sig syscall.Signal, wait
 	hb := rec.bg
 	hb.retiring = inst
 	c.timers.cancel(&hb.drain)
+	if inst == hb.old && hb.promoted && !hb.stopping {
+		c.reloadStep(rec, ReloadRetiring, rec.p.cur.pidOrZero(), nil)
+	}
 	if inst.readyCancel != nil {
 		inst.readyCancel()
 	}
@@ -301,6 +307,7 @@ func (c *core) bgExited(p *proc, inst *instance, status syscall.WaitStatus) bool
 		c.dirty = true
 		c.logf(slog.LevelInfo, "handed off '%s': old pid %d exited (%s); pid %d serves (%v in all)",
 			p.cfg.Name, inst.pid, how, p.cur.pidOrZero(), time.Since(hb.t0).Round(time.Millisecond))
+		c.reloadStep(rec, ReloadRetired, p.cur.pidOrZero(), nil)
 		c.bgFinish(rec, hb.fail)
 		return true
 	case inst == hb.old:

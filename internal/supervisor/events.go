@@ -26,6 +26,9 @@ const (
 	// EventLimit is drover's own: the limit watchdog found a breach that
 	// held for its grace window and acts on it (Limit says what).
 	EventLimit
+	// EventReload is drover's own: one step of a reload (Reload says
+	// which), so a watcher sees a hand-off as it happens.
+	EventReload
 )
 
 // Event is one notification from the owner goroutine. The fields carry
@@ -52,6 +55,44 @@ type Event struct {
 	Config *config.Group
 	// Limit is the breach of an EventLimit.
 	Limit *LimitBreach
+	// Reload is the step of an EventReload.
+	Reload *ReloadStep
+}
+
+// ReloadPhase names a step of a reload.
+type ReloadPhase string
+
+// Reload steps, in the order a blue/green reload goes through them; the
+// other strategies have Started, then Done or Failed.
+const (
+	// ReloadStarted: the reload began (OldPid serves).
+	ReloadStarted ReloadPhase = "STARTED"
+	// ReloadSpawned: blue/green's new generation NewPid runs beside OldPid.
+	ReloadSpawned ReloadPhase = "SPAWNED"
+	// ReloadReady: NewPid is ready and serves new connections.
+	ReloadReady ReloadPhase = "READY"
+	// ReloadRetiring: OldPid was asked to stop (after its queue drained).
+	ReloadRetiring ReloadPhase = "RETIRING"
+	// ReloadRetired: OldPid exited; NewPid alone serves.
+	ReloadRetired ReloadPhase = "RETIRED"
+	// ReloadDone: the reload succeeded; NewPid serves.
+	ReloadDone ReloadPhase = "DONE"
+	// ReloadFailed: the reload failed (Error says why).
+	ReloadFailed ReloadPhase = "FAILED"
+)
+
+// ReloadStep is one step of a reload of the event's process.
+type ReloadStep struct {
+	Phase    ReloadPhase
+	Strategy string
+	// OldPid is the generation serving when the reload began; NewPid the
+	// one it produced (blue/green's new generation, reexec's successor;
+	// 0 while unknown).
+	OldPid, NewPid int
+	// Error is a failure's text.
+	Error string
+	// Elapsed is the time since the reload began.
+	Elapsed time.Duration
 }
 
 // bus hands events to the observer (see Supervisor.Observe). It has its

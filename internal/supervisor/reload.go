@@ -53,6 +53,12 @@ type reloadRec struct {
 	workers map[int]bool
 	// stops end the exit watches (successor, workers).
 	stops []func()
+
+	// t0 and oldPid are when the reload began and the pid serving then,
+	// for its EventReload steps; announced: Started was published.
+	t0        time.Time
+	oldPid    int
+	announced bool
 }
 
 // ReloadProcess reloads one process by its Drover.Reload strategy:
@@ -101,13 +107,13 @@ func (s *Supervisor) ReloadProcess(ctx context.Context, name string) error {
 // reload is ReloadProcess; with to, a blue/green hand-off to a generation
 // spawned from to (an update), which becomes the process's config once that
 // generation serves.
-func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process) error {
+func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process) (err error) {
 	rctx, rcancel := context.WithCancelCause(ctx)
 	defer rcancel(nil)
 	rec := &reloadRec{cancel: rcancel, phase1: make(chan error, 1), to: to}
 	// endReload runs however this ends, also when ctx ended while the
 	// owner was already beginning the reload (the reply is then lost).
-	defer s.post(func(c *core) { c.endReload(rec) })
+	defer func() { s.post(func(c *core) { c.endReload(rec, err) }) }()
 	if _, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		reply <- res[struct{}]{err: c.beginReload(name, rec)}
 	}); err != nil {
@@ -137,10 +143,29 @@ func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process
 			}
 		}
 	}
-	_, err := call(s, context.WithoutCancel(ctx), func(c *core, _ *waiter, reply chan<- res[struct{}]) {
+	_, err = call(s, context.WithoutCancel(ctx), func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		reply <- res[struct{}]{err: c.finishReload(rec)}
 	})
 	return err
+}
+
+// reloadStep publishes one step of rec (an EventReload); newPid is the
+// generation the reload produced, when known.
+func (c *core) reloadStep(rec *reloadRec, phase ReloadPhase, newPid int, err error) {
+	if phase == ReloadStarted {
+		rec.announced = true
+	}
+	st := &ReloadStep{Phase: phase, Strategy: string(rec.strategy), OldPid: rec.oldPid, NewPid: newPid,
+		Elapsed: time.Since(rec.t0)}
+	if err != nil {
+		st.Error = detailOf(err)
+	}
+	pid := newPid
+	if pid == 0 {
+		pid = rec.oldPid
+	}
+	c.s.bus.publish(Event{Kind: EventReload, Time: time.Now(), Group: rec.p.group.name, Name: rec.p.cfg.Name,
+		Pid: pid, Reload: st})
 }
 
 func readyTimeout(d time.Duration) time.Duration {
@@ -158,7 +183,7 @@ func (s *Supervisor) post(f func(c *core)) {
 }
 
 // beginReload checks and starts a reload on the owner goroutine.
-func (c *core) beginReload(name string, rec *reloadRec) error {
+func (c *core) beginReload(name string, rec *reloadRec) (err error) {
 	if err := c.checkRunning(); err != nil {
 		return err
 	}
@@ -178,15 +203,21 @@ func (c *core) beginReload(name string, rec *reloadRec) error {
 		rec.strategy = config.ReloadRestart
 	}
 	rec.t = timer{idx: -1, fire: func(c *core) { c.successorTimeout(rec) }}
+	rec.t0, rec.oldPid = time.Now(), p.cur.pidOrZero()
 	switch rec.strategy {
 	case config.ReloadRestart:
-		return c.beginRestart(p, rec)
+		err = c.beginRestart(p, rec)
 	case config.ReloadSignal, config.ReloadReexec:
-		return c.beginSignalReload(p, rec)
+		err = c.beginSignalReload(p, rec)
 	case config.ReloadBlueGreen:
-		return c.beginBlueGreen(p, rec)
+		err = c.beginBlueGreen(p, rec)
+	default:
+		err = fault(CodeFailed, fmt.Sprintf("%s: unknown reload strategy %q", namespec(p), rec.strategy))
 	}
-	return fault(CodeFailed, fmt.Sprintf("%s: unknown reload strategy %q", namespec(p), rec.strategy))
+	if err != nil && rec.announced {
+		c.reloadStep(rec, ReloadFailed, 0, err)
+	}
+	return err
 }
 
 // beginSignalReload sends the reload signal (signal and reexec).
@@ -212,6 +243,7 @@ func (c *core) beginSignalReload(p *proc, rec *reloadRec) error {
 	// not the new master a re-exec forks.
 	before := c.s.host.Children(inst.pid)
 	c.logf(slog.LevelInfo, "reloading '%s' (%s): sending %s to pid %d", p.cfg.Name, rec.strategy, signame(sig), inst.pid)
+	c.reloadStep(rec, ReloadStarted, 0, nil)
 	if ch := inst.liveChild(); ch != nil && rec.strategy == config.ReloadSignal {
 		ch.RearmReady()
 	}
@@ -260,6 +292,7 @@ func (c *core) beginRestart(p *proc, rec *reloadRec) error {
 	if !p.state.IsRunning() {
 		return fault(CodeNotRunning, namespec(p))
 	}
+	c.reloadStep(rec, ReloadStarted, 0, nil)
 	if err := c.stopOne(p); err != nil {
 		return err
 	}
@@ -310,6 +343,9 @@ func (c *core) finishPhase1(rec *reloadRec, err error) {
 		c.logf(slog.LevelWarn, "reload of '%s' failed: %v", rec.p.cfg.Name, err)
 	}
 	if rec.abandoned {
+		// Nobody waits for the readiness check or the last check: the
+		// owner-side outcome is the outcome.
+		c.reloadEnded(rec, err)
 		c.clearReload(rec)
 	}
 }
@@ -345,7 +381,7 @@ func (c *core) finishReload(rec *reloadRec) error {
 
 // endReload runs when the requester is done; a restart whose requester
 // left during phase 1 completes on its own and clears itself then.
-func (c *core) endReload(rec *reloadRec) {
+func (c *core) endReload(rec *reloadRec, err error) {
 	if rec.p == nil || rec.p.reload != rec {
 		return // refused, or never begun
 	}
@@ -353,7 +389,18 @@ func (c *core) endReload(rec *reloadRec) {
 		rec.abandoned = true
 		return
 	}
+	c.reloadEnded(rec, err)
 	c.clearReload(rec)
+}
+
+// reloadEnded publishes the outcome of rec: err is the request's answer
+// (nil: done).
+func (c *core) reloadEnded(rec *reloadRec, err error) {
+	if err != nil {
+		c.reloadStep(rec, ReloadFailed, 0, err)
+		return
+	}
+	c.reloadStep(rec, ReloadDone, rec.pid, nil)
 }
 
 func (c *core) clearReload(rec *reloadRec) {

@@ -48,6 +48,7 @@ func (c *core) successorFound(rec *reloadRec, pid int) {
 	rec.successor = pid
 	c.dirty = true
 	c.logf(slog.LevelInfo, "reload of '%s': new master pid %d (forked by pid %d)", p.cfg.Name, pid, rec.inst.pid)
+	c.reloadStep(rec, ReloadSpawned, pid, nil)
 	stop, err := c.s.host.WatchExit(pid, func(how string) {
 		c.s.deliver(func(c *core) { c.successorExited(rec, pid, how) })
 	})
