@@ -215,8 +215,9 @@ func dash(s string) string {
 	return esc(s)
 }
 
-// generationText says which generation runs and, during a reload, what
-// the reload is doing: the same words console.js writes.
+// generationText says which generation runs and, during a reload, its
+// strategy and the other generation's pid: the words console.js writes
+// too, which adds the reload's last step from the event stream.
 func generationText(row consoleRow) string {
 	if row.Generation == 0 {
 		return ""

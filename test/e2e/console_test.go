@@ -126,28 +126,6 @@ func TestE2EConsole(t *testing.T) {
 		t.Fatalf("the page lists %q, drover status %q", rows, want)
 	}
 
-	shots := os.Getenv("DROVER_CONSOLE_SHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	}
-	var bg [2]string
-	for i, cs := range []string{"light", "dark"} {
-		steps(t, ctx, "prefer "+cs, scheme(cs))
-		bg[i] = eval[string](t, ctx, "background", `getComputedStyle(document.body).backgroundColor`)
-		sctx, cancel := context.WithTimeout(ctx, waitTimeout)
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		cancel()
-		if err != nil || len(png) < 1000 {
-			t.Fatalf("screenshot %s: %d bytes, %v", cs, len(png), err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, "console-"+cs+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if bg[0] == bg[1] {
-		t.Errorf("light and dark share the background %s", bg[0])
-	}
-
 	// Stop from the page: the row changes, the page is the same document.
 	eval[int](t, ctx, "mark the document", `window.e2eMark = 1`)
 	steps(t, ctx, "stop sleeper from the page", chromedp.Click(chromedp.CSS(`button[aria-label="Stop sleeper:sleeper"]`)))
@@ -169,6 +147,30 @@ func TestE2EConsole(t *testing.T) {
 	}
 	if st := d.droverCtl("status", "g:ga").Stdout; !strings.Contains(st, "RUNNING") {
 		t.Fatalf("g:ga after a refused POST: %q", st)
+	}
+
+	// Screenshots, light and dark, after the stop (the activity list has
+	// its events).
+	shots := os.Getenv("DROVER_CONSOLE_SHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	var bg [2]string
+	for i, cs := range []string{"light", "dark"} {
+		steps(t, ctx, "prefer "+cs, scheme(cs))
+		bg[i] = eval[string](t, ctx, "background", `getComputedStyle(document.body).backgroundColor`)
+		sctx, cancel := context.WithTimeout(ctx, waitTimeout)
+		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err != nil || len(png) < 1000 {
+			t.Fatalf("screenshot %s: %d bytes, %v", cs, len(png), err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, "console-"+cs+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if bg[0] == bg[1] {
+		t.Errorf("light and dark share the background %s", bg[0])
 	}
 }
 
@@ -208,7 +210,7 @@ func TestE2EConsoleReload(t *testing.T) {
 })`)
 
 	steadyFrom := time.Now()
-	if _, err := l.settle(30, 30*time.Second); err != nil {
+	if err := l.waitFast(steadyFrom, 50, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	opFrom := time.Now()
@@ -226,12 +228,22 @@ func TestE2EConsoleReload(t *testing.T) {
 			fmt.Sprintf("%q", gen0)))
 	seen := eval[[]string](t, ctx, "generations seen", `window.e2eSeen`)
 	activity := eval[[]string](t, ctx, "activity", `Array.from(document.querySelectorAll('#events li')).map((li) => li.textContent)`)
-	handoff := slices.ContainsFunc(seen, func(s string) bool { return strings.Contains(s, "hand-off with pid") })
-	if !handoff {
-		t.Errorf("the page never showed the hand-off: generation cell went %q", seen)
+	// The row went through the reload's steps: the new generation ready
+	// beside the old one, then the hand-off.
+	for _, step := range []string{"ready", "hand-off with pid"} {
+		if !slices.ContainsFunc(seen, func(s string) bool { return strings.Contains(s, step) }) {
+			t.Errorf("the page never showed %q: the generation cell went %q", step, seen)
+		}
 	}
-	if len(activity) == 0 {
-		t.Errorf("no event reached the activity list")
+	// The activity list has the reload's events in order.
+	var phases []string
+	for _, a := range activity {
+		if _, after, ok := strings.Cut(a, "reload web: "); ok {
+			phases = append(phases, strings.Fields(after)[0])
+		}
+	}
+	if want := []string{"STARTED", "SPAWNED", "READY", "RETIRING", "RETIRED", "DONE"}; !slices.Equal(phases, want) {
+		t.Errorf("reload steps listed %q, want %q; activity:\n%s", phases, want, strings.Join(activity, "\n"))
 	}
 	stall := l.checkStall(t, "reload with the console open", steadyFrom, opFrom, opTo)
 	rep := l.report()

@@ -34,6 +34,7 @@
     let s = String(r.generation);
     if (r.reloading) s += " · reloading (" + r.reloading + ")";
     if (r.handoff_pid) s += " · hand-off with pid " + r.handoff_pid;
+    if (reloads.has(r.spec)) s += " · " + reloads.get(r.spec);
     return s;
   }
 
@@ -98,38 +99,65 @@
     } finally { busy = false; }
   }
 
+  // Reload steps by program, from PROCESS_RELOAD_* events, until the
+  // reload is DONE or FAILED.
+  const reloads = new Map();
+  const phaseWords = {
+    STARTED: (e) => "reload started",
+    SPAWNED: (e) => "new pid " + e.new_pid + " spawned",
+    READY: (e) => "new pid " + e.new_pid + " ready",
+    RETIRING: (e) => "handing off: old pid " + e.old_pid + " stopping",
+    RETIRED: (e) => "old pid " + e.old_pid + " gone",
+  };
+
+  function specOf(ev) { return ev.group && ev.name ? ev.group + ":" + ev.name : ""; }
+  function who(ev) { return ev.group === ev.name ? ev.name : specOf(ev) || ev.group || ""; }
+
   // describe turns one event of /events into a line of the activity list.
   function describe(ev) {
-    const who = ev.group && ev.name ? (ev.group === ev.name ? ev.name : ev.group + ":" + ev.name) : (ev.name || ev.group || "");
-    const kind = ev.type || ev.kind || ev.event || "event";
-    let text = kind + (who ? " " + who : "");
-    if (ev.from && ev.to) text += " " + ev.from + " → " + ev.to;
-    else if (ev.to || ev.state) text += " → " + (ev.to || ev.state);
-    if (ev.pid) text += " pid " + ev.pid;
-    for (const k of ["generation", "old_generation", "new_generation", "old_pid", "new_pid", "phase", "step", "ready", "result", "error", "detail"]) {
-      if (ev[k] !== undefined && ev[k] !== "" && ev[k] !== null) text += " " + k.replace("_", " ") + "=" + ev[k];
+    const t = ev.type || "";
+    if (t.startsWith("PROCESS_RELOAD_")) {
+      let s = "reload " + who(ev) + ": " + ev.phase;
+      if (ev.strategy) s += " (" + ev.strategy + ")";
+      if (ev.old_pid) s += " old pid " + ev.old_pid;
+      if (ev.new_pid) s += " new pid " + ev.new_pid;
+      if (ev.elapsed_ms) s += ", " + Math.round(ev.elapsed_ms) + " ms";
+      if (ev.error) s += ": " + ev.error;
+      return s;
     }
-    return text;
+    if (t.startsWith("PROCESS_STATE_")) {
+      return who(ev) + " " + (ev.from || "?") + " → " + ev.to + (ev.pid ? " (pid " + ev.pid + ")" : "");
+    }
+    if (t === "PROCESS_LIMIT_EXCEEDED") {
+      return who(ev) + " over its " + ev.resource + " limit (" + ev.value + " > " + ev.limit + "): " + ev.action;
+    }
+    if (t.startsWith("SUPERVISOR_STATE_CHANGE")) return "daemon " + (ev.state || t);
+    if (t.startsWith("PROCESS_GROUP_")) return "group " + ev.group + (t.endsWith("ADDED") ? " added" : " removed");
+    if (t === "DROVER_EVENTS_OVERFLOW") return "some events were dropped (the table is re-read)";
+    return t + (who(ev) ? " " + who(ev) : "");
   }
 
-  function isReload(ev, kind) {
-    return /reload|handoff|hand-off|ready|generation/i.test(kind) || ev.phase !== undefined || ev.new_generation !== undefined;
+  function track(ev) {
+    const spec = specOf(ev);
+    if (!spec || !(ev.type || "").startsWith("PROCESS_RELOAD_")) return;
+    const words = phaseWords[ev.phase];
+    if (words) reloads.set(spec, words(ev));
+    else reloads.delete(spec); // DONE, FAILED
   }
 
   function listen() {
     if (!window.EventSource) return;
     const es = new EventSource("/events");
     const onEvent = (m) => {
-      let ev = {};
-      try { ev = JSON.parse(m.data); } catch (e) { ev = { type: m.type, detail: m.data }; }
-      if (!ev.type && m.type && m.type !== "message") ev.type = m.type;
-      const kind = String(ev.type || ev.kind || "");
-      note(describe(ev), isReload(ev, kind) ? "reload" : (/fatal|backoff|fail/i.test(kind + (ev.to || "")) ? "error" : ""));
+      let ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      const t = ev.type || "";
+      track(ev);
+      const bad = ev.phase === "FAILED" || ev.to === "FATAL" || ev.to === "BACKOFF" || t === "PROCESS_LIMIT_EXCEEDED";
+      note(describe(ev), bad ? "error" : (t.startsWith("PROCESS_RELOAD_") ? "reload" : ""));
       refresh();
     };
     es.onmessage = onEvent;
-    // Named SSE events (event: NAME) do not reach onmessage.
-    for (const name of ["process", "state", "reload", "group", "supervisor", "limit", "handoff", "ready"]) es.addEventListener(name, onEvent);
     es.onopen = () => { say("Live: following events."); refresh(); };
     es.onerror = () => { if (es.readyState === EventSource.CLOSED) say("Live updates stopped (reload the page)."); };
   }
