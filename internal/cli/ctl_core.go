@@ -47,10 +47,13 @@ type ctl struct {
 	in     *lineReader
 	client *rpc.Client
 	exit   int
+	// tty: stdout is a terminal (status then shows CPU and RSS).
+	tty bool
 }
 
 func newCtl(o ctlOptions, prog string, stdin io.Reader, stdout, stderr io.Writer) *ctl {
-	return &ctl{o: o, prog: prog, out: bufio.NewWriterSize(stdout, 64<<10), errw: stderr, in: newLineReader(stdin)}
+	return &ctl{o: o, prog: prog, out: bufio.NewWriterSize(stdout, 64<<10), errw: stderr, in: newLineReader(stdin),
+		tty: isTerminal(stdout)}
 }
 
 // println writes one output line.

@@ -20,6 +20,9 @@ type procStatus struct {
 	generation, handoffPID int
 	// m is the whole getProcessInfo struct, for --json (nil otherwise).
 	m info
+	// use is the sampled CPU and RSS (drover.getAllProcessUsage); nil
+	// when not asked for or not available.
+	use *procUsage
 }
 
 // ctlStatus is supervisorctl's do_status. `drover status` (native) asks
@@ -29,7 +32,19 @@ type procStatus struct {
 // (supervisord) gets supervisorctl's calls: the getVersion up-check, then
 // getAllProcessInfo. `drover ctl status` always makes supervisorctl's
 // calls and prints exactly its lines.
+//
+// `drover status` also shows the CPU and RSS of each program's process
+// tree (drover.getAllProcessUsage, one more call that samples /proc) when
+// stdout is a terminal or with --usage, and always with --json: scripts
+// that parse the lines see supervisorctl's three columns.
 func ctlStatus(c *ctl, ctx context.Context, args []string) error {
+	wantUsage := c.o.native && (c.tty || c.o.json)
+	if c.o.native {
+		if i := slices.Index(args, "--usage"); i >= 0 {
+			args = slices.Delete(slices.Clone(args), i, i+1)
+			wantUsage = true
+		}
+	}
 	all, ok, err := c.fetchStatus(ctx)
 	if !ok {
 		if err != nil {
@@ -60,10 +75,16 @@ func ctlStatus(c *ctl, ctx context.Context, args []string) error {
 			}
 		}
 	}
+	if wantUsage {
+		c.addUsage(ctx, matching)
+	}
 	if c.o.json {
 		structs := make([]info, len(matching))
 		for i, p := range matching {
 			structs[i] = p.m
+			if p.use != nil && p.m != nil {
+				p.use.addTo(p.m)
+			}
 		}
 		if err := c.writeJSON(structs); err != nil {
 			return err
@@ -165,10 +186,17 @@ func (c *ctl) writeStatus(all []procStatus) {
 		names[i] = namespec(p.group, p.name)
 		width = max(width, utf8.RuneCountInString(names[i]))
 	}
+	withUsage := false
+	for _, p := range all {
+		withUsage = withUsage || p.use != nil
+	}
 	var line []byte
 	for i, p := range all {
 		line = pad(append(line[:0], names[i]...), width+3-utf8.RuneCountInString(names[i]))
 		line = pad(append(line, p.statename...), 10-utf8.RuneCountInString(p.statename))
+		if withUsage {
+			line = appendUsageCols(line, p.use)
+		}
 		line = append(line, p.description...)
 		if c.o.native && p.handoffPID != 0 {
 			line = append(line, ", generation "...)

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/events"
@@ -60,6 +61,7 @@ type daemon struct {
 	reaper  *spawn.Reaper
 	server  *rpc.Server
 	undo    []func() // setup steps to undo, in order done
+	started time.Time
 }
 
 // current is what the lifecycle goroutine publishes; readers load it and
@@ -82,7 +84,7 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		path = p
 	}
-	d := &daemon{opts: opts, path: path, lifecycle: make(chan lifecycleReq, 16), loopDone: make(chan struct{})}
+	d := &daemon{opts: opts, path: path, lifecycle: make(chan lifecycleReq, 16), loopDone: make(chan struct{}), started: time.Now()}
 	cfg, err := d.load()
 	if err != nil {
 		return err

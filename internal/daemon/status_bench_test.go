@@ -56,6 +56,11 @@ func (c pidChild) Stdin() io.Writer                { return nil }
 // startsecs 0), with log paths as AUTO
 // names them.
 func statusDaemon(b *testing.B, n int) *daemon {
+	return statusDaemonOn(b, n, &pidHost{})
+}
+
+// statusDaemonOn is statusDaemon over host.
+func statusDaemonOn(b *testing.B, n int, host supervisor.Host) *daemon {
 	cfg := &config.Config{}
 	for i := range n {
 		name := "p" + strconv.Itoa(i)
@@ -70,7 +75,7 @@ func statusDaemon(b *testing.B, n int) *daemon {
 		cfg.Groups = append(cfg.Groups, &config.Group{Name: name, Kind: config.KindProgram, Priority: 999,
 			Processes: []*config.Process{p}})
 	}
-	sup := supervisor.New(cfg, &pidHost{}, nil)
+	sup := supervisor.New(cfg, host, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = sup.Run(ctx); close(done) }()

@@ -95,3 +95,17 @@ func (f *Files) Clear(path string) error {
 	}
 	return file.Close()
 }
+
+// Counters returns the bytes written and dropped through path's Writer
+// since it was opened; ok is false when it is not open (no process writes
+// to it now).
+func (f *Files) Counters(path string) (written, dropped int64, ok bool) {
+	f.mu.Lock()
+	sw := f.files[path]
+	f.mu.Unlock()
+	if sw == nil {
+		return 0, 0, false
+	}
+	written, dropped = sw.w.Counters()
+	return written, dropped, true
+}

@@ -48,6 +48,7 @@ type Writer struct {
 	rotFailing   bool  // rotation is failing; the error was reported
 	dropped      int64 // bytes dropped in the current outage
 	totalDropped int64
+	written      int64 // bytes written since the Writer was opened
 }
 
 // OpenWriter opens (creating with mode 0666 before umask, like Python's
@@ -78,6 +79,14 @@ func (w *Writer) Dropped() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.totalDropped
+}
+
+// Counters returns the bytes written and dropped since the Writer was
+// opened (/metrics).
+func (w *Writer) Counters() (written, dropped int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.written, w.totalDropped
 }
 
 // stdioFD maps the paths that name the daemon's own standard output and
@@ -214,6 +223,7 @@ func (w *Writer) writeLocked(p []byte) report {
 		if n > 0 {
 			wrote = true
 			w.size += int64(n)
+			w.written += int64(n)
 			p = p[n:]
 		}
 		if err != nil || n <= 0 {

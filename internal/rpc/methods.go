@@ -304,6 +304,7 @@ var methodAccess = map[string]methodRule{
 	"drover.getProcessInfo":           {access.Read, onProcess},
 	"drover.getAllProcessInfo":        {access.Read, onList},
 	"drover.getAllProcessStatus":      {access.Read, onList},
+	"drover.getAllProcessUsage":       {access.Read, onList},
 }
 
 // audit writes one line for a refused call or a call that changes

@@ -25,6 +25,8 @@ func droverMethods() map[string]*method {
 			help: "Return drover.getProcessInfo's struct for every process"},
 		"drover.getAllProcessStatus": {ret: kArray, readOnly: true, call: droverAllProcessStatus,
 			help: "Return [group, name, state, statename, description, generation, handoff_pid] for every process (what `drover status` prints)"},
+		"drover.getAllProcessUsage": {ret: kArray, readOnly: true, call: usageRows,
+			help: "Return [group, name, pid, processes, rss_kb, cpu_seconds, cpu_percent] for every process: its process tree sampled now; cpu_percent is since the previous sample within a minute, else -1"},
 	}
 }
 

@@ -84,7 +84,7 @@ func TestListMethods(t *testing.T) {
 		t.Fatal("bad fixture")
 	}
 	// drover's own methods, listed as a supervisord plugin's would be.
-	want = append(strings.Fields(`drover.getAllProcessInfo drover.getAllProcessStatus drover.getProcessInfo drover.reloadAllProcesses
+	want = append(strings.Fields(`drover.getAllProcessInfo drover.getAllProcessStatus drover.getAllProcessUsage drover.getProcessInfo drover.reloadAllProcesses
 	drover.reloadProcess drover.reloadProcessGroup drover.update`), want...)
 	got := norm(t, must(s.Call(context.Background(), "system.listMethods")))
 	var names []string
@@ -503,7 +503,7 @@ func TestReadOnlyDispatch(t *testing.T) {
 			ro++
 		}
 	}
-	if ro != 21+3 { // supervisord's and drover.getProcessInfo, drover.getAllProcessInfo, drover.getAllProcessStatus
+	if ro != 21+4 { // supervisord's and drover.getProcessInfo, drover.getAllProcessInfo, drover.getAllProcessStatus, drover.getAllProcessUsage
 		t.Errorf("%d read-only methods", ro)
 	}
 }

@@ -82,6 +82,8 @@ type Server struct {
 	consoleKey [32]byte
 	// events fans the supervisor's events out to GET /events.
 	events eventHub
+	// metricsSize is the length of the last /metrics answer.
+	metricsSize atomic.Int64
 }
 
 // SetAccess replaces the users and rules; requests that began keep the
@@ -191,6 +193,8 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		h.s.serveEvents(w, r)
 	case isConsolePath(r.Path()):
 		h.serveConsole(w, r)
+	case isMetricsPath(uri):
+		h.s.serveMetrics(w, r)
 	case h.s.opts.UI != nil:
 		h.s.opts.UI(w, r)
 	case r.Method != "GET" && r.Method != "HEAD":

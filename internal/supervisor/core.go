@@ -106,6 +106,8 @@ type proc struct {
 	// t is the one deadline of the current state: startsecs (STARTING),
 	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
 	t timer
+	// stats are the counters /metrics reports (Supervisor.Stats).
+	stats procStats
 }
 
 // instance is one generation of a process: one spawn and, if it succeeded,

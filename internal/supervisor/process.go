@@ -107,6 +107,7 @@ func (c *core) spawn(p *proc) {
 // that fails travels the same way as a failed spawn.
 func (c *core) spawnInst(inst *instance, beside bool) {
 	c.inflight++
+	inst.p.stats.starts++
 	pr := c.program(inst.p)
 	err := c.listen(inst, pr, beside)
 	if err == nil {
@@ -330,6 +331,7 @@ func (c *core) signal(p *proc, sig syscall.Signal) error {
 // exited is supervisord's Subprocess.finish.
 func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	es, how := decodeStatus(status)
+	p.stats.exited(status)
 	inst.gone = true
 	inst.release()
 	if inst.readyCancel != nil {

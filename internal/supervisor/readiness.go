@@ -53,6 +53,9 @@ func (c *core) waitReady(inst *instance) {
 func (c *core) readyDone(m readyMsg) {
 	inst, p := m.inst, m.inst.p
 	inst.readyCancel = nil
+	if m.err == nil {
+		p.stats.readyWait, p.stats.readied = m.took, true
+	}
 	if inst.gone || errors.Is(m.err, ErrExitedBeforeReady) {
 		return // its exit decides (its status says more)
 	}

@@ -111,9 +111,13 @@ func (s *Supervisor) reload(ctx context.Context, name string, to *config.Process
 	rctx, rcancel := context.WithCancelCause(ctx)
 	defer rcancel(nil)
 	rec := &reloadRec{cancel: rcancel, phase1: make(chan error, 1), to: to}
+	began := time.Now()
 	// endReload runs however this ends, also when ctx ended while the
 	// owner was already beginning the reload (the reply is then lost).
-	defer func() { s.post(func(c *core) { c.endReload(rec, err) }) }()
+	defer func() {
+		took := time.Since(began)
+		s.post(func(c *core) { c.noteReload(rec, took, err); c.endReload(rec, err) })
+	}()
 	if _, err := call(s, ctx, func(c *core, _ *waiter, reply chan<- res[struct{}]) {
 		reply <- res[struct{}]{err: c.beginReload(name, rec)}
 	}); err != nil {

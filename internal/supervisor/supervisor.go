@@ -31,6 +31,8 @@ type Supervisor struct {
 	// life ends when Run returns: readiness waits in flight end with it.
 	life     context.Context
 	lifeDone context.CancelFunc
+	// usage is the last on-demand sample (Usage), for CPU percent.
+	usage usageCache
 }
 
 // message is anything the owner goroutine processes.

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -36,6 +37,8 @@ func childMain(mode string) int {
 		os.Stdout.WriteString("before<!--XSUPERVISOR:BEGIN-->captured é<!--XSUPERVISOR:END-->after\n")
 	case "logline": // one write (PROCESS_LOG)
 		os.Stdout.WriteString("logged line\n")
+	case "echo": // stdin to stdout (sendProcessStdin makes it log)
+		io.Copy(os.Stdout, os.Stdin)
 	}
 	// A child program, not test synchronisation: it only has to stay up.
 	time.Sleep(time.Hour)
