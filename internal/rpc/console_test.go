@@ -93,7 +93,9 @@ func TestConsoleRendersEveryProgramEscaped(t *testing.T) {
 	}
 	for _, want := range []string{
 		`<th scope="row">cat</th><td class="state"><span class="badge s-running">RUNNING</span></td><td class="pid">100</td>`,
-		`<span class="badge s-stopped">STOPPED</span>`, `<th scope="rowgroup" colspan="9">g</th>`,
+		// CPU and RSS of a running program's tree, dashes for a stopped one.
+		`<td class="cpu">12.3%</td><td class="rss">3.0M</td>`,
+		`<th scope="row">a</th><td class="state"><span class="badge s-stopped">STOPPED</span></td><td class="pid"></td><td class="uptime"></td><td class="cpu">—</td><td class="rss">—</td>`, `<th scope="rowgroup" colspan="9">g</th>`,
 		`<th scope="row">&lt;img src=x onerror=&#34;alert(1)&#34;&gt;&amp;</th>`, `&lt;b&gt;bad&lt;/b&gt;`,
 		`<th scope="col">CPU</th><th scope="col">RSS</th>`, `aria-label="Stop g:b"`, `aria-live="polite"`,
 	} {
@@ -108,7 +110,7 @@ func TestConsoleRendersEveryProgramEscaped(t *testing.T) {
 	resp, body := c.do("GET", "/console/rows", "", nil)
 	var v consoleView
 	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &v) != nil || len(v.Rows) != 4 || v.Rows[0].Spec != "cat:cat" ||
-		v.Rows[0].PID != 100 || v.Rows[0].Start == 0 || v.Rows[0].Uptime == "" {
+		v.Rows[0].PID != 100 || v.Rows[0].Start == 0 || v.Rows[0].Uptime == "" || v.Rows[0].CPU != "12.3%" || v.Rows[0].RSS != "3.0M" {
 		t.Fatalf("GET /console/rows: %d %s", resp.StatusCode, body)
 	}
 	// The files are embedded, the page loads nothing else.

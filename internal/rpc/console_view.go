@@ -14,8 +14,8 @@ import (
 )
 
 // consoleRow is one program as the console shows it (the page and
-// /console/rows alike). CPU and RSS stay empty until the per-program
-// usage sampler reports them.
+// /console/rows alike). CPU and RSS are empty when the program is not
+// running or the Backend cannot sample.
 type consoleRow struct {
 	Group       string `json:"group"`
 	Name        string `json:"name"`
@@ -67,7 +67,55 @@ func (h *httpHandler) consoleView(ctx context.Context) (consoleView, error) {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	h.addConsoleUsage(ctx, v.Rows)
 	return v, nil
+}
+
+// addConsoleUsage fills the CPU and RSS of the running programs of rows,
+// sampled now (a page or an event asked: nothing samples otherwise), when
+// the Backend can sample.
+func (h *httpHandler) addConsoleUsage(ctx context.Context, rows []consoleRow) {
+	ub, ok := h.s.opts.Backend.(UsageBackend)
+	if !ok {
+		return
+	}
+	st, err := ub.ProcessStats(ctx)
+	if err != nil {
+		return
+	}
+	st = visible(ctx, st, func(x supervisor.Stats) (string, string) { return x.Group, x.Name })
+	us := ub.SampleUsage(st)
+	by := make(map[string]supervisor.Usage, len(us))
+	for i := range us {
+		if i < len(st) && us[i].Procs > 0 {
+			by[st[i].Group+":"+st[i].Name] = us[i]
+		}
+	}
+	for i := range rows {
+		u, ok := by[rows[i].Spec]
+		if !ok {
+			continue
+		}
+		if u.CPUPercent >= 0 {
+			rows[i].CPU = strconv.FormatFloat(u.CPUPercent, 'f', 1, 64) + "%"
+		} else {
+			// No earlier sample to compare with: the CPU time so far.
+			rows[i].CPU = strconv.FormatFloat(u.CPU.Seconds(), 'f', 1, 64) + "s"
+		}
+		rows[i].RSS = humanBytes(u.RSS)
+	}
+}
+
+// humanBytes is a size as a person reads ps's: 812K, 45.3M, 1.2G.
+func humanBytes(n int64) string {
+	kb := float64(n) / 1024
+	switch {
+	case kb < 1024:
+		return strconv.FormatFloat(kb, 'f', 0, 64) + "K"
+	case kb < 1024*1024:
+		return strconv.FormatFloat(kb/1024, 'f', 1, 64) + "M"
+	}
+	return strconv.FormatFloat(kb/(1024*1024), 'f', 1, 64) + "G"
 }
 
 func (h *httpHandler) consoleRows(w *httpwire.ResponseWriter, r *httpwire.Request) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -124,6 +125,13 @@ func TestE2EConsole(t *testing.T) {
 	slices.Sort(want)
 	if len(want) != 7 || !slices.Equal(rows, want) {
 		t.Fatalf("the page lists %q, drover status %q", rows, want)
+	}
+
+	// CPU and RSS of a running program's process tree.
+	use := eval[[]string](t, ctx, "usage columns", `['td.cpu', 'td.rss'].map((c) =>
+		document.querySelector('tr.program[data-spec="g:ga"] '+c).textContent)`)
+	if len(use) != 2 || !regexp.MustCompile(`^\d+\.\d(%|s)$`).MatchString(use[0]) || !regexp.MustCompile(`^\d+(\.\d)?[KMG]$`).MatchString(use[1]) {
+		t.Errorf("g:ga's CPU and RSS: %q", use)
 	}
 
 	// Stop from the page: the row changes, the page is the same document.
