@@ -239,18 +239,17 @@ func writeConsoleRow(b *strings.Builder, row consoleRow, token string, readOnly 
 	b.WriteString(`<td class="desc">` + esc(row.Description) + `</td>`)
 	b.WriteString(`<td class="actions">`)
 	if !readOnly {
+		// One form per row: the pressed button names the action.
+		b.WriteString(`<form method="post" action="/console/action"><input type="hidden" name="token" value="` + esc(token) +
+			`"><input type="hidden" name="name" value="` + spec + `">`)
 		for _, a := range [][2]string{{"start", "Start"}, {"stop", "Stop"}, {"restart", "Restart"}, {"reload", "Reload"}, {"clearlog", "Clear log"}} {
-			b.WriteString(`<form method="post" action="/console/action"><input type="hidden" name="token" value="` + esc(token) +
-				`"><input type="hidden" name="name" value="` + spec + `"><button name="action" value="` + a[0] +
-				`" aria-label="` + a[1] + " " + spec + `">` + a[1] + `</button></form>`)
+			b.WriteString(`<button name="action" value="` + a[0] + `" aria-label="` + a[1] + " " + spec + `">` + a[1] + `</button>`)
 		}
-		b.WriteString(`<form method="post" action="/console/action" class="sig"><input type="hidden" name="token" value="` +
-			esc(token) + `"><input type="hidden" name="name" value="` + spec + `"><label>Signal <select name="signal" aria-label="Signal for ` +
-			spec + `">`)
+		b.WriteString(`<select name="signal" aria-label="Signal for ` + spec + `">`)
 		for _, s := range []string{"HUP", "USR1", "USR2", "TERM", "INT", "QUIT", "KILL"} {
 			b.WriteString(`<option>` + s + `</option>`)
 		}
-		b.WriteString(`</select></label><button name="action" value="signal" aria-label="Send signal to ` + spec + `">Send</button></form>`)
+		b.WriteString(`</select><button name="action" value="signal" aria-label="Send the signal to ` + spec + `">Signal</button></form>`)
 	}
 	b.WriteString(`<a class="logtail" href="/logtail/` + esc(url.PathEscape(row.Spec)) + `" aria-label="Follow the log of ` + spec + `">Log</a>`)
 	b.WriteString("</td></tr>\n")
