@@ -1,11 +1,13 @@
 package rpc
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -247,5 +249,28 @@ func TestConsoleAccessRules(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "ops") {
 		t.Errorf("the refusals are not audited:\n%s", log.String())
+	}
+}
+
+// The console is served on the unix socket too (ssh -L to it works).
+func TestConsoleOnUnixSocket(t *testing.T) {
+	s, _ := newTestServer(t)
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	if err := s.Listen([]ListenerConfig{{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := c.Get("http://localhost/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `data-spec="g:b"`) || !strings.Contains(string(b), `action="/console/action"`) {
+		t.Fatalf("GET / on the unix socket: %d\n%s", resp.StatusCode, b)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/testenv"
 )
 
@@ -109,8 +110,9 @@ const pageRows = `Array.from(document.querySelectorAll('tr.program')).map((tr) =
 func TestE2EConsole(t *testing.T) {
 	ctx := browser(t)
 	port := freePort(t)
-	d := startDaemon(t, "drover", config{InetPort: port})
-	d.waitLog(0, startupLines...)
+	d := startDaemon(t, "drover", config{InetPort: port,
+		Raw: "\n[program:echo]\ncommand=" + childCmd("echo") + "\nstartsecs=0\n"})
+	d.waitLog(0, append(slices.Clone(startupLines), `success: echo entered RUNNING`)...)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	steps(t, ctx, "open the console", chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS("#programs")))
@@ -123,7 +125,7 @@ func TestE2EConsole(t *testing.T) {
 	}
 	slices.Sort(rows)
 	slices.Sort(want)
-	if len(want) != 7 || !slices.Equal(rows, want) {
+	if len(want) != 8 || !slices.Equal(rows, want) {
 		t.Fatalf("the page lists %q, drover status %q", rows, want)
 	}
 
@@ -145,6 +147,25 @@ func TestE2EConsole(t *testing.T) {
 	if st := d.droverCtl("status", "sleeper").Stdout; !strings.Contains(st, "STOPPED") {
 		t.Fatalf("the daemon says %q", st)
 	}
+
+	// The log follows: what echo writes after the panel opened shows in it.
+	steps(t, ctx, "open echo's log", chromedp.Click(chromedp.CSS(`a[aria-label="Follow the log of echo:echo"]`)))
+	c, err := rpc.NewClientAuth(base, rpc.ClientAuth{Username: "user", Password: "secret", Calls: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if _, err := c.Call(cctx, "supervisor.sendProcessStdin", "echo", "line for the console\n"); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](t, ctx, "wait for the line in the log panel", `new Promise((resolve) => {
+	const pre = document.getElementById('log-text');
+	const ok = () => !document.getElementById('log').hidden && pre.textContent.includes('line for the console');
+	if (ok()) { resolve(true); return; }
+	new MutationObserver(() => { if (ok()) resolve(true); }).observe(pre, {subtree: true, childList: true, characterData: true});
+})`)
 
 	// A POST without the token, from the page's own origin: 403, nothing
 	// stopped.
