@@ -232,10 +232,10 @@ func TestE2EConsoleReload(t *testing.T) {
 	new MutationObserver(note).observe(document.getElementById('programs'), {subtree: true, childList: true, characterData: true});
 	note();
 	// Live once the event stream is open.
-	const live = document.getElementById('live');
-	if (live.textContent.startsWith('Live')) resolve(cell().textContent);
-	new MutationObserver(() => { if (live.textContent.startsWith('Live')) resolve(cell().textContent); })
-		.observe(live, {subtree: true, childList: true, characterData: true});
+	const table = document.getElementById('programs');
+	if (table.dataset.live === '1') resolve(cell().textContent);
+	new MutationObserver(() => { if (table.dataset.live === '1') resolve(cell().textContent); })
+		.observe(table, {attributes: true, attributeFilter: ['data-live']});
 })`)
 
 	steadyFrom := time.Now()
@@ -257,9 +257,9 @@ func TestE2EConsoleReload(t *testing.T) {
 			fmt.Sprintf("%q", gen0)))
 	seen := eval[[]string](t, ctx, "generations seen", `window.e2eSeen`)
 	activity := eval[[]string](t, ctx, "activity", `Array.from(document.querySelectorAll('#events li')).map((li) => li.textContent)`)
-	// The row went through the reload's steps: the new generation ready
-	// beside the old one, then the hand-off.
-	for _, step := range []string{"ready", "hand-off with pid"} {
+	// The row went through the reload's steps as they happened: the new
+	// generation spawned, ready, then the old one handing off.
+	for _, step := range []string{"spawned", "ready", "handing off: old pid"} {
 		if !slices.ContainsFunc(seen, func(s string) bool { return strings.Contains(s, step) }) {
 			t.Errorf("the page never showed %q: the generation cell went %q", step, seen)
 		}

@@ -47,12 +47,16 @@
 
   // apply updates the rows in place; a new or removed program reloads
   // the page's table from the server-rendered page.
+  const lastRow = new Map(); // spec → the row as last read
+
   function apply(view) {
     skew = view.now - Date.now() / 1000;
     const seen = new Set();
     let structural = false;
+    lastRow.clear();
     for (const r of view.rows) {
       seen.add(r.spec);
+      lastRow.set(r.spec, r);
       const tr = rowFor(r.spec);
       if (!tr) { structural = true; continue; }
       tr.dataset.start = String(r.start);
@@ -71,7 +75,7 @@
     }
     for (const tr of table.querySelectorAll("tr.program")) if (!seen.has(tr.dataset.spec)) structural = true;
     if (structural) reloadTable();
-    say("Updated " + new Date().toLocaleTimeString() + ".");
+    say((table.dataset.live === "1" ? "Live: updated " : "Updated ") + new Date().toLocaleTimeString() + ".");
   }
 
   async function reloadTable() {
@@ -137,12 +141,16 @@
     return t + (who(ev) ? " " + who(ev) : "");
   }
 
+  // track notes a reload's step and shows it in the row at once (the
+  // re-read of the rows that follows brings the pids and generation).
   function track(ev) {
     const spec = specOf(ev);
     if (!spec || !(ev.type || "").startsWith("PROCESS_RELOAD_")) return;
     const words = phaseWords[ev.phase];
     if (words) reloads.set(spec, words(ev));
     else reloads.delete(spec); // DONE, FAILED
+    const tr = rowFor(spec), r = lastRow.get(spec);
+    if (tr && r) setText(tr.querySelector("td.gen"), generation(r));
   }
 
   function listen() {
@@ -158,8 +166,13 @@
       refresh();
     };
     es.onmessage = onEvent;
-    es.onopen = () => { say("Live: following events."); refresh(); };
-    es.onerror = () => { if (es.readyState === EventSource.CLOSED) say("Live updates stopped (reload the page)."); };
+    // data-live on the table says whether the stream is open (tests and
+    // styles read it; the status line says it in words).
+    es.onopen = () => { table.dataset.live = "1"; say("Live: following events."); refresh(); };
+    es.onerror = () => {
+      table.dataset.live = "0";
+      say(es.readyState === EventSource.CLOSED ? "Live updates stopped (reload the page)." : "Live updates interrupted: reconnecting…");
+    };
   }
 
   async function act(form, button) {
