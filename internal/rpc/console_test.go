@@ -274,3 +274,36 @@ func TestConsoleOnUnixSocket(t *testing.T) {
 		t.Fatalf("GET / on the unix socket: %d\n%s", resp.StatusCode, b)
 	}
 }
+
+// BenchmarkConsole500 is the daemon's side of the console on 500
+// programs: the page (GET /) and the rows the script re-reads on an event
+// (GET /console/rows), without the socket.
+//
+//	go test -run '^$' -bench Console500 -benchmem ./internal/rpc/
+func BenchmarkConsole500(b *testing.B) {
+	s, err := New(Options{Backend: newBigBackend(b, 500)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &httpHandler{s: s}
+	ctx := context.Background()
+	b.Run("page", func(b *testing.B) {
+		for b.Loop() {
+			v, err := h.consoleView(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(renderConsole(v, "bench", "token"))))
+		}
+	})
+	b.Run("rows", func(b *testing.B) {
+		for b.Loop() {
+			v, err := h.consoleView(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			j, _ := json.Marshal(v)
+			b.SetBytes(int64(len(j)))
+		}
+	})
+}

@@ -8,7 +8,6 @@
   const live = document.getElementById("live");
   const events = document.getElementById("events");
   let skew = Number(table.dataset.now) - Date.now() / 1000; // server clock minus ours
-  let readOnly = !table.querySelector("td.actions form");
 
   function say(text) { live.textContent = text; }
 
@@ -197,7 +196,6 @@
   }
 
   function bindForms() {
-    readOnly = !table.querySelector("td.actions form");
     for (const a of table.querySelectorAll("a.logtail")) a.addEventListener("click", followLog);
   }
 
