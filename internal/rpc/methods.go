@@ -5,6 +5,7 @@ import (
 	"github.com/drover-sh/drover/internal/supervisor"
 
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -53,21 +54,11 @@ func newDispatcher(b Backend, opts *Options) *dispatcher {
 // without one). A refusal and every call that changes something are
 // written to the audit log.
 func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, error) {
-	m, ok := d.methods[name]
-	if !ok {
-		return nil, supervisor.NewFault(supervisor.CodeUnknownMethod, "")
-	}
-	if len(params) < m.required || len(params) > len(m.params) {
-		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "")
-	}
-	g := grantFrom(ctx)
-	if g.readOnly && !m.readOnly {
-		return nil, supervisor.NewFault(supervisor.CodeFailed, "read-only listener: "+name+" needs credentials (see the daemon log)")
-	}
-	if err := g.allow(name, m, params); err != nil {
-		d.audit(g, name, params, err)
+	m, err := d.check(ctx, name, params)
+	if err != nil {
 		return nil, err
 	}
+	g := grantFrom(ctx)
 	if !m.anyState {
 		if st := d.b.State(); st == supervisor.StateShutdown || st == supervisor.StateRestarting {
 			return nil, supervisor.NewFault(supervisor.CodeShutdownState, "")
@@ -82,6 +73,39 @@ func (d *dispatcher) call(ctx context.Context, name string, params []any) (any, 
 	}
 	return v, nil
 }
+
+// errRefused marks a call refused by the listener or the access rules
+// (the console answers those 403).
+var errRefused = errors.New("refused")
+
+// check finds method name and decides whether ctx's caller may call it
+// with params: the read-only listener and the access rules (a refusal is
+// audited and wraps errRefused).
+func (d *dispatcher) check(ctx context.Context, name string, params []any) (*method, error) {
+	m, ok := d.methods[name]
+	if !ok {
+		return nil, supervisor.NewFault(supervisor.CodeUnknownMethod, "")
+	}
+	if len(params) < m.required || len(params) > len(m.params) {
+		return nil, supervisor.NewFault(supervisor.CodeIncorrectParameters, "")
+	}
+	g := grantFrom(ctx)
+	if g.readOnly && !m.readOnly {
+		return nil, refused{supervisor.NewFault(supervisor.CodeFailed, "read-only listener: "+name+" needs credentials (see the daemon log)")}
+	}
+	if err := g.allow(name, m, params); err != nil {
+		d.audit(g, name, params, err)
+		return nil, refused{err}
+	}
+	return m, nil
+}
+
+// refused wraps a refusal's fault so that errors.Is(err, errRefused)
+// holds while the fault stays what callers see.
+type refused struct{ error }
+
+func (r refused) Is(target error) bool { return target == errRefused }
+func (r refused) Unwrap() error        { return r.error }
 
 // sizeHint returns where the length of name's last answer is kept.
 func (d *dispatcher) sizeHint(name string) *atomic.Int64 {

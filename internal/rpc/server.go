@@ -32,7 +32,8 @@ type Options struct {
 	// time.Now.
 	Now func() time.Time
 	// UI serves every path that is not /RPC2*, /logtail*, /mainlogtail*
-	// or /events (the web status page); nil answers 404. Auth applies.
+	// /events or the console's (/ and /console/...); nil answers 404.
+	// Auth applies.
 	UI httpwire.Handler
 	// MaxBodyBytes bounds request bodies (413 beyond); 0 means
 	// DefaultMaxBodyBytes.
@@ -77,6 +78,8 @@ type Server struct {
 	limit limiter
 	// access is the current Access.
 	access atomic.Pointer[Access]
+	// consoleKey signs the console's CSRF tokens.
+	consoleKey [32]byte
 	// events fans the supervisor's events out to GET /events.
 	events eventHub
 	// metricsSize is the length of the last /metrics answer.
@@ -116,7 +119,8 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, done: make(chan struct{}), maxConns: connCap()}
+	s := &Server{opts: opts, log: log, done: make(chan struct{}), maxConns: connCap(),
+		consoleKey: newConsoleKey()}
 	s.d = newDispatcher(opts.Backend, &s.opts)
 	return s, nil
 }
@@ -187,6 +191,8 @@ func (h *httpHandler) serve(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		h.s.serveLogtail(w, r, true)
 	case uri == "/events" || strings.HasPrefix(uri, "/events?"):
 		h.s.serveEvents(w, r)
+	case isConsolePath(r.Path()):
+		h.serveConsole(w, r)
 	case isMetricsPath(uri):
 		h.s.serveMetrics(w, r)
 	case h.s.opts.UI != nil:

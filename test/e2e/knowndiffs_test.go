@@ -24,6 +24,6 @@ var knownDiffs = map[string]string{
 	// docs/config.md: every error names file:line, [section] and option.
 	"reread (config error)": "deliberate: the CANT_REREAD text is drover's file:line message; exit code and prefix match",
 	"update (config error)": "deliberate: the CANT_REREAD text is drover's file:line message; exit code and prefix match",
-	// docs/api.md "Paths": the web page only if one is configured.
-	"GET /": "drover serves no web status page yet: 404",
+	// docs/api.md "Paths" and docs/differences.md: the console replaces the web UI.
+	"GET /": "deliberate: drover's console (docs/api.md \"Paths\"), not supervisord's web UI",
 }
