@@ -271,18 +271,37 @@ func (l *listener) stop(drain bool) {
 }
 
 // Close stops every listener, ends running log streams, and removes the
-// unix sockets this Server created. In-flight RPC calls are cut off;
-// the daemon calls it on shutdown and before re-binding on reload.
+// unix sockets this Server created. Answers being written get up to
+// closeGrace to finish; calls still running then are cut off. The daemon
+// calls it when it exits.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closeOnce.Do(func() { close(s.done) })
 	ls := s.listeners
 	s.listeners = nil
 	s.mu.Unlock()
+	// Drained, so that the reply to the shutdown call that led here gets
+	// out; what is still busy after closeGrace is cut.
 	for _, l := range ls {
-		l.close()
+		l.stop(true)
+	}
+	deadline := time.NewTimer(closeGrace)
+	defer deadline.Stop()
+	for _, l := range ls {
+		if l.srv == nil {
+			continue
+		}
+		select {
+		case <-l.srv.Idle():
+		case <-deadline.C:
+			deadline.Reset(0)
+		}
+		_ = l.srv.Close()
 	}
 	s.watcher.close()
 	s.streams.Wait()
 	return nil
 }
+
+// closeGrace bounds how long Close waits for answers being written.
+const closeGrace = time.Second

@@ -428,10 +428,12 @@ func TestSignal(t *testing.T) {
 }
 
 func TestSignalGroup(t *testing.T) {
-	// The child's /bin/sh and its cat share the child's process group.
+	// The child's /bin/sh and its sleep share the child's process group.
+	// (Not cat: a background job's stdin is /dev/null, so cat could exit
+	// before its group is read.)
 	out, w, _ := os.Pipe()
 	defer out.Close()
-	pid, err := Start(&Spec{Path: "/bin/sh", Argv: []string{"sh", "-c", "cat & echo $!; wait"}, Stdout: w, Umask: -1})
+	pid, err := Start(&Spec{Path: "/bin/sh", Argv: []string{"sh", "-c", "sleep 1000 & echo $!; wait"}, Stdout: w, Umask: -1})
 	w.Close()
 	if err != nil {
 		t.Fatal(err)
