@@ -137,7 +137,9 @@ func TestNewChildAndKillTree(t *testing.T) {
 // (PIDFD_INFO_EXIT, Linux 6.15; the zombie's stat before).
 func TestWatchExitOfGrandchild(t *testing.T) {
 	h := &osHost{}
-	_, in, out := startCmd(t, `sh -c "read x; exit 5" & echo $!; wait; read y`)
+	// fd 3 carries the test's pipe to the background job: a job's own
+	// stdin is /dev/null, where read would end at once.
+	_, in, out := startCmd(t, `exec 3<&0; sh -c "read x; exit 5" <&3 & echo $!; wait; read y`)
 	line, err := out.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
