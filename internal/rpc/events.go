@@ -2,11 +2,8 @@ package rpc
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,41 +140,11 @@ func (s *Server) serveEvents(w *httpwire.ResponseWriter, r *httpwire.Request) {
 	sub := s.events.subscribe(conn)
 	defer s.events.unsubscribe(sub)
 
-	// The client sends nothing more: EOF or an error means it is gone;
-	// closing the connection then (or at Close) ends a blocked write, and
-	// the subscription ends the loop below.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		conn.Close()
-		s.events.unsubscribe(sub)
-	})
-	defer stop()
-	go func() {
-		_, _ = io.Copy(io.Discard, br)
-		cancel()
-	}()
-	go func() {
-		select {
-		case <-s.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-
-	chunked := r.AtLeast(1, 1)
-	var h strings.Builder
-	fmt.Fprintf(&h, "HTTP/%d.%d 200 OK\r\n", r.Major, r.Minor)
-	fmt.Fprintf(&h, "Server: %s\r\n", s.opts.ServerHeader)
-	fmt.Fprintf(&h, "Date: %s\r\n", time.Now().UTC().Format(httpwire.TimeFormat))
-	h.WriteString("Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n")
-	if chunked {
-		h.WriteString("Transfer-Encoding: chunked\r\n")
-	} else {
-		h.WriteString("Connection: close\r\n")
-	}
-	h.WriteString("\r\n")
-	bw.WriteString(h.String())
+	// The subscription's end also ends the loop below.
+	_, end := s.watchStream(conn, br, func() { s.events.unsubscribe(sub) })
+	defer end()
+	head, chunked := s.streamHead(r, "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n")
+	bw.WriteString(head)
 	// A comment first: a client that got it knows it is subscribed.
 	sse := &sseWriter{bw: bw, chunked: chunked}
 	sse.buf = append(sse.buf, ": drover events\n\n"...)

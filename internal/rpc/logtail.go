@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -48,38 +49,11 @@ func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, m
 		defer s.onStreamEnd()
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	go func() {
-		// Whatever the client sends (a stray CRLF) is discarded; EOF or an
-		// error means it is gone.
-		_, _ = io.Copy(io.Discard, br)
-		cancel()
-	}()
-	go func() {
-		select {
-		case <-s.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-
-	chunked := r.AtLeast(1, 1)
-	var h strings.Builder
-	fmt.Fprintf(&h, "HTTP/%d.%d 200 OK\r\n", r.Major, r.Minor)
-	fmt.Fprintf(&h, "Server: %s\r\n", s.opts.ServerHeader)
-	fmt.Fprintf(&h, "Date: %s\r\n", time.Now().UTC().Format(httpwire.TimeFormat))
-	fmt.Fprintf(&h, "Last-Modified: %s\r\n", fi.ModTime().UTC().Format(httpwire.TimeFormat))
-	h.WriteString("Content-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\n")
-	if chunked {
-		h.WriteString("Transfer-Encoding: chunked\r\n")
-	} else {
-		h.WriteString("Connection: close\r\n")
-	}
-	h.WriteString("\r\n")
-	if _, err := bw.WriteString(h.String()); err != nil {
+	ctx, end := s.watchStream(conn, br, nil)
+	defer end()
+	head, chunked := s.streamHead(r, "Last-Modified: "+fi.ModTime().UTC().Format(httpwire.TimeFormat)+"\r\n"+
+		"Content-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\n")
+	if _, err := bw.WriteString(head); err != nil {
 		return
 	}
 	emit := func(p []byte) error {
@@ -102,6 +76,51 @@ func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, m
 	if chunked {
 		writeLastChunk(bw)
 	}
+}
+
+// watchStream watches the client of a hijacked stream: the returned ctx
+// ends when the client goes away (whatever it sends, a stray CRLF, is
+// discarded; EOF or an error means it is gone) or the Server closes.
+// Ending it closes conn, which unblocks a write, and runs also (when set).
+// end, deferred by the caller, releases the watch without running also.
+func (s *Server) watchStream(conn net.Conn, br *bufio.Reader, also func()) (ctx context.Context, end func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, func() {
+		conn.Close()
+		if also != nil {
+			also()
+		}
+	})
+	go func() {
+		_, _ = io.Copy(io.Discard, br)
+		cancel()
+	}()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { stop(); cancel() }
+}
+
+// streamHead is a stream's response head with the given header lines
+// (each ending in CRLF): chunked for HTTP/1.1, closed at its end for 1.0.
+func (s *Server) streamHead(r *httpwire.Request, headers string) (head string, chunked bool) {
+	chunked = r.AtLeast(1, 1)
+	var h strings.Builder
+	fmt.Fprintf(&h, "HTTP/%d.%d 200 OK\r\n", r.Major, r.Minor)
+	fmt.Fprintf(&h, "Server: %s\r\n", s.opts.ServerHeader)
+	fmt.Fprintf(&h, "Date: %s\r\n", time.Now().UTC().Format(httpwire.TimeFormat))
+	h.WriteString(headers)
+	if chunked {
+		h.WriteString("Transfer-Encoding: chunked\r\n")
+	} else {
+		h.WriteString("Connection: close\r\n")
+	}
+	h.WriteString("\r\n")
+	return h.String(), chunked
 }
 
 // startStream registers a log stream unless the Server is closing (so
