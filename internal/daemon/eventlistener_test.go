@@ -85,6 +85,11 @@ startsecs = 0
 	f.call("supervisor.sendRemoteCommEvent", "mytype", "reject-once é")
 	waitFile(t, events, "REMOTE_COMMUNICATION type:mytype\\nreject-once é\n")
 	f.waitLine(`WARN watch: event was rejected`)
+	// The rejected event is buffered again and redelivered after the log
+	// line: wait for the listener to have written it twice.
+	waitFileFunc(t, events, "has the rejected event twice", func(b []byte) bool {
+		return strings.Count(string(b), "REMOTE_COMMUNICATION type:mytype") >= 2
+	})
 	b, _ := os.ReadFile(events)
 	m := regexp.MustCompile(`(?m)^(\d+) REMOTE_COMMUNICATION .*$`).FindAllStringSubmatch(string(b), -1)
 	if len(m) != 2 || m[0][0] != m[1][0] {
