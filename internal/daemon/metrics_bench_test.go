@@ -1,19 +1,15 @@
 package daemon
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/supervisor"
 )
 
@@ -71,20 +67,7 @@ func benchUsageEndpoint(b *testing.B, method, path, body string) {
 	b.Cleanup(h.kill)
 	d := statusDaemonOn(b, n, h)
 	d.host, d.started = h.os, time.Now()
-	srv, err := rpc.New(rpc.Options{Backend: backend{d}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sock := filepath.Join(b.TempDir(), "s.sock")
-	if err := srv.Listen([]rpc.ListenerConfig{{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1}}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}
-	b.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	c := serveOnSocket(b, d)
 	b.ReportAllocs()
 	var size int64
 	for b.Loop() {

@@ -107,20 +107,7 @@ func BenchmarkBackendAllProcessInfo500(b *testing.B) {
 // real backend and sent over a kept-alive unix socket connection (the
 // client only reads the answer).
 func BenchmarkServeStatus500(b *testing.B) {
-	srv, err := rpc.New(rpc.Options{Backend: backend{statusDaemon(b, 500)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sock := filepath.Join(b.TempDir(), "s.sock")
-	if err := srv.Listen([]rpc.ListenerConfig{{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1}}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}
-	b.Cleanup(tr.CloseIdleConnections)
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	c := serveOnSocket(b, statusDaemon(b, 500))
 	body := "<?xml version='1.0'?>\n<methodCall>\n<methodName>drover.getAllProcessStatus</methodName>\n<params>\n</params>\n</methodCall>\n"
 	b.ReportAllocs()
 	var size int64
@@ -136,4 +123,24 @@ func BenchmarkServeStatus500(b *testing.B) {
 		}
 	}
 	b.SetBytes(size)
+}
+
+// serveOnSocket serves d's API on a unix socket in a temp dir until the
+// benchmark ends and returns a kept-alive client for it.
+func serveOnSocket(b *testing.B, d *daemon) *http.Client {
+	b.Helper()
+	srv, err := rpc.New(rpc.Options{Backend: backend{d}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(b.TempDir(), "s.sock")
+	if err := srv.Listen([]rpc.ListenerConfig{{Section: "unix_http_server", Unix: true, File: sock, UID: -1, GID: -1}}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}
+	b.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }

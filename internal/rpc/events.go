@@ -127,16 +127,11 @@ func (s *Server) serveEvents(w *httpwire.ResponseWriter, r *httpwire.Request) {
 		w.Error(403, "403 Forbidden")
 		return
 	}
-	if !s.startStream() {
-		w.Error(503, "503 Service Unavailable: too many streams")
+	conn, br, bw, release, ok := s.hijackStream(w)
+	if !ok {
 		return
 	}
-	defer s.endStream()
-	conn, br, bw := w.Hijack()
-	defer conn.Close()
-	if s.onStreamEnd != nil {
-		defer s.onStreamEnd()
-	}
+	defer release()
 	sub := s.events.subscribe(conn)
 	defer s.events.unsubscribe(sub)
 

@@ -257,27 +257,7 @@ func TestEventsReadOnlyHTTP10(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	defer s.Close()
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte("GET /events HTTP/1.0\r\n\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	var head strings.Builder
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		if line == "\r\n" {
-			break
-		}
-		head.WriteString(line)
-	}
+	head, br := getHTTP10(t, ln.Addr().String(), "/events")
 	if !strings.HasPrefix(head.String(), "HTTP/1.0 200 OK") || strings.Contains(head.String(), "chunked") ||
 		!strings.Contains(head.String(), "Content-Type: text/event-stream") {
 		t.Fatalf("HTTP/1.0 headers:\n%s", head.String())

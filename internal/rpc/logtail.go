@@ -38,17 +38,11 @@ func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, m
 		w.Error(404, "404 page not found")
 		return
 	}
-	if !s.startStream() {
-		w.Error(503, "503 Service Unavailable: too many log streams")
+	conn, br, bw, release, ok := s.hijackStream(w)
+	if !ok {
 		return
 	}
-	defer s.endStream()
-	conn, br, bw := w.Hijack()
-	defer conn.Close()
-	if s.onStreamEnd != nil {
-		defer s.onStreamEnd()
-	}
-
+	defer release()
 	ctx, end := s.watchStream(conn, br, nil)
 	defer end()
 	head, chunked := s.streamHead(r, "Last-Modified: "+fi.ModTime().UTC().Format(httpwire.TimeFormat)+"\r\n"+
@@ -76,6 +70,25 @@ func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, m
 	if chunked {
 		writeLastChunk(bw)
 	}
+}
+
+// hijackStream takes w's connection for a stream (/logtail, /events),
+// unless the Server is closing or holds as many streams as it may (then
+// w answers 503 and ok is false). release, deferred by the caller, closes
+// the connection and counts the stream out.
+func (s *Server) hijackStream(w *httpwire.ResponseWriter) (conn net.Conn, br *bufio.Reader, bw *bufio.Writer, release func(), ok bool) {
+	if !s.startStream() {
+		w.Error(503, "503 Service Unavailable: too many streams")
+		return nil, nil, nil, nil, false
+	}
+	conn, br, bw = w.Hijack()
+	return conn, br, bw, func() {
+		if s.onStreamEnd != nil {
+			s.onStreamEnd()
+		}
+		conn.Close()
+		s.endStream()
+	}, true
 }
 
 // watchStream watches the client of a hijacked stream: the returned ctx

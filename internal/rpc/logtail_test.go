@@ -198,13 +198,27 @@ func TestLogtailHTTP10(t *testing.T) {
 	pi, _ := f.ProcessInfo(context.Background(), "cat")
 	appendFile(t, pi.StdoutLogfile, "old\n")
 	url := listenInet(t, s, Credentials{})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	head, br := getHTTP10(t, strings.TrimPrefix(url, "http://"), "/logtail/cat")
+	if !strings.HasPrefix(head.String(), "HTTP/1.0 200 OK") || strings.Contains(head.String(), "chunked") {
+		t.Fatalf("HTTP/1.0 headers:\n%s", head.String())
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "old\n" {
+		t.Fatalf("read %q %v", buf, err)
+	}
+}
+
+// getHTTP10 sends an HTTP/1.0 GET of path to addr and returns the
+// answer's head and the reader positioned at its body (10 s deadline).
+func getHTTP10(t *testing.T, addr, path string) (*strings.Builder, *bufio.Reader) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte("GET /logtail/cat HTTP/1.0\r\n\r\n")); err != nil {
+	if _, err := conn.Write([]byte("GET " + path + " HTTP/1.0\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(conn)
@@ -215,15 +229,8 @@ func TestLogtailHTTP10(t *testing.T) {
 			t.Fatal(err)
 		}
 		if line == "\r\n" {
-			break
+			return &head, br
 		}
 		head.WriteString(line)
-	}
-	if !strings.HasPrefix(head.String(), "HTTP/1.0 200 OK") || strings.Contains(head.String(), "chunked") {
-		t.Fatalf("HTTP/1.0 headers:\n%s", head.String())
-	}
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "old\n" {
-		t.Fatalf("read %q %v", buf, err)
 	}
 }
