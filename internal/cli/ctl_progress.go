@@ -1,13 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/drover-sh/drover/internal/rpc"
 )
 
 // reloadOpts are `drover reload`'s own options.
@@ -47,24 +49,45 @@ func parseReloadOpts(args []string) (reloadOpts, []string, error) {
 	return o, names, nil
 }
 
-// followReloads prints, on c.errw and until the returned stop is called,
-// the main log's lines about reloads and hand-offs logged from t0 on: the
-// progress of a roll, read from the daemon's own log stream (no polling).
-// stop waits, at most progressTail, for the last line of each process it
-// names (the stream may trail the reply). Nothing is shown when the daemon
-// has no main log file.
-func (c *ctl) followReloads(ctx context.Context, t0 time.Time) (stop func(names []string)) {
+// followReloads prints on c.errw each step of the reloads that run until
+// the returned stop is called, as the daemon's event stream (GET /events)
+// carries them: "web reload READY bluegreen (old pid 1, new pid 2, 6 ms)";
+// only group's when group is set.
+// It returns once subscribed, so no step is missed. stop waits, at most
+// progressTail, for the last step (DONE or FAILED) of each process it
+// names: the stream may trail the reply. Against a daemon without the
+// stream nothing is shown.
+func (c *ctl) followReloads(ctx context.Context, group string) (stop func(names []string)) {
 	cl, err := c.rpcClient()
 	if err != nil {
 		return func([]string) {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &progressWriter{c: c, since: t0.Add(-time.Second), ended: map[string]bool{}, changed: make(chan struct{})}
+	sse := &sseReader{subscribed: make(chan struct{}), events: make(chan []byte, rpc.EventBuffer), done: ctx.Done()}
+	streamEnded := make(chan struct{})
+	go func() {
+		defer close(streamEnded)
+		_ = cl.Stream(ctx, "/events", sse)
+	}()
+	select {
+	case <-sse.subscribed:
+	case <-streamEnded:
+	}
+	w := &progress{c: c, group: group, ended: map[string]bool{}, changed: make(chan struct{})}
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = cl.Stream(ctx, "/mainlogtail", w) })
+	wg.Go(func() {
+		for {
+			select {
+			case b := <-sse.events:
+				w.take(b)
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
 	return func(names []string) {
 		defer wg.Wait()
-		defer cancel()
+		defer func() { cancel(); <-streamEnded }()
 		deadline := time.NewTimer(progressTail)
 		defer deadline.Stop()
 		for !w.endedAll(names) {
@@ -72,34 +95,51 @@ func (c *ctl) followReloads(ctx context.Context, t0 time.Time) (stop func(names 
 			case <-w.changedCh():
 			case <-deadline.C:
 				return
-			case <-ctx.Done():
+			case <-streamEnded:
 				return
 			}
 		}
 	}
 }
 
-// progressTail bounds the wait for the stream's last lines after the reply.
+// progressTail bounds the wait for the stream's last steps after the reply.
 const progressTail = 2 * time.Second
 
-// progressWriter picks the reload lines out of the main log stream.
-type progressWriter struct {
+// progress prints the reload steps of the event stream and notes which
+// processes' reloads ended.
+type progress struct {
 	c     *ctl
-	since time.Time
-	part  []byte
+	group string // "" for every group
 
 	mu      sync.Mutex
-	ended   map[string]bool // processes whose reload's last line came
+	ended   map[string]bool // processes whose reload's last step came
 	changed chan struct{}   // closed and replaced when ended grows
 }
 
-func (w *progressWriter) changedCh() <-chan struct{} {
+// take prints one event of the stream if it is a reload's step.
+func (w *progress) take(b []byte) {
+	var e rpc.EventJSON
+	if json.Unmarshal(b, &e) != nil || !strings.HasPrefix(e.Type, "PROCESS_RELOAD_") || (w.group != "" && e.Group != w.group) {
+		return
+	}
+	fmt.Fprintf(w.c.errw, "  %s\n", eventLine(e))
+	if e.Phase != "DONE" && e.Phase != "FAILED" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended[e.Name] = true
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+func (w *progress) changedCh() <-chan struct{} {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.changed
 }
 
-func (w *progressWriter) endedAll(names []string) bool {
+func (w *progress) endedAll(names []string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, n := range names {
@@ -108,55 +148,4 @@ func (w *progressWriter) endedAll(names []string) bool {
 		}
 	}
 	return true
-}
-
-// end notes the last line of a process's reload: "reloaded: NAME (" or
-// "reload of 'NAME' failed".
-func (w *progressWriter) end(msg string) {
-	name := ""
-	if rest, ok := strings.CutPrefix(msg, "reloaded: "); ok {
-		name, _, _ = strings.Cut(rest, " (")
-	} else if rest, ok := strings.CutPrefix(msg, "reload of '"); ok {
-		name, _, _ = strings.Cut(rest, "'")
-	}
-	if name == "" {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.ended[name] = true
-	close(w.changed)
-	w.changed = make(chan struct{})
-}
-
-// progressWords mark the main log lines that tell a reload's progress.
-var progressWords = []string{"reloading '", "handing off '", "handed off '", "reloaded: ", "reload of '"}
-
-func (w *progressWriter) Write(b []byte) (int, error) {
-	w.part = append(w.part, b...)
-	for {
-		i := bytes.IndexByte(w.part, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		line := string(w.part[:i])
-		w.part = w.part[i+1:]
-		// "2006-01-02 15:04:05,000 LEVEL message"
-		const stamp = len("2006-01-02 15:04:05,000")
-		if len(line) <= stamp {
-			continue
-		}
-		at, err := time.ParseInLocation("2006-01-02 15:04:05,000", line[:stamp], time.Local)
-		if err != nil || at.Before(w.since) {
-			continue
-		}
-		_, msg, _ := strings.Cut(line[stamp+1:], " ")
-		for _, word := range progressWords {
-			if strings.Contains(msg, word) {
-				fmt.Fprintf(w.c.errw, "  %s %s\n", line[stamp-12:stamp-4], msg)
-				w.end(msg)
-				break
-			}
-		}
-	}
 }

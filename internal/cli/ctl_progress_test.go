@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
-	"time"
 )
 
 func TestParseReloadOpts(t *testing.T) {
@@ -19,27 +19,26 @@ func TestParseReloadOpts(t *testing.T) {
 	}
 }
 
-// The progress feed keeps the reload lines logged since the roll began,
-// whole lines only, across writes that split them.
-func TestProgressWriter(t *testing.T) {
+// The progress feed prints the reload steps of the group it follows, in
+// the events' readable form, and notes whose reload ended.
+func TestProgressTakesReloadSteps(t *testing.T) {
 	var out bytes.Buffer
-	since := time.Date(2026, 12, 6, 4, 0, 0, 0, time.Local)
-	w := &progressWriter{c: &ctl{errw: &out}, since: since, ended: map[string]bool{}, changed: make(chan struct{})}
-	log := "2026-12-06 03:59:58,000 INFO reloaded: web_0 (bluegreen, pid 9)\n" + // before the roll
-		"2026-12-06 04:00:01,000 INFO reloading 'web_0' (bluegreen): starting a new generation beside pid 10\n" +
-		"2026-12-06 04:00:01,500 INFO spawned: 'web_0' with pid 11 (new generation)\n" +
-		"2026-12-06 04:00:02,000 INFO reloaded: web_0 (bluegreen, pid 11)\n" +
-		"2026-12-06 04:00:02,100 WARN reload of 'web_1' failed: not ready\n"
-	for i := 0; i < len(log); i += 7 {
-		w.Write([]byte(log[i:min(i+7, len(log))]))
+	w := &progress{c: &ctl{errw: &out}, group: "web", ended: map[string]bool{}, changed: make(chan struct{})}
+	for _, e := range []string{
+		`{"type":"PROCESS_RELOAD_STARTED","time":"2026-12-06T04:00:01Z","group":"web","name":"web_0","phase":"STARTED","strategy":"bluegreen","old_pid":10}`,
+		`{"type":"PROCESS_STATE_RUNNING","time":"2026-12-06T04:00:01Z","group":"web","name":"web_0","from":"STARTING","to":"RUNNING","pid":10}`,
+		`{"type":"PROCESS_RELOAD_DONE","time":"2026-12-06T04:00:02Z","group":"web","name":"web_0","phase":"DONE","strategy":"bluegreen","old_pid":10,"new_pid":11,"elapsed_ms":900}`,
+		`{"type":"PROCESS_RELOAD_FAILED","time":"2026-12-06T04:00:02Z","group":"web","name":"web_1","phase":"FAILED","strategy":"bluegreen","old_pid":12,"error":"not ready"}`,
+		`{"type":"PROCESS_RELOAD_DONE","time":"2026-12-06T04:00:02Z","group":"api","name":"api","phase":"DONE","strategy":"bluegreen","old_pid":20,"new_pid":21}`,
+	} {
+		w.take([]byte(e))
 	}
-	want := "  04:00:01 reloading 'web_0' (bluegreen): starting a new generation beside pid 10\n" +
-		"  04:00:02 reloaded: web_0 (bluegreen, pid 11)\n" +
-		"  04:00:02 reload of 'web_1' failed: not ready\n"
-	if out.String() != want {
-		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
+	got := out.String()
+	if strings.Count(got, "\n") != 3 || !strings.Contains(got, "web:web_0 reload DONE bluegreen (old pid 10, new pid 11, 900 ms)") ||
+		!strings.Contains(got, "web:web_1 reload FAILED bluegreen (old pid 12, 0 ms, not ready)") || strings.Contains(got, "api") {
+		t.Fatalf("printed:\n%s", got)
 	}
-	if !w.endedAll([]string{"web_0", "web_1"}) || w.endedAll([]string{"web_2"}) {
+	if !w.endedAll([]string{"web_0", "web_1"}) || w.endedAll([]string{"api"}) {
 		t.Fatalf("ended %v", w.ended)
 	}
 }

@@ -382,7 +382,7 @@ func (c *ctl) reloadPrograms(ctx context.Context, args []string) error {
 		var err error
 		stop := func([]string) {}
 		if tty && (name == "all" || isGroup) {
-			stop = c.followReloads(ctx, t0)
+			stop = c.followReloads(ctx, group)
 		}
 		switch {
 		case name == "all" && opts.batch > 1:

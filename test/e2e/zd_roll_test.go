@@ -131,9 +131,11 @@ redirect_stderr = true
 			t.Errorf("%s: exit %d, stdout %q stderr %q; want %d and %s", what, r.Code, r.Stdout, r.Stderr, wantCode, wantOut)
 		}
 		after = tags()
-		// --progress: the daemon's own reload lines, on stderr.
-		if batch == 1 && wantCode == 0 && strings.Count(r.Stderr, "reloaded: web_") != n {
-			t.Errorf("%s: progress on stderr %q, want %d 'reloaded' lines", what, r.Stderr, n)
+		// --progress: each process's reload steps from the event stream, on
+		// stderr, each reload to its DONE.
+		if batch == 1 && wantCode == 0 && (strings.Count(r.Stderr, " reload READY bluegreen") != n ||
+			strings.Count(r.Stderr, " reload DONE bluegreen") != n) {
+			t.Errorf("%s: progress on stderr %q, want %d READY and DONE steps", what, r.Stderr, n)
 		}
 		// The order of the hand-offs, from the daemon's log: at most batch
 		// processes between "reloading" and "reloaded".
