@@ -259,7 +259,10 @@ func TestE2EMemoryWatchdogSignalsPumaWorker(t *testing.T) {
 	limitMB := (limit + 1<<20 - 1) >> 20
 
 	port := freePort(t)
-	section := fmt.Sprintf("\n[program:web]\ncommand = %s -C puma.rb --bind-to-activated-sockets only -w 2 -t 4:4 config.ru\nserver = puma\n%s"+
+	// 8 threads a worker, as the other puma set-ups: while one worker is
+	// replaced the other alone takes the load's 6 clients (with 4, a fast
+	// request waited behind a /slow one, ~300 ms: capacity, not drover).
+	section := fmt.Sprintf("\n[program:web]\ncommand = %s -C puma.rb --bind-to-activated-sockets only -w 2 -t 8:8 config.ru\nserver = puma\n%s"+
 		"worker_memory_limit = %dMB\nmemory_grace = 2s\nmemory_action = signal:TERM\ndirectory = %s\nstartsecs = 1\n"+
 		"redirect_stderr = true\nstdout_logfile = /dev/stdout\nstdout_logfile_maxbytes = 0\n",
 		bin, strings.ReplaceAll(zdDroverLines, "@PORT@", strconv.Itoa(port)), limitMB, dir)
