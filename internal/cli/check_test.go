@@ -76,3 +76,17 @@ func TestCheckInvalid(t *testing.T) {
 		}
 	}
 }
+
+// An empty command= is refused with its line (supervisord 4.2 loads it and
+// fails every start with "bad command").
+func TestCheckEmptyCommand(t *testing.T) {
+	p := writeFile(t, "[supervisord]\n[program:a]\ncommand=/bin/true\n[program:b]\ncommand=\n")
+	_, errOut, err := runCheck(t, "-c", p)
+	var code ExitCode
+	if !errors.As(err, &code) || code != 2 {
+		t.Fatalf("err = %v, want ExitCode(2)", err)
+	}
+	if want := p + ":5: [program:b] command: the command is empty"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+}

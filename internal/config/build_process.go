@@ -153,7 +153,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			case err != nil:
 				p.ArgvErr = err.Error()
 			case len(argv) == 0:
-				p.ArgvErr = "command is empty"
+				// 4.2 loads this and fails every start with "bad command";
+				// drover says so at load, where the line is known.
+				pg.failf("command", "the command is empty")
 			default:
 				p.Argv = argv
 			}
