@@ -273,10 +273,17 @@ func start(t *testing.T, sections string) *fixture {
 // prlimit and its options).
 func startWith(t *testing.T, sections string, prefix []string) *fixture {
 	t.Helper()
+	return launch(t, func(f *fixture) string { return f.config(sections) }, prefix)
+}
+
+// launch is startWith with the whole config text made by text (which may
+// use f.dir); it must serve on f.dir/drover.sock.
+func launch(t *testing.T, text func(f *fixture) string, prefix []string) *fixture {
+	t.Helper()
 	f := &fixture{t: t, dir: t.TempDir(), grow: make(chan struct{}), ended: make(chan struct{})}
 	f.conf = filepath.Join(f.dir, "supervisord.conf")
 	f.sock = filepath.Join(f.dir, "drover.sock")
-	if err := os.WriteFile(f.conf, []byte(f.config(sections)), 0o644); err != nil {
+	if err := os.WriteFile(f.conf, []byte(text(f)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	argv := append(append([]string(nil), prefix...), droverBin, "run", "-c", f.conf)

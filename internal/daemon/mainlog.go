@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"fmt"
+	"io"
 	"log/syslog"
+	"os"
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/logfile"
@@ -17,7 +19,7 @@ func (d *daemon) openMainLog(sd *config.Supervisord) error {
 		Backups:  sd.LogfileBackups,
 		Level:    logfile.LevelFromNumber(int(sd.LogLevel)),
 	}
-	if sd.Nodaemon && !sd.Silent && d.opts.Stdout != nil {
+	if sd.Nodaemon && !sd.Silent && d.opts.Stdout != nil && !isEcho(sd.Logfile, d.opts.Stdout) {
 		c.Stdout = d.opts.Stdout
 	}
 	if sd.Logfile == "syslog" {
@@ -46,4 +48,26 @@ func (d *daemon) mainLogPath() string {
 		return ""
 	}
 	return d.mainLog.Path()
+}
+
+// isEcho reports whether the main log file is where the nodaemon echo
+// goes, or drover's stderr: logfile=/dev/stdout (or /proc/self/fd/1, or
+// the same file by another name) with -n, the usual container recipe,
+// would otherwise print every line twice. Files are compared by device and
+// inode, so every spelling of the same file counts.
+func isEcho(logfile string, echo io.Writer) bool {
+	f, ok := echo.(*os.File)
+	if !ok || logfile == "syslog" {
+		return false
+	}
+	lf, err := os.Stat(logfile)
+	if err != nil {
+		return false
+	}
+	for _, s := range []*os.File{f, os.Stderr} {
+		if fi, err := s.Stat(); err == nil && os.SameFile(lf, fi) {
+			return true
+		}
+	}
+	return false
 }
