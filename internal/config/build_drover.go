@@ -69,6 +69,7 @@ func (l *loader) buildDrover(g *getter) Drover {
 	d.GracefulTimeout = seconds(g, "graceful_timeout")
 	d.Pidfile, _ = g.str("pidfile")
 	d.Limits = buildLimits(g)
+	d.Container = buildContainer(g, g.bool("redirect_stderr"))
 	droverDefaults(&d)
 	limitWarnings(g, d)
 	if warns, err := d.Ready.Validate(d.Sockets); err != nil {
@@ -169,5 +170,6 @@ func (d Drover) equal(e Drover) bool {
 		d.SocketGID == e.SocketGID && d.Server.Name == e.Server.Name &&
 		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready.String() == e.Ready.String() &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
-		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits
+		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits &&
+		d.Container == e.Container
 }

@@ -273,6 +273,8 @@ type Drover struct {
 	Pidfile string
 	// Limits are the memory and CPU watchdog's limits (limits.go).
 	Limits Limits
+	// Container holds the container options (container.go).
+	Container Container
 }
 
 // EnvVar is one KEY=value pair.
