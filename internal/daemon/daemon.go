@@ -56,7 +56,8 @@ type daemon struct {
 	loopDone  chan struct{} // closed when loop returns
 
 	log     *slog.Logger
-	mainLog *logfile.Writer // nil with logfile=syslog
+	mainLog *logfile.Writer  // nil with logfile=syslog
+	console *logfile.Console // drover's stdout and stderr with nodaemon, else nil
 	host    *osHost
 	reaper  *spawn.Reaper
 	server  *rpc.Server
@@ -151,6 +152,13 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	if err != nil {
 		return err
 	}
+	if sd.Nodaemon && d.opts.Stdout != nil {
+		stderr := d.opts.Stderr
+		if stderr == nil {
+			stderr = os.Stderr
+		}
+		d.console = logfile.NewConsole(d.opts.Stdout, stderr)
+	}
 	if err := d.openMainLog(sd); err != nil {
 		return err
 	}
@@ -175,6 +183,7 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	}
 	d.undo = append(d.undo, func() { pump.Close() })
 	d.host = newOSHost(pump, d.log)
+	d.host.console = d.console
 	d.undo = append(d.undo, d.host.close)
 
 	d.reaper = spawn.NewReaper(64)

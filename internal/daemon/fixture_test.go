@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 // childMain is the test binary re-run as a supervised program. Modes:
 // sleep, exit:N, ignore-term, grandchild:PIDFILE, lines-on-usr1,
 // slow-stop:DURATION, live:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE,
-// unicorn-manual:PIDFILE, notify-reload, listener:FILE, say:TEXT. A mode that
+// unicorn-manual:PIDFILE, notify-reload, listener:FILE, say:TEXT, count:N. A mode that
 // handles signals says so (a line or its pidfile) once its handler is set.
 func childMain(mode string) int {
 	name, arg, _ := strings.Cut(mode, ":")
@@ -126,6 +126,8 @@ func childMain(mode string) int {
 		signal.Notify(sigs, syscall.SIGTERM)
 		<-sigs
 		return 0
+	case "count":
+		return countLines(arg)
 	case "slow-stop":
 		d, _ := time.ParseDuration(arg)
 		signal.Notify(sigs, syscall.SIGTERM)

@@ -19,8 +19,10 @@ func (d *daemon) openMainLog(sd *config.Supervisord) error {
 		Backups:  sd.LogfileBackups,
 		Level:    logfile.LevelFromNumber(int(sd.LogLevel)),
 	}
-	if sd.Nodaemon && !sd.Silent && d.opts.Stdout != nil && !isEcho(sd.Logfile, d.opts.Stdout) {
-		c.Stdout = d.opts.Stdout
+	if sd.Nodaemon && !sd.Silent && d.console != nil && !isEcho(sd.Logfile, d.opts.Stdout) {
+		// Through the console, so the echo and programs' console lines
+		// never land inside each other.
+		c.Stdout = d.console.Stdout()
 	}
 	if sd.Logfile == "syslog" {
 		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_USER, "supervisord")
