@@ -205,12 +205,18 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	}
 	d.applyControl(cfg, false) // before the first request can come in
 	// The control servers bind before anything touches shared state: a
-	// second daemon on this config fails here, before it cleans up the
-	// first one's AUTO logs or writes the pidfile.
+	// second daemon on this config fails here (or at the pidfile's lock
+	// just below), before it cleans up the first one's AUTO logs or writes
+	// the pidfile.
 	if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
 		return fmt.Errorf("could not start the control server: %w", err)
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
+	// Without a control server the pidfile's lock is what says a daemon
+	// runs on this config: checked before the AUTO logs are cleaned too.
+	if err := checkPidfile(sd.Pidfile); err != nil {
+		return err
+	}
 	d.cleanupAuto(sd)
 	if err := checkChildLogDir(cfg); err != nil {
 		return err
@@ -225,10 +231,11 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	// children may be exec'd without the shim.
 	d.host.direct = spawn.PrepareDirect()
 
-	if err := writePidfile(sd.Pidfile, os.Getpid()); err != nil {
+	lock, err := writePidfile(sd.Pidfile, os.Getpid())
+	if err != nil {
 		return err
 	}
-	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid()) })
+	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid(), lock) })
 	return nil
 }
 
