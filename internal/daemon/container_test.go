@@ -3,7 +3,9 @@ package daemon_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -172,4 +174,31 @@ func TestExitPolicyEndsDaemon(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A detached daemon's stdout is /dev/null: stdout_console is said to have
+// no effect there, in the main log.
+func TestConsoleDetachedWarns(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisord.conf")
+	text := fmt.Sprintf("[supervisord]\nlogfile = %[1]s/main.log\npidfile = %[1]s/drover.pid\nchildlogdir = %[1]s\n\n%[2]s", dir,
+		program("web", "sleep", "startsecs = 0", "stdout_console = true"))
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(droverBin, "run", "-c", conf).CombinedOutput(); err != nil {
+		t.Fatalf("drover run (detaching): %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "drover.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	defer func() {
+		syscall.Kill(pid, syscall.SIGTERM)
+		if !waitExit(t, pid, 15*time.Second) {
+			t.Errorf("detached daemon %d did not exit on TERM", pid)
+		}
+	}()
+	waitFile(t, filepath.Join(dir, "main.log"), "stdout_console/stderr_console of web have no effect: drover is not running in the foreground")
 }

@@ -172,6 +172,9 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	for _, w := range cfg.Warnings {
 		d.log.Warn(fmt.Sprintf("%s:%d: %s", w.Pos.File, w.Pos.Line, w.Msg))
 	}
+	if !sd.Nodaemon {
+		warnConsoleDetached(d.log, cfg)
+	}
 	d.now.Store(&current{cfg: cfg, last: cfg})
 
 	if err := spawn.BecomeSubreaper(); err != nil {

@@ -169,22 +169,3 @@ func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.
 		}
 	}
 }
-
-// consoleSink copies the channel's lines to drover's own stdout (stderr)
-// when the program asks for it and drover runs in the foreground, behind
-// the process name: "web | line", or "group:name | line" in a group.
-func (h *host) consoleSink(sink *logfile.Sink, p *config.Process, channel string) {
-	c := p.Drover.Container
-	if h.console == nil || !(channel == "stdout" && c.StdoutConsole || channel == "stderr" && c.StderrConsole) {
-		return
-	}
-	sink.Console = h.console.Stdout()
-	if channel == "stderr" {
-		sink.Console = h.console.Stderr()
-	}
-	name := p.Name
-	if p.Group != p.Name {
-		name = p.Group + ":" + p.Name
-	}
-	sink.ConsolePrefix = name + " | "
-}
