@@ -28,7 +28,9 @@ import (
 // Write never fails and never panics: bytes that cannot be written (full
 // disk, I/O error, file not reopenable) are dropped and counted; the first
 // error of an outage is logged once, and when writing succeeds again the
-// number of dropped bytes is logged.
+// number of dropped bytes is logged and written into the file itself, as a
+// line "[drover: N bytes lost: disk full]" that also ends the line the
+// outage cut (lossMarker).
 type Writer struct {
 	path     string
 	maxBytes int64
@@ -236,6 +238,10 @@ func (w *Writer) writeLocked(p []byte) report {
 			w.dropLocked(int64(len(p)), err, "write", &r)
 			failed = true
 			p = nil
+		} else {
+			// The marker ends the outage; a failure of p starts another.
+			w.failing, w.failErr = false, nil
+			r.recovered, w.dropped = w.dropped, 0
 		}
 	}
 	if len(p) > 0 {
@@ -245,12 +251,6 @@ func (w *Writer) writeLocked(p []byte) report {
 			w.dropLocked(int64(len(p)-n), err, "write", &r)
 			failed = true
 		}
-	}
-	if !failed && w.failing {
-		w.failing = false
-		w.failErr = nil
-		r.recovered = w.dropped
-		w.dropped = 0
 	}
 	// After a partial write the line is broken anyway; rotating then also
 	// frees room when the disk is full (backups=0 truncates).
