@@ -187,6 +187,11 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	d.undo = append(d.undo, func() { pump.Close() })
 	d.host = newOSHost(pump, d.log)
 	d.host.console = d.console
+	if d.console != nil {
+		// Programs' stdout_logfile=/dev/stdout lines and console lines
+		// never land inside each other.
+		d.host.files.SerializeStdio(d.console.Locker())
+	}
 	d.undo = append(d.undo, d.host.close)
 
 	d.reaper = spawn.NewReaper(64)

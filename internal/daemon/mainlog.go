@@ -19,7 +19,8 @@ func (d *daemon) openMainLog(sd *config.Supervisord) error {
 		Backups:  sd.LogfileBackups,
 		Level:    logfile.LevelFromNumber(int(sd.LogLevel)),
 	}
-	if sd.Nodaemon && !sd.Silent && d.console != nil && !isEcho(sd.Logfile, d.opts.Stdout) {
+	same := d.console != nil && isEcho(sd.Logfile, d.opts.Stdout)
+	if sd.Nodaemon && !sd.Silent && d.console != nil && !same {
 		// Through the console, so the echo and programs' console lines
 		// never land inside each other.
 		c.Stdout = d.console.Stdout()
@@ -36,6 +37,9 @@ func (d *daemon) openMainLog(sd *config.Supervisord) error {
 		return fmt.Errorf("could not open the main log: %w", err)
 	}
 	d.log, d.mainLog = ml.Logger, ml.File
+	if same && ml.File != nil {
+		ml.File.Serialize(d.console.Locker()) // the file is the console's
+	}
 	return nil
 }
 

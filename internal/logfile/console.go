@@ -27,6 +27,10 @@ func NewConsole(stdout, stderr io.Writer) *Console {
 	return &Console{out: stdout, err: stderr}
 }
 
+// Locker is the console's lock, for a Writer on the same file
+// (Writer.Serialize).
+func (c *Console) Locker() sync.Locker { return &c.mu }
+
 // Stdout returns a writer to the console's stdout.
 func (c *Console) Stdout() io.Writer { return consoleWriter{c, c.out} }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -122,4 +124,59 @@ func TestConsoleOffHoldsNothing(t *testing.T) {
 // on: what stdout_console costs per byte.
 func BenchmarkConsumeLinesConsole(b *testing.B) {
 	benchConsume(b, Sink{Log: io.Discard, Console: io.Discard, ConsolePrefix: "web:web_0 | "})
+}
+
+// A Writer on the console's own file (the main log as /dev/stdout) writes
+// under the console's lock: on a pipe, where a write above PIPE_BUF is
+// not atomic, its lines never land inside a batch of console lines.
+func TestConsoleSerializesWriterOnSamePipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	con := NewConsole(w, w)
+	lw, err := OpenWriter(fmt.Sprintf("/proc/self/fd/%d", w.Fd()), 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw.Serialize(con.Locker())
+	var got bytes.Buffer
+	read := make(chan struct{})
+	go func() { io.Copy(&got, r); close(read) }()
+
+	consoleLine := strings.Repeat("c", 999) + "\n"
+	batch := []byte(strings.Repeat(consoleLine, 64)) // 64 KB per write
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for range 100 {
+			con.Stdout().Write(batch)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := range 5000 {
+			fmt.Fprintf(lw, "main log line %d\n", i)
+		}
+	}()
+	wg.Wait()
+	lw.Close()
+	w.Close()
+	<-read
+	var c, m int
+	for l := range strings.SplitSeq(strings.TrimSuffix(got.String(), "\n"), "\n") {
+		switch {
+		case l == consoleLine[:999]:
+			c++
+		case strings.HasPrefix(l, "main log line ") && strings.Trim(l[len("main log line "):], "0123456789") == "":
+			m++
+		default:
+			t.Fatalf("a line mixed from two writers: %.60q... (%d bytes)", l, len(l))
+		}
+	}
+	if c != 6400 || m != 5000 {
+		t.Fatalf("%d console lines, %d main lines; want 6400 and 5000", c, m)
+	}
 }

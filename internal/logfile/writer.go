@@ -46,6 +46,8 @@ type Writer struct {
 
 	subs map[chan struct{}]struct{} // Subscribe channels
 
+	serial sync.Locker // held around each write(2) when set (Serialize)
+
 	failing      bool  // inside an outage; the error was reported
 	failErr      error // the error that started the outage (for the marker)
 	midLine      bool  // the file's last byte is not a newline
@@ -294,9 +296,22 @@ func (w *Writer) notifyLocked() {
 
 var errClosed = errors.New("log file closed")
 
+// Serialize makes every write of w hold l, the lock of a Console on the
+// same file (drover's stdout), so that w's lines and the console's never
+// land inside each other: on a pipe a write above PIPE_BUF is not atomic.
+func (w *Writer) Serialize(l sync.Locker) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.serial = l
+}
+
 // writeAllLocked writes p whole, retrying short writes, and returns how
 // many bytes were written before an error.
 func (w *Writer) writeAllLocked(p []byte) (int, error) {
+	if w.serial != nil {
+		w.serial.Lock()
+		defer w.serial.Unlock()
+	}
 	done := 0
 	for done < len(p) {
 		n, err := unix.Write(w.fd, p[done:])
