@@ -80,6 +80,12 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		if t.Drover.Server.Name != "" && !g.has("stopsignal") {
 			t.StopSignal = t.Drover.Server.GracefulStop
 		}
+	} else {
+		for _, k := range containerOptions {
+			if g.has(k) {
+				g.warn(k, "ignored: only [program:x] sections have it")
+			}
+		}
 	}
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {

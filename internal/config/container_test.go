@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -60,5 +62,20 @@ func TestContainerOptionWarnings(t *testing.T) {
 	}
 	if p.Drover.Container.StderrConsole {
 		t.Error("stderr_console kept with redirect_stderr")
+	}
+}
+
+// The container options belong to [program:x]: elsewhere they are
+// ignored, with a warning.
+func TestContainerOptionsOnlyForPrograms(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisord.conf")
+	os.WriteFile(conf, []byte("[supervisord]\n[eventlistener:l]\ncommand = /bin/l\nevents = PROCESS_STATE\nexit_daemon_on = fatal\n"), 0o644)
+	cfg, err := Load(conf, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].String(), "supervisord.conf:5: [eventlistener:l] exit_daemon_on: ignored: only [program:x] sections have it") {
+		t.Fatalf("warnings %v", cfg.Warnings)
 	}
 }
