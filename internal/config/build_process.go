@@ -160,8 +160,10 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 				p.ArgvErr = err.Error()
 			case len(argv) == 0:
 				// 4.2 loads this and fails every start with "bad command";
-				// drover says so at load, where the line is known.
-				pg.failf("command", "the command is empty")
+				// drover does the same, and check rejects it (Rejected).
+				p.ArgvErr = "command is empty"
+				l.e.warnings = append(l.e.warnings, Warning{Pos: pg.pos("command"), Section: sec.name, Option: "command",
+					Msg: "the command is empty: every start fails (bad command)", Rejected: true})
 			default:
 				p.Argv = argv
 			}

@@ -102,7 +102,6 @@ var deliberateCases = map[string]string{
 	"err_group_duplicate":        "4.2 silently drops one of two groups with the same name",
 	"err_process_name_env_colon": "4.2 checks process names only before expansion",
 	"ini_bom":                    "4.2 fails on a UTF-8 byte order mark",
-	"err_command_empty":          "4.2 loads an empty command= and fails every start with \"bad command\"",
 }
 
 // TestCases loads every testdata/cases/*.conf and compares the result

@@ -59,7 +59,6 @@ type corpusEntry struct {
 var corpusDifferences = map[string]string{
 	"038_docker-icinga2": "result_handler = supervisor_stdout:event_handler names Python code (4.2 also fails on a host without the plugin)",
 	"061_supvisors":      "[rpcinterface:supvisors] names Python code (4.2 also fails on a host without supvisors installed)",
-	"033_supercomposed":  "four programs have an empty command= (4.2 starts the others and those four end FATAL with \"bad command\")",
 }
 
 // corpusHost is the reference run's machine: users root, nobody and

@@ -49,6 +49,10 @@ type Warning struct {
 	Section string
 	Option  string
 	Msg     string
+	// Rejected marks what supervisord loads but can never run (an empty
+	// command=): drover loads it too, as a drop-in must, and `drover
+	// check` rejects it as an error.
+	Rejected bool
 }
 
 // Supervisord is the [supervisord] section.

@@ -9,7 +9,7 @@ UID = {'root': 0, 'nobody': 65534, 'app': 1000, '0': 0}
 env = ['HOME=/tmp', 'WORKERS=3', 'SECRET=hunter2', 'FLAG=yes', 'LEVEL=debug', 'COLON=a:b', 'SIG=usr1']
 # Cases where drover differs from 4.2 on purpose (docs/config.md).
 deliberate = {'err_env_hash', 'err_env_space', 'err_env_truncated', 'err_percent_s_trap', 'ini_bom',
-              'err_group_duplicate', 'err_process_name_env_colon', 'err_command_empty'}
+              'err_group_duplicate', 'err_process_name_env_colon'}
 # Same behaviour, different representation: 4.2 keeps '' where drover says NONE/AUTO.
 representation = {'logfile_empty', 'serverurl'}
 bad = 0
