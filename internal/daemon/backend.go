@@ -63,6 +63,7 @@ func (b backend) ReloadConfig(ctx context.Context) (supervisor.UpdateResult, err
 // Update is drover.update: reread, then apply like HUP, to names only when
 // given.
 func (b backend) Update(ctx context.Context, names []string) (supervisor.UpdateResult, error) {
+	defer b.d.sd.reloading()()
 	res, err := b.d.ask(ctx, reqReread)
 	if err != nil {
 		return supervisor.UpdateResult{}, err

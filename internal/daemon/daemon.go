@@ -61,7 +61,8 @@ type daemon struct {
 	host    *osHost
 	reaper  *spawn.Reaper
 	server  *rpc.Server
-	undo    []func() // setup steps to undo, in order done
+	sd      *sdNotifier // nil without NOTIFY_SOCKET
+	undo    []func()    // setup steps to undo, in order done
 	started time.Time
 }
 
@@ -193,6 +194,8 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 		d.host.files.SerializeStdio(d.console.Locker())
 	}
 	d.undo = append(d.undo, d.host.close)
+	d.sd = newSDNotifier(d.log)
+	d.undo = append(d.undo, d.sd.close)
 
 	d.reaper = spawn.NewReaper(64)
 	routed := make(chan struct{})
@@ -244,6 +247,7 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 		return err
 	}
 	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid(), lock) })
+	d.sd.watchdog(watchdogInterval(), d.current)
 	return nil
 }
 

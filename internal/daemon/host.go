@@ -44,7 +44,7 @@ type osHost struct {
 
 func newOSHost(pump *logfile.Pump, log *slog.Logger) *osHost {
 	h := &osHost{
-		daemonEnv: spawn.NewEnvBase(os.Environ()),
+		daemonEnv: spawn.NewEnvBase(childEnviron(os.Environ())),
 		pump:      pump,
 		files:     logfile.NewFiles(log),
 		log:       log,

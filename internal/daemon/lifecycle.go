@@ -89,6 +89,7 @@ func (d *daemon) loop(ctx context.Context) error {
 		sup.Observe(func(e supervisor.Event) {
 			ev.Observe(e)
 			d.server.PublishEvent(e) // GET /events
+			d.sd.observe(e)
 		})
 		runErr := make(chan error, 1)
 		go func() { runErr <- sup.Run(ctx) }()
@@ -132,6 +133,7 @@ func (d *daemon) loop(ctx context.Context) error {
 		ev.Close()
 		if !errors.Is(err, supervisor.ErrRestart) {
 			sup.Handover(nil)
+			d.sd.shutdown()
 			d.log.Info("exiting")
 			return err
 		}
@@ -175,6 +177,7 @@ func (d *daemon) newSupervisor(cfg *config.Config, prev *supervisor.Supervisor) 
 	if prev != nil {
 		prev.Handover(sup)
 	}
+	d.sd.startPass(cfg)
 	cur := &current{cfg: cfg, last: cfg, sup: sup, ev: ev}
 	d.now.Store(cur)
 	d.applyControl(cfg, prev != nil)
@@ -220,15 +223,18 @@ func (d *daemon) reread() (*config.Config, error) {
 // done.
 func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
 	done := make(chan struct{})
+	reloaded := d.sd.reloading()
 	cfg, err := d.reread()
 	if err != nil {
 		d.log.Error(fmt.Sprintf("could not apply the configuration, keeping the running one: %v", err))
+		reloaded()
 		close(done)
 		return done
 	}
 	d.log.Debug("update: applying " + d.path)
 	go func() {
 		defer close(done)
+		defer reloaded()
 		r, err := sup.Update(context.Background(), cfg, nil)
 		if err != nil {
 			d.log.Error(fmt.Sprintf("update: %v", err))
