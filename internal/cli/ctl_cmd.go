@@ -258,14 +258,18 @@ func runCtlVerb(ctx context.Context, io ctlIO, prog string, v *ctlVerb, args []s
 // newCtlCmd is `drover ctl`: supervisorctl's command line exactly
 // (options first, then one command, or the shell without one).
 func newCtlCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:                "ctl [-c FILE] [-s URL] [-u USER] [-p PASS] [-i] [-r FILE] [action [args]]",
 		Short:              "supervisorctl: run one action, or an interactive shell without one",
+		Long:               fmt.Sprintf(ctlUsageText, "drover ctl", "drover ctl"),
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSupervisorctl(cmd.Context(), cobraIO(cmd), "drover ctl", args)
 		},
 	}
+	// `drover help ctl` prints what `drover ctl -h` prints.
+	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) { fmt.Fprint(c.OutOrStdout(), c.Long) })
+	return cmd
 }
 
 // runSupervisorctl is supervisorctl's main: getopt options, then either
