@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,20 +35,11 @@ func childEnviron(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if !sliceHas(sdEnv, k) {
+		if !slices.Contains(sdEnv, k) {
 			out = append(out, kv)
 		}
 	}
 	return out
-}
-
-func sliceHas(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // sdNotifier tells systemd the daemon's state. Its methods are safe to call
@@ -175,7 +167,9 @@ func (n *sdNotifier) observe(e supervisor.Event) {
 	case supervisor.EventProcessState:
 		key := e.Group + ":" + e.Name
 		n.states[key] = e.To
-		if e.From == supervisor.Starting && e.To != supervisor.Starting {
+		// Out of its first STARTING, or past it at once (a spawn that
+		// fails before STARTING goes straight to BACKOFF or FATAL).
+		if e.From == supervisor.Starting || (e.To != supervisor.Starting && e.To != supervisor.Stopped) {
 			delete(n.pending, key)
 		}
 	case supervisor.EventGroupRemoved:

@@ -66,14 +66,17 @@ func (l *notifyListener) next(t *testing.T, skipped *[]string) string {
 // TestSDNotifyReadyReloadingStopping runs the daemon with a fake
 // NOTIFY_SOCKET: READY=1 comes once the autostart program left STARTING,
 // RELOADING=1 (with MONOTONIC_USEC) then READY=1 around an HUP and around a
-// restart, STOPPING=1 at shutdown; STATUS= carries the counts, WATCHDOG=1
-// comes as WATCHDOG_USEC asks, and programs do not see systemd's variables.
+// restart, STOPPING=1 at shutdown; STATUS= carries the counts (a program
+// that cannot start counts as fatal and does not hold READY=1 back),
+// WATCHDOG=1 comes as WATCHDOG_USEC asks, and programs do not see
+// systemd's variables.
 func TestSDNotifyReadyReloadingStopping(t *testing.T) {
 	l := listenNotify(t)
 	envLog := filepath.Join(t.TempDir(), "env.log")
 	sections := program("web", "sleep", "startsecs = 1") +
 		"[program:envdump]\ncommand = /bin/sh -c 'echo \"ns=[$NOTIFY_SOCKET] wd=[$WATCHDOG_USEC]\"; exec sleep 600'\n" +
-		"startsecs = 0\nstdout_logfile = " + envLog + "\n"
+		"startsecs = 0\nstdout_logfile = " + envLog + "\n\n" +
+		"[program:missing]\ncommand = /nonexistent/drover-test-prog\nstartretries = 0\n"
 	f := startWith(t, sections, []string{"env", "NOTIFY_SOCKET=" + l.path, "WATCHDOG_USEC=400000"})
 	var seen []string
 
@@ -112,11 +115,11 @@ func TestSDNotifyReadyReloadingStopping(t *testing.T) {
 
 	var status, watchdog bool
 	for _, m := range seen {
-		status = status || m == "STATUS=2 running, 0 fatal (2 processes)"
+		status = status || m == "STATUS=2 running, 1 fatal (3 processes)"
 		watchdog = watchdog || m == "WATCHDOG=1"
 	}
 	if !status || !watchdog {
-		t.Errorf("want STATUS=2 running, 0 fatal (2 processes) and WATCHDOG=1 among %q", seen)
+		t.Errorf("want STATUS=2 running, 1 fatal (3 processes) and WATCHDOG=1 among %q", seen)
 	}
 	t.Logf("other messages: %q", seen)
 }
