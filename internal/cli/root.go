@@ -71,7 +71,7 @@ func Execute(args []string) error {
 		rest = append([]string{"run"}, rest...)
 	} else if len(rest) > 0 && (rest[0] == cobra.ShellCompRequestCmd || rest[0] == cobra.ShellCompNoDescRequestCmd) {
 		// Completing `drover -c FILE status …`: the same hoist.
-		rest = append(rest[:1:1], hoistCtlOptions(rest[1:])...)
+		rest = append(rest[:1:1], hoistForCompletion(rest[1:])...)
 	} else {
 		rest = hoistCtlOptions(rest) // drover -c FILE status → drover status -c FILE
 	}
@@ -116,6 +116,20 @@ Linked as supervisord or supervisorctl, the binary takes their command lines.`,
 		}
 	}
 	return root
+}
+
+// hoistForCompletion is hoistCtlOptions for __complete's words, whose last
+// is the word being completed: after client options alone (`drover -c
+// FILE <TAB>`) that word is a verb to complete.
+func hoistForCompletion(args []string) []string {
+	h := hoistCtlOptions(args)
+	if len(h) != len(args) || len(args) < 2 {
+		return h
+	}
+	if rest := hoistCtlOptions(args[:len(args)-1]); len(rest) > 0 && rest[0] == "ctl" {
+		return args[len(args)-1:] // only options before the word
+	}
+	return h
 }
 
 // usageErr reports a command-line mistake the way supervisord and

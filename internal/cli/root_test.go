@@ -155,7 +155,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{"status", "--j"}, lines("--json", ":4")},
 		{[]string{"start", "--j"}, lines(":4")},
 		{[]string{"reload", "--"}, lines("--batch", "--progress", "--configuration", "--serverurl", "--username", "--password", "--password-file", "--cacert", "--cert", "--key", "--help", ":4")},
-		{[]string{"status", "-c", ""}, lines(":0")}, // files
+		{[]string{"status", "-c", ""}, lines(":0")},                                                          // files
+		{[]string{"-c", d.conf, "sta"}, "^start\tStart processes\nstatus\tShow process states[^\n]*\n:4\n$"}, // verbs after options
 		{[]string{"status", "-s", "unix:///nonexistent.sock", ""}, lines(":4")},
 	} {
 		if got := complete(c.args...); !regexp.MustCompile(c.re).MatchString(got) {
