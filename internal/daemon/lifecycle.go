@@ -93,6 +93,14 @@ func (d *daemon) loop(ctx context.Context) error {
 		})
 		runErr := make(chan error, 1)
 		go func() { runErr <- sup.Run(ctx) }()
+		if d.sd != nil {
+			// Run answers calls only after its start pass.
+			go func() {
+				if _, err := sup.State(ctx); err == nil {
+					d.sd.passRan()
+				}
+			}()
+		}
 		var (
 			stopping bool
 			updating chan struct{} // closed when the HUP's update ended

@@ -51,7 +51,8 @@ type sdNotifier struct {
 
 	mu         sync.Mutex
 	states     map[string]supervisor.State // "group:name" → state
-	pending    map[string]bool             // autostart processes still in their first STARTING
+	pending    map[string]bool             // processes the start pass made STARTING, until they leave it
+	passDone   bool                        // the start pass has run (every autostart process was started)
 	reloads    int                         // HUP or update applications in flight
 	restarting bool                        // a restart's stop and start pass
 	stopping   bool
@@ -134,8 +135,10 @@ func (n *sdNotifier) keepAlive(interval time.Duration, sup func() *supervisor.Su
 	}
 }
 
-// startPass begins a supervisor's life on cfg: its autostart processes are
-// pending until they leave STARTING.
+// startPass begins a supervisor's life on cfg: not ready until the pass
+// has run (passRan) and each process it made STARTING has left that state.
+// A process that never enters STARTING (re-adopted, waiting for another,
+// failing before it) does not hold READY=1 back.
 func (n *sdNotifier) startPass(cfg *config.Config) {
 	if n == nil {
 		return
@@ -144,15 +147,25 @@ func (n *sdNotifier) startPass(cfg *config.Config) {
 	defer n.mu.Unlock()
 	clear(n.states)
 	clear(n.pending)
+	n.passDone, n.restarting = false, false
 	for _, g := range cfg.Groups {
 		for _, p := range g.Processes {
 			n.states[g.Name+":"+p.Name] = supervisor.Stopped
-			if p.Autostart {
-				n.pending[g.Name+":"+p.Name] = true
-			}
 		}
 	}
 	n.changed()
+}
+
+// passRan says the supervisor's start pass is over: its Run answered a
+// call, which it does only after it started every autostart process.
+func (n *sdNotifier) passRan() {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	n.passDone = true
+	n.changed()
+	n.mu.Unlock()
 }
 
 // observe follows the supervisor's events (on its owner goroutine: it
@@ -167,9 +180,10 @@ func (n *sdNotifier) observe(e supervisor.Event) {
 	case supervisor.EventProcessState:
 		key := e.Group + ":" + e.Name
 		n.states[key] = e.To
-		// Out of its first STARTING, or past it at once (a spawn that
-		// fails before STARTING goes straight to BACKOFF or FATAL).
-		if e.From == supervisor.Starting || (e.To != supervisor.Starting && e.To != supervisor.Stopped) {
+		switch {
+		case e.To == supervisor.Starting && !n.passDone:
+			n.pending[key] = true
+		case e.From == supervisor.Starting:
 			delete(n.pending, key)
 		}
 	case supervisor.EventGroupRemoved:
@@ -185,8 +199,6 @@ func (n *sdNotifier) observe(e supervisor.Event) {
 			n.restarting = true
 		case supervisor.StateShutdown:
 			n.stopping = true
-		case supervisor.StateRunning:
-			n.restarting = false
 		}
 	default:
 		return
@@ -226,7 +238,7 @@ func (n *sdNotifier) shutdown() {
 // changed queues the state word the new state calls for and wakes the
 // sender (n.mu held).
 func (n *sdNotifier) changed() {
-	busy := n.reloads > 0 || n.restarting || len(n.pending) > 0
+	busy := n.reloads > 0 || n.restarting || !n.passDone || len(n.pending) > 0
 	switch {
 	case n.stopping:
 		if !n.stopSent {
