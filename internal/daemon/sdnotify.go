@@ -19,8 +19,8 @@ import (
 
 // systemd's notify protocol (sd_notify(3)), spoken without libsystemd:
 // one datagram per message on the unixgram socket NOTIFY_SOCKET names.
-// READY=1 once every autostart process of a start pass has left its first
-// STARTING; RELOADING=1 (with MONOTONIC_USEC) while an HUP, update or
+// READY=1 once a supervisor's start pass has run and every process it made
+// STARTING has left that state; RELOADING=1 (with MONOTONIC_USEC) while an HUP, update or
 // restart is applied, READY=1 after; STOPPING=1 at shutdown; STATUS= with
 // the counts whenever they change. State words are queued in order; STATUS
 // is coalesced (only the latest is sent).
