@@ -92,6 +92,10 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	if !cfg.Supervisord.Nodaemon && !detached() {
+		if os.Getenv("NOTIFY_SOCKET") != "" && opts.Stderr != nil {
+			// systemd accepts notifications from its main process only.
+			fmt.Fprintln(opts.Stderr, "drover: NOTIFY_SOCKET is set but the daemon detaches: use -n (nodaemon) under Type=notify")
+		}
 		_, err := detach(cfg.Supervisord.Directory, int(cfg.Supervisord.Umask), opts.Stderr)
 		return err
 	}

@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -122,4 +124,31 @@ func TestSDNotifyReadyReloadingStopping(t *testing.T) {
 		t.Errorf("want STATUS=2 running, 1 fatal (3 processes) and WATCHDOG=1 among %q", seen)
 	}
 	t.Logf("other messages: %q", seen)
+}
+
+// TestSDNotifyDetachingWarns: under Type=notify the daemon must not detach
+// (systemd hears its main process only); drover says so on stderr.
+func TestSDNotifyDetachingWarns(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "supervisord.conf")
+	pidfile := filepath.Join(dir, "drover.pid")
+	text := "[supervisord]\nnodaemon = false\nlogfile = " + dir + "/main.log\npidfile = " + pidfile + "\n" +
+		"[unix_http_server]\nfile = " + dir + "/drover.sock\n"
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(droverBin, "run", "-c", conf)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+filepath.Join(dir, "notify"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("drover run: %v\n%s", err, out)
+	}
+	pid := readPid(t, pidfile)
+	t.Cleanup(func() {
+		syscall.Kill(pid, syscall.SIGTERM)
+		waitExit(t, pid, 20*time.Second)
+	})
+	if !strings.Contains(string(out), "NOTIFY_SOCKET is set but the daemon detaches: use -n") {
+		t.Errorf("no warning:\n%s", out)
+	}
 }
