@@ -15,6 +15,7 @@ import (
 var droverOptions = []string{
 	"sockets", "socket_backlog", "socket_mode", "socket_owner", "server", "reload",
 	"reload_signal", "ready", "ready_timeout", "graceful_stop_signal", "graceful_timeout", "pidfile",
+	"depends_on", // depends.go; the backoff policy's keys are in backoff.go
 }
 
 // buildDrover reads drover's options of one [program:x] section.
@@ -69,6 +70,14 @@ func (l *loader) buildDrover(g *getter) Drover {
 	d.GracefulTimeout = seconds(g, "graceful_timeout")
 	d.Pidfile, _ = g.str("pidfile")
 	d.Limits = buildLimits(g)
+	if v, ok := g.str("depends_on"); ok {
+		deps, err := parseDependsOn(v)
+		if err != nil {
+			g.fail("depends_on", err)
+		}
+		d.DependsOn, d.DependsOnPos = deps, g.pos("depends_on")
+	}
+	d.Backoff = buildBackoff(g)
 	droverDefaults(&d)
 	limitWarnings(g, d)
 	if warns, err := d.Ready.Validate(d.Sockets); err != nil {
@@ -169,5 +178,6 @@ func (d Drover) equal(e Drover) bool {
 		d.SocketGID == e.SocketGID && d.Server.Name == e.Server.Name &&
 		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready.String() == e.Ready.String() &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
-		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits
+		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits &&
+		dependsEqual(d.DependsOn, e.DependsOn) && d.Backoff == e.Backoff
 }

@@ -1,6 +1,9 @@
 package config
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Section kinds, as supervisord recognises them by name prefix.
 const (
@@ -55,7 +58,7 @@ func optionDefaults(kind string) map[string]string {
 			"user": noDefault, "redirect_stderr": "false", "environment": "",
 			"directory": noDefault, "umask": noDefault, "serverurl": "AUTO",
 		}
-		for _, k := range append(droverOptions, limitOptions...) {
+		for _, k := range slices.Concat(droverOptions, limitOptions, backoffOptions) {
 			m[k] = noDefault // drover's own; defaults in droverDefaults
 		}
 		for _, s := range []string{"stdout", "stderr"} {

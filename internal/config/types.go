@@ -273,6 +273,12 @@ type Drover struct {
 	Pidfile string
 	// Limits are the memory and CPU watchdog's limits (limits.go).
 	Limits Limits
+	// DependsOn is depends_on (depends.go); DependsOnPos is where it is
+	// written, for the cycle error.
+	DependsOn    []Dependency
+	DependsOnPos Pos
+	// Backoff is the restart delay policy (backoff.go).
+	Backoff Backoff
 }
 
 // EnvVar is one KEY=value pair.
