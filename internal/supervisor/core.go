@@ -57,6 +57,9 @@ type core struct {
 
 	// lim is the memory and CPU watchdog (limits.go).
 	lim limitWatch
+	// gated are processes whose automatic start waits for their
+	// depends_on (depends.go).
+	gated []*proc
 }
 
 // group is one active process group.
@@ -103,6 +106,8 @@ type proc struct {
 	// pending says why the config the last update gave this process is not
 	// the one it runs (its hand-off failed); "" when none is.
 	pending string
+	// waiting says which depends_on holds the automatic start; "" when none.
+	waiting string
 	// t is the one deadline of the current state: startsecs (STARTING),
 	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
 	t timer
@@ -209,12 +214,25 @@ func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
 	}
 	sortProcs(g.procs)
 	c.groups[g.name] = g
-	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
-	c.order = slices.Insert(c.order, i, g)
+	c.place(g)
 	if notify {
 		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: time.Now(), Group: g.name, Config: g.cfg})
 	}
 	return g, true
+}
+
+// place puts g in c.order: by (priority, name), and with depends_on after
+// the groups it depends on.
+func (c *core) place(g *group) {
+	c.order = slices.DeleteFunc(c.order, func(o *group) bool { return o == g })
+	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
+	c.order = slices.Insert(c.order, i, g)
+	if slices.ContainsFunc(c.order, hasDeps) {
+		// c.order may be in dependency order, not sorted: sort it again
+		// before ordering it.
+		sortGroups(c.order)
+		c.order = depOrder(c.order, c.groups)
+	}
 }
 
 // removeGroup deletes g; the caller checked that every process is stopped.
@@ -250,7 +268,7 @@ func (c *core) autostart(g *group) {
 		return
 	}
 	for _, p := range g.procs {
-		if p.cfg.Autostart && p.state == Stopped && p.laststart.IsZero() {
+		if p.cfg.Autostart && p.state == Stopped && p.laststart.IsZero() && !c.gate(p) {
 			c.handle(p, event{kind: evStart})
 		}
 	}

@@ -36,8 +36,6 @@ type event struct {
 // Messages supervisord logs, kept verbatim.
 const (
 	msgTooQuickly = "Exited too quickly (process log may have details)"
-	// minRun is the shortest run that resets the crash-loop delay.
-	minRun = time.Second
 	// minKillRepeat bounds how often SIGKILL is repeated when stopwaitsecs
 	// is 0, so a stuck process cannot make the owner spin.
 	minKillRepeat = time.Second
@@ -184,11 +182,12 @@ func (c *core) enterBackoff(p *proc, logmsg string) {
 	if logmsg != "" {
 		c.log.Warn(logmsg)
 	}
-	if r := p.cfg.StartRetries; r >= 0 && p.backoff > r {
+	b := p.cfg.Drover.Backoff
+	if r := p.cfg.StartRetries; r >= 0 && p.backoff > r && !b.Forever {
 		c.giveUp(p)
 		return
 	}
-	c.timers.arm(&p.t, time.Now().Add(time.Duration(p.backoff)*time.Second))
+	c.timers.arm(&p.t, time.Now().Add(b.Delay(p.backoff)))
 }
 
 func (c *core) giveUp(p *proc) {
@@ -196,6 +195,17 @@ func (c *core) giveUp(p *proc) {
 	p.backoff = 0
 	c.change(p, Fatal, 0, true)
 	c.logf(slog.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.cfg.Name)
+	if d := p.cfg.Drover.Backoff.FatalRetry; d > 0 && c.state == StateRunning {
+		// drover's fatal_retry: FATAL is retried later, as a new start.
+		c.logf(slog.LevelInfo, "retrying %s in %v (fatal_retry)", p.cfg.Name, d)
+		c.timers.arm(&p.t, time.Now().Add(d))
+	}
+}
+
+// retryPending reports whether p is stopped with a restart armed: a
+// delayed crash-loop restart (EXITED) or a fatal_retry (FATAL).
+func (p *proc) retryPending() bool {
+	return (p.state == Exited || p.state == Fatal) && p.t.armed()
 }
 
 // deadline handles p's timer according to its state.
@@ -210,7 +220,7 @@ func (c *core) deadline(p *proc) {
 			return
 		}
 		c.becomeRunning(p)
-	case Backoff, Exited:
+	case Backoff, Exited, Fatal:
 		if c.state == StateRunning {
 			c.spawn(p)
 		}
@@ -240,8 +250,8 @@ func (c *core) stop(p *proc, shutdown bool) error {
 		err := c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup, false)
 		c.bgStopped(p)
 		return err
-	case Exited:
-		// Only reachable with a delayed crash-loop restart pending: cancel it.
+	case Exited, Fatal:
+		// Only reachable with a delayed restart pending: cancel it.
 		if p.t.armed() {
 			c.timers.cancel(&p.t)
 			if !shutdown {
@@ -396,9 +406,9 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 }
 
 // autorestart applies autorestart after RUNNING->EXITED. Deliberate fix of
-// supervisord #1285: a run shorter than 1 s delays the restart linearly
-// (1 s, 2 s, ...) so startsecs=0 crash loops cannot spin; a run of 1 s or
-// more resets the delay.
+// supervisord #1285: a run shorter than 1 s (backoff_reset) delays the
+// restart by the backoff policy (linear: 1 s, 2 s, ...) so startsecs=0
+// crash loops cannot spin; a longer run resets the delay.
 func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time) {
 	if c.state != StateRunning {
 		return
@@ -412,7 +422,8 @@ func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time
 	default:
 		return
 	}
-	if now.Sub(inst.spawnedAt) < minRun {
+	b := p.cfg.Drover.Backoff
+	if now.Sub(inst.spawnedAt) < b.ResetAfter() {
 		p.crashes++
 	} else {
 		p.crashes = 0
@@ -421,9 +432,17 @@ func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time
 		c.spawn(p)
 		return
 	}
-	d := time.Duration(p.crashes) * time.Second
-	c.logf(slog.LevelInfo, "delaying restart of %s by %v: it ran for less than 1 second", p.cfg.Name, d)
+	d := b.Delay(p.crashes)
+	c.logf(slog.LevelInfo, "delaying restart of %s by %v: it ran for less than %s", p.cfg.Name, d, plural(int(b.ResetAfter()/time.Second), "second"))
 	c.timers.arm(&p.t, now.Add(d))
+}
+
+// plural is "1 second", "30 seconds".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // decodeStatus is supervisord's decode_wait_status: the exit status (-1
