@@ -15,7 +15,8 @@ import (
 var droverOptions = []string{
 	"sockets", "socket_backlog", "socket_mode", "socket_owner", "server", "reload",
 	"reload_signal", "ready", "ready_timeout", "graceful_stop_signal", "graceful_timeout", "pidfile",
-	"depends_on", // depends.go; the backoff policy's keys are in backoff.go
+	"depends_on",       // depends.go; the backoff policy's keys are in backoff.go
+	"environment_file", // dotenv.go
 }
 
 // buildDrover reads drover's options of one [program:x] section.
@@ -179,5 +180,6 @@ func (d Drover) equal(e Drover) bool {
 		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready.String() == e.Ready.String() &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
 		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits &&
-		dependsEqual(d.DependsOn, e.DependsOn) && d.Backoff == e.Backoff
+		dependsEqual(d.DependsOn, e.DependsOn) && d.Backoff == e.Backoff &&
+		slices.Equal(d.EnvFiles, e.EnvFiles)
 }

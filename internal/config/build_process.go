@@ -81,6 +81,8 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			t.StopSignal = t.Drover.Server.GracefulStop
 		}
 	}
+	envPaths, fileEnv, _ := l.envFiles(g)
+	t.Drover.EnvFiles = envPaths
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {
 		g.fail("process_name", err)
@@ -127,6 +129,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		}
 		exp = exp.with(ownX)
 		p.Environment = append(Env(nil), l.cfg.Supervisord.Environment...)
+		for _, kv := range fileEnv { // environment_file: environment= wins
+			p.Environment = p.Environment.set(kv.Key, kv.Value)
+		}
 		for _, kv := range own {
 			p.Environment = p.Environment.set(kv.Key, kv.Value)
 		}

@@ -279,6 +279,9 @@ type Drover struct {
 	DependsOnPos Pos
 	// Backoff is the restart delay policy (backoff.go).
 	Backoff Backoff
+	// EnvFiles are the environment_file paths, absolute, in order
+	// (dotenv.go); their variables are in Process.Environment.
+	EnvFiles []string
 }
 
 // EnvVar is one KEY=value pair.
