@@ -92,19 +92,17 @@ func buildBackoff(g *getter) Backoff {
 			g.warn("backoff_factor", "ignored without backoff = exponential")
 		}
 	}
-	if g.has("backoff_max") {
-		b.Max = seconds(g, "backoff_max")
-	}
-	if g.has("backoff_reset") {
-		b.Reset = seconds(g, "backoff_reset")
-		if b.Reset == 0 {
-			g.failf("backoff_reset", "must be at least 1 second")
+	b.Max, _ = conv(g, "backoff_max", duration)
+	if d, ok := conv(g, "backoff_reset", duration); ok {
+		b.Reset = d
+		if d == 0 {
+			g.failf("backoff_reset", "must be above 0")
 		}
 	}
 	if g.has("retry_forever") {
 		b.Forever = g.bool("retry_forever")
 	}
-	b.FatalRetry = seconds(g, "fatal_retry")
+	b.FatalRetry, _ = conv(g, "fatal_retry", duration)
 	if b.Forever && b.FatalRetry > 0 {
 		g.warn("fatal_retry", "has no effect with retry_forever = true (the program never becomes FATAL)")
 	}

@@ -83,15 +83,15 @@ func TestBackoffOptions(t *testing.T) {
 	if d := (Backoff{Exponential: true}).Delay(100); d != time.Minute {
 		t.Errorf("exponential default cap %v", d)
 	}
-	p, _, err = loadProgram(t, "fatal_retry = 60\n")
-	if err != nil || p.Drover.Backoff.FatalRetry != time.Minute {
+	p, _, err = loadProgram(t, "fatal_retry = 60\nbackoff_reset = 1m30s\n")
+	if err != nil || p.Drover.Backoff.FatalRetry != time.Minute || p.Drover.Backoff.Reset != 90*time.Second {
 		t.Fatal(err, p.Drover.Backoff)
 	}
 	for _, c := range []struct{ body, want string }{
 		{"backoff = fibonacci\n", `supervisord.conf:4: [program:web] backoff: "fibonacci" is not a backoff policy: use linear or exponential`},
 		{"backoff = exponential\nbackoff_factor = 0.5\n", "backoff_factor: 0.5 is out of range: use 1 to 10"},
-		{"backoff_max = -1\n", "backoff_max: -1 is negative"},
-		{"backoff_reset = 0\n", "backoff_reset: must be at least 1 second"},
+		{"backoff_max = -1\n", `backoff_max: "-1" is negative`},
+		{"backoff_reset = 0\n", "backoff_reset: must be above 0"},
 		{"fatal_retry = soon\n", "fatal_retry:"},
 		{"retry_forever = maybe\n", "retry_forever:"},
 	} {

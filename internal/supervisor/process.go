@@ -433,16 +433,19 @@ func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time
 		return
 	}
 	d := b.Delay(p.crashes)
-	c.logf(slog.LevelInfo, "delaying restart of %s by %v: it ran for less than %s", p.cfg.Name, d, plural(int(b.ResetAfter()/time.Second), "second"))
+	c.logf(slog.LevelInfo, "delaying restart of %s by %v: it ran for less than %s", p.cfg.Name, d, spellDuration(b.ResetAfter()))
 	c.timers.arm(&p.t, now.Add(d))
 }
 
-// plural is "1 second", "30 seconds".
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
+// spellDuration is "1 second", "30 seconds", or "1.5s".
+func spellDuration(d time.Duration) string {
+	switch {
+	case d == time.Second:
+		return "1 second"
+	case d%time.Second == 0:
+		return fmt.Sprintf("%d seconds", d/time.Second)
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return d.String()
 }
 
 // decodeStatus is supervisord's decode_wait_status: the exit status (-1
