@@ -80,6 +80,7 @@ func (l *loader) buildDrover(g *getter) Drover {
 	}
 	d.Backoff = buildBackoff(g)
 	droverDefaults(&d)
+	d.Health = buildHealth(g, d)
 	limitWarnings(g, d)
 	if warns, err := d.Ready.Validate(d.Sockets); err != nil {
 		g.fail("ready", verr("%v", err))
@@ -181,5 +182,5 @@ func (d Drover) equal(e Drover) bool {
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
 		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits &&
 		dependsEqual(d.DependsOn, e.DependsOn) && d.Backoff == e.Backoff &&
-		slices.Equal(d.EnvFiles, e.EnvFiles)
+		slices.Equal(d.EnvFiles, e.EnvFiles) && d.Health.equal(e.Health)
 }

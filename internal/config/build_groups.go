@@ -156,6 +156,8 @@ func EventClassName(name string) string {
 		return "ProcessGroupRemovedEvent"
 	case "PROCESS_LIMIT_EXCEEDED": // drover's own (the limit watchdog)
 		return "ProcessLimitExceededEvent"
+	case "PROCESS_HEALTH_FAILED": // drover's own (health=)
+		return "ProcessHealthFailedEvent"
 	case "PROCESS_LOG":
 		return "ProcessLogEvent"
 	case "PROCESS_LOG_STDERR":

@@ -279,6 +279,8 @@ type Drover struct {
 	DependsOnPos Pos
 	// Backoff is the restart delay policy (backoff.go).
 	Backoff Backoff
+	// Health is the health check (health.go).
+	Health Health
 	// EnvFiles are the environment_file paths, absolute, in order
 	// (dotenv.go); their variables are in Process.Environment.
 	EnvFiles []string

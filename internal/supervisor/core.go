@@ -108,6 +108,8 @@ type proc struct {
 	pending string
 	// waiting says which depends_on holds the automatic start; "" when none.
 	waiting string
+	// health is the health check's state (health.go); nil without health=.
+	health *healthState
 	// t is the one deadline of the current state: startsecs (STARTING),
 	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
 	t timer
@@ -239,6 +241,9 @@ func (c *core) place(g *group) {
 func (c *core) removeGroup(g *group) {
 	for _, p := range g.procs {
 		c.timers.cancel(&p.t)
+		if p.health != nil {
+			c.timers.cancel(&p.health.t)
+		}
 	}
 	delete(c.groups, g.name)
 	for i, x := range c.order {

@@ -77,6 +77,7 @@ func (c *core) change(p *proc, to State, pid int, expected bool) {
 	c.dirty = true
 	if to == Running {
 		c.watchLimits(p)
+		c.watchHealth(p)
 	}
 	if to == Stopped || to == Fatal || to == Exited {
 		c.socketsIdle(p, to)
