@@ -47,7 +47,8 @@ func (d *daemon) logLine(from int, re string) (int, time.Time) {
 // starts only once db's readiness probe answered, although its priority
 // alone would start it first; a cycle is refused by `drover check` and at
 // HUP with the running config kept; `stop all` stops web before db is
-// signalled.
+// signalled. A dependency that is FATAL leaves its dependent waiting, as
+// `drover status` says.
 func TestE2EDependsOn(t *testing.T) {
 	python := testenv.LookPath(t, "python3", "apt-get install python3")
 	stub, err := filepath.Abs(filepath.Join("testdata", "dbstub.py"))
@@ -63,7 +64,15 @@ command = %s %s %d
 priority = 900
 ready = tcp://127.0.0.1:%d
 stopsignal = TERM
-%s`, python, stub, dbPort, dbPort, dbExtra)
+%s
+[program:broken]
+command = /nonexistent/cache
+startretries = 0
+
+[program:cache]
+command = %s
+depends_on = broken
+`, python, stub, dbPort, dbPort, dbExtra, childCmd("sleep"))
 	}
 	d := startDaemon(t, "drover", config{Bare: true, Raw: section("")})
 	d.waitLog(0, `success: web entered RUNNING`)
@@ -82,6 +91,12 @@ stopsignal = TERM
 		dbSpawned.Format("15:04:05.000"), held.Format("15:04:05.000"), dbReady.Format("15:04:05.000"),
 		dbReady.Sub(dbSpawned).Round(time.Millisecond), webSpawned.Format("15:04:05.000"),
 		webSpawned.Sub(dbReady).Round(time.Millisecond))
+	// A FATAL dependency leaves its dependent waiting, saying why.
+	d.waitLog(0, `gave up: broken entered FATAL state`)
+	if st := d.droverCtl("status", "cache"); !strings.Contains(st.Stdout, "STOPPED") ||
+		!strings.Contains(st.Stdout, "Not started, waiting for broken:running (broken is FATAL)") {
+		t.Errorf("status cache: %v", st)
+	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", webPort)
 	if _, err := zdGet(base); err != nil {
 		t.Fatal(err)
@@ -124,7 +139,7 @@ stopsignal = TERM
 
 	// stop all: web first; db is signalled once web is STOPPED.
 	f := followEvents(t, "stop", "-c", d.conf)
-	for range 2 {
+	for range 4 {
 		if e := f.next(); !e.Snapshot {
 			t.Fatalf("%v before the snapshot's end", e)
 		}
