@@ -55,6 +55,25 @@ func parseDependsOn(s string) ([]Dependency, error) {
 	return out, nil
 }
 
+// addDepends gives p a [group:x]'s depends_on (at pos) besides its own:
+// a name p already depends on keeps p's condition.
+func addDepends(p *Process, deps []Dependency, pos Pos) {
+	if len(deps) == 0 {
+		return
+	}
+	if len(p.Drover.DependsOn) == 0 {
+		p.Drover.DependsOnPos = pos
+	}
+	own := p.Drover.DependsOn
+	out := slices.Clone(own)
+	for _, d := range deps {
+		if !slices.ContainsFunc(own, func(x Dependency) bool { return x.Name == d.Name }) {
+			out = append(out, d)
+		}
+	}
+	p.Drover.DependsOn = out
+}
+
 // DependencyTargets returns the processes a depends_on name stands for:
 // the processes of the program of that name, or of the group of that
 // name (a [group:x] or a program's own group).

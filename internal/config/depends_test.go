@@ -115,3 +115,42 @@ func equalDurations(a, b []time.Duration, tol time.Duration) bool {
 	}
 	return true
 }
+
+// A [group:x]'s depends_on applies to every member, beside the member's
+// own (which keeps its condition for a name both give).
+func TestGroupDependsOn(t *testing.T) {
+	cfg := mustLoad(t, `[supervisord]
+[group:app]
+programs = web, worker
+depends_on = db:ready, cache
+[program:web]
+command = /bin/web
+depends_on = cache:started
+[program:worker]
+command = /bin/worker
+[program:db]
+command = /bin/db
+ready = tcp://127.0.0.1:5432
+[program:cache]
+command = /bin/cache
+`)
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+	got := map[string][]Dependency{}
+	for _, g := range cfg.Groups {
+		for _, p := range g.Processes {
+			got[p.Name] = p.Drover.DependsOn
+		}
+	}
+	if w := []Dependency{{"cache", DepStarted}, {"db", DepReady}}; !dependsEqual(got["web"], w) {
+		t.Errorf("web %v, want %v", got["web"], w)
+	}
+	if w := []Dependency{{"db", DepReady}, {"cache", DepRunning}}; !dependsEqual(got["worker"], w) {
+		t.Errorf("worker %v, want %v", got["worker"], w)
+	}
+	dir, p := writeConf(t, "[supervisord]\n[group:app]\nprograms = web\ndepends_on = db\n[program:web]\ncommand = /bin/web\n[program:db]\ncommand = /bin/db\ndepends_on = app\n")
+	if _, err := Load(p, testOptions(dir)); err == nil || !strings.Contains(err.Error(), "dependency cycle: ") {
+		t.Errorf("a cycle through a group: %v", err)
+	}
+}
