@@ -60,6 +60,11 @@ type core struct {
 	// gated are processes whose automatic start waits for their
 	// depends_on (depends.go).
 	gated []*proc
+	// bulk defers the dependency order while New adds every group.
+	bulk bool
+	// depIndex maps program and group names to their processes for
+	// depends_on; nil after the groups changed (depends.go).
+	depIndex map[string][]*proc
 }
 
 // group is one active process group.
@@ -226,14 +231,22 @@ func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
 // place puts g in c.order: by (priority, name), and with depends_on after
 // the groups it depends on.
 func (c *core) place(g *group) {
+	c.depIndex = nil
 	c.order = slices.DeleteFunc(c.order, func(o *group) bool { return o == g })
 	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
 	c.order = slices.Insert(c.order, i, g)
+	if !c.bulk {
+		c.orderDeps()
+	}
+}
+
+// orderDeps puts c.order in dependency order when some group has
+// depends_on (c.order may be in such an order already, not sorted: it is
+// sorted again first).
+func (c *core) orderDeps() {
 	if slices.ContainsFunc(c.order, hasDeps) {
-		// c.order may be in dependency order, not sorted: sort it again
-		// before ordering it.
 		sortGroups(c.order)
-		c.order = depOrder(c.order, c.groups)
+		c.order = depOrder(c.order)
 	}
 }
 
@@ -246,6 +259,7 @@ func (c *core) removeGroup(g *group) {
 		}
 	}
 	delete(c.groups, g.name)
+	c.depIndex = nil
 	for i, x := range c.order {
 		if x == g {
 			c.order = append(c.order[:i], c.order[i+1:]...)

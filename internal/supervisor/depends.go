@@ -92,23 +92,21 @@ func (c *core) unmet(p *proc) string {
 	return ""
 }
 
-// depTargets is config.DependencyTargets over the active groups.
+// depTargets is config.DependencyTargets over the active groups, from an
+// index built on first use after the groups changed.
 func (c *core) depTargets(name string) []*proc {
-	var out []*proc
-	if g := c.groups[name]; g != nil {
-		out = append(out, g.procs...)
-	}
-	for _, g := range c.order {
-		if g.name == name {
-			continue
-		}
-		for _, p := range g.procs {
-			if p.cfg.Program == name {
-				out = append(out, p)
+	if c.depIndex == nil {
+		c.depIndex = make(map[string][]*proc)
+		for _, g := range c.order {
+			for _, p := range g.procs {
+				c.depIndex[g.name] = append(c.depIndex[g.name], p)
+				if p.cfg.Program != g.name {
+					c.depIndex[p.cfg.Program] = append(c.depIndex[p.cfg.Program], p)
+				}
 			}
 		}
 	}
-	return out
+	return c.depIndex[name]
 }
 
 // depMet reports whether t meets cond now.
@@ -129,10 +127,17 @@ func depMet(t *proc, cond config.DepCondition) bool {
 // first (themselves in priority order). That is the start order, and
 // reversed the stop order. A cycle (the config refuses one) is cut where
 // it is met.
-func depOrder(gs []*group, byName map[string]*group) []*group {
+func depOrder(gs []*group) []*group {
 	idx := make(map[*group]int, len(gs))
+	named := make(map[string][]int, len(gs)) // group or program name → groups
 	for i, g := range gs {
 		idx[g] = i
+		named[g.name] = append(named[g.name], i)
+		for _, p := range g.procs {
+			if n := p.cfg.Program; n != g.name && !slices.Contains(named[n], i) {
+				named[n] = append(named[n], i)
+			}
+		}
 	}
 	out := make([]*group, 0, len(gs))
 	seen := make([]bool, len(gs))
@@ -145,8 +150,8 @@ func depOrder(gs []*group, byName map[string]*group) []*group {
 		var deps []int
 		for _, p := range gs[i].procs {
 			for _, d := range p.cfg.Drover.DependsOn {
-				for _, h := range depGroups(gs, byName, d.Name) {
-					if j, ok := idx[h]; ok && j != i && !slices.Contains(deps, j) {
+				for _, j := range named[d.Name] {
+					if j != i && !slices.Contains(deps, j) {
 						deps = append(deps, j)
 					}
 				}
@@ -166,18 +171,4 @@ func depOrder(gs []*group, byName map[string]*group) []*group {
 
 func hasDeps(g *group) bool {
 	return slices.ContainsFunc(g.procs, func(p *proc) bool { return len(p.cfg.Drover.DependsOn) > 0 })
-}
-
-// depGroups are the groups holding the processes a depends_on name stands for.
-func depGroups(gs []*group, byName map[string]*group, name string) []*group {
-	var out []*group
-	if g := byName[name]; g != nil {
-		out = append(out, g)
-	}
-	for _, g := range gs {
-		if g.name != name && slices.ContainsFunc(g.procs, func(p *proc) bool { return p.cfg.Program == name }) {
-			out = append(out, g)
-		}
-	}
-	return out
 }

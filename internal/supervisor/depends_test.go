@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"syscall"
 	"testing"
@@ -152,4 +153,38 @@ func TestDepOrder(t *testing.T) {
 	if want := []string{"d", "c", "a", "b"}; !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
+}
+
+// 500 programs held by one db: all released by its RUNNING, in one pass
+// (the hold costs no timer and no spin meanwhile).
+func TestDependsOnManyHeld(t *testing.T) {
+	t0 := time.Now()
+	synctest.Test(t, func(t *testing.T) {
+		gs := []*config.Group{single("db", readyProbe("tcp://127.0.0.1:5432", time.Minute))}
+		for i := range 500 {
+			gs = append(gs, single(fmt.Sprintf("w%03d", i), dependsOn(config.Dependency{Name: "db", Cond: config.DepReady})))
+		}
+		hs := newHarness(t, cfgOf(gs...), func(h *fakeHost) {
+			h.ready = func(ctx context.Context, p *config.Process, pid int) error {
+				if p.Name == "db" {
+					time.Sleep(2 * time.Second)
+				}
+				return nil
+			}
+		})
+		if n := len(hs.h.spawnList()); n != 1 {
+			t.Fatalf("%d spawns before db is ready", n)
+		}
+		hs.sleepUntil(2 * time.Second)
+		sp := hs.h.spawnList()
+		if len(sp) != 501 {
+			t.Fatalf("%d spawns", len(sp))
+		}
+		for _, s := range sp[1:] {
+			if hs.since(s.at) != 2*time.Second {
+				t.Fatalf("%s spawned at %v", s.name, hs.since(s.at))
+			}
+		}
+	})
+	t.Logf("500 held programs: %v of wall time", time.Since(t0).Round(time.Millisecond))
 }
