@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -164,6 +165,47 @@ func TestDotenvDocExample(t *testing.T) {
 	} {
 		if v, _ := env.Lookup(k); v != want {
 			t.Errorf("%s=%q, want %q", k, v, want)
+		}
+	}
+}
+
+// TestDocsIssue18Examples: the ini examples of docs/config.md's sections
+// on depends_on, backoff, environment_file and health load with no error
+// and no warning (environment_file's files written next to them).
+func TestDocsIssue18Examples(t *testing.T) {
+	b, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i := strings.Index(text, "### Start order: `depends_on`")
+	j := strings.Index(text, "## drover's own sections and control options")
+	if i < 0 || j < i {
+		t.Fatal("sections not found in docs/config.md")
+	}
+	blocks := regexp.MustCompile("(?s)```ini\n(.*?)```").FindAllStringSubmatch(text[i:j], -1)
+	if len(blocks) != 4 {
+		t.Fatalf("%d ini examples, want 4", len(blocks))
+	}
+	for _, m := range blocks {
+		dir := t.TempDir()
+		body := strings.ReplaceAll(m[1], "/etc/app/secrets.env", filepath.Join(dir, "secrets.env"))
+		for _, f := range []string{"app.env", "secrets.env"} {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("A=1\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		conf := filepath.Join(dir, "supervisord.conf")
+		if err := os.WriteFile(conf, []byte("[supervisord]\n"+body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(conf, Options{})
+		if err != nil {
+			t.Errorf("example does not load: %v\n%s", err, body)
+			continue
+		}
+		if len(cfg.Warnings) != 0 {
+			t.Errorf("example warns: %v\n%s", cfg.Warnings, body)
 		}
 	}
 }
