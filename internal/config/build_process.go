@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -79,6 +80,13 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		// starman's immediate stop.
 		if t.Drover.Server.Name != "" && !g.has("stopsignal") {
 			t.StopSignal = t.Drover.Server.GracefulStop
+		}
+	}
+	if !strings.HasPrefix(sec.name, kindProgram+":") {
+		for _, k := range slices.Concat([]string{"depends_on"}, backoffOptions, healthOptions) {
+			if g.has(k) {
+				g.warn(k, "only [program:x] sections use it: ignored here")
+			}
 		}
 	}
 	envPaths, fileEnv, _ := l.envFiles(g)

@@ -44,3 +44,19 @@ func TestHealthEventSubscribable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestIssue18KeysOutsidePrograms(t *testing.T) {
+	cfg, err := loadText(t, "[eventlistener:alerts]\ncommand = /bin/cat\nevents = PROCESS_HEALTH_FAILED\ndepends_on = db\nbackoff = exponential\nhealth = tcp://127.0.0.1:1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w.Msg, "only [program:x] sections use it") {
+			got = append(got, w.Option)
+		}
+	}
+	if strings.Join(got, ",") != "depends_on,backoff,health" {
+		t.Fatalf("warnings %v", cfg.Warnings)
+	}
+}
