@@ -106,3 +106,18 @@ func TestBackoffFatalRetry(t *testing.T) {
 		}
 	})
 }
+
+// startretries below 0 retries for ever, as retry_forever does (a
+// deliberate difference: supervisord gives up after the first failure).
+func TestBackoffNegativeStartretries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("bad", retries(-1))), nil)
+		got := failStarts(hs, "bad", 30*time.Second)
+		if want := secs(0, 1, 3, 6, 10, 15, 21, 28); !slices.Equal(got, want) {
+			t.Fatalf("spawns %v, want %v", got, want)
+		}
+		if hs.state("bad") == Fatal {
+			t.Fatal("FATAL")
+		}
+	})
+}
