@@ -106,7 +106,13 @@ func (l *loader) checkDepends() {
 			if len(p.Drover.DependsOn) == 0 || nodes[p.Program] != nil {
 				continue
 			}
-			nodes[p.Program] = &node{pos: p.Drover.DependsOnPos, sec: "program:" + p.Program, deps: p.Drover.DependsOn}
+			sec := "program:" + p.Program
+			if gs, ok := l.p.byName["group:"+p.Group]; ok {
+				if v, ok := l.p.get(gs, "depends_on"); ok && v.pos == p.Drover.DependsOnPos {
+					sec = "group:" + p.Group // the member's only depends_on is its group's
+				}
+			}
+			nodes[p.Program] = &node{pos: p.Drover.DependsOnPos, sec: sec, deps: p.Drover.DependsOn}
 			names = append(names, p.Program)
 		}
 	}

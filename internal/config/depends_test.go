@@ -149,8 +149,9 @@ command = /bin/cache
 	if w := []Dependency{{"db", DepReady}, {"cache", DepRunning}}; !dependsEqual(got["worker"], w) {
 		t.Errorf("worker %v, want %v", got["worker"], w)
 	}
-	dir, p := writeConf(t, "[supervisord]\n[group:app]\nprograms = web\ndepends_on = db\n[program:web]\ncommand = /bin/web\n[program:db]\ncommand = /bin/db\ndepends_on = app\n")
-	if _, err := Load(p, testOptions(dir)); err == nil || !strings.Contains(err.Error(), "dependency cycle: ") {
+	// The cycle is reported where it closes: here the group's depends_on.
+	dir, p := writeConf(t, "[supervisord]\n[group:app]\nprograms = web\ndepends_on = api\n[program:web]\ncommand = /bin/web\n[program:api]\ncommand = /bin/api\ndepends_on = app\n")
+	if _, err := Load(p, testOptions(dir)); err == nil || !strings.Contains(err.Error(), "supervisord.conf:4: [group:app] depends_on: dependency cycle: api -> web -> api") {
 		t.Errorf("a cycle through a group: %v", err)
 	}
 }
