@@ -45,8 +45,8 @@ func (d *daemon) logLine(from int, re string) (int, time.Time) {
 // TestE2EDependsOn: a web app (the plain-go app on drover's sockets) that
 // depends on db:ready, where db is a stand-in that takes 2 s to listen,
 // starts only once db's readiness probe answered, although its priority
-// alone would start it first; a cycle is refused by `drover check` and at
-// HUP with the running config kept; `stop all` stops web before db is
+// alone would start it first; a cycle is refused by `drover check`,
+// `reread` and at HUP with the running config kept; `stop all` stops web before db is
 // signalled. A dependency that is FATAL leaves its dependent waiting, as
 // `drover status` says.
 func TestE2EDependsOn(t *testing.T) {
@@ -120,6 +120,11 @@ depends_on = broken
 	wantErr := fmt.Sprintf("supervisord.conf:%d: [program:db] depends_on: dependency cycle: ", line)
 	if chk.Code == 0 || !strings.Contains(chk.Stdout+chk.Stderr, wantErr) {
 		t.Errorf("check: want %q in\n%v", wantErr, chk)
+	}
+	if rr := d.droverCtl("reread"); rr.Code == 0 || !strings.Contains(rr.Stdout+rr.Stderr, "CANT_REREAD: ") || !strings.Contains(rr.Stdout+rr.Stderr, wantErr) {
+		t.Errorf("reread: want the cycle refused\n%v", rr)
+	} else {
+		t.Logf("reread: %s", strings.TrimSpace(rr.Stdout+rr.Stderr))
 	}
 	m := d.mark()
 	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
