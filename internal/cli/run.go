@@ -6,6 +6,7 @@ import (
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/daemon"
+	"github.com/drover-sh/drover/internal/supervisor"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -88,9 +89,13 @@ var Version = "0.1.0-dev"
 func startupError(cmd *cobra.Command, err error) error {
 	var list config.ErrorList
 	var one *config.Error
+	var policy *supervisor.ExitPolicy
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &policy):
+		// exit_daemon_on ended the daemon after an ordered stop (logged).
+		return ExitCode(policy.Code)
 	case errors.Is(err, daemon.ErrStartup):
 		// The detached daemon's message was printed already.
 		return ExitCode(2)

@@ -71,6 +71,7 @@ func (l *loader) buildDrover(g *getter) Drover {
 	d.GracefulTimeout = seconds(g, "graceful_timeout")
 	d.Pidfile, _ = g.str("pidfile")
 	d.Limits = buildLimits(g)
+	d.Container = buildContainer(g, g.bool("redirect_stderr"))
 	if v, ok := g.str("depends_on"); ok {
 		deps, err := parseDependsOn(v)
 		if err != nil {
@@ -181,6 +182,6 @@ func (d Drover) equal(e Drover) bool {
 		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready.String() == e.Ready.String() &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
 		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits &&
-		dependsEqual(d.DependsOn, e.DependsOn) && d.Backoff == e.Backoff &&
+		d.Container == e.Container && dependsEqual(d.DependsOn, e.DependsOn) && d.Backoff == e.Backoff &&
 		slices.Equal(d.EnvFiles, e.EnvFiles) && d.Health.equal(e.Health)
 }

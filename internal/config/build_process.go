@@ -81,11 +81,10 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		if t.Drover.Server.Name != "" && !g.has("stopsignal") {
 			t.StopSignal = t.Drover.Server.GracefulStop
 		}
-	}
-	if !strings.HasPrefix(sec.name, kindProgram+":") {
-		for _, k := range slices.Concat([]string{"depends_on"}, backoffOptions, healthOptions) {
+	} else {
+		for _, k := range slices.Concat(containerOptions, []string{"depends_on"}, backoffOptions, healthOptions) {
 			if g.has(k) {
-				g.warn(k, "only [program:x] sections use it: ignored here")
+				g.warn(k, "ignored: only [program:x] sections have it")
 			}
 		}
 	}
@@ -166,7 +165,11 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			case err != nil:
 				p.ArgvErr = err.Error()
 			case len(argv) == 0:
+				// 4.2 loads this and fails every start with "bad command";
+				// drover does the same, and check rejects it (Rejected).
 				p.ArgvErr = "command is empty"
+				l.e.warnings = append(l.e.warnings, Warning{Pos: pg.pos("command"), Section: sec.name, Option: "command",
+					Msg: "the command is empty: every start fails (bad command)", Rejected: true})
 			default:
 				p.Argv = argv
 			}

@@ -58,7 +58,7 @@ func optionDefaults(kind string) map[string]string {
 			"user": noDefault, "redirect_stderr": "false", "environment": "",
 			"directory": noDefault, "umask": noDefault, "serverurl": "AUTO",
 		}
-		for _, k := range slices.Concat(droverOptions, limitOptions, backoffOptions, healthOptions) {
+		for _, k := range slices.Concat(droverOptions, limitOptions, containerOptions, backoffOptions, healthOptions) {
 			m[k] = noDefault // drover's own; defaults in droverDefaults
 		}
 		for _, s := range []string{"stdout", "stderr"} {

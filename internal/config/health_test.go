@@ -52,7 +52,7 @@ func TestIssue18KeysOutsidePrograms(t *testing.T) {
 	}
 	var got []string
 	for _, w := range cfg.Warnings {
-		if strings.Contains(w.Msg, "only [program:x] sections use it") {
+		if strings.Contains(w.Msg, "ignored: only [program:x] sections have it") {
 			got = append(got, w.Option)
 		}
 	}

@@ -56,7 +56,8 @@ type daemon struct {
 	loopDone  chan struct{} // closed when loop returns
 
 	log     *slog.Logger
-	mainLog *logfile.Writer // nil with logfile=syslog
+	mainLog *logfile.Writer  // nil with logfile=syslog
+	console *logfile.Console // drover's stdout and stderr with nodaemon, else nil
 	host    *osHost
 	reaper  *spawn.Reaper
 	server  *rpc.Server
@@ -151,6 +152,13 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	if err != nil {
 		return err
 	}
+	if sd.Nodaemon && d.opts.Stdout != nil {
+		stderr := d.opts.Stderr
+		if stderr == nil {
+			stderr = os.Stderr
+		}
+		d.console = logfile.NewConsole(d.opts.Stdout, stderr)
+	}
 	if err := d.openMainLog(sd); err != nil {
 		return err
 	}
@@ -164,6 +172,9 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	for _, w := range cfg.Warnings {
 		d.log.Warn(fmt.Sprintf("%s:%d: %s", w.Pos.File, w.Pos.Line, w.Msg))
 	}
+	if !sd.Nodaemon {
+		warnConsoleDetached(d.log, cfg)
+	}
 	d.now.Store(&current{cfg: cfg, last: cfg})
 
 	if err := spawn.BecomeSubreaper(); err != nil {
@@ -175,6 +186,12 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	}
 	d.undo = append(d.undo, func() { pump.Close() })
 	d.host = newOSHost(pump, d.log)
+	d.host.console = d.console
+	if d.console != nil {
+		// Programs' stdout_logfile=/dev/stdout lines and console lines
+		// never land inside each other.
+		d.host.files.SerializeStdio(d.console.Locker())
+	}
 	d.undo = append(d.undo, d.host.close)
 
 	d.reaper = spawn.NewReaper(64)
@@ -196,12 +213,18 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	}
 	d.applyControl(cfg, false) // before the first request can come in
 	// The control servers bind before anything touches shared state: a
-	// second daemon on this config fails here, before it cleans up the
-	// first one's AUTO logs or writes the pidfile.
+	// second daemon on this config fails here (or at the pidfile's lock
+	// just below), before it cleans up the first one's AUTO logs or writes
+	// the pidfile.
 	if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
 		return fmt.Errorf("could not start the control server: %w", err)
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
+	// Without a control server the pidfile's lock is what says a daemon
+	// runs on this config: checked before the AUTO logs are cleaned too.
+	if err := checkPidfile(sd.Pidfile); err != nil {
+		return err
+	}
 	d.cleanupAuto(sd)
 	if err := checkChildLogDir(cfg); err != nil {
 		return err
@@ -216,10 +239,11 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	// children may be exec'd without the shim.
 	d.host.direct = spawn.PrepareDirect()
 
-	if err := writePidfile(sd.Pidfile, os.Getpid()); err != nil {
+	lock, err := writePidfile(sd.Pidfile, os.Getpid())
+	if err != nil {
 		return err
 	}
-	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid()) })
+	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid(), lock) })
 	return nil
 }
 

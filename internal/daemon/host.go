@@ -37,6 +37,9 @@ type osHost struct {
 
 	notify  lazyDir // private dir of NOTIFY_SOCKETs, made on first use
 	syslogW func() io.Writer
+	// console is drover's own stdout and stderr with nodaemon (nil when
+	// detached): stdout_console and stderr_console copy lines there.
+	console *logfile.Console
 }
 
 func newOSHost(pump *logfile.Pump, log *slog.Logger) *osHost {

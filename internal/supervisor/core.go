@@ -97,6 +97,7 @@ type proc struct {
 	laststop   time.Time
 	spawnerr   string
 	exitstatus int
+	lastWait   syscall.WaitStatus // of the last exit of cur, for exit_daemon_on
 
 	// cur is the generation this process is about; nil when none is alive
 	// or in flight.

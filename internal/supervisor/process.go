@@ -82,6 +82,9 @@ func (c *core) change(p *proc, to State, pid int, expected bool) {
 	if to == Stopped || to == Fatal || to == Exited {
 		c.socketsIdle(p, to)
 	}
+	if to == Fatal || to == Exited {
+		c.watchExitPolicy(p)
+	}
 	c.s.bus.publish(Event{
 		Kind: EventProcessState, Time: time.Now(), Group: p.group.name, Name: p.cfg.Name,
 		From: from, To: to, Pid: pid, Tries: p.backoff, Expected: expected,
@@ -360,6 +363,7 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	c.timers.cancel(&p.t)
 	p.laststop = now
 	p.cur = nil
+	p.lastWait = status
 	c.reloadLost(p, inst, how)
 	expected := slices.Contains(p.cfg.ExitCodes, es)
 	name := p.cfg.Name
