@@ -80,6 +80,9 @@ func (l *loader) buildDrover(g *getter) Drover {
 		d.DependsOn, d.DependsOnPos = deps, g.pos("depends_on")
 	}
 	d.Backoff = buildBackoff(g)
+	if d.Backoff.FatalRetry > 0 && d.Container.ExitDaemonOn == ExitDaemonFatal {
+		g.warn("fatal_retry", "has no effect with exit_daemon_on = fatal (the daemon exits at the first FATAL)")
+	}
 	droverDefaults(&d)
 	d.Health = buildHealth(g, d)
 	limitWarnings(g, d)
