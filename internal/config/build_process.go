@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -81,12 +82,14 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			t.StopSignal = t.Drover.Server.GracefulStop
 		}
 	} else {
-		for _, k := range containerOptions {
+		for _, k := range slices.Concat(containerOptions, []string{"depends_on"}, backoffOptions, healthOptions) {
 			if g.has(k) {
 				g.warn(k, "ignored: only [program:x] sections have it")
 			}
 		}
 	}
+	envPaths, fileEnv, _ := l.envFiles(g)
+	t.Drover.EnvFiles = envPaths
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {
 		g.fail("process_name", err)
@@ -133,6 +136,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		}
 		exp = exp.with(ownX)
 		p.Environment = append(Env(nil), l.cfg.Supervisord.Environment...)
+		for _, kv := range fileEnv { // environment_file: environment= wins
+			p.Environment = p.Environment.set(kv.Key, kv.Value)
+		}
 		for _, kv := range own {
 			p.Environment = p.Environment.set(kv.Key, kv.Value)
 		}

@@ -183,6 +183,7 @@ func (l *loader) run(text string) (*Config, error) {
 	l.buildSupervisord(sd)
 	l.buildRPC()
 	l.buildGroups()
+	l.checkDepends()
 	l.buildServers()
 	l.buildAccess()
 	l.buildCtl()

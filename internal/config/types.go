@@ -279,6 +279,17 @@ type Drover struct {
 	Limits Limits
 	// Container holds the container options (container.go).
 	Container Container
+	// DependsOn is depends_on (depends.go); DependsOnPos is where it is
+	// written, for the cycle error.
+	DependsOn    []Dependency
+	DependsOnPos Pos
+	// Backoff is the restart delay policy (backoff.go).
+	Backoff Backoff
+	// Health is the health check (health.go).
+	Health Health
+	// EnvFiles are the environment_file paths, absolute, in order
+	// (dotenv.go); their variables are in Process.Environment.
+	EnvFiles []string
 }
 
 // EnvVar is one KEY=value pair.
