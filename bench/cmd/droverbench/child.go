@@ -50,6 +50,8 @@ func sendNotify(path, kind string) error {
 //	blip SOCK DURATION     notify "start", live DURATION, exit 0
 //	produce SOCK TOTAL WS  notify "produce", write TOTAL bytes of 100-byte
 //	                       lines to stdout in writes of WS bytes, exit 0
+//	flood SOCK RATE        notify "flood", then write 100-byte lines to stdout
+//	                       at RATE bytes/s until killed (see flood)
 //	serve SOCK ADDR        the reload measurement's web app (see serveMain)
 func childMain(args []string) int {
 	if len(args) < 2 {
@@ -79,6 +81,24 @@ func childMain(args []string) int {
 			return 1
 		}
 		time.Sleep(d)
+		return 0
+	case "flood":
+		if len(args) != 3 {
+			break
+		}
+		rate, err := strconv.ParseInt(args[2], 10, 64)
+		if err != nil || rate <= 0 {
+			fmt.Fprintln(os.Stderr, "droverbench: flood needs RATE > 0 (bytes/s)")
+			return 2
+		}
+		if err := sendNotify(sock, "flood"); err != nil {
+			fmt.Fprintln(os.Stderr, "droverbench:", err)
+			return 1
+		}
+		if err := flood(1, rate, childLifetime); err != nil {
+			fmt.Fprintln(os.Stderr, "droverbench:", err)
+			return 1
+		}
 		return 0
 	case "serve":
 		if len(args) != 3 {
@@ -147,6 +167,44 @@ func produce(fd int, total int64, ws int) error {
 			p = p[w:]
 		}
 		total -= n
+	}
+	return nil
+}
+
+// floodWrite is the size of each write of a flood: 40 lines, the size of
+// a busy program's buffered stdout flush.
+const floodWrite = 4000
+
+// flood writes 100-byte lines to fd at rate bytes/s for at most d: every
+// millisecond it writes what is due by then, in floodWrite-byte writes.
+// A reader slower than rate blocks it (a full pipe), and it then catches
+// up in a burst, as a real program's buffered output does. The ticker is
+// the load's pacing, not synchronisation.
+func flood(fd int, rate int64, d time.Duration) error {
+	buf := lineBuffer(floodWrite)
+	start := time.Now()
+	var written int64
+	tk := time.NewTicker(time.Millisecond)
+	defer tk.Stop()
+	for range tk.C {
+		el := time.Since(start)
+		if el > d {
+			return nil
+		}
+		due := int64(float64(rate) * el.Seconds())
+		for written+floodWrite <= due {
+			for p := buf; len(p) > 0; {
+				w, err := unix.Write(fd, p)
+				if errors.Is(err, unix.EINTR) {
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("write stdout: %w", err)
+				}
+				p = p[w:]
+			}
+			written += floodWrite
+		}
 	}
 	return nil
 }

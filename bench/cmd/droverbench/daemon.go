@@ -49,6 +49,12 @@ type daemon struct {
 // startDaemon follows dir/main.log and starts t on conf. The daemon's
 // stdout and stderr go to dir/daemon.out (shown when it fails).
 func startDaemon(t *target, dir, conf string) (*daemon, error) {
+	return startDaemonEnv(t, dir, conf, nil)
+}
+
+// startDaemonEnv is startDaemon with env added to the daemon's environment
+// (e.g. GOMAXPROCS=1).
+func startDaemonEnv(t *target, dir, conf string, env []string) (*daemon, error) {
 	if t.Skip != "" {
 		return nil, errors.New(t.Skip)
 	}
@@ -66,6 +72,9 @@ func startDaemon(t *target, dir, conf string) (*daemon, error) {
 	argv := t.Argv(conf)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Dir = dir
+	if len(env) > 0 {
+		d.cmd.Env = append(os.Environ(), env...)
+	}
 	d.cmd.Stdout, d.cmd.Stderr = out, out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	d.Start = mono()

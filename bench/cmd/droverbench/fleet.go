@@ -23,6 +23,9 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 	type rowDef struct{ key, id, name, unit, goal string }
 	rows := []rowDef{
 		{"startup", "startup", fmt.Sprintf("%d programs: exec → all RUNNING (startsecs=1)", n), "s", goalStartup},
+		{"startup", "startup_exec", fmt.Sprintf("%d programs: daemon exec → %dth `spawned:` line", n, n), "s", "—"},
+		{"startup", "startup_spawns", fmt.Sprintf("%d programs exec'd: 1st → %dth `spawned:` line", n, n), "s", goalSpawns},
+		{"startup", "startup_spawns_floor", "the same ÷ the startup floor (nproc workers) of this run", "×", goalSpawnsFloor},
 		{"rss", "rss", fmt.Sprintf("daemon RSS with %d programs RUNNING", n), "MB", goalRSS},
 		{"idle", "idle", fmt.Sprintf("idle wake-ups: ctxt switches in %v, all threads", h.opt.Idle), "count", goalIdle},
 		{"idle", "idle_next", fmt.Sprintf("idle wake-ups in the %v right after that window (diagnostic)", h.opt.Idle), "count", "—"},
@@ -73,10 +76,11 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 	defer d.Stop(stopGrace)
 
 	wctx, cancel := context.WithTimeout(ctx, fleetStartTimeout)
-	var reached int64
+	var reached, spawn0, spawnN int64
 	err = d.Log.Wait(wctx, d.Exited(), func(s *logState) bool {
-		if len(s.Success) >= n {
+		if len(s.Success) >= n && len(s.SpawnedAt) >= n {
 			reached = s.Success[n-1]
+			spawn0, spawnN = s.SpawnedAt[0], s.SpawnedAt[n-1]
 			return true
 		}
 		return false
@@ -88,6 +92,14 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		return
 	}
 	set("startup", value(float64(reached-d.Start)/1e9, "s"))
+	setID("startup_exec", value(float64(spawnN-d.Start)/1e9, "s"))
+	span := float64(spawnN-spawn0) / 1e9
+	setID("startup_spawns", value(span, "s"))
+	if h.spawnFloor > 0 {
+		setID("startup_spawns_floor", value(span/h.spawnFloor, "×"))
+	} else {
+		setID("startup_spawns_floor", na("no floor in this run"))
+	}
 
 	if want["rss"] {
 		if kb, err := rssKB(d.Pid); err != nil {

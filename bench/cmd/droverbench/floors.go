@@ -97,6 +97,8 @@ func (h *harness) startupFloors(ctx context.Context) {
 		c, err := spawnFloor(ctx, argv, n, f.workers)
 		if err != nil {
 			c = na(shortErr(err))
+		} else if f.workers > 1 {
+			h.spawnFloor = c.Value
 		}
 		for _, t := range h.targets {
 			h.rep.set(f.id, fmt.Sprintf(f.what, n), "s", "(reference)", t.Name, c)

@@ -28,7 +28,7 @@ func main() {
 	// start-up cost is part of what is measured.
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
-		case "child", "blip", "produce", "serve":
+		case "child", "blip", "produce", "flood", "serve":
 			os.Exit(childMain(os.Args[1:]))
 		}
 	}
@@ -54,6 +54,8 @@ type options struct {
 	ScaleTimeout                        time.Duration
 	ScaleStatusRuns                     int
 	ScaleRedirectStderr                 bool
+	FloodRate                           int64
+	FloodReps                           int
 }
 
 // harness holds what every measurement needs.
@@ -65,14 +67,17 @@ type harness struct {
 	targets []*target
 	rep     *report
 	log     io.Writer
+	// spawnFloor is this run's startup floor (nproc workers), in s; 0
+	// until measured.
+	spawnFloor float64
 }
 
 // measurement names, in run order; groups expand to members.
 var (
-	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "rules", "scale", "lines", "rotate", "bulk", "reload", "soak"}
+	allMeasurements = []string{"baseline", "respawn", "flood", "startup", "rss", "idle", "status", "rules", "scale", "lines", "rotate", "bulk", "reload", "soak"}
 	groups          = map[string][]string{
-		"all":        {"baseline", "respawn", "startup", "rss", "idle", "status", "rules", "lines", "rotate", "bulk", "reload"},
-		"respawn":    {"baseline", "respawn"},
+		"all":        {"baseline", "respawn", "flood", "startup", "rss", "idle", "status", "rules", "lines", "rotate", "bulk", "reload"},
+		"respawn":    {"baseline", "respawn", "flood"},
 		"fleet":      {"startup", "rss", "idle", "status"},
 		"throughput": {"lines", "rotate", "bulk"},
 	}
@@ -89,6 +94,8 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.JSON, "json", "bench/results/latest.json", "write raw results here (empty: don't)")
 	fs.StringVar(&o.Targets, "targets", "drover,supervisord", "comma-separated targets to run")
 	fs.IntVar(&o.Reps, "reps", 200, "respawn repetitions")
+	fs.Int64Var(&o.FloodRate, "flood-rate", 60e6, "flood: bytes/s the flooding program writes beside the respawned one")
+	fs.IntVar(&o.FloodReps, "flood-reps", 50, "flood: respawn repetitions under the flood, per daemon setting")
 	fs.IntVar(&o.Programs, "programs", 500, "programs for startup/rss/idle/status")
 	fs.IntVar(&o.StatusRuns, "status-runs", 20, "status invocations per target")
 	fs.Int64Var(&o.ProduceBytes, "produce-bytes", 256<<20, "bytes written by each throughput producer")

@@ -54,12 +54,23 @@ func classify(line string) (lineKind, int) {
 	return kindOther, 0
 }
 
+// successName is NAME in "... success: NAME entered RUNNING state, ...".
+func successName(line string) string {
+	_, after, _ := strings.Cut(line, kindPrefixes[kindSuccess])
+	name, _, _ := strings.Cut(after, " ")
+	return name
+}
+
 // logState is what the harness knows of a main log so far.
 type logState struct {
 	Counts  [numKinds]int
 	Success []int64       // read stamp of each success line, in order
 	Spawned map[int]int64 // pid → read stamp of its spawned line
-	Lines   int
+	// SpawnedAt is the read stamp of each spawned line, in order.
+	SpawnedAt []int64
+	// SuccessBy counts success lines by program name.
+	SuccessBy map[string]int
+	Lines     int
 }
 
 // mainLog follows a daemon's main log with inotify and counts its lines.
@@ -77,7 +88,7 @@ type mainLog struct {
 
 // followMainLog starts watching path (it need not exist yet).
 func followMainLog(path string) (*mainLog, error) {
-	l := &mainLog{path: path, changed: make(chan struct{}, 1), st: logState{Spawned: map[int]int64{}}}
+	l := &mainLog{path: path, changed: make(chan struct{}, 1), st: logState{Spawned: map[int]int64{}, SuccessBy: map[string]int{}}}
 	base := filepath.Base(path)
 	w, err := watchDir(filepath.Dir(path), inotifyFileMask,
 		func(name string) {
@@ -147,7 +158,9 @@ func (l *mainLog) take(data []byte, stamp int64) {
 		switch k {
 		case kindSuccess:
 			l.st.Success = append(l.st.Success, stamp)
+			l.st.SuccessBy[successName(line)]++
 		case kindSpawned:
+			l.st.SpawnedAt = append(l.st.SpawnedAt, stamp)
 			if pid > 0 {
 				l.st.Spawned[pid] = stamp
 			}

@@ -90,35 +90,74 @@ func (h *harness) baseline(ctx context.Context) (med, mx, tdMed, tdMax *cell) {
 // goal is about, and it keeps drover's crash-loop guard (runs shorter than
 // 1 s delay the restart, a deliberate fix of supervisord #1285) out of it.
 func (h *harness) respawn(ctx context.Context, t *target) (med, mx *cell) {
+	return h.respawnRun(ctx, t, respawnSetup{name: "respawn", reps: h.opt.Reps})
+}
+
+// respawnSetup varies a respawn run: extra programs beside the one killed
+// (a log flood), extra daemon environment (GOMAXPROCS=1), and a wait for
+// those programs before the first kill.
+type respawnSetup struct {
+	name  string // run dir name
+	reps  int
+	extra func(dir, sock string) []program
+	env   []string
+	opts  []string // more lines for the respawned program
+	// ready runs once the first child and an extra program sent notes
+	// (the latter of kind readyKind), before the first kill; the function
+	// it returns runs after the last rep and its result goes to the
+	// median cell's detail.
+	ready     func(d *daemon, nt note) func() map[string]any
+	readyKind string
+}
+
+func (h *harness) respawnRun(ctx context.Context, t *target, rs respawnSetup) (med, mx *cell) {
 	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
-	dir, n, err := h.newRun(t.Name + "-respawn")
+	dir, n, err := h.newRun(t.Name + "-" + rs.name)
 	if err != nil {
 		return fail(shortErr(err))
 	}
 	defer n.Close()
-	conf, err := benchConfig(dir, []program{{
+	progs := []program{{
 		Name:    "respawn",
 		Command: h.self + " child " + n.Path,
-		Options: []string{"autorestart=true", "startsecs=1", "startretries=3"},
-	}})
+		Options: append([]string{"autorestart=true", "startsecs=1", "startretries=3"}, rs.opts...),
+	}}
+	if rs.extra != nil {
+		progs = append(progs, rs.extra(dir, n.Path)...)
+	}
+	conf, err := benchConfig(dir, progs)
 	if err != nil {
 		return fail(shortErr(err))
 	}
-	d, err := startDaemon(t, dir, conf)
+	d, err := startDaemonEnv(t, dir, conf, rs.env)
 	if err != nil {
 		return fail(shortErr(err))
 	}
 	defer d.Stop(stopGrace)
 
-	cur, err := waitNote(ctx, n, d.Exited(), firstNoteTimeout, func(note) bool { return true })
+	// The first child's note and, with ready, the extra program's may
+	// come in either order.
+	var cur, other note
+	_, err = waitNote(ctx, n, d.Exited(), firstNoteTimeout, func(nt note) bool {
+		if nt.Kind == "start" {
+			cur = nt
+		} else if nt.Kind == rs.readyKind {
+			other = nt
+		}
+		return cur.Pid != 0 && (rs.ready == nil || other.Pid != 0)
+	})
 	if err != nil {
-		return fail(d.Why(fmt.Errorf("first child: %w", err)))
+		return fail(d.Why(fmt.Errorf("first child (and %q): %w", rs.readyKind, err)))
+	}
+	var after func() map[string]any
+	if rs.ready != nil {
+		after = rs.ready(d, other)
 	}
 	var lat []float64
-	for i := range h.opt.Reps {
+	for i := range rs.reps {
 		pid := cur.Pid
 		lctx, cancel := context.WithTimeout(ctx, runningTimeout)
-		err := d.Log.Wait(lctx, d.Exited(), func(s *logState) bool { return len(s.Success) > i })
+		err := d.Log.Wait(lctx, d.Exited(), func(s *logState) bool { return s.SuccessBy["respawn"] > i })
 		cancel()
 		if err != nil {
 			return fail(d.Why(fmt.Errorf("rep %d: RUNNING: %w", i, err)))
@@ -127,7 +166,7 @@ func (h *harness) respawn(ctx context.Context, t *target) (med, mx *cell) {
 		if err := unix.Kill(pid, unix.SIGKILL); err != nil {
 			return fail(fmt.Sprintf("rep %d: kill %d: %v", i, pid, err))
 		}
-		next, err := waitNote(ctx, n, d.Exited(), respawnTimeout, func(nt note) bool { return nt.Pid != pid })
+		next, err := waitNote(ctx, n, d.Exited(), respawnTimeout, func(nt note) bool { return nt.Kind == "start" && nt.Pid != pid })
 		if err != nil {
 			return fail(d.Why(fmt.Errorf("rep %d: %w", i, err)))
 		}
@@ -136,5 +175,8 @@ func (h *harness) respawn(ctx context.Context, t *target) (med, mx *cell) {
 	}
 	med, mx = value(median(lat), "ms"), value(maximum(lat), "ms")
 	med.Samples = lat
+	if after != nil {
+		med.Detail = after()
+	}
 	return med, mx
 }

@@ -15,6 +15,8 @@ const (
 	goalThroughput    = "≥ 85 MB/s"
 	goalCPU           = "≤ 15 %"
 	goalStatus        = "≤ 20 ms"
+	goalSpawns        = "≤ 1.2× floor"
+	goalSpawnsFloor   = "≤ 1.2"
 	goalSoakRSS       = "≤ 5 %"
 	goalReloadFailed  = "0"
 	goalReloadP99     = "≤ 2×"
@@ -42,6 +44,9 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			h.rep.set("respawn_max", "respawn after kill -9, max", "ms", goalRespawnMax, t.Name, mx)
 		}
 	}
+	if want["flood"] {
+		h.floodRows(ctx)
+	}
 	if want["startup"] {
 		h.progress("startup floors: harness fork+execs %d programs itself", h.opt.Programs)
 		h.startupFloors(ctx)
@@ -51,6 +56,7 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			h.progress("%s: %d programs (startup, rss, idle, status)", t.Name, h.opt.Programs)
 			h.fleet(ctx, t, want)
 		}
+		h.noRatio("startup_spawns_floor")
 	}
 	if want["rules"] {
 		for _, t := range h.targets {
@@ -79,6 +85,13 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 				h.rep.set(v.ID+"_base_cpu", "harness CPU during its copy (producer excluded)", "%", "(reference)", t.Name, cpu)
 			}
 			h.noRatio(v.ID+"_base", v.ID+"_base_cpu")
+			h.progress("floor: harness splices the producer's pipe into a file, %s", v.Name)
+			sc, scpu := h.spliceBaseline(ctx, v)
+			for _, t := range h.targets {
+				h.rep.set(v.ID+"_splice", "splice floor: harness pipe → file with splice(2), "+v.Name, "MB/s", "(reference)", t.Name, sc)
+				h.rep.set(v.ID+"_splice_cpu", "harness CPU during its splice (producer excluded)", "%", "(reference)", t.Name, scpu)
+			}
+			h.noRatio(v.ID+"_splice", v.ID+"_splice_cpu")
 		}
 		for _, t := range h.targets {
 			h.progress("%s: child log throughput, %s", t.Name, v.Name)

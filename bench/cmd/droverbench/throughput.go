@@ -318,3 +318,64 @@ func selfCPU() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// spliceBaseline is the floor under a capture that does not copy: the
+// harness runs the producer on a pipe and moves the pipe's pages into a
+// file with splice(2), as drover's splice path does. MB/s and the
+// harness's CPU are measured as in copyBaseline.
+func (h *harness) spliceBaseline(ctx context.Context, v tpVariant) (*cell, *cell) {
+	settleDisk()
+	dir, n, err := h.newRun("splice-" + v.ID)
+	if err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	defer n.Close()
+	out, err := os.Create(filepath.Join(dir, "prod.log"))
+	if err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	defer out.Close()
+	// A blocking pipe (not Go's poller): splice then waits for data.
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	r, w := os.NewFile(uintptr(p[0]), "pipe-r"), os.NewFile(uintptr(p[1]), "pipe-w")
+	defer r.Close()
+	argv := []string{h.self, "produce", n.Path, strconv.FormatInt(v.Total, 10), strconv.Itoa(v.WriteSize)}
+	proc, err := os.StartProcess(h.self, argv, &os.ProcAttr{Files: []*os.File{nil, w, os.Stderr}})
+	w.Close()
+	if err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	defer func() { _ = proc.Kill(); _, _ = proc.Wait() }()
+	stop := context.AfterFunc(ctx, func() { _ = proc.Kill() }) // EOF ends the loop
+	defer stop()
+	rfd, wfd := int(r.Fd()), int(out.Fd())
+	cpu0 := selfCPU()
+	var copied, end int64
+	for copied < v.Total {
+		k, err := unix.Splice(rfd, nil, wfd, nil, 1<<20, unix.SPLICE_F_MOVE)
+		if k > 0 {
+			copied += k
+			end = mono()
+		}
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || k == 0 {
+			break
+		}
+	}
+	cpuNs := selfCPU() - cpu0
+	if copied < v.Total {
+		return na(fmt.Sprintf("spliced %d of %d bytes", copied, v.Total)), na("incomplete")
+	}
+	first, err := waitNote(ctx, n, nil, firstNoteTimeout, func(nt note) bool { return nt.Kind == "produce" })
+	if err != nil {
+		return na(shortErr(err)), na(shortErr(err))
+	}
+	c := value(float64(v.Total)/1e6/(float64(end-first.Stamp)/1e9), "MB/s")
+	c.Detail = map[string]any{"seconds": float64(end-first.Stamp) / 1e9, "bytes": v.Total}
+	return c, value(100*float64(cpuNs)/float64(end-first.Stamp), "%")
+}
