@@ -105,4 +105,36 @@ func (h *harness) startupFloors(ctx context.Context) {
 		}
 		h.noRatio(f.id)
 	}
+	c, err := autoLogFloor(h.tmp, n)
+	if err != nil {
+		c = na(shortErr(err))
+	}
+	for _, t := range h.targets {
+		h.rep.set("startup_logs_floor", fmt.Sprintf("startup floor: harness creates the %d AUTO logs (2 per program, O_CREAT+O_EXCL) in a new dir, one thread", 2*n), "s", "(reference)", t.Name, c)
+	}
+	h.noRatio("startup_logs_floor")
+}
+
+// autoLogFloor creates 2n empty files named like AUTO child logs in a
+// fresh directory, as both daemons do for the fleet before (supervisord)
+// or as (drover, at config load) it spawns: creates in one directory
+// serialise on its lock in the kernel, so one thread is the floor.
+func autoLogFloor(tmp string, n int) (*cell, error) {
+	dir, err := os.MkdirTemp(tmp, "autologs-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	t0 := mono()
+	for i := range n {
+		for _, ch := range []string{"stdout", "stderr"} {
+			name := fmt.Sprintf("%s/p%04d-%s---supervisor-%08d.log", dir, i, ch, i)
+			fd, err := syscall.Open(name, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o600)
+			if err != nil {
+				return nil, err
+			}
+			_ = syscall.Close(fd)
+		}
+	}
+	return value(float64(mono()-t0)/1e9, "s"), nil
 }
