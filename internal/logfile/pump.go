@@ -71,10 +71,11 @@ type Pump struct {
 }
 
 type pipe struct {
-	id    uint64
-	fd    int
-	grown bool
-	sink  Sink
+	id     uint64
+	fd     int
+	grown  bool
+	splice spliceMode // splice.go
+	sink   Sink
 	pipeState
 }
 

@@ -109,6 +109,9 @@ func (p *Pump) shutdown() {
 // service reads once from a ready pipe and delivers the data; it returns
 // the number of bytes read.
 func (p *Pump) service(pp *pipe) int {
+	if n, ok := p.trySplice(pp); ok {
+		return n
+	}
 	c := copy(p.buf, pp.carry[:pp.carryLen])
 	for {
 		n, err := unix.Read(pp.fd, p.buf[c:])

@@ -58,6 +58,16 @@ type Sink struct {
 	OnClosed func()
 }
 
+// needsBytes reports whether the output must pass through user space:
+// anything that transforms or inspects it, or a Log that is not a plain
+// *Writer. Otherwise the Pump moves it with splice(2) (splice.go). A new
+// Sink feature that sees or changes the bytes must be added here.
+func (s *Sink) needsBytes() bool {
+	w, ok := s.Log.(*Writer)
+	return !ok || w == nil || s.Syslog != nil || s.StripANSI ||
+		s.CaptureMaxBytes > 0 || s.OnLog != nil
+}
+
 // ansiState carries an escape sequence across reads.
 type ansiState uint8
 

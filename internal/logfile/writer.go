@@ -55,6 +55,12 @@ type Writer struct {
 	dropped      int64 // bytes dropped in the current outage
 	totalDropped int64
 	written      int64 // bytes written since the Writer was opened
+
+	// splice(2) path (splice.go): a non-O_APPEND fd of the open file (-1:
+	// none yet), whether splice is refused for it, bytes moved by it.
+	sfd      int
+	noSplice bool
+	spliced  int64
 }
 
 // OpenWriter opens (creating with mode 0666 before umask, like Python's
@@ -70,7 +76,7 @@ func OpenWriter(path string, maxBytes int64, backups int, logger *slog.Logger) (
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{path: path, maxBytes: maxBytes, backups: backups, logger: logger, mode: 0o666, fd: -1}
+	w := &Writer{path: path, maxBytes: maxBytes, backups: backups, logger: logger, mode: 0o666, fd: -1, sfd: -1}
 	if err := w.openLocked(false); err != nil {
 		return nil, err
 	}
@@ -114,6 +120,7 @@ func stdioFD(path string) (fd int, ok bool) {
 // openLocked opens the base file in append mode (truncating it when trunc),
 // replacing any open fd.
 func (w *Writer) openLocked(trunc bool) error {
+	w.closeSpliceLocked()
 	if w.fd >= 0 {
 		_ = unix.Close(w.fd)
 		w.fd = -1
@@ -464,6 +471,7 @@ func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
+	w.closeSpliceLocked()
 	if w.fd < 0 {
 		return nil
 	}

@@ -42,6 +42,8 @@ func childMain(mode string) int {
 		os.Stdout.WriteString("logged line\n")
 	case "echo": // stdin to stdout (sendProcessStdin makes it log)
 		io.Copy(os.Stdout, os.Stdin)
+	case "numbered": // bulk numbered lines (splice capture)
+		writeNumbered()
 	}
 	// A child program, not test synchronisation: it only has to stay up.
 	time.Sleep(time.Hour)

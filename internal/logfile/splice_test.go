@@ -1,0 +1,162 @@
+package logfile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// spliced returns the bytes w moved with splice(2).
+func spliced(w *Writer) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.spliced
+}
+
+// TestSpliceNumberedLinesThroughRotations: a real child writes 480,000
+// numbered lines (3.84 MB) in 65,537-byte writes that end inside lines,
+// into a plain log rotating at 1 MB: most bytes go by splice, the file
+// rotates at least 3 times, each rotated file holds at least maxbytes
+// and ends a line (no torn line), and every line is there once, in order.
+func TestSpliceNumberedLinesThroughRotations(t *testing.T) {
+	const lines, width, maxBytes, backups = 480000, 7, 1 << 20, 6
+	path := filepath.Join(t.TempDir(), "out.log")
+	w, err := OpenWriter(path, maxBytes, backups, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := newTestPump(t, testLogger(t))
+	r, cmd := startHelper(t, "chunks", lines, width)
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{Name: "chunks", Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, closed)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	total := int64(lines * (width + 1))
+	if s := spliced(w); s < total/2 {
+		t.Fatalf("only %d of %d bytes went by splice", s, total)
+	}
+	if _, err := os.Stat(path + "." + strconv.Itoa(backups)); err == nil {
+		t.Fatalf("backups %d exhausted: test would not see every line", backups)
+	}
+	rotations := 0
+	for i := 1; i <= backups; i++ {
+		b, err := os.ReadFile(path + "." + strconv.Itoa(i))
+		if err != nil {
+			break
+		}
+		rotations++
+		// Rotated after the write that crossed maxbytes and ended a line:
+		// at most one read buffer and lineSlack past it, as without splice.
+		if len(b) < maxBytes || len(b) >= maxBytes+readBufSize+lineSlack || b[len(b)-1] != '\n' {
+			t.Fatalf(".%d: %d bytes, last byte %q: rotated off the boundary or mid-line", i, len(b), b[len(b)-1])
+		}
+	}
+	if rotations < 3 {
+		t.Fatalf("%d rotations, want at least 3", rotations)
+	}
+	all := readRotated(t, path, backups)
+	if int64(len(all)) != total {
+		t.Fatalf("got %d bytes, want %d", len(all), total)
+	}
+	for i := range lines {
+		line := all[i*(width+1) : (i+1)*(width+1)]
+		if want := fmt.Sprintf("%0*d\n", width, i); string(line) != want {
+			t.Fatalf("line %d: got %q want %q", i, line, want)
+		}
+	}
+	t.Logf("%d bytes, %d by splice, %d rotations", total, spliced(w), rotations)
+}
+
+// TestSpliceSeenByReaders: a follower subscribed to the Writer (what
+// `tail -f` and /logtail do) is woken by spliced output and reads every
+// byte of it from where it was, and Tail sees the file's end.
+func TestSpliceSeenByReaders(t *testing.T) {
+	const writes, size = 64, 64 << 10
+	path := filepath.Join(t.TempDir(), "out.log")
+	w, err := OpenWriter(path, 0, 0, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ch, cancel := w.Subscribe()
+	defer cancel()
+	p := newTestPump(t, testLogger(t))
+	r, cmd := startHelper(t, "bulk", writes, size)
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{Name: "bulk", Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []byte
+	var off int64
+	deadline := time.After(30 * time.Second)
+	for int64(len(seen)) < writes*size {
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("follower saw %d of %d bytes", len(seen), writes*size)
+		}
+		data, err := Read(path, off, 0)
+		if err != nil {
+			t.Fatalf("read at %d: %v", off, err)
+		}
+		seen, off = append(seen, data...), off+int64(len(data))
+	}
+	waitClosed(t, closed)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	if s := spliced(w); s == 0 {
+		t.Fatal("nothing went by splice")
+	}
+	line := append(bytes.Repeat([]byte{'x'}, size-1), '\n')
+	if want := bytes.Repeat(line, writes); !bytes.Equal(seen, want) {
+		t.Fatalf("follower read %d bytes, not the %d written", len(seen), len(want))
+	}
+	last, end, _, err := Tail(path, 0, 100)
+	if err != nil || end != writes*size || !bytes.Equal(last, line[size-100:]) {
+		t.Fatalf("Tail: end %d, %q, %v", end, last, err)
+	}
+}
+
+// TestSpliceNotWhenBytesNeeded: a sink that transforms or inspects the
+// output (strip_ansi here, OnLog) never splices, and its output is
+// processed as before.
+func TestSpliceNotWhenBytesNeeded(t *testing.T) {
+	for name, sink := range map[string]Sink{
+		"strip_ansi": {StripANSI: true},
+		"onlog":      {OnLog: func([]byte) {}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.log")
+			w, err := OpenWriter(path, 0, 0, testLogger(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			p := newTestPump(t, testLogger(t))
+			r, cmd := startHelper(t, "bulk", 16, 64<<10)
+			closed := make(chan struct{})
+			sink.Log, sink.OnClosed = w, func() { close(closed) }
+			if _, err := p.Add(r, sink); err != nil {
+				t.Fatal(err)
+			}
+			waitClosed(t, closed)
+			_ = cmd.Wait()
+			if s := spliced(w); s != 0 {
+				t.Fatalf("%d bytes went by splice", s)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() != 16*64<<10 {
+				t.Fatalf("log: %v %v", fi, err)
+			}
+		})
+	}
+}
