@@ -20,6 +20,12 @@ func cpuTime() time.Duration {
 // benchPump runs one helper producer through a Pump into a Writer on disk
 // and reports throughput and the parent's CPU (the child's is not counted).
 func benchPump(b *testing.B, mode string, n, size int) {
+	benchPumpSink(b, mode, n, size, Sink{})
+}
+
+// benchPumpSink is benchPump with sink's fields (Log and OnClosed are set
+// here).
+func benchPumpSink(b *testing.B, mode string, n, size int, sink Sink) {
 	dir := b.TempDir()
 	w, err := OpenWriter(filepath.Join(dir, "out.log"), 50<<20, 2, nil)
 	if err != nil {
@@ -34,7 +40,8 @@ func benchPump(b *testing.B, mode string, n, size int) {
 	closed := make(chan struct{})
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
-	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
+	sink.Log, sink.OnClosed = w, func() { close(closed) }
+	if _, err := p.Add(r, sink); err != nil {
 		b.Fatal(err)
 	}
 	waitClosed(b, closed)
