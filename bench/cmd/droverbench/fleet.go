@@ -26,6 +26,7 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		{"startup", "startup_exec", fmt.Sprintf("%d programs: daemon exec → %dth `spawned:` line", n, n), "s", "—"},
 		{"startup", "startup_spawns", fmt.Sprintf("%d programs exec'd: 1st → %dth `spawned:` line", n, n), "s", goalSpawns},
 		{"startup", "startup_spawns_floor", "the same ÷ the startup floor (nproc workers) of this run", "×", goalSpawnsFloor},
+		{"startup", "startup_cpu", "daemon CPU (user+system) from exec to all RUNNING", "s", "—"},
 		{"rss", "rss", fmt.Sprintf("daemon RSS with %d programs RUNNING", n), "MB", goalRSS},
 		{"idle", "idle", fmt.Sprintf("idle wake-ups: ctxt switches in %v, all threads", h.opt.Idle), "count", goalIdle},
 		{"idle", "idle_next", fmt.Sprintf("idle wake-ups in the %v right after that window (diagnostic)", h.opt.Idle), "count", "—"},
@@ -92,6 +93,11 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		return
 	}
 	set("startup", value(float64(reached-d.Start)/1e9, "s"))
+	if ticks, err := cpuTicks(d.Pid); err != nil {
+		setID("startup_cpu", na(shortErr(err)))
+	} else {
+		setID("startup_cpu", value(float64(ticks)/clockTicks, "s"))
+	}
 	setID("startup_exec", value(float64(spawnN-d.Start)/1e9, "s"))
 	span := float64(spawnN-spawn0) / 1e9
 	setID("startup_spawns", value(span, "s"))
@@ -105,7 +111,9 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		if kb, err := rssKB(d.Pid); err != nil {
 			set("rss", na(shortErr(err)))
 		} else {
-			set("rss", value(float64(kb)/1024, "MB"))
+			c := value(float64(kb)/1024, "MB")
+			c.Detail = rssBreakdown(d.Pid)
+			set("rss", c)
 		}
 	}
 	if want["idle"] {

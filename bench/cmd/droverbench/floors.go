@@ -45,7 +45,7 @@ func spawnFloor(ctx context.Context, argv []string, n, workers int) (*cell, erro
 		first error
 		wg    sync.WaitGroup
 	)
-	t0 := mono()
+	t0, cpu0 := mono(), selfCPU()
 	for range workers {
 		wg.Go(func() {
 			for range jobs {
@@ -65,7 +65,7 @@ func spawnFloor(ctx context.Context, argv []string, n, workers int) (*cell, erro
 		})
 	}
 	wg.Wait()
-	elapsed := mono() - t0
+	elapsed, cpu := mono()-t0, selfCPU()-cpu0
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -79,7 +79,11 @@ func spawnFloor(ctx context.Context, argv []string, n, workers int) (*cell, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return value(float64(elapsed)/1e9, "s"), nil
+	c := value(float64(elapsed)/1e9, "s")
+	// The harness's CPU over the spawns (the children's own, from their
+	// fork on, is theirs), to set beside the daemon's startup CPU.
+	c.Detail = map[string]any{"cpu_s": float64(cpu) / 1e9}
+	return c, nil
 }
 
 // startupFloors reports the spawn floors beside the startup row: the

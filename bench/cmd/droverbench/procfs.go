@@ -43,6 +43,19 @@ func rssKB(pid int) (int64, error) {
 	return statusField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS")
 }
 
+// rssBreakdown is the anonymous and file-backed parts of pid's RSS (kB,
+// /proc/PID/status) and the thread count, for the JSON detail: a Go
+// daemon's file-backed part is most of its own binary.
+func rssBreakdown(pid int) map[string]any {
+	out := map[string]any{}
+	for _, f := range []string{"RssAnon", "RssFile", "Threads"} {
+		if v, err := statusField(fmt.Sprintf("/proc/%d/status", pid), f); err == nil {
+			out[f] = v
+		}
+	}
+	return out
+}
+
 // taskSwitches is the voluntary plus non-voluntary context switches of
 // each thread of pid, by thread id.
 func taskSwitches(pid int) (map[string]int64, error) {
