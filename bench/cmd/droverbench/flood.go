@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // floodRows runs respawn (kill -9 → new child's notify) while another
@@ -17,6 +20,13 @@ import (
 func (h *harness) floodRows(ctx context.Context) {
 	rate := h.opt.FloodRate
 	mbs := float64(rate) / 1e6
+	h.progress("flood floor: harness spawns the child %d times under its own %.0f MB/s flood", h.opt.FloodReps, mbs)
+	fmed, fmx := h.floodFloor(ctx, rate, h.opt.FloodReps)
+	for _, t := range h.targets {
+		h.rep.set("flood_floor_median", fmt.Sprintf("respawn floor under a %.0f MB/s flood: harness fork+exec → notify while it copies the flood pipe → file, median", mbs), "ms", "(reference)", t.Name, fmed)
+		h.rep.set("flood_floor_max", "respawn floor under the flood, max", "ms", "(reference)", t.Name, fmx)
+	}
+	h.noRatio("flood_floor_median", "flood_floor_max")
 	for _, t := range h.targets {
 		for _, v := range []struct {
 			id, what string
@@ -96,4 +106,96 @@ func wchar(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no wchar in /proc/%d/io", pid)
+}
+
+// floodGap paces the floor's reps: the flood runs on between them, as it
+// does between the daemons' respawns (a measurement period, not a wait).
+const floodGap = 200 * time.Millisecond
+
+// floodFloor is the floor under the flood rows: while the flooder writes
+// at rate into a pipe the harness itself copies to a file (read+write,
+// 128 KiB, as a minimal supervisor would), the harness fork+execs the
+// child and times it to the child's notify stamp, reps times (each child
+// then killed and reaped). Nothing a daemon does can beat this on the
+// same machine under the same flood.
+func (h *harness) floodFloor(ctx context.Context, rate int64, reps int) (med, mx *cell) {
+	fail := func(err error) (*cell, *cell) { return na(shortErr(err)), na(shortErr(err)) }
+	dir, n, err := h.newRun("flood-floor")
+	if err != nil {
+		return fail(err)
+	}
+	defer n.Close()
+	out, err := os.Create(filepath.Join(dir, "flood.log"))
+	if err != nil {
+		return fail(err)
+	}
+	defer out.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	defer r.Close()
+	fl, err := os.StartProcess(h.self, []string{h.self, "flood", n.Path, strconv.FormatInt(rate, 10)},
+		&os.ProcAttr{Files: []*os.File{nil, w, os.Stderr}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+	w.Close()
+	if err != nil {
+		return fail(err)
+	}
+	defer func() { _ = fl.Kill(); _, _ = fl.Wait() }()
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		buf := make([]byte, 128<<10)
+		for {
+			k, err := r.Read(buf)
+			if k > 0 {
+				// Every 256 MB the file starts over, so the floor does
+				// not fill the disk (the daemons rotate theirs).
+				if off, _ := out.Seek(0, io.SeekCurrent); off > 256<<20 {
+					_ = out.Truncate(0)
+					_, _ = out.Seek(0, io.SeekStart)
+				}
+				if _, err := out.Write(buf[:k]); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { _ = fl.Kill(); _ = r.SetReadDeadline(time.Now()); <-copied }()
+	if _, err := waitNote(ctx, n, nil, firstNoteTimeout, func(nt note) bool { return nt.Kind == "flood" }); err != nil {
+		return fail(fmt.Errorf("flooder: %w", err))
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return fail(err)
+	}
+	defer devnull.Close()
+	var lat []float64
+	for range reps {
+		t := time.NewTimer(floodGap)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fail(ctx.Err())
+		}
+		t0 := mono()
+		p, err := os.StartProcess(h.self, []string{h.self, "child", n.Path},
+			&os.ProcAttr{Files: []*os.File{devnull, devnull, devnull}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+		if err != nil {
+			return fail(err)
+		}
+		nt, err := waitNote(ctx, n, nil, respawnTimeout, func(nt note) bool { return nt.Pid == p.Pid })
+		teardown(p)
+		if err != nil {
+			return fail(err)
+		}
+		lat = append(lat, ms(nt.Stamp-t0))
+	}
+	med, mx = value(median(lat), "ms"), value(maximum(lat), "ms")
+	med.Samples = lat
+	return med, mx
 }
