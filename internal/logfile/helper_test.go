@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 //	numbers N W: N lines "%0Wd\n", one write(2) each
 //	lines N S:   N lines of S bytes (S-1 'x' and '\n'), one write(2) each
 //	bulk N S:    N writes of S bytes
-//	chunks N W:  N lines "%0Wd\n" as one stream, in writes of 65,537 bytes
-//	             (a prime: writes end inside lines)
+//	chunks N W:  N lines "%0Wd\n" as one stream, in writes of 64,000 bytes
+//	             (whole lines for W=7, as a program flushing its buffer)
 //	hold _ _:    write "ready\n", then block until stdin closes
 func helperMain(mode string, args []string) int {
 	n, _ := strconv.Atoi(args[0])
@@ -65,7 +65,7 @@ func helperMain(mode string, args []string) int {
 			all = fmt.Appendf(all, "%0*d\n", w, i)
 		}
 		for len(all) > 0 {
-			k := min(len(all), 65537)
+			k := min(len(all), 64000)
 			if !writeAll(all[:k]) {
 				return 1
 			}

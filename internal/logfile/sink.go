@@ -65,7 +65,7 @@ type Sink struct {
 func (s *Sink) needsBytes() bool {
 	w, ok := s.Log.(*Writer)
 	return !ok || w == nil || s.Syslog != nil || s.StripANSI ||
-		s.CaptureMaxBytes > 0 || s.OnLog != nil
+		s.CaptureMaxBytes > 0 || s.OnLog != nil || s.Console != nil
 }
 
 // ansiState carries an escape sequence across reads.

@@ -8,7 +8,7 @@ import (
 )
 
 // Output that nothing transforms or inspects (a plain log file, no syslog,
-// strip_ansi, capture mode or events; see Sink.needsBytes) goes from the
+// strip_ansi, capture mode, console copy or events; see Sink.needsBytes) goes from the
 // pipe into the file with splice(2): the kernel moves the pipe's pages,
 // and the daemon never copies the bytes through user space.
 //
@@ -82,7 +82,9 @@ func (p *Pump) trySplice(pp *pipe) (n int, handled bool) {
 func (w *Writer) spliceFrom(fd int) (n int, eof bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed || w.fd < 0 || !w.regular || w.failing || w.rotFailing || w.noSplice {
+	// An outage's loss marker and writes serialised with the console go
+	// through Write.
+	if w.closed || w.fd < 0 || !w.regular || w.failing || w.rotFailing || w.noSplice || w.serial != nil {
 		return 0, false, errNoSpliceNow
 	}
 	chunk := int64(spliceChunk)
@@ -96,7 +98,12 @@ func (w *Writer) spliceFrom(fd int) (n int, eof bool, err error) {
 	// descriptor of the same open file's inode, at the end the file has
 	// now (an external truncation, logrotate's copytruncate, included).
 	if w.sfd < 0 {
-		sfd, err := openRetry("/proc/self/fd/"+strconv.Itoa(w.fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		// Readable too, for the last byte (midLine) after each splice.
+		self := "/proc/self/fd/" + strconv.Itoa(w.fd)
+		sfd, err := openRetry(self, unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			sfd, err = openRetry(self, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		}
 		if err != nil {
 			w.noSplice = true
 			return 0, false, err
@@ -129,6 +136,11 @@ func (w *Writer) spliceFrom(fd int) (n int, eof bool, err error) {
 		w.size = off
 		w.written += k
 		w.spliced += k
+		// Whether a line is open, for the loss marker of a later outage.
+		var last [1]byte
+		if n, err := unix.Pread(w.sfd, last[:], off-1); n == 1 && err == nil {
+			w.midLine = last[0] != '\n'
+		}
 		w.notifyLocked()
 		return int(k), false, nil
 	}

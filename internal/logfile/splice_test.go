@@ -3,6 +3,7 @@ package logfile
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,10 +19,11 @@ func spliced(w *Writer) int64 {
 }
 
 // TestSpliceNumberedLinesThroughRotations: a real child writes 480,000
-// numbered lines (3.84 MB) in 65,537-byte writes that end inside lines,
-// into a plain log rotating at 1 MB: most bytes go by splice, the file
-// rotates at least 3 times, each rotated file holds at least maxbytes
-// and ends a line (no torn line), and every line is there once, in order.
+// numbered lines (3.84 MB) in 64,000-byte writes into a plain log rotating
+// at 1 MB: most bytes go by splice (which stops 128 KiB short of maxbytes,
+// inside a line), the file rotates at least 3 times, each rotated file
+// holds at least maxbytes and ends a line (no torn line), and every line
+// is there once, in order.
 func TestSpliceNumberedLinesThroughRotations(t *testing.T) {
 	const lines, width, maxBytes, backups = 480000, 7, 1 << 20, 6
 	path := filepath.Join(t.TempDir(), "out.log")
@@ -128,12 +130,13 @@ func TestSpliceSeenByReaders(t *testing.T) {
 }
 
 // TestSpliceNotWhenBytesNeeded: a sink that transforms or inspects the
-// output (strip_ansi here, OnLog) never splices, and its output is
+// output (strip_ansi, OnLog, a console copy) never splices, and its output is
 // processed as before.
 func TestSpliceNotWhenBytesNeeded(t *testing.T) {
 	for name, sink := range map[string]Sink{
 		"strip_ansi": {StripANSI: true},
 		"onlog":      {OnLog: func([]byte) {}},
+		"console":    {Console: io.Discard, ConsolePrefix: "x | "},
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "out.log")
@@ -167,4 +170,36 @@ func TestSpliceNotWhenBytesNeeded(t *testing.T) {
 func BenchmarkPumpBulkCopy(b *testing.B) {
 	b.SetBytes(64 << 10)
 	benchPumpSink(b, "bulk", max(b.N, 1), 64<<10, Sink{OnLog: func([]byte) {}})
+}
+
+// TestSpliceTracksOpenLine: output spliced into the file that ends inside
+// a line leaves the Writer knowing it (midLine), so the loss marker of a
+// later outage starts on a line of its own, as after a Write.
+func TestSpliceTracksOpenLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	w, err := OpenWriter(path, 0, 0, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := newTestPump(t, testLogger(t))
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Write(append(bytes.Repeat([]byte("line\n"), 1000), "open"...)); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	waitClosed(t, closed)
+	w.mu.Lock()
+	mid, s := w.midLine, w.spliced
+	w.mu.Unlock()
+	if s != 5004 || !mid {
+		t.Fatalf("spliced %d bytes (want 5004), midLine %v (want true)", s, mid)
+	}
 }
