@@ -203,3 +203,30 @@ func TestSpliceTracksOpenLine(t *testing.T) {
 		t.Fatalf("spliced %d bytes (want 5004), midLine %v (want true)", s, mid)
 	}
 }
+
+// TestOpenSeesOpenLine: a file that already ends inside a line (a daemon
+// before this one was cut off mid-line) is known as such when opened, so a
+// loss marker starts on a line of its own. The writer's descriptor is
+// write-only, so the last byte must be read through another.
+func TestOpenSeesOpenLine(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		mid  bool
+	}{{"", false}, {"done\n", false}, {"open", true}} {
+		path := filepath.Join(t.TempDir(), "out.log")
+		if err := os.WriteFile(path, []byte(tc.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w, err := OpenWriter(path, 0, 0, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.mu.Lock()
+		mid := w.midLine
+		w.mu.Unlock()
+		w.Close()
+		if mid != tc.mid {
+			t.Errorf("%q: midLine = %v, want %v", tc.body, mid, tc.mid)
+		}
+	}
+}

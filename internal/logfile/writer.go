@@ -162,14 +162,25 @@ func (w *Writer) openLocked(trunc bool) error {
 	w.size = st.Size
 	if w.regular {
 		w.midLine = false
-		var last [1]byte
 		if st.Size > 0 {
-			if n, err := unix.Pread(fd, last[:], st.Size-1); n == 1 && err == nil {
-				w.midLine = last[0] != '\n'
-			}
+			w.midLine = endsMidLine(w.path, st.Size)
 		}
 	}
 	return nil
+}
+
+// endsMidLine reports whether the file's last byte is not a newline. The
+// writer's own descriptor is write-only, so the byte is read through a
+// second one; a file that cannot be read counts as ending a line.
+func endsMidLine(path string, size int64) bool {
+	fd, err := openRetry(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var last [1]byte
+	n, err := unix.Pread(fd, last[:], size-1)
+	return n == 1 && err == nil && last[0] != '\n'
 }
 
 func openRetry(path string, flags int, mode uint32) (int, error) {
