@@ -43,6 +43,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 	t.ExitCodes, _ = conv(g, "exitcodes", exitCodes)
 	t.RedirectStderr = g.bool("redirect_stderr")
 	numprocs := g.int("numprocs")
+	if n, ok := l.o.Numprocs[prog]; ok && strings.HasPrefix(sec.name, kindProgram+":") {
+		numprocs = n
+	}
 	start := g.int("numprocs_start")
 	envText, _, _ := g.raw("environment")
 	t.Stdout.CaptureMaxBytes = g.bytes("stdout_capture_maxbytes")
