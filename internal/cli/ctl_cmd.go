@@ -91,6 +91,10 @@ func ctlVerbs() []*ctlVerb {
 		{"version", "", "Show the daemon's version", []string{
 			"version\t\t\tShow the version of the remote supervisord process"}, false, ctlVersion},
 		{"events", "[-f] [--json]", "Show the processes' states, with -f follow every state change and reload step", eventsHelp, true, ctlEvents},
+		{"scale", "name count", "Change the number of processes of a numprocs program now", []string{
+			"scale <name> <count>\tRun count processes of the numprocs program name: new ones start",
+			"\t\t\t(waiting for readiness), extra ones stop one at a time, highest",
+			"\t\t\tprocess_num first. The next update restores the config file's numprocs."}, false, ctlScale},
 		{"fg", "name", "Attach to a process: show its output, send it input", []string{
 			"fg <process>\tConnect to a process in foreground mode",
 			"\t\tCtrl-C to exit"}, false, ctlFg},

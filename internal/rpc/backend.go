@@ -44,6 +44,11 @@ type Backend interface {
 	// groups named (all when none) like supervisor.Update: CANT_REREAD,
 	// BAD_NAME, SHUTDOWN_STATE.
 	Update(ctx context.Context, names []string) (supervisor.UpdateResult, error)
+	// Scale (drover.scale) rereads the config with numprocs=count for the
+	// program name and brings its processes to that count like
+	// supervisor.Scale: one Result per process added or removed.
+	// CANT_REREAD, BAD_NAME, BAD_ARGUMENTS, FAILED, SHUTDOWN_STATE.
+	Scale(ctx context.Context, name string, count int) ([]supervisor.Result, error)
 	// AddProcessGroup: ALREADY_ADDED, BAD_NAME (not in the last-read config).
 	AddProcessGroup(ctx context.Context, name string) error
 	// RemoveProcessGroup: BAD_NAME, STILL_RUNNING.

@@ -301,6 +301,7 @@ var methodAccess = map[string]methodRule{
 	"drover.reloadProcessGroup":       {access.Control, onGroup},
 	"drover.reloadAllProcesses":       {access.Control, onAll},
 	"drover.update":                   {access.Admin, onAll},
+	"drover.scale":                    {access.Admin, onAll},
 	"drover.getProcessInfo":           {access.Read, onProcess},
 	"drover.getAllProcessInfo":        {access.Read, onList},
 	"drover.getAllProcessStatus":      {access.Read, onList},

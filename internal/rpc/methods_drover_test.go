@@ -86,10 +86,17 @@ func TestDroverProcessStatus(t *testing.T) {
 
 func TestDroverUpdate(t *testing.T) {
 	s, _ := newTestServer(t)
-	want := map[string]any{"added": []any{}, "changed": []any{"web"}, "removed": []any{}, "handed_off": []any{"web"},
+	want := map[string]any{"added": []any{}, "changed": []any{"web"}, "removed": []any{}, "handed_off": []any{"web"}, "scaled": []any{},
 		"failed": []any{map[string]any{"name": "api", "group": "api", "status": 30, "description": "not ready"}}}
 	wantValue(t, s, want, "drover.update")
 	wantValue(t, s, want, "drover.update", []any{"web", "api"})
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: web", "drover.update", "web")
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.update", []any{1})
+}
+
+func TestDroverScale(t *testing.T) {
+	s, _ := newTestServer(t)
+	wantValue(t, s, []any{map[string]any{"name": "web_2", "group": "web", "status": 80, "description": "OK"}}, "drover.scale", "web", 3)
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", "drover.scale", "nope", 3)
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: x", "drover.scale", "web", "x")
 }
