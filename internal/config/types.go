@@ -195,6 +195,8 @@ type LogTarget struct {
 	CaptureMaxBytes int64
 	EventsEnabled   bool
 	Syslog          bool
+	// Format is how the lines are written (logformat.go).
+	Format LineFormat
 }
 
 // Process is one process of a program, after numprocs expansion and with
