@@ -143,6 +143,9 @@ func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.
 		StripANSI:       h.sd.StripANSI,
 		CaptureMaxBytes: int(t.CaptureMaxBytes),
 	}
+	if w != nil && t.Format.On() {
+		sink.Format = &logfile.LineFormat{JSON: t.Format.JSON, Layout: t.Format.TimeLayout, Unix: t.Format.UnixTime, Stream: channel}
+	}
 	if t.Syslog {
 		sink.Syslog = h.syslogW()
 	}

@@ -19,7 +19,7 @@ func cpuTime() time.Duration {
 
 // benchPump runs one helper producer through a Pump into a Writer on disk
 // and reports throughput and the parent's CPU (the child's is not counted).
-func benchPump(b *testing.B, mode string, n, size int) {
+func benchPump(b *testing.B, mode string, n, size int, f *LineFormat) {
 	dir := b.TempDir()
 	w, err := OpenWriter(filepath.Join(dir, "out.log"), 50<<20, 2, nil)
 	if err != nil {
@@ -34,7 +34,7 @@ func benchPump(b *testing.B, mode string, n, size int) {
 	closed := make(chan struct{})
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
-	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
+	if _, err := p.Add(r, Sink{Name: "bench", Log: w, Format: f, OnClosed: func() { close(closed) }}); err != nil {
 		b.Fatal(err)
 	}
 	waitClosed(b, closed)
@@ -50,13 +50,26 @@ func benchPump(b *testing.B, mode string, n, size int) {
 // BenchmarkPumpLines: a child writes 100-byte lines, one write(2) each.
 func BenchmarkPumpLines(b *testing.B) {
 	b.SetBytes(100)
-	benchPump(b, "lines", max(b.N, 1), 100)
+	benchPump(b, "lines", max(b.N, 1), 100, nil)
 }
 
 // BenchmarkPumpBulk: a child writes 64 KiB per write(2).
 func BenchmarkPumpBulk(b *testing.B) {
 	b.SetBytes(64 << 10)
-	benchPump(b, "bulk", max(b.N, 1), 64<<10)
+	benchPump(b, "bulk", max(b.N, 1), 64<<10, nil)
+}
+
+// BenchmarkPumpLinesTimestamps and BenchmarkPumpLinesJSON are
+// BenchmarkPumpLines with each line formatted (stdout_timestamps,
+// stdout_logformat = json; rfc3339ms).
+func BenchmarkPumpLinesTimestamps(b *testing.B) {
+	b.SetBytes(100)
+	benchPump(b, "lines", max(b.N, 1), 100, &LineFormat{Layout: "2006-01-02T15:04:05.000Z07:00"})
+}
+
+func BenchmarkPumpLinesJSON(b *testing.B) {
+	b.SetBytes(100)
+	benchPump(b, "lines", max(b.N, 1), 100, &LineFormat{JSON: true, Layout: "2006-01-02T15:04:05.000Z07:00", Stream: "stdout"})
 }
 
 // BenchmarkPumpLinesGoroutine is the same producer read by the alternative
