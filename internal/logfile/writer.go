@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,6 +50,16 @@ type Writer struct {
 	dropped      int64 // bytes dropped in the current outage
 	totalDropped int64
 	written      int64 // bytes written since the Writer was opened
+
+	// midLine is set when the last write ended inside a line; a Rotate
+	// then waits (rotatePending) for the write that ends it, or until
+	// the file grew lineSlack past pendingAt (rotate.go).
+	midLine       bool
+	rotatePending bool
+	pendingAt     int64
+	// period and periodTimer are the time-based rotation (RotateEvery).
+	period      Period
+	periodTimer *time.Timer
 }
 
 // OpenWriter opens (creating with mode 0666 before umask, like Python's
@@ -242,8 +253,14 @@ func (w *Writer) writeLocked(p []byte) report {
 	}
 	// After a partial write the line is broken anyway; rotating then also
 	// frees room when the disk is full (backups=0 truncates).
-	if w.regular && w.maxBytes > 0 && w.size >= w.maxBytes &&
-		(endsLine || failed || w.size-w.maxBytes >= min(w.maxBytes, lineSlack)) {
+	if wrote {
+		w.midLine = !endsLine
+	}
+	switch {
+	case w.rotatePending && w.regular && (endsLine || failed || w.size-w.pendingAt >= lineSlack):
+		w.forceRotateLocked(&r)
+	case w.regular && w.maxBytes > 0 && w.size >= w.maxBytes &&
+		(endsLine || failed || w.size-w.maxBytes >= min(w.maxBytes, lineSlack)):
 		w.rotateLocked(&r)
 	}
 	if wrote {
@@ -303,6 +320,12 @@ func (w *Writer) rotateLocked(r *report) {
 			return
 		}
 	}
+	w.rotate(r)
+}
+
+// rotate moves the files along and opens a new base file.
+func (w *Writer) rotate(r *report) {
+	w.rotatePending, w.midLine = false, false
 	if w.backups > 0 {
 		for i := w.backups - 1; i > 0; i-- {
 			src := w.path + "." + strconv.Itoa(i)
@@ -389,6 +412,10 @@ func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
+	if w.periodTimer != nil {
+		w.periodTimer.Stop()
+		w.periodTimer = nil
+	}
 	if w.fd < 0 {
 		return nil
 	}
