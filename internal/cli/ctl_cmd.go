@@ -91,6 +91,11 @@ func ctlVerbs() []*ctlVerb {
 		{"version", "", "Show the daemon's version", []string{
 			"version\t\t\tShow the version of the remote supervisord process"}, false, ctlVersion},
 		{"events", "[-f] [--json]", "Show the processes' states, with -f follow every state change and reload step", eventsHelp, true, ctlEvents},
+		{"logrotate", "[name|group:*|all ...]", "Rotate process logs now", []string{
+			"logrotate\t\tRotate the stdout and stderr logs of every process now (file.1, file.2 …",
+			"\t\t\tas *_logfile_maxbytes does; an empty log is left alone)",
+			"logrotate <name>\tRotate a process's logs",
+			"logrotate <gname>:*\tRotate the logs of every process in a group"}, false, ctlLogrotate},
 		{"scale", "name count", "Change the number of processes of a numprocs program now", []string{
 			"scale <name> <count>\tRun count processes of the numprocs program name: new ones start",
 			"\t\t\t(waiting for readiness), extra ones stop one at a time, highest",

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/drover-sh/drover/internal/supervisor"
@@ -56,6 +57,56 @@ func ctlScale(c *ctl, ctx context.Context, args []string) error {
 		default:
 			c.println(errLine(r.name, r.desc))
 			c.exit = exitGeneric
+		}
+	}
+	return nil
+}
+
+// ctlLogrotate is `drover logrotate [name ...]`: drover.rotateAllLogs
+// without names (or with all), else drover.rotateLogs per name. One line
+// per process: "web: rotated", or "web: ERROR (...)" (exit 1).
+func ctlLogrotate(c *ctl, ctx context.Context, args []string) error {
+	if ok, err := c.upcheck(ctx); !ok {
+		return err
+	}
+	if len(args) == 0 || slices.Contains(args, "all") {
+		args = []string{""}
+	}
+	for _, name := range args {
+		var v any
+		var err error
+		if name == "" {
+			v, err = c.call(ctx, "drover.rotateAllLogs")
+		} else {
+			v, err = c.call(ctx, "drover.rotateLogs", name)
+		}
+		if f, ok := asFault(err); ok {
+			c.exit = exitGeneric
+			switch f.Code {
+			case supervisor.CodeBadName:
+				c.println(name + ": ERROR (no such process)")
+			case supervisor.CodeUnknownMethod:
+				c.println("ERROR: the daemon cannot rotate logs (supervisord?)")
+				return nil
+			default:
+				c.println("ERROR: " + f.Error())
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rs, err := resultsFrom(v)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if r.code == supervisor.CodeSuccess {
+				c.println(r.name + ": rotated")
+			} else {
+				c.println(errLine(r.name, r.desc))
+				c.exit = exitGeneric
+			}
 		}
 	}
 	return nil

@@ -193,6 +193,7 @@ func (l *loader) logTarget(g *getter, stream string, t LogTarget) LogTarget {
 	t.MaxBytes = g.bytes(stream + "_logfile_maxbytes")
 	t.Syslog = g.bool(stream + "_syslog")
 	t.Format = lineFormat(g, stream)
+	t.Rotate = logRotate(g, stream)
 	v, ok := g.str(key)
 	if !ok {
 		return t

@@ -67,6 +67,7 @@ func optionDefaults(kind string) map[string]string {
 			m[s+"_syslog"] = "false"
 			m[s+"_logformat"] = "text"
 			m[s+"_timestamps"] = "false"
+			m[s+"_logfile_rotate"] = "none"
 		}
 		m["log_timestamp_format"] = DefaultTimestampFormat
 		switch kind {

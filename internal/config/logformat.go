@@ -52,6 +52,22 @@ func parseTimestampFormat(v string) (layout string, unix bool, err error) {
 	return v, false, nil
 }
 
+// logRotate reads <stream>_logfile_rotate.
+func logRotate(g *getter, stream string) string {
+	key := stream + "_logfile_rotate"
+	switch v, _ := g.str(key); strings.ToLower(strings.TrimSpace(v)) {
+	case "", "none", "off":
+		return ""
+	case "hourly":
+		return "hourly"
+	case "daily":
+		return "daily"
+	default:
+		g.failf(key, "%q is not a rotation period: use none, hourly or daily", v)
+		return ""
+	}
+}
+
 // lineFormat reads one stream's line format options.
 func lineFormat(g *getter, stream string) LineFormat {
 	var f LineFormat

@@ -49,3 +49,18 @@ func TestLineFormatErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestLogfileRotate(t *testing.T) {
+	p, warns, err := loadProgram(t, "stdout_logfile_rotate = Daily\nstderr_logfile_rotate = hourly\n")
+	if err != nil || len(warns) != 0 || p.Stdout.Rotate != "daily" || p.Stderr.Rotate != "hourly" {
+		t.Fatalf("%+v %+v %v %v", p.Stdout, p.Stderr, warns, err)
+	}
+	p, _, _ = loadProgram(t, "")
+	if p.Stdout.Rotate != "" {
+		t.Fatalf("default %q", p.Stdout.Rotate)
+	}
+	_, _, err = loadProgram(t, "stdout_logfile_rotate = weekly\n")
+	if err == nil || !strings.Contains(err.Error(), "supervisord.conf:4:") || !strings.Contains(err.Error(), "] stdout_logfile_rotate:") {
+		t.Fatalf("weekly: %v", err)
+	}
+}

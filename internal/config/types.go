@@ -197,6 +197,9 @@ type LogTarget struct {
 	Syslog          bool
 	// Format is how the lines are written (logformat.go).
 	Format LineFormat
+	// Rotate is <stream>_logfile_rotate: rotation when each hour or day
+	// begins, besides MaxBytes ("" none, "hourly", "daily").
+	Rotate string
 }
 
 // Process is one process of a program, after numprocs expansion and with

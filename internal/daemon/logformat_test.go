@@ -3,10 +3,12 @@ package daemon_test
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stdout_timestamps and stdout_logformat = json through the whole daemon,
@@ -56,5 +58,75 @@ func TestLogLineFormats(t *testing.T) {
 	tail := f.call("supervisor.tailProcessStdoutLog", "ts", 0, 1000).([]any)
 	if got, _ := tail[0].(string); !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} one\n`).MatchString(got) {
 		t.Errorf("tail of ts: %q", got)
+	}
+}
+
+// drover logrotate and drover.rotateLogs with real children: the running
+// program's log moves to .1 (supervisord's naming) and its next output
+// goes to a new file; a stopped program's log is rotated too; rotating
+// everything again shifts .1 to .2.
+func TestLogrotate(t *testing.T) {
+	dir := t.TempDir()
+	prog := func(name string) string {
+		return "[program:" + name + "]\ncommand = /bin/sh -c 'echo first; read x; echo second; exec sleep 600'\nstartsecs = 0\n" +
+			"stdout_logfile = " + filepath.Join(dir, name+".log") + "\nstdout_logfile_backups = 3\n\n"
+	}
+	f := start(t, prog("a")+prog("b"))
+	f.waitLine(`'a' stdout output:`)
+	f.waitLine(`'b' stdout output:`)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return "-"
+		}
+		return string(b)
+	}
+	rs := f.call("drover.rotateLogs", "a").([]any)
+	if len(rs) != 1 || rs[0].(map[string]any)["status"] != 80 {
+		t.Fatalf("rotateLogs a: %v", rs)
+	}
+	if read("a.log") != "" || read("a.log.1") != "first\n" || read("b.log") != "first\n" {
+		t.Fatalf("after rotating a: a %q a.1 %q b %q", read("a.log"), read("a.log.1"), read("b.log"))
+	}
+	mark := f.mark()
+	f.call("supervisor.sendProcessStdin", "a", "go\n")
+	f.waitLineAfter(mark, `'a' stdout output:`)
+	if read("a.log") != "second\n" {
+		t.Fatalf("a's output after the rotation: %q", read("a.log"))
+	}
+	f.call("supervisor.stopProcess", "b", true)
+	cmd := exec.Command(droverBin, "logrotate", "-s", "unix://"+f.sock)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "a: rotated\nb: rotated\n" {
+		t.Fatalf("drover logrotate: %v %q", err, out)
+	}
+	if read("a.log.1") != "second\n" || read("a.log.2") != "first\n" || read("b.log") != "" || read("b.log.1") != "first\n" {
+		t.Fatalf("after drover logrotate: a.1 %q a.2 %q b %q b.1 %q", read("a.log.1"), read("a.log.2"), read("b.log"), read("b.log.1"))
+	}
+	out, err = exec.Command(droverBin, "logrotate", "-s", "unix://"+f.sock, "nope").CombinedOutput()
+	if err == nil || string(out) != "nope: ERROR (no such process)\n" {
+		t.Fatalf("drover logrotate nope: %v %q", err, out)
+	}
+}
+
+// stdout_logfile_rotate = daily reaches the program's Writer: a log last
+// written yesterday is rotated when the program starts writing today.
+func TestLogfileRotateDailyWired(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "d.log")
+	if err := os.WriteFile(path, []byte("yesterday\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
+	}
+	f := start(t, "[program:d]\ncommand = /bin/sh -c 'echo today; exec sleep 600'\nstartsecs = 0\nstdout_logfile = "+path+
+		"\nstdout_logfile_rotate = daily\n\n")
+	f.waitLine(`'d' stdout output:`)
+	a, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(path + ".1")
+	if string(a) != "today\n" || string(b) != "yesterday\n" {
+		t.Fatalf("d.log %q, d.log.1 %q", a, b)
 	}
 }

@@ -86,6 +86,12 @@ type Backend interface {
 	// ClearProcessLogs removes and reopens both logs: BAD_NAME, FAILED.
 	ClearProcessLogs(ctx context.Context, name string) error
 	ClearAllProcessLogs(ctx context.Context) ([]supervisor.Result, error)
+	// RotateLogs rotates the stdout and stderr logs of the process or
+	// group (g:*) name now, RotateAllLogs those of every process
+	// (drover.rotateLogs, drover.rotateAllLogs): one Result per process.
+	// BAD_NAME.
+	RotateLogs(ctx context.Context, name string) ([]supervisor.Result, error)
+	RotateAllLogs(ctx context.Context) ([]supervisor.Result, error)
 	// SendProcessStdin: BAD_NAME, NOT_RUNNING (no pid or being killed),
 	// NO_FILE (stdin closed, EPIPE).
 	SendProcessStdin(ctx context.Context, name string, data []byte) error

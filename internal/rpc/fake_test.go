@@ -122,6 +122,15 @@ func (f *fakeBackend) Update(_ context.Context, names []string) (supervisor.Upda
 	return supervisor.UpdateResult{Changed: []string{"web"}, HandedOff: []string{"web"},
 		Failed: []supervisor.Result{{Name: "api", Group: "api", Status: supervisor.CodeFailed, Description: "not ready"}}}, nil
 }
+func (f *fakeBackend) RotateLogs(_ context.Context, name string) ([]supervisor.Result, error) {
+	if name != "cat" {
+		return nil, supervisor.NewFault(supervisor.CodeBadName, name)
+	}
+	return []supervisor.Result{{Name: "cat", Group: "cat", Status: supervisor.CodeSuccess, Description: "OK"}}, nil
+}
+func (f *fakeBackend) RotateAllLogs(context.Context) ([]supervisor.Result, error) {
+	return []supervisor.Result{{Name: "cat", Group: "cat", Status: supervisor.CodeSuccess, Description: "OK"}}, nil
+}
 func (f *fakeBackend) Scale(_ context.Context, name string, count int) ([]supervisor.Result, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, "scale "+name+" "+strconv.Itoa(count))

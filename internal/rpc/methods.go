@@ -302,6 +302,8 @@ var methodAccess = map[string]methodRule{
 	"drover.reloadAllProcesses":       {access.Control, onAll},
 	"drover.update":                   {access.Admin, onAll},
 	"drover.scale":                    {access.Admin, onAll},
+	"drover.rotateLogs":               {access.Admin, onProcess},
+	"drover.rotateAllLogs":            {access.Admin, onAll},
 	"drover.getProcessInfo":           {access.Read, onProcess},
 	"drover.getAllProcessInfo":        {access.Read, onList},
 	"drover.getAllProcessStatus":      {access.Read, onList},

@@ -94,6 +94,14 @@ func TestDroverUpdate(t *testing.T) {
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.update", []any{1})
 }
 
+func TestDroverRotateLogs(t *testing.T) {
+	s, _ := newTestServer(t)
+	ok := []any{map[string]any{"name": "cat", "group": "cat", "status": 80, "description": "OK"}}
+	wantValue(t, s, ok, "drover.rotateLogs", "cat")
+	wantValue(t, s, ok, "drover.rotateAllLogs")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", "drover.rotateLogs", "nope")
+}
+
 func TestDroverScale(t *testing.T) {
 	s, _ := newTestServer(t)
 	wantValue(t, s, []any{map[string]any{"name": "web_2", "group": "web", "status": 80, "description": "OK"}}, "drover.scale", "web", 3)
