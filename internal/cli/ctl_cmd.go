@@ -200,6 +200,10 @@ func (v *ctlVerb) nativeHelp() []string {
 	switch v.name {
 	case "reload":
 		return reloadHelp
+	case "tail":
+		return append(slices.Clone(v.help),
+			"tail -f all [stdout|stderr]	Follow every process's log, line by line, each line",
+			"			prefixed with its name (\"web | …\", \"web (stderr) | …\").")
 	case "status":
 		return append(slices.Clone(v.help),
 			"status --usage		Also show CPU and RSS of each program's process tree (the default",

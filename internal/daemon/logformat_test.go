@@ -1,12 +1,17 @@
 package daemon_test
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -129,4 +134,102 @@ func TestLogfileRotateDailyWired(t *testing.T) {
 	if string(a) != "today\n" || string(b) != "yesterday\n" {
 		t.Fatalf("d.log %q, d.log.1 %q", a, b)
 	}
+}
+
+// GET /logtail/all (drover tail -f all) with real children that write
+// each line in two write(2) calls, so the pump's reads and the log files
+// often end inside a line: every line of the combined stream is one whole
+// line of one program, with its prefix; both programs show up; stderr
+// carries its own prefix.
+func TestLogtailAll(t *testing.T) {
+	dir := t.TempDir()
+	prog := func(name, text string) string {
+		return "[program:" + name + "]\ncommand = /bin/sh -c 'i=0; while [ $i -lt 3000 ]; do printf " + text[:4] + "; printf \"" + text[4:] + " $i\\n\"; i=$((i+1)); done; echo oops >&2; exec sleep 600'\n" +
+			"startsecs = 0\nstdout_logfile = " + filepath.Join(dir, name+".log") + "\nstderr_logfile = " + filepath.Join(dir, name+".err") + "\n\n"
+	}
+	f := start(t, prog("p1", "aaaabbbb")+prog("p2", "ccccdddd"))
+	f.waitLine(`'p1' stdout output:`)
+	f.waitLine(`'p2' stdout output:`)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := &lineSink{more: make(chan struct{}, 1)}
+	done := make(chan error, 1)
+	go func() { done <- f.client.Stream(ctx, "/logtail/all", got) }()
+	re := regexp.MustCompile(`^(p1 \| aaaabbbb \d+|p2 \| ccccdddd \d+|p1 \(stderr\) \| oops|p2 \(stderr\) \| oops)$`)
+	last := map[string]int{}
+	for seen := 0; ; {
+		lines := got.lines()
+		for _, l := range lines[seen:] {
+			if !re.MatchString(l) {
+				t.Fatalf("line %q is not one whole line of one program", l)
+			}
+			switch {
+			case strings.HasSuffix(l, " 2999"):
+				last[l[:2]+" end"] = 1
+			case strings.HasSuffix(l, "| oops"):
+				last[l[:2]+" oops"] = 1
+			}
+		}
+		seen = len(lines)
+		if len(last) == 4 {
+			break
+		}
+		select {
+		case <-got.more:
+		case err := <-done:
+			t.Fatalf("stream ended: %v; saw %v", err, last)
+		case <-ctx.Done():
+			t.Fatalf("not every program's last lines within 30s: %v (%d lines)", last, seen)
+		}
+	}
+	cancel()
+	<-done
+	// The CLI: drover tail -f all prints the same stream.
+	cmd := exec.Command(droverBin, "tail", "-s", "unix://"+f.sock, "-f", "all", "stderr")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	sc := bufio.NewScanner(out)
+	var cli []string
+	for len(cli) < 3 && sc.Scan() {
+		cli = append(cli, sc.Text())
+	}
+	if len(cli) != 3 || cli[0] != "==> Press Ctrl-C to exit <==" || !slices.Contains(cli, "p1 | oops") || !slices.Contains(cli, "p2 | oops") {
+		t.Fatalf("drover tail -f all stderr: %q", cli)
+	}
+}
+
+// lineSink collects a stream's output and says when more came.
+type lineSink struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	more chan struct{}
+}
+
+func (s *lineSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.buf.Write(p)
+	s.mu.Unlock()
+	select {
+	case s.more <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// lines are the complete lines so far.
+func (s *lineSink) lines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	text := s.buf.String()
+	if i := strings.LastIndexByte(text, '\n'); i >= 0 {
+		return strings.Split(text[:i], "\n")
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -27,6 +28,13 @@ const maxChunk = 64 << 10
 // TruncatedNote and continues from its start. Errors opening path are
 // returned at once.
 func follow(ctx context.Context, w *watcher, path string, emit func([]byte) error) error {
+	return followFrom(ctx, w, path, emit, false)
+}
+
+// followFrom is follow; with lineStart a tail that begins inside a line
+// begins after that line's end instead (the combined log sends only whole
+// lines).
+func followFrom(ctx context.Context, w *watcher, path string, emit func([]byte) error, lineStart bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -37,6 +45,18 @@ func follow(ctx context.Context, w *watcher, path string, emit func([]byte) erro
 		return err
 	}
 	pos := max(size-tailHead, 0)
+	if lineStart && pos > 0 {
+		var head [tailHead]byte
+		if n, _ := f.ReadAt(head[:size-pos], pos-1); n > 0 {
+			// head[0] is the byte before the tail: a '\n' there means the
+			// tail starts a line.
+			if i := bytes.IndexByte(head[:n], '\n'); i >= 0 {
+				pos += int64(i)
+			} else {
+				pos = size
+			}
+		}
+	}
 
 	in, err := w.watch(path)
 	if err != nil {
