@@ -151,7 +151,7 @@ func ctlTail(c *ctl, ctx context.Context, args []string) error {
 		}
 		n = m
 	}
-	if name == "all" {
+	if name == "all" && c.prog == "drover tail" {
 		c.println("Error: tail all needs -f (drover tail -f all [stdout|stderr])")
 		c.exit = exitGeneric
 		return nil
