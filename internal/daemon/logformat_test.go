@@ -147,7 +147,8 @@ func TestLogtailAll(t *testing.T) {
 		return "[program:" + name + "]\ncommand = /bin/sh -c 'i=0; while [ $i -lt 3000 ]; do printf " + text[:4] + "; printf \"" + text[4:] + " $i\\n\"; i=$((i+1)); done; echo oops >&2; exec sleep 600'\n" +
 			"startsecs = 0\nstdout_logfile = " + filepath.Join(dir, name+".log") + "\nstderr_logfile = " + filepath.Join(dir, name+".err") + "\n\n"
 	}
-	f := start(t, prog("p1", "aaaabbbb")+prog("p2", "ccccdddd"))
+	f := start(t, prog("p1", "aaaabbbb")+prog("p2", "ccccdddd")+
+		"[program:p3]\ncommand = /bin/sh -c 'echo hello; exec sleep 600'\nautostart = false\nstartsecs = 0\nstdout_logfile = "+filepath.Join(dir, "p3.log")+"\n\n")
 	f.waitLine(`'p1' stdout output:`)
 	f.waitLine(`'p2' stdout output:`)
 
@@ -156,8 +157,9 @@ func TestLogtailAll(t *testing.T) {
 	got := &lineSink{more: make(chan struct{}, 1)}
 	done := make(chan error, 1)
 	go func() { done <- f.client.Stream(ctx, "/logtail/all", got) }()
-	re := regexp.MustCompile(`^(p1 \| aaaabbbb \d+|p2 \| ccccdddd \d+|p1 \(stderr\) \| oops|p2 \(stderr\) \| oops)$`)
+	re := regexp.MustCompile(`^(p1 \| aaaabbbb \d+|p2 \| ccccdddd \d+|p1 \(stderr\) \| oops|p2 \(stderr\) \| oops|p3 \| hello)$`)
 	last := map[string]int{}
+	started := false
 	for seen := 0; ; {
 		lines := got.lines()
 		for _, l := range lines[seen:] {
@@ -169,10 +171,17 @@ func TestLogtailAll(t *testing.T) {
 				last[l[:2]+" end"] = 1
 			case strings.HasSuffix(l, "| oops"):
 				last[l[:2]+" oops"] = 1
+			case l == "p3 | hello":
+				last["p3"] = 1
 			}
 		}
 		seen = len(lines)
-		if len(last) == 4 {
+		if len(last) == 4 && !started {
+			// A program started after the stream began is followed too.
+			started = true
+			f.call("supervisor.startProcess", "p3", true)
+		}
+		if len(last) == 5 {
 			break
 		}
 		select {

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/drover-sh/drover/internal/httpwire"
+	"github.com/drover-sh/drover/internal/supervisor"
 )
 
 // The combined log: GET /logtail/all[/stdout|stderr] follows the logs of
@@ -18,7 +20,8 @@ import (
 // ("web | …", "web (stderr) | …" when both streams are followed).
 // Lines are whole: each log's output is cut at line ends and a line is
 // written in one piece under one lock, so lines of two programs never
-// mix. The set of logs is fixed when the stream starts.
+// mix. Processes that start later (drover scale, update) are followed
+// from their next state change on: the stream watches the event bus.
 
 // maxHeldLine bounds the start of a line held until its end comes; a
 // longer line is sent in pieces, each ended with '\n'.
@@ -102,7 +105,11 @@ func (s *Server) serveLogtailAll(w *httpwire.ResponseWriter, r *httpwire.Request
 		return
 	}
 	defer release()
-	ctx, end := s.watchStream(conn, br, nil)
+	// No conn: an overflow only ends the watch for new processes, it
+	// must not put a deadline on the log stream.
+	sub := s.events.subscribe(nil)
+	defer s.events.unsubscribe(sub)
+	ctx, end := s.watchStream(conn, br, func() { s.events.unsubscribe(sub) })
 	defer end()
 	head, chunked := s.streamHead(r, "Content-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\n")
 	if _, err := bw.WriteString(head); err != nil || bw.Flush() != nil {
@@ -111,7 +118,9 @@ func (s *Server) serveLogtailAll(w *httpwire.ResponseWriter, r *httpwire.Request
 	out := &allWriter{bw: bw, chunked: chunked}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for _, src := range srcs {
+	following := map[string]bool{}
+	start := func(src allSource) {
+		following[src.path] = true
 		wg.Go(func() {
 			lw := &lineCutter{prefix: []byte(src.prefix), out: out}
 			err := followFrom(ctx, &s.watcher, src.path, lw.write, true)
@@ -123,6 +132,30 @@ func (s *Server) serveLogtailAll(w *httpwire.ResponseWriter, r *httpwire.Request
 			}
 		})
 	}
+	for _, src := range srcs {
+		start(src)
+	}
+	// A process added or started since: follow its logs too.
+	var spare []supervisor.Event
+	for ended := false; !ended && ctx.Err() == nil; {
+		select {
+		case <-sub.wake:
+		case <-ctx.Done():
+			continue
+		}
+		var batch []supervisor.Event
+		batch, ended, _ = s.events.take(sub, spare)
+		if slices.ContainsFunc(batch, func(e supervisor.Event) bool { return e.Kind == supervisor.EventProcessState }) {
+			for _, src := range s.allSources(r, channel) {
+				if !following[src.path] {
+					start(src)
+				}
+			}
+		}
+		clear(batch)
+		spare = batch
+	}
+	<-ctx.Done()
 	wg.Wait()
 	cancel()
 	if chunked && ctx.Err() == nil {
