@@ -45,17 +45,8 @@ func followFrom(ctx context.Context, w *watcher, path string, emit func([]byte) 
 		return err
 	}
 	pos := max(size-tailHead, 0)
-	if lineStart && pos > 0 {
-		var head [tailHead]byte
-		if n, _ := f.ReadAt(head[:size-pos], pos-1); n > 0 {
-			// head[0] is the byte before the tail: a '\n' there means the
-			// tail starts a line.
-			if i := bytes.IndexByte(head[:n], '\n'); i >= 0 {
-				pos += int64(i)
-			} else {
-				pos = size
-			}
-		}
+	if lineStart {
+		pos = lineStartAt(f, pos, size)
 	}
 
 	in, err := w.watch(path)
@@ -144,4 +135,20 @@ func inodeOf(path string) (uint64, bool) {
 		return 0, false
 	}
 	return st.Ino, true
+}
+
+// lineStartAt moves pos, the start of a tail of f's first size bytes, to
+// the first line start at or after it (size when the tail holds none).
+func lineStartAt(f *os.File, pos, size int64) int64 {
+	if pos == 0 {
+		return 0
+	}
+	// From the byte before the tail: a '\n' there means the tail starts a
+	// line.
+	head := make([]byte, size-pos+1)
+	n, _ := f.ReadAt(head, pos-1)
+	if i := bytes.IndexByte(head[:n], '\n'); i >= 0 {
+		return pos + int64(i)
+	}
+	return size
 }
