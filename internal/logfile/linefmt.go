@@ -2,6 +2,7 @@ package logfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -179,6 +180,15 @@ func jsonLine(buf, pre, line []byte, partial bool) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// needsEscape8 reports whether one of the 8 bytes in x is below 0x20, a
+// quote, a backslash or not ASCII (a false positive only next to a true
+// one: the byte loop then looks at each).
+func needsEscape8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v }
+	return ((x-0x20*ones)&^x|hasZero(x^('"'*ones))|hasZero(x^('\\'*ones))|x)&highs != 0
+}
+
 // appendJSONString appends s as a JSON string: quote, backslash and
 // control characters escaped, U+2028/U+2029 escaped (JavaScript line
 // ends), and each byte that is not valid UTF-8 replaced by U+FFFD, as
@@ -187,6 +197,13 @@ func appendJSONString(b, s []byte) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain bytes at a time: most of a log line needs no escape.
+		for i+8 <= len(s) && !needsEscape8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

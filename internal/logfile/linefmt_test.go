@@ -3,6 +3,7 @@ package logfile
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -206,6 +207,23 @@ func TestPumpFormatsAcrossRotation(t *testing.T) {
 		}
 		if n != lines {
 			t.Fatalf("%d lines, want %d", n, lines)
+		}
+	}
+}
+
+// needsEscape8 finds every byte that needs an escape in any position, and
+// reports nothing for plain bytes.
+func TestNeedsEscape8(t *testing.T) {
+	for c := range 256 {
+		want := c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+		for pos := range 8 {
+			for _, fill := range []byte{'a', ' ', '~', '!', '#', '[', ']'} {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(c)
+				if got := needsEscape8(binary.LittleEndian.Uint64(w)); got != want {
+					t.Fatalf("byte %#x at %d among %q: %v", c, pos, fill, got)
+				}
+			}
 		}
 	}
 }

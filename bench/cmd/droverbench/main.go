@@ -69,12 +69,12 @@ type harness struct {
 
 // measurement names, in run order; groups expand to members.
 var (
-	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "rules", "scale", "lines", "rotate", "bulk", "lines_ts", "reload", "soak"}
+	allMeasurements = []string{"baseline", "respawn", "startup", "rss", "idle", "status", "rules", "scale", "lines", "rotate", "bulk", "lines_ts", "lines_json", "reload", "soak"}
 	groups          = map[string][]string{
 		"all":        {"baseline", "respawn", "startup", "rss", "idle", "status", "rules", "lines", "rotate", "bulk", "reload"},
 		"respawn":    {"baseline", "respawn"},
 		"fleet":      {"startup", "rss", "idle", "status"},
-		"throughput": {"lines", "rotate", "bulk", "lines_ts"},
+		"throughput": {"lines", "rotate", "bulk", "lines_ts", "lines_json"},
 	}
 )
 

@@ -43,6 +43,10 @@ func throughputVariants(total int64) []tpVariant {
 		// lines with a time prefix on each ("1796537641.123 ": 15 bytes).
 		{"lines_ts", fmt.Sprintf("%d MiB as 100-byte lines, 1 write each, stdout_timestamps (unix)", mib), total, 100, noRotate, 0,
 			[]string{"stdout_timestamps=true", "log_timestamp_format=unix"}, 15},
+		// lines as JSON: {"time":1796537641.123,"process":"prod",
+		// "stream":"stdout","message":"…"} is 71 bytes more than each line.
+		{"lines_json", fmt.Sprintf("%d MiB as 100-byte lines, 1 write each, stdout_logformat=json (unix)", mib), total, 100, noRotate, 0,
+			[]string{"stdout_logformat=json", "log_timestamp_format=unix"}, 71},
 	}
 }
 
