@@ -92,7 +92,7 @@ func (b backend) Scale(ctx context.Context, name string, count int) ([]superviso
 	}
 	var found *config.Group
 	for _, g := range cfg.Groups {
-		if g.Kind != config.KindProgram || (group != "" && g.Name != group) {
+		if (g.Kind != config.KindProgram && g.Kind != config.KindGroup) || (group != "" && g.Name != group) {
 			continue
 		}
 		for _, pc := range g.Processes {

@@ -34,8 +34,12 @@ type scaleOp struct {
 // added or removed, and returns the processes to add and remove; an error
 // when anything else differs (the file changed since it was applied).
 func scaleOf(g *group, ng *config.Group, program string) (add []*config.Process, remove []*proc, err error) {
-	if ng.Kind != config.KindProgram || g.cfg.Kind != config.KindProgram {
-		return nil, nil, fault(CodeBadArguments, "only a [program:x] can be scaled")
+	scalable := func(k config.GroupKind) bool { return k == config.KindProgram || k == config.KindGroup }
+	if !scalable(ng.Kind) || !scalable(g.cfg.Kind) {
+		return nil, nil, fault(CodeBadArguments, "only a [program:x] can be scaled (not an event listener or fcgi pool)")
+	}
+	if ng.Kind != g.cfg.Kind {
+		return nil, nil, fault(CodeFailed, fmt.Sprintf("the config file moved '%s' to another group: apply it with update first", program))
 	}
 	changed := func() error {
 		return fault(CodeFailed, fmt.Sprintf("the config file's group '%s' differs from the running one in more than the number of processes: apply it with update first", g.name))

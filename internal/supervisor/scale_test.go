@@ -231,3 +231,33 @@ func TestUpdateScalesBack(t *testing.T) {
 		<-got
 	})
 }
+
+// In a [group:x] with two programs, scaling one leaves the other alone,
+// and a change to the other refuses the scale.
+func TestScaleInHeterogeneousGroup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mixed := func(n int, dbCmd string) *config.Group {
+			g := webGroup(n)
+			g.Name, g.Kind = "g", config.KindGroup
+			for _, p := range g.Processes {
+				p.Group = "g"
+			}
+			db := prog("db", func(p *config.Process) { p.Command, p.Group = dbCmd, "g" })
+			g.Processes = append(g.Processes, db)
+			return g
+		}
+		hs := newHarness(t, cfgOf(mixed(1, "/bin/db")), nil)
+		hs.sleepUntil(time.Second)
+		dbPid := hs.lastPid("db")
+		_, err := hs.s.Scale(bg, mixed(2, "/bin/db --new"), "web")
+		wantCode(t, err, CodeFailed)
+		rs, err := hs.s.Scale(bg, mixed(2, "/bin/db"), "web")
+		if err != nil || !slices.Equal(resultLines(rs), []string{"g:web_1 80 OK"}) {
+			t.Fatalf("scale web in g: %q %v", resultLines(rs), err)
+		}
+		hs.wantState("g:web_1", Running)
+		if hs.lastPid("db") != dbPid || len(hs.stops()) != 0 {
+			t.Fatal("scaling web touched db")
+		}
+	})
+}
