@@ -91,6 +91,15 @@ func ctlVerbs() []*ctlVerb {
 		{"version", "", "Show the daemon's version", []string{
 			"version\t\t\tShow the version of the remote supervisord process"}, false, ctlVersion},
 		{"events", "[-f] [--json]", "Show the processes' states, with -f follow every state change and reload step", eventsHelp, true, ctlEvents},
+		{"logrotate", "[name|group:*|all ...]", "Rotate process logs now", []string{
+			"logrotate\t\tRotate the stdout and stderr logs of every process now (file.1, file.2 …",
+			"\t\t\tas *_logfile_maxbytes does; an empty log is left alone)",
+			"logrotate <name>\tRotate a process's logs",
+			"logrotate <gname>:*\tRotate the logs of every process in a group"}, false, ctlLogrotate},
+		{"scale", "name count", "Change the number of processes of a numprocs program now", []string{
+			"scale <name> <count>\tRun count processes of the numprocs program name: new ones start",
+			"\t\t\t(waiting for readiness), extra ones stop one at a time, highest",
+			"\t\t\tprocess_num first. The next update restores the config file's numprocs."}, false, ctlScale},
 		{"fg", "name", "Attach to a process: show its output, send it input", []string{
 			"fg <process>\tConnect to a process in foreground mode",
 			"\t\tCtrl-C to exit"}, false, ctlFg},
@@ -197,6 +206,10 @@ func (v *ctlVerb) nativeHelp() []string {
 	switch v.name {
 	case "reload":
 		return reloadHelp
+	case "tail":
+		return append(slices.Clone(v.help),
+			"tail -f all [stdout|stderr]	Follow every process's log, line by line, each line",
+			"			prefixed with its name (\"web | …\", \"web (stderr) | …\").")
 	case "status":
 		return append(slices.Clone(v.help),
 			"status --usage		Also show CPU and RSS of each program's process tree (the default",

@@ -137,10 +137,24 @@ func ctlTail(c *ctl, ctx context.Context, args []string) error {
 			c.exit = exitGeneric
 			return nil
 		}
+		if follow && name == "all" {
+			// Every process's log, interleaved line by line with name
+			// prefixes; both streams unless one is named.
+			path := "/logtail/all"
+			if len(args) > 1 {
+				path += "/" + channel
+			}
+			return c.tailf(ctx, path)
+		}
 		if follow {
 			return c.tailf(ctx, "/logtail/"+name+"/"+channel)
 		}
 		n = m
+	}
+	if name == "all" && c.prog == "drover tail" {
+		c.println("Error: tail all needs -f (drover tail -f all [stdout|stderr])")
+		c.exit = exitGeneric
+		return nil
 	}
 	method := "readProcessStdoutLog"
 	if channel == "stderr" {

@@ -60,13 +60,15 @@ func (c *ctl) droverUpdate(ctx context.Context, args []string) (done bool, err e
 		}
 		return out
 	}
-	handed := strs("handed_off")
+	handed, scaled := strs("handed_off"), strs("scaled")
 	for _, g := range strs("removed") {
 		c.println(g + ": stopped")
 		c.println(g + ": removed process group")
 	}
 	for _, g := range strs("changed") {
-		if slices.Contains(handed, g) {
+		if slices.Contains(scaled, g) {
+			c.println(g + ": scaled to the config's numprocs (the other processes untouched)")
+		} else if slices.Contains(handed, g) {
 			c.println(g + ": updated process group (handed off, no downtime)")
 		} else {
 			c.println(g + ": updated process group (stopped and started)")

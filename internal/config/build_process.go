@@ -44,6 +44,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 	t.ExitCodes, _ = conv(g, "exitcodes", exitCodes)
 	t.RedirectStderr = g.bool("redirect_stderr")
 	numprocs := g.int("numprocs")
+	if n, ok := l.o.Numprocs[prog]; ok && strings.HasPrefix(sec.name, kindProgram+":") {
+		numprocs = n
+	}
 	start := g.int("numprocs_start")
 	envText, _, _ := g.raw("environment")
 	t.Stdout.CaptureMaxBytes = g.bytes("stdout_capture_maxbytes")
@@ -205,6 +208,8 @@ func (l *loader) logTarget(g *getter, stream string, t LogTarget) LogTarget {
 	t.Backups = g.int(stream + "_logfile_backups")
 	t.MaxBytes = g.bytes(stream + "_logfile_maxbytes")
 	t.Syslog = g.bool(stream + "_syslog")
+	t.Format = lineFormat(g, stream)
+	t.Rotate = logRotate(g, stream)
 	v, ok := g.str(key)
 	if !ok {
 		return t

@@ -68,7 +68,11 @@ func optionDefaults(kind string) map[string]string {
 			m[s+"_capture_maxbytes"] = "0"
 			m[s+"_events_enabled"] = "false"
 			m[s+"_syslog"] = "false"
+			m[s+"_logformat"] = "text"
+			m[s+"_timestamps"] = "false"
+			m[s+"_logfile_rotate"] = "none"
 		}
+		m["log_timestamp_format"] = DefaultTimestampFormat
 		switch kind {
 		case kindEventListener:
 			m["priority"] = "-1" // the pool's; its processes default to 999

@@ -170,7 +170,8 @@ func TestDotenvDocExample(t *testing.T) {
 }
 
 // TestDocsIssue18Examples: the ini examples of docs/config.md's sections
-// on depends_on, backoff, environment_file and health load with no error
+// on depends_on, backoff, environment_file, health, log lines and rotation
+// load with no error
 // and no warning (environment_file's files written next to them).
 func TestDocsIssue18Examples(t *testing.T) {
 	b, err := os.ReadFile("../../docs/config.md")
@@ -184,8 +185,8 @@ func TestDocsIssue18Examples(t *testing.T) {
 		t.Fatal("sections not found in docs/config.md")
 	}
 	blocks := regexp.MustCompile("(?s)```ini\n(.*?)```").FindAllStringSubmatch(text[i:j], -1)
-	if len(blocks) != 4 {
-		t.Fatalf("%d ini examples, want 4", len(blocks))
+	if len(blocks) != 6 {
+		t.Fatalf("%d ini examples, want 6", len(blocks))
 	}
 	for _, m := range blocks {
 		dir := t.TempDir()

@@ -31,7 +31,7 @@ func (t LogTarget) equal(u LogTarget) bool {
 	}
 	return t.MaxBytes == u.MaxBytes && t.Backups == u.Backups &&
 		t.CaptureMaxBytes == u.CaptureMaxBytes && t.EventsEnabled == u.EventsEnabled &&
-		t.Syslog == u.Syslog
+		t.Syslog == u.Syslog && t.Format == u.Format && t.Rotate == u.Rotate
 }
 
 // equal compares as dicts: same keys with the same last values.

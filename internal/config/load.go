@@ -29,6 +29,10 @@ type Options struct {
 	// (supervisord's -l, -y, -e, ...): they replace the file's values and
 	// are read with the same rules, but not %-expanded, as in supervisord.
 	Overrides map[string]string
+	// Numprocs replaces the numprocs= of the [program:x] sections it
+	// names (by program name): `drover scale` expands a program with
+	// another count exactly as the file would.
+	Numprocs map[string]int
 }
 
 func (o Options) resolve() Options {

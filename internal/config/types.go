@@ -199,6 +199,11 @@ type LogTarget struct {
 	CaptureMaxBytes int64
 	EventsEnabled   bool
 	Syslog          bool
+	// Format is how the lines are written (logformat.go).
+	Format LineFormat
+	// Rotate is <stream>_logfile_rotate: rotation when each hour or day
+	// begins, besides MaxBytes ("" none, "hourly", "daily").
+	Rotate string
 }
 
 // Process is one process of a program, after numprocs expansion and with

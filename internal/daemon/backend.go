@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -72,6 +73,39 @@ func (b backend) Update(ctx context.Context, names []string) (supervisor.UpdateR
 		return supervisor.UpdateResult{}, supervisor.NewFault(supervisor.CodeCantReread, res.err.Error())
 	}
 	return b.sup().Update(ctx, res.cfg, names)
+}
+
+// Scale is drover.scale: the config file read again with numprocs=count
+// for the program (name, or group:name), applied to that program's group
+// only. The read is not the last-read config: reread and avail do not
+// see it.
+func (b backend) Scale(ctx context.Context, name string, count int) ([]supervisor.Result, error) {
+	group, prog, _ := supervisor.ParseName(name)
+	if !strings.Contains(name, ":") {
+		group = ""
+	}
+	if count < 1 {
+		return nil, supervisor.NewFault(supervisor.CodeBadArguments, "the count must be at least 1 (drover stop runs none)")
+	}
+	cfg, err := config.Load(b.d.path, config.Options{Overrides: b.d.opts.Overrides, Numprocs: map[string]int{prog: count}})
+	if err != nil {
+		return nil, supervisor.NewFault(supervisor.CodeCantReread, err.Error())
+	}
+	var found *config.Group
+	for _, g := range cfg.Groups {
+		if (g.Kind != config.KindProgram && g.Kind != config.KindGroup) || (group != "" && g.Name != group) {
+			continue
+		}
+		for _, pc := range g.Processes {
+			if pc.Program == prog {
+				found = g
+			}
+		}
+	}
+	if found == nil {
+		return nil, supervisor.NewFault(supervisor.CodeBadName, name)
+	}
+	return b.sup().Scale(ctx, found, prog)
 }
 
 func (b backend) AddProcessGroup(ctx context.Context, name string) error {

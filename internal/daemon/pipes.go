@@ -135,6 +135,8 @@ func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.
 		var err error
 		if w, err = h.files.Acquire(path, t.MaxBytes, t.Backups); err != nil {
 			h.log.Error(fmt.Sprintf("could not open log for '%s': %v", p.Name, err))
+		} else if t.Rotate != "" {
+			w.RotateEvery(rotatePeriod(t.Rotate))
 		}
 	}
 	sink := logfile.Sink{
@@ -142,6 +144,9 @@ func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.
 		Log:             w,
 		StripANSI:       h.sd.StripANSI,
 		CaptureMaxBytes: int(t.CaptureMaxBytes),
+	}
+	if w != nil && t.Format.On() {
+		sink.Format = &logfile.LineFormat{JSON: t.Format.JSON, Layout: t.Format.TimeLayout, Unix: t.Format.UnixTime, Stream: channel}
 	}
 	if t.Syslog {
 		sink.Syslog = h.syslogW()
@@ -168,4 +173,15 @@ func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.
 			h.files.Release(path)
 		}
 	}
+}
+
+// rotatePeriod is <stream>_logfile_rotate as the Writer's Period.
+func rotatePeriod(v string) logfile.Period {
+	switch v {
+	case "hourly":
+		return logfile.Hourly
+	case "daily":
+		return logfile.Daily
+	}
+	return logfile.NoPeriod
 }

@@ -19,8 +19,8 @@ func cpuTime() time.Duration {
 
 // benchPump runs one helper producer through a Pump into a Writer on disk
 // and reports throughput and the parent's CPU (the child's is not counted).
-func benchPump(b *testing.B, mode string, n, size int) {
-	benchPumpSink(b, mode, n, size, Sink{})
+func benchPump(b *testing.B, mode string, n, size int, f *LineFormat) {
+	benchPumpSink(b, mode, n, size, Sink{Name: "bench", Format: f})
 }
 
 // benchPumpSink is benchPump with sink's fields (Log and OnClosed are set
@@ -57,13 +57,26 @@ func benchPumpSink(b *testing.B, mode string, n, size int, sink Sink) {
 // BenchmarkPumpLines: a child writes 100-byte lines, one write(2) each.
 func BenchmarkPumpLines(b *testing.B) {
 	b.SetBytes(100)
-	benchPump(b, "lines", max(b.N, 1), 100)
+	benchPump(b, "lines", max(b.N, 1), 100, nil)
 }
 
 // BenchmarkPumpBulk: a child writes 64 KiB per write(2).
 func BenchmarkPumpBulk(b *testing.B) {
 	b.SetBytes(64 << 10)
-	benchPump(b, "bulk", max(b.N, 1), 64<<10)
+	benchPump(b, "bulk", max(b.N, 1), 64<<10, nil)
+}
+
+// BenchmarkPumpLinesTimestamps and BenchmarkPumpLinesJSON are
+// BenchmarkPumpLines with each line formatted (stdout_timestamps,
+// stdout_logformat = json; rfc3339ms).
+func BenchmarkPumpLinesTimestamps(b *testing.B) {
+	b.SetBytes(100)
+	benchPump(b, "lines", max(b.N, 1), 100, &LineFormat{Layout: "2006-01-02T15:04:05.000Z07:00"})
+}
+
+func BenchmarkPumpLinesJSON(b *testing.B) {
+	b.SetBytes(100)
+	benchPump(b, "lines", max(b.N, 1), 100, &LineFormat{JSON: true, Layout: "2006-01-02T15:04:05.000Z07:00", Stream: "stdout"})
 }
 
 // BenchmarkPumpLinesGoroutine is the same producer read by the alternative

@@ -109,6 +109,33 @@ func (f *Files) Clear(path string) error {
 	return file.Close()
 }
 
+// Rotate rotates the log at path now (drover logrotate): through its
+// Writer when open, else with a Writer opened for it (backups kept). ""
+// is no log; a missing or empty file is left alone.
+func (f *Files) Rotate(path string, backups int) error {
+	if path == "" {
+		return nil
+	}
+	f.mu.Lock()
+	sw := f.files[path]
+	f.mu.Unlock()
+	if sw != nil {
+		return sw.w.Rotate()
+	}
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
+		return nil
+	}
+	w, err := OpenWriter(path, 0, backups, f.log)
+	if err != nil {
+		return err
+	}
+	err = w.Rotate()
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Counters returns the bytes written and dropped through path's Writer
 // since it was opened; ok is false when it is not open (no process writes
 // to it now).

@@ -68,6 +68,8 @@ type Pump struct {
 	// Owned by the loop goroutine.
 	pipes map[uint64]*pipe
 	buf   []byte
+	// fmtBuf is where the pipes with a LineFormat build their output.
+	fmtBuf []byte
 }
 
 type pipe struct {
@@ -141,6 +143,7 @@ func (p *Pump) AddFD(fd int, name string, sink Sink) (Handle, error) {
 func (p *Pump) add(fd int, name string, sink Sink) (Handle, error) {
 	pp := &pipe{fd: fd, sink: sink}
 	pp.pipeState.sink = &pp.sink
+	pp.pipeState.out = &p.fmtBuf
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

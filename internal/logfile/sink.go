@@ -44,6 +44,10 @@ type Sink struct {
 	// and Syslog, and is handed to OnCapture at the end token. Tokens split
 	// between reads are recognised.
 	CaptureMaxBytes int
+	// Format, when set, makes Log get each line formatted (a time
+	// prefix, or JSON lines; linefmt.go) instead of the bytes as read.
+	// Syslog, OnLog and capture see the bytes as read.
+	Format *LineFormat
 	// OnLog, when set, sees every chunk of output after strip_ansi, in
 	// capture mode too (supervisord's PROCESS_LOG_* events and the debug
 	// copy into the main log). One call per read, not per line. The slice
@@ -65,7 +69,7 @@ type Sink struct {
 func (s *Sink) needsBytes() bool {
 	w, ok := s.Log.(*Writer)
 	return !ok || w == nil || s.Syslog != nil || s.StripANSI ||
-		s.CaptureMaxBytes > 0 || s.OnLog != nil || s.Console != nil
+		s.CaptureMaxBytes > 0 || s.OnLog != nil || s.Console != nil || s.Format != nil
 }
 
 // ansiState carries an escape sequence across reads.
@@ -86,6 +90,10 @@ type pipeState struct {
 	capBuf    []byte
 	ansi      ansiState
 	conLine   []byte // Console: the unfinished line, nil when none
+	// fmt is Format's state; out the Pump's shared formatting buffer
+	// (nil outside a Pump: a buffer of the pipe's own).
+	fmt fmtState
+	out *[]byte
 }
 
 // consume processes data (the carry, already copied in front, plus what was
@@ -119,8 +127,19 @@ func (p *pipeState) consume(data []byte, eof bool) {
 		if eof && s.Console != nil {
 			p.flushConsole()
 		}
+		if eof && s.Format != nil && s.Format.JSON && s.Log != nil {
+			p.flushPartial(s.Format, p.outBuf())
+		}
 		return
 	}
+}
+
+// outBuf is the buffer formatted output is built in.
+func (p *pipeState) outBuf() *[]byte {
+	if p.out == nil {
+		p.out = new([]byte)
+	}
+	return p.out
 }
 
 // prefixAtEnd returns the length of the longest proper prefix of tok that
@@ -162,7 +181,11 @@ func (p *pipeState) emit(seg []byte) {
 	if p.capturing {
 		p.captureAppend(seg)
 	} else {
-		if s.Log != nil {
+		switch {
+		case s.Log == nil:
+		case s.Format != nil:
+			p.writeFormatted(seg, s.Format, p.outBuf())
+		default:
 			_, _ = s.Log.Write(seg)
 		}
 		if s.Syslog != nil {

@@ -82,9 +82,9 @@ func (p *Pump) trySplice(pp *pipe) (n int, handled bool) {
 func (w *Writer) spliceFrom(fd int) (n int, eof bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	// An outage's loss marker and writes serialised with the console go
-	// through Write.
-	if w.closed || w.fd < 0 || !w.regular || w.failing || w.rotFailing || w.noSplice || w.serial != nil {
+	// An outage's loss marker, writes serialised with the console and a
+	// rotation waiting for the end of a line go through Write.
+	if w.closed || w.fd < 0 || !w.regular || w.failing || w.rotFailing || w.noSplice || w.serial != nil || w.rotatePending {
 		return 0, false, errNoSpliceNow
 	}
 	chunk := int64(spliceChunk)

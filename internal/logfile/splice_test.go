@@ -230,3 +230,63 @@ func TestOpenSeesOpenLine(t *testing.T) {
 		}
 	}
 }
+
+// TestSpliceThenRotateMidLine: a rotation asked for while spliced output
+// left a line open waits for that line's end, which must then go through
+// Write (splice would add it behind the pending rotation's back and the
+// rotation would never come), so the backup ends with the whole line.
+func TestSpliceThenRotateMidLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	w, err := OpenWriter(path, 0, 2, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	p := newTestPump(t, testLogger(t))
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	head := append(bytes.Repeat([]byte("line\n"), 1000), "open"...)
+	if _, err := pw.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the pump moved it all (the file's size), then rotate.
+	changed, cancel := w.Subscribe()
+	defer cancel()
+	size := func() int64 { w.mu.Lock(); defer w.mu.Unlock(); return w.size }
+	deadline := time.After(10 * time.Second)
+	for size() < int64(len(head)) {
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("size %d, want %d", size(), len(head))
+		}
+	}
+	if err := w.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Write([]byte(" end\nnext\n")); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	waitClosed(t, closed)
+	backup, err := os.ReadFile(path + ".1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rotation follows the first write that ends a line: the read
+	// that brought " end\n" brought "next\n" too.
+	if want := string(head) + " end\nnext\n"; string(backup) != want {
+		t.Errorf("backup ends %q, want it to end %q", tail(backup, 16), " open end\nnext\n")
+	}
+	if cur, _ := os.ReadFile(path); len(cur) != 0 {
+		t.Errorf("new file = %q, want it empty", cur)
+	}
+}
+
+func tail(b []byte, n int) []byte { return b[max(0, len(b)-n):] }

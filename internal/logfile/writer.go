@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,6 +62,14 @@ type Writer struct {
 	sfd      int
 	noSplice bool
 	spliced  int64
+	// A Rotate while midLine waits (rotatePending) for the write that
+	// ends the line, or until the file grew lineSlack past pendingAt
+	// (rotate.go).
+	rotatePending bool
+	pendingAt     int64
+	// period and periodTimer are the time-based rotation (RotateEvery).
+	period      Period
+	periodTimer *time.Timer
 }
 
 // OpenWriter opens (creating with mode 0666 before umask, like Python's
@@ -273,9 +282,13 @@ func (w *Writer) writeLocked(p []byte) report {
 		}
 	}
 	// After a partial write the line is broken anyway; rotating then also
-	// frees room when the disk is full (backups=0 truncates).
-	if w.regular && w.maxBytes > 0 && w.size >= w.maxBytes &&
-		(endsLine || failed || w.size-w.maxBytes >= min(w.maxBytes, lineSlack)) {
+	// frees room when the disk is full (backups=0 truncates). midLine is
+	// kept by writeAllLocked, byte-exact.
+	switch {
+	case w.rotatePending && w.regular && (endsLine || failed || w.size-w.pendingAt >= lineSlack):
+		w.forceRotateLocked(&r)
+	case w.regular && w.maxBytes > 0 && w.size >= w.maxBytes &&
+		(endsLine || failed || w.size-w.maxBytes >= min(w.maxBytes, lineSlack)):
 		w.rotateLocked(&r)
 	}
 	if wrote {
@@ -396,6 +409,12 @@ func (w *Writer) rotateLocked(r *report) {
 			return
 		}
 	}
+	w.rotate(r)
+}
+
+// rotate moves the files along and opens a new base file.
+func (w *Writer) rotate(r *report) {
+	w.rotatePending, w.midLine = false, false
 	if w.backups > 0 {
 		for i := w.backups - 1; i > 0; i-- {
 			src := w.path + "." + strconv.Itoa(i)
@@ -483,6 +502,10 @@ func (w *Writer) Close() error {
 	defer w.mu.Unlock()
 	w.closed = true
 	w.closeSpliceLocked()
+	if w.periodTimer != nil {
+		w.periodTimer.Stop()
+		w.periodTimer = nil
+	}
 	if w.fd < 0 {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -267,5 +268,44 @@ func TestCredentialsOnAListenerWithoutAuth(t *testing.T) {
 		if (err == nil) != c.ok {
 			t.Errorf("%s as %s/%s: %v, want served %v", c.url, c.user, c.pass, err, c.ok)
 		}
+	}
+}
+
+// The combined log has only the logs the caller may read; 404 when none.
+func TestAccessRulesOnLogtailAll(t *testing.T) {
+	url, _, f := accessServer(t)
+	b, _ := f.ProcessInfo(context.Background(), "g:b")
+	cat, _ := f.ProcessInfo(context.Background(), "cat")
+	appendFile(t, b.StdoutLogfile, "out\n")
+	appendFile(t, cat.StdoutLogfile, "secret\n")
+	get := func(user, pass string) *http.Response {
+		req, _ := http.NewRequest("GET", url+"/logtail/all", nil)
+		req.SetBasicAuth(user, pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := get("intruder", "x"); resp.StatusCode != 404 {
+		t.Errorf("intruder: %d", resp.StatusCode)
+		resp.Body.Close()
+	} else {
+		resp.Body.Close()
+	}
+	resp := get("deploy", "d3ploy")
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("deploy: %d", resp.StatusCode)
+	}
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if err != nil || line != "g:b | out\n" {
+		t.Fatalf("first line %q %v", line, err)
+	}
+	appendFile(t, cat.StdoutLogfile, "later\n")
+	appendFile(t, b.StdoutLogfile, "more\n")
+	if line, err = br.ReadString('\n'); err != nil || line != "g:b | more\n" {
+		t.Fatalf("next line %q %v (deploy may not read cat)", line, err)
 	}
 }

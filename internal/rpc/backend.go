@@ -44,6 +44,11 @@ type Backend interface {
 	// groups named (all when none) like supervisor.Update: CANT_REREAD,
 	// BAD_NAME, SHUTDOWN_STATE.
 	Update(ctx context.Context, names []string) (supervisor.UpdateResult, error)
+	// Scale (drover.scale) rereads the config with numprocs=count for the
+	// program name and brings its processes to that count like
+	// supervisor.Scale: one Result per process added or removed.
+	// CANT_REREAD, BAD_NAME, BAD_ARGUMENTS, FAILED, SHUTDOWN_STATE.
+	Scale(ctx context.Context, name string, count int) ([]supervisor.Result, error)
 	// AddProcessGroup: ALREADY_ADDED, BAD_NAME (not in the last-read config).
 	AddProcessGroup(ctx context.Context, name string) error
 	// RemoveProcessGroup: BAD_NAME, STILL_RUNNING.
@@ -81,6 +86,12 @@ type Backend interface {
 	// ClearProcessLogs removes and reopens both logs: BAD_NAME, FAILED.
 	ClearProcessLogs(ctx context.Context, name string) error
 	ClearAllProcessLogs(ctx context.Context) ([]supervisor.Result, error)
+	// RotateLogs rotates the stdout and stderr logs of the process or
+	// group (g:*) name now, RotateAllLogs those of every process
+	// (drover.rotateLogs, drover.rotateAllLogs): one Result per process.
+	// BAD_NAME.
+	RotateLogs(ctx context.Context, name string) ([]supervisor.Result, error)
+	RotateAllLogs(ctx context.Context) ([]supervisor.Result, error)
 	// SendProcessStdin: BAD_NAME, NOT_RUNNING (no pid or being killed),
 	// NO_FILE (stdin closed, EPIPE).
 	SendProcessStdin(ctx context.Context, name string, data []byte) error

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -120,6 +121,24 @@ func (f *fakeBackend) ReloadConfig(context.Context) (supervisor.UpdateResult, er
 func (f *fakeBackend) Update(_ context.Context, names []string) (supervisor.UpdateResult, error) {
 	return supervisor.UpdateResult{Changed: []string{"web"}, HandedOff: []string{"web"},
 		Failed: []supervisor.Result{{Name: "api", Group: "api", Status: supervisor.CodeFailed, Description: "not ready"}}}, nil
+}
+func (f *fakeBackend) RotateLogs(_ context.Context, name string) ([]supervisor.Result, error) {
+	if name != "cat" {
+		return nil, supervisor.NewFault(supervisor.CodeBadName, name)
+	}
+	return []supervisor.Result{{Name: "cat", Group: "cat", Status: supervisor.CodeSuccess, Description: "OK"}}, nil
+}
+func (f *fakeBackend) RotateAllLogs(context.Context) ([]supervisor.Result, error) {
+	return []supervisor.Result{{Name: "cat", Group: "cat", Status: supervisor.CodeSuccess, Description: "OK"}}, nil
+}
+func (f *fakeBackend) Scale(_ context.Context, name string, count int) ([]supervisor.Result, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, "scale "+name+" "+strconv.Itoa(count))
+	f.mu.Unlock()
+	if name != "web" {
+		return nil, supervisor.NewFault(supervisor.CodeBadName, name)
+	}
+	return []supervisor.Result{{Name: "web_2", Group: "web", Status: supervisor.CodeSuccess, Description: "OK"}}, nil
 }
 func (f *fakeBackend) AddProcessGroup(_ context.Context, name string) error {
 	switch name {

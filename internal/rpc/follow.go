@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -27,6 +28,13 @@ const maxChunk = 64 << 10
 // TruncatedNote and continues from its start. Errors opening path are
 // returned at once.
 func follow(ctx context.Context, w *watcher, path string, emit func([]byte) error) error {
+	return followFrom(ctx, w, path, emit, false)
+}
+
+// followFrom is follow; with lineStart a tail that begins inside a line
+// begins after that line's end instead (the combined log sends only whole
+// lines).
+func followFrom(ctx context.Context, w *watcher, path string, emit func([]byte) error, lineStart bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -37,6 +45,9 @@ func follow(ctx context.Context, w *watcher, path string, emit func([]byte) erro
 		return err
 	}
 	pos := max(size-tailHead, 0)
+	if lineStart {
+		pos = lineStartAt(f, pos, size)
+	}
 
 	in, err := w.watch(path)
 	if err != nil {
@@ -124,4 +135,20 @@ func inodeOf(path string) (uint64, bool) {
 		return 0, false
 	}
 	return st.Ino, true
+}
+
+// lineStartAt moves pos, the start of a tail of f's first size bytes, to
+// the first line start at or after it (size when the tail holds none).
+func lineStartAt(f *os.File, pos, size int64) int64 {
+	if pos == 0 {
+		return 0
+	}
+	// From the byte before the tail: a '\n' there means the tail starts a
+	// line.
+	head := make([]byte, size-pos+1)
+	n, _ := f.ReadAt(head, pos-1)
+	if i := bytes.IndexByte(head[:n], '\n'); i >= 0 {
+		return pos + int64(i)
+	}
+	return size
 }

@@ -24,6 +24,10 @@ import (
 // reading it ourselves notices a client that goes away (supervisorctl
 // sends a stray CRLF after its headers, then nothing).
 func (s *Server) serveLogtail(w *httpwire.ResponseWriter, r *httpwire.Request, main bool) {
+	if channel, all := isLogtailAll(r); all && !main {
+		s.serveLogtailAll(w, r, channel)
+		return
+	}
 	if r.Method != "GET" {
 		w.Error(400, "400 Bad Request")
 		return

@@ -18,6 +18,12 @@ func droverMethods() map[string]*method {
 			help: "Reload every running process, batch (default 1) at a time, stopping after the first failure"},
 		"drover.update": {params: p(kArray), names: n("names"), ret: "struct", call: droverUpdate,
 			help: "Reread the config and apply it to the groups named (all when none): added groups start, removed ones stop, changed ones are handed off to the new config without downtime where they can be, else stopped and started"},
+		"drover.rotateLogs": {params: p(kString), names: n("name"), required: 1, ret: kArray, call: rotateLogs,
+			help: "Rotate the stdout and stderr logs of the process or group (group:*) name now, as *_logfile_maxbytes would (file.1, file.2 …)"},
+		"drover.rotateAllLogs": {ret: kArray, call: rotateAllLogs,
+			help: "Rotate the stdout and stderr logs of every process now"},
+		"drover.scale": {params: p(kString, kInt), names: n("name", "count"), required: 2, ret: kArray, call: droverScale,
+			help: "Run count processes of the numprocs program name now: new ones start (through their readiness gate), extra ones stop one at a time, highest process_num first; the next update restores the config file's numprocs"},
 		"drover.getProcessInfo": {params: p(kString), names: n("name"), required: 1, ret: "struct", readOnly: true,
 			call: droverProcessInfo,
 			help: "Return getProcessInfo's struct plus generation, reexecs, prev_pid, handoff_pid, reloading and strategy (the configured reload strategy)"},
@@ -102,8 +108,33 @@ func droverUpdate(ctx context.Context, d *dispatcher, a args) (any, error) {
 	return xmlrpc.Struct{
 		{Name: "added", Value: anyList(u.Added)}, {Name: "changed", Value: anyList(u.Changed)},
 		{Name: "removed", Value: anyList(u.Removed)}, {Name: "handed_off", Value: anyList(u.HandedOff)},
+		{Name: "scaled", Value: anyList(u.Scaled)},
 		{Name: "failed", Value: failed},
 	}, nil
+}
+
+func rotateLogs(ctx context.Context, d *dispatcher, a args) (any, error) {
+	name, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	return results(d.b.RotateLogs(ctx, name))
+}
+
+func rotateAllLogs(ctx context.Context, d *dispatcher, _ args) (any, error) {
+	return results(d.b.RotateAllLogs(ctx))
+}
+
+func droverScale(ctx context.Context, d *dispatcher, a args) (any, error) {
+	name, err := a.str(0)
+	if err != nil {
+		return nil, err
+	}
+	count, err := a.int(1)
+	if err != nil {
+		return nil, err
+	}
+	return results(d.b.Scale(ctx, name, int(min(max(count, -1), 1<<30))))
 }
 
 func droverProcessInfo(ctx context.Context, d *dispatcher, a args) (any, error) {

@@ -86,7 +86,7 @@ func TestDroverProcessStatus(t *testing.T) {
 
 func TestDroverUpdate(t *testing.T) {
 	s, _ := newTestServer(t)
-	want := map[string]any{"added": []any{}, "changed": []any{"web"}, "removed": []any{}, "handed_off": []any{"web"},
+	want := map[string]any{"added": []any{}, "changed": []any{"web"}, "removed": []any{}, "handed_off": []any{"web"}, "scaled": []any{},
 		"failed": []any{map[string]any{"name": "api", "group": "api", "status": 30, "description": "not ready"}}}
 	wantValue(t, s, want, "drover.update")
 	wantValue(t, s, want, "drover.update", []any{"web", "api"})
@@ -109,4 +109,19 @@ func TestDescriptionWaiting(t *testing.T) {
 	if _, has := plain["waiting"]; has || plain["description"] != "Not started, waiting for db:ready (db is FATAL)" {
 		t.Fatalf("%v", plain)
 	}
+}
+
+func TestDroverRotateLogs(t *testing.T) {
+	s, _ := newTestServer(t)
+	ok := []any{map[string]any{"name": "cat", "group": "cat", "status": 80, "description": "OK"}}
+	wantValue(t, s, ok, "drover.rotateLogs", "cat")
+	wantValue(t, s, ok, "drover.rotateAllLogs")
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", "drover.rotateLogs", "nope")
+}
+
+func TestDroverScale(t *testing.T) {
+	s, _ := newTestServer(t)
+	wantValue(t, s, []any{map[string]any{"name": "web_2", "group": "web", "status": 80, "description": "OK"}}, "drover.scale", "web", 3)
+	wantFault(t, s, supervisor.CodeBadName, "BAD_NAME: nope", "drover.scale", "nope", 3)
+	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: x", "drover.scale", "web", "x")
 }

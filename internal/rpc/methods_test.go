@@ -85,7 +85,7 @@ func TestListMethods(t *testing.T) {
 	}
 	// drover's own methods, listed as a supervisord plugin's would be.
 	want = append(strings.Fields(`drover.getAllProcessInfo drover.getAllProcessStatus drover.getAllProcessUsage drover.getProcessInfo drover.reloadAllProcesses
-	drover.reloadProcess drover.reloadProcessGroup drover.update`), want...)
+	drover.reloadProcess drover.reloadProcessGroup drover.rotateAllLogs drover.rotateLogs drover.scale drover.update`), want...)
 	got := norm(t, must(s.Call(context.Background(), "system.listMethods")))
 	var names []string
 	for _, v := range got.([]any) {
@@ -128,7 +128,8 @@ var signatures = map[string]string{
 	// drover's own
 	"drover.reloadProcess": "boolean string", "drover.reloadProcessGroup": "array string int", "drover.update": "struct array",
 	"drover.reloadAllProcesses": "array int", "drover.getProcessInfo": "struct string", "drover.getAllProcessInfo": "array",
-	"drover.getAllProcessStatus": "array",
+	"drover.getAllProcessStatus": "array", "drover.scale": "array string int",
+	"drover.rotateLogs": "array string", "drover.rotateAllLogs": "array",
 }
 
 // TestSignaturesAndArity checks every method's signature, help, and that

@@ -73,6 +73,10 @@ type group struct {
 	cfg    *config.Group
 	procs  []*proc // by (priority, name)
 	byName map[string]*proc
+	// scaled is set by drover scale until an update scales g back
+	// (scale.go); scaling is the scale running now, if any.
+	scaled  bool
+	scaling *scaleOp
 }
 
 func (g *group) unstopped() bool {
@@ -210,15 +214,9 @@ func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
 		if pc == nil || g.byName[pc.Name] != nil {
 			continue // the config package never produces these; do not crash on them
 		}
-		p := &proc{cfg: pc, group: g}
-		p.t = timer{idx: -1, fire: func(c *core) { c.handle(p, event{kind: evTimer}) }}
-		var err error
-		if p.logs, err = c.s.host.Logs(pc); err != nil {
-			c.log.Error(fmt.Sprintf("could not create AUTO log for '%s': %v", pc.Name, err))
-		}
+		p := c.newProc(g, pc)
 		g.procs = append(g.procs, p)
 		g.byName[pc.Name] = p
-		c.program(p)
 	}
 	sortProcs(g.procs)
 	c.groups[g.name] = g

@@ -15,7 +15,10 @@ import (
 type UpdateResult struct {
 	Added, Changed, Removed []string
 	HandedOff               []string
-	Failed                  []Result
+	// Scaled are the changed groups that `drover scale` had changed and
+	// this update brought back to the file's numprocs (scale.go).
+	Scaled []string
+	Failed []Result
 }
 
 // diff is supervisord's diff_to_active, restricted to names when given.
@@ -124,6 +127,7 @@ func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []str
 			return
 		}
 		c.settlePending(d, names)
+		scales := c.scaledBack(&d)
 		rolls = c.takeRolls(&d)
 		stopping := append(append([]*group(nil), d.removed...), d.changedOld...)
 		failed := make(map[*group]error)
@@ -143,7 +147,18 @@ func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []str
 					return false
 				}
 			}
-			reply <- c.applyUpdate(d, failed)
+			for _, op := range scales {
+				if c.state == StateRunning && !c.step(op) {
+					return false
+				}
+			}
+			r := c.applyUpdate(d, failed)
+			for _, op := range scales {
+				op.g.scaling = nil
+				r.v.Changed = append(r.v.Changed, op.g.name)
+				r.v.Scaled = append(r.v.Scaled, op.g.name)
+			}
+			reply <- r
 			return true
 		})
 	})

@@ -74,12 +74,12 @@ type harness struct {
 
 // measurement names, in run order; groups expand to members.
 var (
-	allMeasurements = []string{"baseline", "respawn", "flood", "startup", "rss", "idle", "status", "rules", "scale", "lines", "rotate", "bulk", "reload", "soak"}
+	allMeasurements = []string{"baseline", "respawn", "flood", "startup", "rss", "idle", "status", "rules", "scale", "lines", "rotate", "bulk", "lines_ts", "lines_json", "reload", "soak"}
 	groups          = map[string][]string{
 		"all":        {"baseline", "respawn", "flood", "startup", "rss", "idle", "status", "rules", "lines", "rotate", "bulk", "reload"},
 		"respawn":    {"baseline", "respawn", "flood"},
 		"fleet":      {"startup", "rss", "idle", "status"},
-		"throughput": {"lines", "rotate", "bulk"},
+		"throughput": {"lines", "rotate", "bulk", "lines_ts", "lines_json"},
 	}
 )
 

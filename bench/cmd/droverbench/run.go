@@ -71,7 +71,7 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 		if !want[v.ID] {
 			continue
 		}
-		if v.Backups == 0 {
+		if v.Backups == 0 && len(v.Options) == 0 {
 			h.progress("ceiling: the producer alone to /dev/null, %s", v.Name)
 			ceil := h.producerCeiling(ctx, v)
 			for _, t := range h.targets {

@@ -24,6 +24,10 @@ type tpVariant struct {
 	WriteSize int
 	MaxBytes  string // stdout_logfile_maxbytes
 	Backups   int
+	// Options are drover's own extra [program:x] lines (supervisord's
+	// cell is n/a); LinePrefix is the bytes they add to each line.
+	Options    []string
+	LinePrefix int
 }
 
 // throughputVariants: 100-byte lines without rotation, the same with
@@ -32,10 +36,17 @@ func throughputVariants(total int64) []tpVariant {
 	noRotate := strconv.FormatInt(2*total+1, 10) // larger than what is written
 	mib := total >> 20
 	return []tpVariant{
-		{"lines", fmt.Sprintf("%d MiB as 100-byte lines, 1 write each", mib), total, 100, noRotate, 0},
-		{"rotate", fmt.Sprintf("%d MiB as 100-byte lines, rotating at 50MB ×3", mib), total, 100, "50MB", 3},
+		{"lines", fmt.Sprintf("%d MiB as 100-byte lines, 1 write each", mib), total, 100, noRotate, 0, nil, 0},
+		{"rotate", fmt.Sprintf("%d MiB as 100-byte lines, rotating at 50MB ×3", mib), total, 100, "50MB", 3, nil, 0},
 		// 4× the bytes: bulk is fast, and CPU time comes in 10 ms ticks.
-		{"bulk", fmt.Sprintf("%d MiB in 64 KiB writes", 4*mib), 4 * total, 64 << 10, strconv.FormatInt(8*total+1, 10), 0},
+		{"bulk", fmt.Sprintf("%d MiB in 64 KiB writes", 4*mib), 4 * total, 64 << 10, strconv.FormatInt(8*total+1, 10), 0, nil, 0},
+		// lines with a time prefix on each ("1796537641.123 ": 15 bytes).
+		{"lines_ts", fmt.Sprintf("%d MiB as 100-byte lines, 1 write each, stdout_timestamps (unix)", mib), total, 100, noRotate, 0,
+			[]string{"stdout_timestamps=true", "log_timestamp_format=unix"}, 15},
+		// lines as JSON: {"time":1796537641.123,"process":"prod",
+		// "stream":"stdout","message":"…"} is 71 bytes more than each line.
+		{"lines_json", fmt.Sprintf("%d MiB as 100-byte lines, 1 write each, stdout_logformat=json (unix)", mib), total, 100, noRotate, 0,
+			[]string{"stdout_logformat=json", "log_timestamp_format=unix"}, 71},
 	}
 }
 
@@ -122,6 +133,9 @@ func (s *sizeTracker) close() {
 // and the daemon's CPU (utime+stime) over that span as % of one core.
 func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, cpu *cell) {
 	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
+	if len(v.Options) > 0 && t.Name == "supervisord" {
+		return fail("drover's own option")
+	}
 	settleDisk()
 	dir, n, err := h.newRun(t.Name + "-" + v.ID)
 	if err != nil {
@@ -132,15 +146,15 @@ func (h *harness) throughput(ctx context.Context, t *target, v tpVariant) (mbs, 
 	conf, err := benchConfig(dir, []program{{
 		Name:    "prod",
 		Command: fmt.Sprintf("%s produce %s %d %d", h.self, n.Path, v.Total, v.WriteSize),
-		Options: []string{"autorestart=false", "startsecs=0", "startretries=0",
+		Options: append([]string{"autorestart=false", "startsecs=0", "startretries=0",
 			"stdout_logfile=" + logPath,
 			"stdout_logfile_maxbytes=" + v.MaxBytes,
-			"stdout_logfile_backups=" + strconv.Itoa(v.Backups)},
+			"stdout_logfile_backups=" + strconv.Itoa(v.Backups)}, v.Options...),
 	}})
 	if err != nil {
 		return fail(shortErr(err))
 	}
-	tr := newSizeTracker(logPath, v.Backups, v.Total)
+	tr := newSizeTracker(logPath, v.Backups, v.Total+v.Total/int64(v.WriteSize)*int64(v.LinePrefix))
 	defer tr.close()
 	w, err := watchDir(dir, inotifyFileMask, func(name string) {
 		if strings.HasPrefix(name, "prod.log") || name == overflowName {
