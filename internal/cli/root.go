@@ -156,7 +156,7 @@ func hoistForCompletion(args []string) []string {
 	if len(h) != len(args) || len(args) < 2 {
 		return h
 	}
-	if rest := hoistCtlOptions(args[:len(args)-1]); len(rest) > 0 && rest[0] == "ctl" {
+	if rest := hoistCtlOptions(args[:len(args)-1]); len(rest) > 0 && rest[0] == "ctl" && args[0] != "ctl" {
 		return args[len(args)-1:] // only options before the word
 	}
 	return h

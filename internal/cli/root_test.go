@@ -161,6 +161,11 @@ func TestCompletion(t *testing.T) {
 		{[]string{"status", "-c", ""}, lines(":0")},                                                          // files
 		{[]string{"-c", d.conf, "sta"}, "^start\tStart processes\nstatus\tShow process states[^\n]*\n:4\n$"}, // verbs after options
 		{[]string{"status", "-s", "unix:///nonexistent.sock", ""}, lines(":4")},
+		// drover ctl completes supervisorctl's actions, then what each takes.
+		{[]string{"ctl", "-c", d.conf, "sta"}, "^start\tStart processes\nstatus\tShow process states[^\n]*\n:4\n$"},
+		{[]string{"ctl", "-c", d.conf, "che"}, lines(":4")},
+		{[]string{"ctl", "-c", d.conf, "stop", "gr"}, lines("grp:*", "grp:a", "grp:b", ":4")},
+		{[]string{"ctl", "-c", ""}, lines(":0")},
 		{[]string{"help", "sta"}, "^start\tStart processes\nstatus\tShow process states[^\n]*\n:4\n$"},
 	} {
 		if got := complete(c.args...); !regexp.MustCompile(c.re).MatchString(got) {
