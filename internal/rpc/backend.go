@@ -135,6 +135,9 @@ type ProcessInfo struct {
 	// Waiting says which depends_on holds the process's start ("" when
 	// none): also in the description while STOPPED.
 	Waiting string
+	// Health describes the health checks failed in a row ("" when none):
+	// also in the description while RUNNING.
+	Health string
 	// Strategy is the configured reload strategy.
 	Strategy string
 }

@@ -94,6 +94,7 @@ func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 		str("reloading", pi.Reloading)
 		str("config_pending", pi.Pending)
 		str("waiting", pi.Waiting)
+		str("health", pi.Health)
 		str("strategy", pi.Strategy)
 	}
 	return append(dst, "</struct></value>"...), nil
@@ -143,6 +144,11 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 			// config serving.
 			dst = append(dst, ", config pending: "...)
 			dst = text(dst, pi.Pending)
+		}
+		if pi.Health != "" {
+			// drover's: health= failing, before health_threshold acts.
+			dst = append(dst, ", "...)
+			dst = text(dst, pi.Health)
 		}
 		return dst
 	case supervisor.Fatal, supervisor.Backoff:

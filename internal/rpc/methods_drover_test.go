@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -92,6 +93,25 @@ func TestDroverUpdate(t *testing.T) {
 	wantValue(t, s, want, "drover.update", []any{"web", "api"})
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: web", "drover.update", "web")
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.update", []any{1})
+}
+
+// A RUNNING process whose health checks fail says so after its uptime, in
+// supervisorctl's description too, and in drover.getProcessInfo's health.
+func TestDescriptionHealth(t *testing.T) {
+	s, f := newTestServer(t)
+	const h = "health check failed 2/3: GET http://127.0.0.1:8080/healthz: 503 Service Unavailable"
+	f.mu.Lock()
+	f.procs["g:b"].Health = h
+	f.mu.Unlock()
+	in := norm(t, must(s.Call(context.Background(), "drover.getProcessInfo", "g:b"))).(map[string]any)
+	d, _ := in["description"].(string)
+	if !strings.HasPrefix(d, "pid 102, uptime ") || !strings.HasSuffix(d, ", "+h) || in["health"] != h {
+		t.Fatalf("%v", in)
+	}
+	plain := norm(t, must(s.Call(context.Background(), "supervisor.getProcessInfo", "g:b"))).(map[string]any)
+	if _, has := plain["health"]; has || plain["description"] != d {
+		t.Fatalf("%v", plain)
+	}
 }
 
 // A process held by depends_on says so in its description (STOPPED, never

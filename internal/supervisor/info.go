@@ -48,6 +48,9 @@ type Info struct {
 	Pending string
 	// Waiting says which depends_on holds the process's start ("" when none).
 	Waiting string
+	// Health describes the health checks failed in a row while RUNNING
+	// ("" when none, or without health=).
+	Health string
 	// Strategy is the configured reload strategy (restart when none), so
 	// a client can say whether a reload was a restart.
 	Strategy config.ReloadStrategy
@@ -84,6 +87,10 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 	}
 	in.Pending = p.pending
 	in.Waiting = p.waiting
+	in.Health = ""
+	if p.state == Running {
+		in.Health = p.health.failing(p.cfg.Drover.Health.Threshold)
+	}
 	if p.reload != nil && p.reload.successor != 0 {
 		in.HandoffPid = p.reload.successor
 	}
