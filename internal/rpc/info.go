@@ -153,11 +153,18 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 		return dst
 	case supervisor.Fatal, supervisor.Backoff:
 		if pi.SpawnErr != "" {
-			return text(dst, pi.SpawnErr)
+			dst = text(dst, pi.SpawnErr)
+		} else {
+			dst = append(dst, "unknown error (try \"tail "...)
+			dst = text(dst, pi.Name)
+			dst = append(dst, "\")"...)
 		}
-		dst = append(dst, "unknown error (try \"tail "...)
-		dst = text(dst, pi.Name)
-		return append(dst, "\")"...)
+		if pi.RetryIn > 0 {
+			// drover's: fatal_retry, or a long backoff delay.
+			dst = append(dst, ", retrying in "...)
+			dst = append(dst, retryText(pi.RetryIn)...)
+		}
+		return dst
 	case supervisor.Stopped, supervisor.Exited:
 		if pi.Start.IsZero() {
 			dst = append(dst, "Not started"...)
@@ -173,6 +180,15 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 		return time.Unix(epoch(pi.Stop), 0).Local().AppendFormat(dst, "Jan 02 03:04 PM")
 	}
 	return dst
+}
+
+// retryText is d to a tenth of a second under a minute, to the second above.
+func retryText(d time.Duration) string {
+	if d < time.Minute {
+		const tenth = 100 * time.Millisecond
+		return ((d + tenth - 1) / tenth * tenth).String() // never "0s"
+	}
+	return d.Round(time.Second).String()
 }
 
 // appendUptime formats seconds like Python's str(timedelta).

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDroverReload(t *testing.T) {
@@ -111,6 +112,27 @@ func TestDescriptionHealth(t *testing.T) {
 	plain := norm(t, must(s.Call(context.Background(), "supervisor.getProcessInfo", "g:b"))).(map[string]any)
 	if _, has := plain["health"]; has || plain["description"] != d {
 		t.Fatalf("%v", plain)
+	}
+}
+
+// A FATAL process with fatal_retry (or a BACKOFF one under drover's
+// backoff keys) says when it is tried again.
+func TestDescriptionRetryIn(t *testing.T) {
+	s, f := newTestServer(t)
+	f.mu.Lock()
+	f.procs["g:a"].State, f.procs["g:a"].SpawnErr = supervisor.Fatal, "Exited too quickly (process log may have details)"
+	f.procs["g:a"].RetryIn = 4*time.Minute + 59*time.Second + 600*time.Millisecond
+	f.procs["cat:cat"].State, f.procs["cat:cat"].SpawnErr = supervisor.Backoff, "Exited too quickly (process log may have details)"
+	f.procs["cat:cat"].RetryIn = 11390 * time.Millisecond
+	f.mu.Unlock()
+	for name, want := range map[string]string{
+		"g:a": "Exited too quickly (process log may have details), retrying in 5m0s",
+		"cat": "Exited too quickly (process log may have details), retrying in 11.4s",
+	} {
+		in := norm(t, must(s.Call(context.Background(), "supervisor.getProcessInfo", name))).(map[string]any)
+		if in["description"] != want {
+			t.Errorf("%s: description %q, want %q", name, in["description"], want)
+		}
 	}
 }
 
