@@ -115,6 +115,9 @@ func TestBackoffOptions(t *testing.T) {
 	if _, warns, _ := loadProgram(t, "fatal_retry = 60\nexit_daemon_on = fatal\n"); len(warns) != 1 || !strings.Contains(warns[0].String(), "fatal_retry: has no effect with exit_daemon_on = fatal") {
 		t.Errorf("warnings %v", warns)
 	}
+	if _, warns, _ := loadProgram(t, "startretries = 5\nretry_forever = true\n"); len(warns) != 1 || !strings.Contains(warns[0].String(), "supervisord.conf:4: [program:web] startretries: ignored with retry_forever = true") {
+		t.Errorf("warnings %v", warns)
+	}
 	if _, warns, _ := loadProgram(t, "backoff_factor = 3\n"); len(warns) != 1 || !strings.Contains(warns[0].String(), "ignored without backoff = exponential") {
 		t.Errorf("warnings %v", warns)
 	}
