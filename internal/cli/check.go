@@ -17,7 +17,7 @@ func newCheckCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "check [-c FILE] [--json]",
-		Short: "check a supervisord.conf: print warnings, exit 2 with every error",
+		Short: "Check a supervisord.conf: print warnings, exit 2 with every error",
 		Long: `check reads a configuration file (with its [include]s) exactly as
 supervisord 4.2 does and reports what is wrong with file:line. Warnings
 (unknown options, includes matching nothing, ...) do not fail the check.

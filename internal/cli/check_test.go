@@ -102,3 +102,31 @@ func TestCheckEmptyCommand(t *testing.T) {
 		t.Errorf("ArgvErr = %q", got)
 	}
 }
+
+// A command= that cannot be split is refused by check like an empty one
+// (supervisord loads it and fails every start); when an inline comment
+// cut its line (quotes do not protect " ;"), check says so. run loads it.
+func TestCheckUnsplittableCommand(t *testing.T) {
+	p := writeFile(t, "[supervisord]\n[program:a]\ncommand=/bin/sh -c 'echo hi ; exec sleep 9'\n[program:b]\ncommand=/bin/echo 'unclosed\n")
+	_, errOut, err := runCheck(t, "-c", p)
+	var code ExitCode
+	if !errors.As(err, &code) || code != 2 {
+		t.Fatalf("err = %v, want ExitCode(2)", err)
+	}
+	for _, want := range []string{
+		p + `:3: [program:a] command: "/bin/sh -c 'echo hi" cannot be split (No closing quotation): every start fails (bad command); an inline comment cut the line`,
+		p + `:5: [program:b] command: "/bin/echo 'unclosed" cannot be split (No closing quotation): every start fails (bad command)` + "\n",
+		"invalid (2 error(s))",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	cfg, err := config.Load(p, config.Options{})
+	if err != nil {
+		t.Fatalf("Load refuses what supervisord loads: %v", err)
+	}
+	if got := cfg.Groups[0].Processes[0].ArgvErr; got != "No closing quotation" {
+		t.Errorf("ArgvErr = %q", got)
+	}
+}

@@ -79,6 +79,39 @@ func completeVerb(v *ctlVerb, args []string, toComplete string) ([]string, cobra
 	return prefixed(cands, toComplete), cobra.ShellCompDirectiveNoFileComp
 }
 
+// completeCtl completes `drover ctl [options] [action [args]]`: after
+// supervisorctl's options an action, then what that action takes.
+func completeCtl(args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	_, rest, err := parseGetopt(args)
+	if err != nil || len(rest) == 0 {
+		if n := len(args); n > 0 {
+			switch prev := args[n-1]; {
+			case slices.Contains(fileOptions, prev), prev == "-r", prev == "--history_file":
+				return nil, cobra.ShellCompDirectiveDefault
+			case slices.Contains(valueOptions, prev):
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+		}
+		if err != nil || strings.HasPrefix(toComplete, "-") {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var out []string
+		for _, v := range ctlVerbs() {
+			if strings.HasPrefix(v.name, toComplete) {
+				out = append(out, v.name+"\t"+v.short)
+			}
+		}
+		sort.Strings(out)
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+	v := findVerb(rest[0])
+	if v == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	k := len(args) - len(rest) // the action's index: its options stay with it
+	return completeVerb(v, append(slices.Clone(args[:k]), rest[1:]...), toComplete)
+}
+
 func prefixed(cands []string, p string) []string {
 	var out []string
 	for _, c := range cands {

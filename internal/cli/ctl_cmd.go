@@ -279,6 +279,9 @@ func newCtlCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSupervisorctl(cmd.Context(), cobraIO(cmd), "drover ctl", args)
 		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return completeCtl(args, toComplete)
+		},
 	}
 	// `drover help ctl` prints what `drover ctl -h` prints.
 	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) { fmt.Fprint(c.OutOrStdout(), c.Long) })

@@ -105,6 +105,7 @@ Linked as supervisord or supervisorctl, the binary takes their command lines.`,
 		},
 		ValidArgsFunction: cobra.NoFileCompletions,
 	}
+	root.SetHelpCommand(newHelpCmd(root))
 	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
 	for _, c := range commands {
@@ -118,6 +119,35 @@ Linked as supervisord or supervisorctl, the binary takes their command lines.`,
 	return root
 }
 
+// newHelpCmd is cobra's help command, except that a topic that is no
+// command is a usage error (exit 2), as `drover bogus` is: cobra's own
+// printed the root help and exited 0 (the root takes any argument).
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil || cmd == nil || (cmd == root && len(args) > 0) || len(rest) > 0 && cmd.HasSubCommands() {
+				return usageErr(root, fmt.Errorf("unknown help topic %q", strings.Join(args, " ")))
+			}
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []string
+			for _, sub := range root.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, sub.Name()+"\t"+sub.Short)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
 // hoistForCompletion is hoistCtlOptions for __complete's words, whose last
 // is the word being completed: after client options alone (`drover -c
 // FILE <TAB>`) that word is a verb to complete.
@@ -126,7 +156,7 @@ func hoistForCompletion(args []string) []string {
 	if len(h) != len(args) || len(args) < 2 {
 		return h
 	}
-	if rest := hoistCtlOptions(args[:len(args)-1]); len(rest) > 0 && rest[0] == "ctl" {
+	if rest := hoistCtlOptions(args[:len(args)-1]); len(rest) > 0 && rest[0] == "ctl" && args[0] != "ctl" {
 		return args[len(args)-1:] // only options before the word
 	}
 	return h

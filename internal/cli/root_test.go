@@ -57,6 +57,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"run", "--bogus"}, "Error: unknown flag: --bogus\nFor help, use drover run -h\n"},
 		{[]string{"version", "x"}, "Error: unexpected argument \"x\"\nFor help, use drover version -h\n"},
 		{[]string{"check", "-c"}, "Error: flag needs an argument: 'c' in -c\nFor help, use drover check -h\n"},
+		{[]string{"help", "bogus"}, "Error: unknown help topic \"bogus\"\nFor help, use drover -h\n"},
 	} {
 		r := binRun(t, "", bin, c.args...)
 		if r.code != 2 || r.err != c.err || r.out != "" {
@@ -121,6 +122,8 @@ func TestVerbHelpIsOneText(t *testing.T) {
 			t.Errorf("%s help mentions --json: %v, verb takes it: %v", v.name, has, v.json)
 		}
 	}
+	expect(t, binRun(t, "", bin, "help", "run"), 0, `drover run \[-c FILE\]`)
+	expect(t, binRun(t, "", bin, "help"), 0, `Available Commands:`)
 	// The root help says where the client options go.
 	expect(t, binRun(t, "", bin, "--help"), 0, `-c FILE, -s URL, -u USER,\n-p PASS`)
 }
@@ -158,6 +161,12 @@ func TestCompletion(t *testing.T) {
 		{[]string{"status", "-c", ""}, lines(":0")},                                                          // files
 		{[]string{"-c", d.conf, "sta"}, "^start\tStart processes\nstatus\tShow process states[^\n]*\n:4\n$"}, // verbs after options
 		{[]string{"status", "-s", "unix:///nonexistent.sock", ""}, lines(":4")},
+		// drover ctl completes supervisorctl's actions, then what each takes.
+		{[]string{"ctl", "-c", d.conf, "sta"}, "^start\tStart processes\nstatus\tShow process states[^\n]*\n:4\n$"},
+		{[]string{"ctl", "-c", d.conf, "che"}, lines(":4")},
+		{[]string{"ctl", "-c", d.conf, "stop", "gr"}, lines("grp:*", "grp:a", "grp:b", ":4")},
+		{[]string{"ctl", "-c", ""}, lines(":0")},
+		{[]string{"help", "sta"}, "^start\tStart processes\nstatus\tShow process states[^\n]*\n:4\n$"},
 	} {
 		if got := complete(c.args...); !regexp.MustCompile(c.re).MatchString(got) {
 			t.Errorf("__complete %q:\n%s\nwant %q", c.args, got, c.re)

@@ -101,6 +101,9 @@ func buildBackoff(g *getter) Backoff {
 	}
 	if g.has("retry_forever") {
 		b.Forever = g.bool("retry_forever")
+		if b.Forever && g.has("startretries") {
+			g.warn("startretries", "ignored with retry_forever = true (BACKOFF never turns FATAL)")
+		}
 	}
 	b.FatalRetry, _ = conv(g, "fatal_retry", duration)
 	if b.Forever && b.FatalRetry > 0 {

@@ -166,7 +166,14 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			p.Command = c
 			switch argv, err := shlexSplit(c); {
 			case err != nil:
+				// 4.2 loads this too and fails every start; check rejects it.
 				p.ArgvErr = err.Error()
+				msg := fmt.Sprintf("%q cannot be split (%v): every start fails (bad command)", c, err)
+				if v, ok := l.p.get(sec, "command"); ok && v.cut {
+					msg += "; an inline comment cut the line (' ;' or ' #' starts one, even inside quotes)"
+				}
+				l.e.warnings = append(l.e.warnings, Warning{Pos: pg.pos("command"), Section: sec.name, Option: "command",
+					Msg: msg, Rejected: true})
 			case len(argv) == 0:
 				// 4.2 loads this and fails every start with "bad command";
 				// drover does the same, and check rejects it (Rejected).

@@ -125,7 +125,9 @@ func (l *loader) checkDepends() {
 		for _, d := range nd.deps {
 			ts := DependencyTargets(l.cfg.Groups, d.Name)
 			if len(ts) == 0 {
-				l.e.add(nd.pos, nd.sec, "depends_on", "%q names no program or group (defined: %s)", d.Name, l.programNames())
+				if !l.sectionNamed(d.Name) { // a section with errors of its own was not built: those say why
+					l.e.add(nd.pos, nd.sec, "depends_on", "%q names no program or group (defined: %s)", d.Name, l.programNames())
+				}
 				continue
 			}
 			for _, t := range ts {
@@ -176,6 +178,17 @@ func (l *loader) checkDepends() {
 			return // one cycle is enough to refuse the file
 		}
 	}
+}
+
+// sectionNamed says whether the file has a program or group section of
+// that name, built or not.
+func (l *loader) sectionNamed(name string) bool {
+	for _, k := range []string{"program:", "fcgi-program:", "group:"} {
+		if _, ok := l.p.byName[k+name]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // dependsEqual compares two depends_on lists.

@@ -54,6 +54,19 @@ func TestDependsOnErrors(t *testing.T) {
 	}
 }
 
+// A dependency whose own section has errors is not built; the error names
+// that section's mistake, not a "names no program" that lists it as defined.
+func TestDependsOnBrokenDependency(t *testing.T) {
+	dir, p := writeConf(t, "[supervisord]\n[program:a]\ncommand=a\ndepends_on = b\n[program:b]\ncommand=b\nbackoff = fibonacci\n")
+	_, err := Load(p, testOptions(dir))
+	if err == nil || !strings.Contains(err.Error(), `supervisord.conf:7: [program:b] backoff: "fibonacci"`) {
+		t.Fatalf("error %v, want b's backoff error", err)
+	}
+	if strings.Contains(err.Error(), "names no program") {
+		t.Errorf("error %v also says b is not defined", err)
+	}
+}
+
 func TestBackoffOptions(t *testing.T) {
 	p, warns, err := loadProgram(t, "backoff = exponential\nbackoff_factor = 1.5\nbackoff_max = 15\nbackoff_reset = 30\nretry_forever = true\n")
 	if err != nil || len(warns) != 0 {
@@ -100,6 +113,9 @@ func TestBackoffOptions(t *testing.T) {
 		}
 	}
 	if _, warns, _ := loadProgram(t, "fatal_retry = 60\nexit_daemon_on = fatal\n"); len(warns) != 1 || !strings.Contains(warns[0].String(), "fatal_retry: has no effect with exit_daemon_on = fatal") {
+		t.Errorf("warnings %v", warns)
+	}
+	if _, warns, _ := loadProgram(t, "startretries = 5\nretry_forever = true\n"); len(warns) != 1 || !strings.Contains(warns[0].String(), "supervisord.conf:4: [program:web] startretries: ignored with retry_forever = true") {
 		t.Errorf("warnings %v", warns)
 	}
 	if _, warns, _ := loadProgram(t, "backoff_factor = 3\n"); len(warns) != 1 || !strings.Contains(warns[0].String(), "ignored without backoff = exponential") {

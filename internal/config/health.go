@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Health is drover's health check of a RUNNING program: Probe every
 // Interval, each try bounded by Timeout; Threshold failures in a row
@@ -39,14 +42,14 @@ func buildHealth(g *getter, d Drover) Health {
 		r, err := ParseReady(v)
 		switch {
 		case err != nil:
-			g.fail("health", verr("%v", err))
+			g.fail("health", verr("%s", healthMsg(err)))
 		case r.Kind != ReadyHTTP && r.Kind != ReadyTCP:
 			g.failf("health", "%q: a health check is http://… or tcp://… (%s only tells when a start is over)", v, r.Kind)
 		case r.ViaProbe && !d.Ready.ViaProbe:
 			g.failf("health", "%q needs ready = http://{probe}/… (the probe socket exists only then)", v)
 		default:
 			if warns, err := r.Validate(d.Sockets); err != nil {
-				g.fail("health", verr("%v", err))
+				g.fail("health", verr("%s", healthMsg(err)))
 			} else {
 				for _, w := range warns {
 					g.warn("health", "health"+w[len("ready"):])
@@ -86,4 +89,13 @@ func buildHealth(g *getter, d Drover) Health {
 		return Health{}
 	}
 	return h
+}
+
+// healthMsg rewords a ready= error for health=: not "invalid ready=", and
+// only the forms a health check takes (never notify, log: or uptime:).
+func healthMsg(err error) string {
+	msg := strings.TrimPrefix(err.Error(), ErrBadReady.Error()+" ")
+	msg = strings.Replace(msg, "use http://HOST:PORT/path, http://{probe}/path, tcp://HOST:PORT, notify, log:REGEX or uptime:5s",
+		"use http://HOST:PORT/path, http://{probe}/path or tcp://HOST:PORT", 1)
+	return strings.Replace(msg, "; use http://{probe}/path or notify", "; use http://{probe}/path (with ready = http://{probe}/…)", 1)
 }

@@ -23,11 +23,12 @@ func TestHealthOptions(t *testing.T) {
 		{"health = uptime:5s\n", `supervisord.conf:4: [program:web] health: "uptime:5s": a health check is http://… or tcp://…`},
 		{"health = notify\n", "a health check is http://… or tcp://…"},
 		{"health = http://{probe}/\n", `"http://{probe}/" needs ready = http://{probe}/… (the probe socket exists only then)`},
-		{"health = ftp://x\n", "health: "},
+		{"health = ftp://x\n", `health: "ftp://x": use http://HOST:PORT/path, http://{probe}/path or tcp://HOST:PORT`},
+		{"health = http://127.0.0.1/\n", `health: "http://127.0.0.1/": need http://HOST:PORT/path`},
 		{"health = tcp://127.0.0.1:80\nhealth_threshold = 0\n", "health_threshold: 0: use 1 or more"},
 		{"health = tcp://127.0.0.1:80\nhealth_interval = 10ms\n", "health_interval: 10ms is too short"},
 		{"health = tcp://127.0.0.1:80\nhealth_timeout = soon\n", "health_timeout: "},
-		{"sockets = tcp://127.0.0.1:8080\nhealth = tcp://127.0.0.1:8080\n", "drover holds tcp://127.0.0.1:8080, so a connect always succeeds"},
+		{"sockets = tcp://127.0.0.1:8080\nhealth = tcp://127.0.0.1:8080\n", `health: "tcp://127.0.0.1:8080": drover holds tcp://127.0.0.1:8080, so a connect always succeeds; use http://{probe}/path (with ready = http://{probe}/…)`},
 	} {
 		if _, _, err := loadProgram(t, c.body); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: %v, want %q", c.body, err, c.want)

@@ -14,6 +14,7 @@ import (
 type iniValue struct {
 	text string
 	pos  Pos
+	cut  bool // an inline comment cut the key's line (for check's hints)
 }
 
 // iniSection is one section; repeated sections merge into the first.
@@ -209,7 +210,7 @@ func (p *ini) read(file, text string) ErrorList {
 		}
 		optname = strings.ToLower(key)
 		cur.lines[optname] = []string{pyStrip(value[i+1:])}
-		cur.set(optname, &iniValue{pos: pos})
+		cur.set(optname, &iniValue{pos: pos, cut: cs >= 0})
 	}
 	p.join(touched)
 	return bad

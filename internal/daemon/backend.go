@@ -347,6 +347,8 @@ func setProcessInfo(pi *rpc.ProcessInfo, in *supervisor.Info) {
 	pi.Generation, pi.Reexecs, pi.PrevPID = in.Generation, in.Reexecs, in.PrevPid
 	pi.HandoffPID, pi.Reloading, pi.Pending, pi.Strategy = in.HandoffPid, string(in.Reloading), in.Pending, string(in.Strategy)
 	pi.Waiting = in.Waiting
+	pi.Health = in.Health
+	pi.RetryIn = in.RetryIn
 }
 
 // configInfo is p's getAllConfigInfo struct; created holds the AUTO log

@@ -146,6 +146,13 @@ type ProcessInfo struct {
 	// Waiting says which depends_on holds the process's start ("" when
 	// none): also in the description while STOPPED.
 	Waiting string
+	// Health describes the health checks failed in a row ("" when none):
+	// also in the description while RUNNING.
+	Health string
+	// RetryIn is the time before a FATAL (fatal_retry) or BACKOFF (drover's
+	// backoff keys) process is started again, 0 when none is due: also in
+	// the description.
+	RetryIn time.Duration
 	// Strategy is the configured reload strategy.
 	Strategy string
 }

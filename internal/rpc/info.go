@@ -94,6 +94,7 @@ func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 		str("reloading", pi.Reloading)
 		str("config_pending", pi.Pending)
 		str("waiting", pi.Waiting)
+		str("health", pi.Health)
 		str("strategy", pi.Strategy)
 	}
 	return append(dst, "</struct></value>"...), nil
@@ -144,14 +145,26 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 			dst = append(dst, ", config pending: "...)
 			dst = text(dst, pi.Pending)
 		}
+		if pi.Health != "" {
+			// drover's: health= failing, before health_threshold acts.
+			dst = append(dst, ", "...)
+			dst = text(dst, pi.Health)
+		}
 		return dst
 	case supervisor.Fatal, supervisor.Backoff:
 		if pi.SpawnErr != "" {
-			return text(dst, pi.SpawnErr)
+			dst = text(dst, pi.SpawnErr)
+		} else {
+			dst = append(dst, "unknown error (try \"tail "...)
+			dst = text(dst, pi.Name)
+			dst = append(dst, "\")"...)
 		}
-		dst = append(dst, "unknown error (try \"tail "...)
-		dst = text(dst, pi.Name)
-		return append(dst, "\")"...)
+		if pi.RetryIn > 0 {
+			// drover's: fatal_retry, or a long backoff delay.
+			dst = append(dst, ", retrying in "...)
+			dst = append(dst, retryText(pi.RetryIn)...)
+		}
+		return dst
 	case supervisor.Stopped, supervisor.Exited:
 		if pi.Start.IsZero() {
 			dst = append(dst, "Not started"...)
@@ -167,6 +180,15 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 		return time.Unix(epoch(pi.Stop), 0).Local().AppendFormat(dst, "Jan 02 03:04 PM")
 	}
 	return dst
+}
+
+// retryText is d to a tenth of a second under a minute, to the second above.
+func retryText(d time.Duration) string {
+	if d < time.Minute {
+		const tenth = 100 * time.Millisecond
+		return ((d + tenth - 1) / tenth * tenth).String() // never "0s"
+	}
+	return d.Round(time.Second).String()
 }
 
 // appendUptime formats seconds like Python's str(timedelta).

@@ -5,7 +5,9 @@ import (
 
 	"context"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestDroverReload(t *testing.T) {
@@ -92,6 +94,46 @@ func TestDroverUpdate(t *testing.T) {
 	wantValue(t, s, want, "drover.update", []any{"web", "api"})
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: web", "drover.update", "web")
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.update", []any{1})
+}
+
+// A RUNNING process whose health checks fail says so after its uptime, in
+// supervisorctl's description too, and in drover.getProcessInfo's health.
+func TestDescriptionHealth(t *testing.T) {
+	s, f := newTestServer(t)
+	const h = "health check failed 2/3: GET http://127.0.0.1:8080/healthz: 503 Service Unavailable"
+	f.mu.Lock()
+	f.procs["g:b"].Health = h
+	f.mu.Unlock()
+	in := norm(t, must(s.Call(context.Background(), "drover.getProcessInfo", "g:b"))).(map[string]any)
+	d, _ := in["description"].(string)
+	if !strings.HasPrefix(d, "pid 102, uptime ") || !strings.HasSuffix(d, ", "+h) || in["health"] != h {
+		t.Fatalf("%v", in)
+	}
+	plain := norm(t, must(s.Call(context.Background(), "supervisor.getProcessInfo", "g:b"))).(map[string]any)
+	if _, has := plain["health"]; has || plain["description"] != d {
+		t.Fatalf("%v", plain)
+	}
+}
+
+// A FATAL process with fatal_retry (or a BACKOFF one under drover's
+// backoff keys) says when it is tried again.
+func TestDescriptionRetryIn(t *testing.T) {
+	s, f := newTestServer(t)
+	f.mu.Lock()
+	f.procs["g:a"].State, f.procs["g:a"].SpawnErr = supervisor.Fatal, "Exited too quickly (process log may have details)"
+	f.procs["g:a"].RetryIn = 4*time.Minute + 59*time.Second + 600*time.Millisecond
+	f.procs["cat:cat"].State, f.procs["cat:cat"].SpawnErr = supervisor.Backoff, "Exited too quickly (process log may have details)"
+	f.procs["cat:cat"].RetryIn = 11390 * time.Millisecond
+	f.mu.Unlock()
+	for name, want := range map[string]string{
+		"g:a": "Exited too quickly (process log may have details), retrying in 5m0s",
+		"cat": "Exited too quickly (process log may have details), retrying in 11.4s",
+	} {
+		in := norm(t, must(s.Call(context.Background(), "supervisor.getProcessInfo", name))).(map[string]any)
+		if in["description"] != want {
+			t.Errorf("%s: description %q, want %q", name, in["description"], want)
+		}
+	}
 }
 
 // A process held by depends_on says so in its description (STOPPED, never

@@ -107,6 +107,41 @@ func TestBackoffFatalRetry(t *testing.T) {
 	})
 }
 
+// Info's RetryIn: the time left before a fatal_retry, and before the next
+// try of a BACKOFF under drover's backoff keys; 0 for supervisord's own
+// linear BACKOFF (its description stays supervisord's).
+func TestBackoffRetryInInfo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(
+			single("fat", retries(0), backoff(config.Backoff{FatalRetry: 30 * time.Second})),
+			single("exp", retries(5), backoff(config.Backoff{Exponential: true, Factor: 2, Max: 60 * time.Second})),
+			single("lin", retries(5)),
+		), nil)
+		for _, n := range []string{"fat", "exp", "lin"} {
+			hs.exit(hs.lastPid(n), 1)
+		}
+		hs.wantState("fat", Fatal)
+		hs.wantState("exp", Backoff)
+		hs.wantState("lin", Backoff)
+		hs.sleepUntil(400 * time.Millisecond)
+		if got := hs.info("fat").RetryIn; got != 29600*time.Millisecond {
+			t.Errorf("fat: RetryIn %v, want 29.6s", got)
+		}
+		if got := hs.info("exp").RetryIn; got != 600*time.Millisecond {
+			t.Errorf("exp: RetryIn %v, want 0.6s", got)
+		}
+		if got := hs.info("lin").RetryIn; got != 0 {
+			t.Errorf("lin: RetryIn %v, want 0 (supervisord's policy)", got)
+		}
+		if err := hs.s.StopProcess(context.Background(), "fat", false); err != nil {
+			t.Fatal(err)
+		}
+		if got := hs.info("fat").RetryIn; got != 0 {
+			t.Errorf("fat stopped: RetryIn %v, want 0", got)
+		}
+	})
+}
+
 // startretries below 0 retries for ever, as retry_forever does (a
 // deliberate difference: supervisord gives up after the first failure).
 func TestBackoffNegativeStartretries(t *testing.T) {

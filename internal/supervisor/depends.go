@@ -3,6 +3,7 @@ package supervisor
 import (
 	"log/slog"
 	"slices"
+	"strconv"
 
 	"github.com/drover-sh/drover/internal/config"
 )
@@ -85,7 +86,7 @@ func (c *core) unmet(p *proc) string {
 		}
 		for _, t := range targets {
 			if !depMet(t, d.Cond) {
-				return "waiting for " + d.String() + " (" + t.cfg.Name + " is " + t.state.String() + ")"
+				return "waiting for " + d.String() + " (" + depWhere(t, d.Cond) + ")"
 			}
 		}
 	}
@@ -107,6 +108,19 @@ func (c *core) depTargets(name string) []*proc {
 		}
 	}
 	return c.depIndex[name]
+}
+
+// depWhere says where t is for an unmet cond: its state, and what cond
+// still lacks where the state alone would read as met ("migrate is
+// EXITED" while waiting for migrate:exited).
+func depWhere(t *proc, cond config.DepCondition) string {
+	switch {
+	case cond == config.DepExited && t.state == Exited:
+		return t.cfg.Name + " exited with status " + strconv.Itoa(t.exitstatus) + ", not one of its exitcodes"
+	case cond == config.DepStarted && t.state == Starting:
+		return t.cfg.Name + " is STARTING, not spawned yet"
+	}
+	return t.cfg.Name + " is " + t.state.String()
 }
 
 // depMet reports whether t meets cond now.

@@ -120,6 +120,9 @@ func TestDependsOnExitedAndStarted(t *testing.T) {
 		if n := len(hs.spawnTimes("worker")); n != 0 {
 			t.Fatal("worker started after a failed migration")
 		}
+		if w := hs.info("jobs:worker").Waiting; w != "waiting for migrate:exited (migrate exited with status 1, not one of its exitcodes)" {
+			t.Fatalf("waiting %q", w)
+		}
 		if err := hs.s.StartProcess(context.Background(), "jobs:migrate", false); err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
@@ -34,8 +35,9 @@ type HealthFailure struct {
 type healthState struct {
 	t      timer
 	fails  int
-	busy   bool // a try is in flight
-	acting bool // the reload it asked for runs
+	last   string // the last failure (while fails > 0)
+	busy   bool   // a try is in flight
+	acting bool   // the reload it asked for runs
 }
 
 // watchHealth arms p's next check (p is RUNNING) if it has health=.
@@ -97,6 +99,7 @@ func (c *core) healthDone(p *proc, inst *instance, err error) {
 		return
 	}
 	hs.fails++
+	hs.last = err.Error()
 	c.logf(slog.LevelWarn, "health: '%s' (pid %d) failed %d/%d: %v", namespec(p), inst.pid, hs.fails, h.Threshold, err)
 	if hs.fails < h.Threshold {
 		c.rearmHealth(p)
@@ -125,6 +128,15 @@ func (c *core) healthDone(p *proc, inst *instance, err error) {
 			c.rearmHealth(p)
 		})
 	}()
+}
+
+// failing describes p's failed checks in a row for its status ("" when
+// none): an operator sees a sick process before the threshold acts.
+func (hs *healthState) failing(threshold int) string {
+	if hs == nil || hs.fails == 0 {
+		return ""
+	}
+	return "health check failed " + strconv.Itoa(hs.fails) + "/" + strconv.Itoa(threshold) + ": " + hs.last
 }
 
 func (c *core) rearmHealth(p *proc) {

@@ -109,6 +109,48 @@ func TestHealthIntervalThreshold(t *testing.T) {
 	})
 }
 
+// A RUNNING process's Info says how many checks in a row have failed, and
+// the last error, until a pass (or the action) clears it.
+func TestHealthFailuresInInfo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		results := []bool{false, false, true, false, false, false}
+		n := 0
+		hs := newHarness(t, cfgOf(single("web", healthCheck("tcp://127.0.0.1:9", 10*time.Second, 3))), func(h *fakeHost) {
+			h.health = func(ctx context.Context, p *config.Process, pid int) error {
+				i := n
+				n++
+				if i < len(results) && results[i] {
+					return nil
+				}
+				return errors.New("connection refused")
+			}
+		})
+		pid := hs.lastPid("web")
+		// RUNNING at 1 s; checks at 11 (fail), 21 (fail), 31 (pass), 41, 51, 61 (fail).
+		for _, c := range []struct {
+			at   time.Duration
+			want string
+		}{
+			{5 * time.Second, ""},
+			{15 * time.Second, "health check failed 1/3: connection refused"},
+			{25 * time.Second, "health check failed 2/3: connection refused"},
+			{35 * time.Second, ""},
+			{55 * time.Second, "health check failed 2/3: connection refused"},
+		} {
+			hs.sleepUntil(c.at)
+			if got := hs.info("web").Health; got != c.want {
+				t.Fatalf("at %v: Health %q, want %q", c.at, got, c.want)
+			}
+		}
+		hs.sleepUntil(61 * time.Second) // the third failure: the restart clears it
+		hs.killed(pid, syscall.SIGTERM)
+		hs.sleepUntil(62 * time.Second)
+		if in := hs.info("web"); in.Health != "" || in.Pid == pid {
+			t.Fatalf("after the restart: %+v", in)
+		}
+	})
+}
+
 // A stopped program is not checked; starting it again checks it again.
 func TestHealthStopsWithTheProcess(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

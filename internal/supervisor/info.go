@@ -48,6 +48,13 @@ type Info struct {
 	Pending string
 	// Waiting says which depends_on holds the process's start ("" when none).
 	Waiting string
+	// Health describes the health checks failed in a row while RUNNING
+	// ("" when none, or without health=).
+	Health string
+	// RetryIn is the time left before the next automatic start of a FATAL
+	// process (fatal_retry), or of a BACKOFF one under drover's backoff
+	// keys (exponential, backoff_max, retry_forever); 0 otherwise.
+	RetryIn time.Duration
 	// Strategy is the configured reload strategy (restart when none), so
 	// a client can say whether a reload was a restart.
 	Strategy config.ReloadStrategy
@@ -84,6 +91,14 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 	}
 	in.Pending = p.pending
 	in.Waiting = p.waiting
+	in.Health = ""
+	if p.state == Running {
+		in.Health = p.health.failing(p.cfg.Drover.Health.Threshold)
+	}
+	in.RetryIn = 0
+	if b := p.cfg.Drover.Backoff; p.t.armed() && (p.state == Fatal || p.state == Backoff && (b.Exponential || b.Max > 0 || b.Forever)) {
+		in.RetryIn = max(p.t.at.Sub(now), 0)
+	}
 	if p.reload != nil && p.reload.successor != 0 {
 		in.HandoffPid = p.reload.successor
 	}

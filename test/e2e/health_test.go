@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,53 @@ func TestE2EHealthReload(t *testing.T) {
 	}
 	if n := strings.Count(d.output(), "failed 3 checks in a row"); n != 1 {
 		t.Errorf("%d health actions, want 1 (the new generation is healthy)", n)
+	}
+}
+
+// TestE2EHealthStatus: while puma's health checks fail, before the
+// threshold acts, drover status and Debian's supervisorctl status say so
+// after the uptime; once a check passes again the description is
+// supervisord's again. A FATAL program with fatal_retry says when it is
+// tried again, in both.
+func TestE2EHealthStatus(t *testing.T) {
+	var s zdServer
+	for _, z := range zdServers {
+		if z.name == "puma" {
+			s = z
+		}
+	}
+	s.files = map[string]string{"config.ru": healthRackApp, "puma.rb": s.files["puma.rb"]}
+	port := freePort(t)
+	dir, section := s.setup(t, "drover", port)
+	d := startDaemon(t, "drover", config{Bare: true, Raw: section +
+		"health = http://{probe}/healthz\nhealth_interval = 200ms\nhealth_timeout = 2s\nhealth_threshold = 1000\n" +
+		"\n[program:broken]\ncommand = /nonexistent/x\nstartretries = 0\nfatal_retry = 10m\n"})
+	d.waitLog(0, `success: web entered RUNNING`, `gave up: broken entered FATAL state`)
+	m := d.mark()
+	sick := filepath.Join(dir, "sick")
+	if err := os.WriteFile(sick, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.waitLog(m, `health: 'web' \(pid \d+\) failed 2/1000: GET http://127\.0\.0\.1:\d+/healthz: 503 Service Unavailable`)
+	// supervisorctl's output is normalised: PID, UPTIME.
+	const pidUp = `pid (\d+|PID), uptime (\d:\d\d:\d\d|UPTIME)`
+	failing := `RUNNING +` + pidUp + `, health check failed \d+/1000: GET http://127\.0\.0\.1:\d+/healthz: 503 Service Unavailable`
+	retrying := `broken +FATAL +\S.*, retrying in (9m\d+s|10m0s)`
+	for _, r := range []result{d.droverCtl("status"), d.ctl("status")} {
+		for _, re := range []string{`web +` + failing, retrying} {
+			if !regexp.MustCompile(re).MatchString(r.Stdout) {
+				t.Errorf("status lacks %q:\n%v", re, r)
+			}
+		}
+	}
+	m = d.mark()
+	if err := os.Remove(sick); err != nil {
+		t.Fatal(err)
+	}
+	d.waitLog(m, `health: 'web' passes again after \d+ failure\(s\)`)
+	for _, r := range []result{d.droverCtl("status", "web"), d.ctl("status", "web")} {
+		if !regexp.MustCompile(`web +RUNNING +` + pidUp + `\n$`).MatchString(r.Stdout) {
+			t.Errorf("status after a pass:\n%v", r)
+		}
 	}
 }
