@@ -65,6 +65,7 @@ control "$d" <<CONTROL
 Package: drover
 Version: $debver
 Architecture: $arch
+Recommends: bash-completion
 Suggests: drover-supervisor-compat
 Description: process supervisor compatible with supervisord
  drover reads supervisord.conf, answers supervisorctl and supervisord's
