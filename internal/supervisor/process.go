@@ -368,6 +368,9 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 		} else {
 			c.log.Warn(msg)
 		}
+		if inst.respawn && c.state == StateRunning {
+			c.spawn(p)
+		}
 	case Starting:
 		p.exitstatus = 0
 		p.spawnerr = msgTooQuickly
