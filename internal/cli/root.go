@@ -26,6 +26,7 @@ var commands = []func() *cobra.Command{
 	newCheckCmd,
 	newHashPasswordCmd,
 	newCtlCmd,
+	newHandoverProbeCmd,
 }
 
 // Execute runs the command line args (args[0] is the program name).

@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -59,6 +60,14 @@ type daemon struct {
 	mainLog *logfile.Writer // nil with logfile=syslog
 	host    *osHost
 	reaper  *spawn.Reaper
+	routed  chan struct{} // closed when routeExits returned (the reaper stopped)
+	// supReady is closed once the first supervisor exists: exits reaped
+	// before (a handed-over child's) wait for it.
+	supReady     chan struct{}
+	supReadyOnce sync.Once
+	// handed is what an in-place upgrade handed to this image (nil
+	// otherwise).
+	handed  *handoverState
 	server  *rpc.Server
 	undo    []func() // setup steps to undo, in order done
 	started time.Time
@@ -84,12 +93,17 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		path = p
 	}
-	d := &daemon{opts: opts, path: path, lifecycle: make(chan lifecycleReq, 16), loopDone: make(chan struct{}), started: time.Now()}
+	d := &daemon{opts: opts, path: path, lifecycle: make(chan lifecycleReq, 16), loopDone: make(chan struct{}), supReady: make(chan struct{}), started: time.Now()}
+	handed, err := readHandover()
+	if err != nil {
+		return fmt.Errorf("%w: in-place upgrade: %w", ErrStartupFailed, err)
+	}
+	d.handed = handed
 	cfg, err := d.load()
 	if err != nil {
 		return err
 	}
-	if !cfg.Supervisord.Nodaemon && !detached() {
+	if !cfg.Supervisord.Nodaemon && !detached() && handed == nil {
 		_, err := detach(cfg.Supervisord.Directory, int(cfg.Supervisord.Umask), opts.Stderr)
 		return err
 	}
@@ -128,7 +142,11 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) er
 		return fmt.Errorf("%w: %w", ErrStartupFailed, err)
 	}
 	defer d.teardown()
-	d.log.Info(fmt.Sprintf("supervisord started with pid %d", os.Getpid()))
+	if d.handed != nil {
+		d.log.Info(fmt.Sprintf("drover upgraded in place from %s to %s with pid %d", d.handed.FromVersion, d.opts.Version, os.Getpid()))
+	} else {
+		d.log.Info(fmt.Sprintf("supervisord started with pid %d", os.Getpid()))
+	}
 	if ready != nil {
 		fmt.Fprintln(ready, "ok")
 	}
@@ -176,13 +194,15 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	d.undo = append(d.undo, func() { pump.Close() })
 	d.host = newOSHost(pump, d.log)
 	d.undo = append(d.undo, d.host.close)
+	if d.handed != nil {
+		d.host.handed = newHandedSet(d.handed)
+	}
 
-	d.reaper = spawn.NewReaper(64)
-	routed := make(chan struct{})
-	go d.routeExits(routed)
+	d.startReaper()
 	d.undo = append(d.undo, func() {
-		d.reaper.Stop() // closes Exits: routeExits returns
-		<-routed
+		d.markSupReady() // a setup that failed before: routeExits must not wait
+		d.reaper.Stop()  // closes Exits: routeExits returns
+		<-d.routed
 	})
 
 	d.server, err = rpc.New(rpc.Options{
@@ -198,17 +218,33 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	// The control servers bind before anything touches shared state: a
 	// second daemon on this config fails here, before it cleans up the
 	// first one's AUTO logs or writes the pidfile.
-	if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
+	if d.handed != nil {
+		// The sockets clients queue on since the previous image stopped
+		// accepting; one that cannot be served is no reason to drop the
+		// programs this image now supervises.
+		if err := d.server.Attach(listeners(cfg.Servers), d.handed.Control); err != nil {
+			d.log.Error(fmt.Sprintf("could not start the control server: %v", err))
+		}
+	} else if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
 		return fmt.Errorf("could not start the control server: %w", err)
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
-	d.cleanupAuto(sd)
+	if d.handed == nil { // the handed-over programs write their AUTO logs still
+		d.cleanupAuto(sd)
+	}
 	if err := checkChildLogDir(cfg); err != nil {
 		return err
 	}
 	// The first supervisor exists (not yet running) before requests can
 	// reach the backend.
-	d.newSupervisor(cfg, nil)
+	cur := d.newSupervisor(cfg, nil)
+	if d.handed != nil {
+		recs := make([]supervisor.ProcRecord, len(d.handed.Procs))
+		for i, p := range d.handed.Procs {
+			recs[i] = p.ProcRecord
+		}
+		cur.sup.Adopt(recs)
+	}
 
 	d.undo = append(d.undo, d.handleSignals().stop)
 	// Only now: the signals handled above are no longer ignored even when
@@ -235,12 +271,16 @@ func (d *daemon) teardown() {
 // the reaper stops.
 func (d *daemon) routeExits(done chan<- struct{}) {
 	defer close(done)
-	for ex := range d.reaper.Exits() {
+	exits := d.reaper.Exits()
+	<-d.supReady
+	for ex := range exits {
 		if sup := d.now.Load().sup; sup != nil {
 			sup.Exited(ex.Pid, syscall.WaitStatus(ex.Status))
 		}
 	}
 }
+
+func (d *daemon) markSupReady() { d.supReadyOnce.Do(func() { close(d.supReady) }) }
 
 func (d *daemon) current() *supervisor.Supervisor { return d.now.Load().sup }
 func (d *daemon) running() *config.Config         { return d.now.Load().cfg }

@@ -37,6 +37,8 @@ type osHost struct {
 
 	notify  lazyDir // private dir of NOTIFY_SOCKETs, made on first use
 	syslogW func() io.Writer
+	// handed is what an in-place upgrade handed over (nil otherwise).
+	handed *handedSet
 }
 
 func newOSHost(pump *logfile.Pump, log *slog.Logger) *osHost {
@@ -103,6 +105,9 @@ func (e notFound) Unwrap() error      { return e.error }
 // Logs creates p's AUTO log files in this config's childlogdir, with
 // supervisord's names, and returns where p's output goes.
 func (h *host) Logs(p *config.Process) (supervisor.Logs, error) {
+	if l, ok := h.handedLogs(p); ok {
+		return l, nil
+	}
 	var l supervisor.Logs
 	var err error
 	l.Stdout, err = h.logPath(p, p.Stdout, "stdout")
@@ -131,7 +136,10 @@ func (h *host) Bind(p *config.Process) (supervisor.Sockets, error) {
 	if d.SocketUID >= 0 {
 		so.Owner = &reload.Owner{UID: d.SocketUID, GID: d.SocketGID}
 	}
-	set, err := reload.Bind(d.Sockets, so)
+	set, err := h.handedBind(p, so)
+	if set == nil && err == nil {
+		set, err = reload.Bind(d.Sockets, so)
+	}
 	if err != nil {
 		return nil, err
 	}

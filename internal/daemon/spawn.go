@@ -104,7 +104,7 @@ func (h *host) Spawn(req supervisor.SpawnRequest) (supervisor.Child, error) {
 		c.ev = h.ev
 		h.ev.Spawned(p.Group, p.Name, pid, c.stdin) // before the pump reads its output
 	}
-	h.pumpOutput(p, req.Logs, pid, pipes, hook)
+	c.out = h.pumpOutput(p, req.Logs, pid, pipes, hook)
 	return c, nil
 }
 
@@ -143,6 +143,7 @@ type child struct {
 	gen    reload.Gen    // what the probe waits on
 	exited chan struct{} // with a probe: closed by Exited, ends a WaitReady
 	ev     *events.Dispatcher
+	out    pumped // the pump's handles of its output pipes
 }
 
 func (c *child) Pid() int { return c.pid }
