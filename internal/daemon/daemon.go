@@ -218,15 +218,10 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	// The control servers bind before anything touches shared state: a
 	// second daemon on this config fails here, before it cleans up the
 	// first one's AUTO logs or writes the pidfile.
-	if d.handed != nil {
-		// The sockets clients queue on since the previous image stopped
-		// accepting; one that cannot be served is no reason to drop the
-		// programs this image now supervises.
-		if err := d.server.Attach(listeners(cfg.Servers), d.handed.Control); err != nil {
-			d.log.Error(fmt.Sprintf("could not start the control server: %v", err))
+	if d.handed == nil {
+		if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
+			return fmt.Errorf("could not start the control server: %w", err)
 		}
-	} else if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
-		return fmt.Errorf("could not start the control server: %w", err)
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
 	if d.handed == nil { // the handed-over programs write their AUTO logs still
@@ -244,6 +239,13 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 			recs[i] = p.ProcRecord
 		}
 		cur.sup.Adopt(recs)
+		// The sockets clients queue on since the previous image stopped
+		// accepting, served once there is a supervisor to answer them; one
+		// that cannot be served is no reason to drop the programs this
+		// image now supervises.
+		if err := d.server.Attach(listeners(cfg.Servers), d.handed.Control); err != nil {
+			d.log.Error(fmt.Sprintf("could not start the control server: %v", err))
+		}
 	}
 
 	d.undo = append(d.undo, d.handleSignals().stop)

@@ -29,6 +29,9 @@ func childMain(mode string) int {
 	if mode == "zd-serve" {
 		return serveMain(os.Args[3:])
 	}
+	if mode == "count" {
+		return countMain()
+	}
 	switch mode {
 	case "talk":
 		os.Stdout.WriteString(talkerStdout)
