@@ -267,4 +267,35 @@ func TestE2EUpgradeRefused(t *testing.T) {
 	if r := d.droverCtl("status"); r.Code != 0 {
 		t.Errorf("status after refused upgrades: exit %d\n%s", r.Code, r.Stdout)
 	}
+
+	// A binary that passes its preflight and is gone when execve runs:
+	// the upgrade is undone and this daemon goes on (reaping, logging,
+	// answering), with nothing lost.
+	vanishes := filepath.Join(t.TempDir(), "vanishes")
+	script := "#!/bin/sh\necho drover-handover-ok vanished\nrm -f \"$0\"\n"
+	if err := os.WriteFile(vanishes, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mark := d.mark()
+	r := d.droverCtl("upgrade", "--binary", vanishes)
+	if r.Code != 1 || !strings.Contains(r.Stdout+r.Stderr, "the upgrade did not happen") {
+		t.Errorf("upgrade to a vanishing binary: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	d.waitLog(mark, `upgrade to .*vanishes failed, this daemon goes on: execve`)
+	if after := processPids(t, api); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("after the failed execve: pids %v, were %v", after, before)
+	}
+	// Exits are reaped again: stop waits for one.
+	if r := d.droverCtl("stop", "c000"); r.Code != 0 || !strings.Contains(r.Stdout, "stopped") {
+		t.Errorf("stop after the failed execve: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := d.droverCtl("shutdown"); r.Code != 0 {
+		t.Fatalf("shutdown: %s%s", r.Stdout, r.Stderr)
+	}
+	d.waitExit()
+	for _, n := range []string{"c000", "c001"} {
+		if got, err := countLines(filepath.Join(d.dir, n+".log")); err != nil || got == 0 {
+			t.Errorf("%s: %d lines, %v", n, got, err)
+		}
+	}
 }
