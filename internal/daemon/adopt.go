@@ -88,7 +88,7 @@ func (h *host) Adopt(req supervisor.AdoptRequest) (supervisor.Child, error) {
 		return nil, errors.New("its output pipes were not handed over")
 	}
 	p := req.Process
-	c := &child{pid: req.Pid}
+	c := &child{pid: req.Pid, keeper: h.keeper}
 	if stdin >= 0 {
 		c.stdin = os.NewFile(uintptr(stdin), "|0") // non-blocking: pollable
 		c.api = newStdinWriter(c.stdin)

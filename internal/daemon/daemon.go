@@ -67,10 +67,15 @@ type daemon struct {
 	supReadyOnce sync.Once
 	// handed is what an in-place upgrade handed to this image (nil
 	// otherwise).
-	handed  *handoverState
-	server  *rpc.Server
-	undo    []func() // setup steps to undo, in order done
-	started time.Time
+	handed *handoverState
+	// upgraded: handed came through execve (control listeners included),
+	// not from a crashed predecessor's state file.
+	upgraded bool
+	// stateKick asks the state writer for a new state file (crash.go).
+	stateKick chan struct{}
+	server    *rpc.Server
+	undo      []func() // setup steps to undo, in order done
+	started   time.Time
 }
 
 // current is what the lifecycle goroutine publishes; readers load it and
@@ -98,7 +103,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("%w: in-place upgrade: %w", ErrStartupFailed, err)
 	}
-	d.handed = handed
+	d.handed, d.upgraded = handed, handed != nil
 	cfg, err := d.load()
 	if err != nil {
 		return err
@@ -142,7 +147,7 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) er
 		return fmt.Errorf("%w: %w", ErrStartupFailed, err)
 	}
 	defer d.teardown()
-	if d.handed != nil {
+	if d.upgraded {
 		d.log.Info(fmt.Sprintf("drover upgraded in place from %s to %s with pid %d", d.handed.FromVersion, d.opts.Version, os.Getpid()))
 	} else {
 		d.log.Info(fmt.Sprintf("supervisord started with pid %d", os.Getpid()))
@@ -224,6 +229,7 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 		}
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
+	d.setupSurvival(sd)
 	if d.handed == nil { // the handed-over programs write their AUTO logs still
 		d.cleanupAuto(sd)
 	}
@@ -239,6 +245,8 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 			recs[i] = p.ProcRecord
 		}
 		cur.sup.Adopt(recs)
+	}
+	if d.upgraded {
 		// The sockets clients queue on since the previous image stopped
 		// accepting, served once there is a supervisor to answer them; one
 		// that cannot be served is no reason to drop the programs this

@@ -39,6 +39,9 @@ type osHost struct {
 	syslogW func() io.Writer
 	// handed is what an in-place upgrade handed over (nil otherwise).
 	handed *handedSet
+	// keeper holds duplicates of the pipes and sockets for the next
+	// daemon if this one crashes (nil: no crash survival).
+	keeper *keeperConn
 }
 
 func newOSHost(pump *logfile.Pump, log *slog.Logger) *osHost {
@@ -143,7 +146,18 @@ func (h *host) Bind(p *config.Process) (supervisor.Sockets, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newProgramSockets(p.Name, set, h.log), nil
+	ps := newProgramSockets(p.Name, set, h.log)
+	if h.keeper != nil {
+		ps.keeper, ps.key = h.keeper, "sock:"+p.Group+":"+p.Name
+		if hs, _, err := set.Export(); err == nil {
+			labels, fds := make([]string, len(hs)), make([]int, len(hs))
+			for i, x := range hs {
+				labels[i], fds[i] = x.SpecText, x.FD
+			}
+			h.keeper.keep(ps.key, labels, fds)
+		}
+	}
+	return ps, nil
 }
 
 // spawnSlots bounds concurrent spawns: one per processor the Go runtime

@@ -91,7 +91,11 @@ func (d *daemon) loop(ctx context.Context) error {
 		sup.Observe(func(e supervisor.Event) {
 			ev.Observe(e)
 			d.server.PublishEvent(e) // GET /events
+			if e.Kind == supervisor.EventProcessState {
+				d.kickState()
+			}
 		})
+		d.kickState() // taken-over processes change no state
 		runErr := make(chan error, 1)
 		go func() { runErr <- sup.Run(ctx) }()
 		var (

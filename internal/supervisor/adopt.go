@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
@@ -120,6 +121,30 @@ func (c *core) unsettled() string {
 	}
 	return strings.Join(why, ", ")
 }
+
+// Records describes every process as it is now, for the daemon's state
+// file (crash survival): like Freeze's records, and a STARTING process's
+// pid too (it runs). Child and Sockets are left out.
+func (s *Supervisor) Records(ctx context.Context) ([]ProcRecord, error) {
+	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]ProcRecord]) {
+		recs := c.records()
+		for i := range recs {
+			r := &recs[i]
+			r.Child, r.Sockets = nil, nil
+			if g := c.groups[r.Group]; g != nil && r.State == Starting {
+				if p := g.byName[r.Name]; p != nil && p.cur != nil && p.cur.pid > 0 && !p.cur.looking {
+					r.Pid, r.Pgid, r.SpawnedAt = p.cur.pid, p.cur.pgid, p.cur.spawnedAt
+				}
+			}
+		}
+		reply <- res[[]ProcRecord]{v: recs}
+	})
+}
+
+// StatusUnknown is the exit status of a taken-over process that was not
+// drover's child (after a crash of drover it was re-parented): its exit
+// was seen, how it ended is unknown. It counts as an unexpected exit.
+const StatusUnknown = syscall.WaitStatus(0x7f7f7f7f)
 
 // records describes every process (owner goroutine).
 func (c *core) records() []ProcRecord {

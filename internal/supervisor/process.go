@@ -433,6 +433,8 @@ func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time
 // for a death by signal) and the text used in log lines.
 func decodeStatus(ws syscall.WaitStatus) (int, string) {
 	switch {
+	case ws == StatusUnknown:
+		return -1, "exit status unknown: it was not drover's child"
 	case ws.Exited():
 		es := ws.ExitStatus()
 		return es, fmt.Sprintf("exit status %d", es)
