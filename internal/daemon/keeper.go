@@ -40,11 +40,19 @@ func KeeperMain(args []string) error {
 	if len(args) != 1 {
 		return errors.New("usage: " + KeeperArg + " SOCKET")
 	}
-	path := args[0]
+	// A ^C or HUP of the terminal drover started from must not end it.
+	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE)
+	return runKeeper(args[0], func() { os.Stdout.Close() }) // tells startKeeper it listens
+}
+
+// runKeeper listens on path, calls ready, and serves one daemon after
+// another until one says "exit".
+func runKeeper(path string, ready func()) error {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
+	defer unix.Close(fd)
 	_ = os.Remove(path)
 	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		return err
@@ -53,9 +61,7 @@ func KeeperMain(args []string) error {
 	if err := unix.Listen(fd, 8); err != nil {
 		return err
 	}
-	// A ^C or HUP of the terminal drover started from must not end it.
-	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE)
-	os.Stdout.Close() // tells startKeeper it listens
+	ready()
 	k := &keeper{held: map[string]heldFDs{}}
 	for {
 		c, _, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
