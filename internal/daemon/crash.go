@@ -114,6 +114,23 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 	}
 }
 
+// liveOwner is the pid of another live drover that wrote the state file
+// at path, 0 when there is none (or it is this process: an upgrade).
+func liveOwner(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var st crashState
+	if json.Unmarshal(b, &st) != nil || st.DaemonPid == os.Getpid() || st.DaemonStart == 0 {
+		return 0
+	}
+	if startTicks(st.DaemonPid) == st.DaemonStart {
+		return st.DaemonPid
+	}
+	return 0
+}
+
 func writeFileAtomic(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -140,6 +157,12 @@ func writeFileAtomic(path string, v any) error {
 func (d *daemon) setupSurvival(sd *config.Supervisord) {
 	path, kpath := statePath(sd), keeperPath(sd)
 	if path == "" {
+		return
+	}
+	if pid := liveOwner(path); pid != 0 {
+		// No control server told us (none configured): another drover
+		// runs on this pidfile; its keeper and state are its own.
+		d.log.Warn(fmt.Sprintf("the state file %s belongs to a live drover (pid %d): this one will not survive a crash", path, pid))
 		return
 	}
 	k, err := dialKeeper(kpath, d.log)
@@ -183,10 +206,6 @@ func (d *daemon) recoverCrash(path string, k *keeperConn) *handoverState {
 	}
 	if err != nil {
 		d.log.Warn(fmt.Sprintf("ignoring the state file %s: %v", path, err))
-		return nil
-	}
-	if st.DaemonPid != os.Getpid() && st.DaemonStart != 0 && startTicks(st.DaemonPid) == st.DaemonStart {
-		d.log.Warn(fmt.Sprintf("the state file names a live drover (pid %d): not taking its programs over", st.DaemonPid))
 		return nil
 	}
 	var kept map[string]keptItem

@@ -177,6 +177,10 @@ func dialKeeper(path string, log *slog.Logger) (*keeperConn, error) {
 		unix.Close(fd)
 		return nil, err
 	}
+	// A keeper that stopped reading must not hold a spawn up: after this
+	// long a send fails and the keeper is given up.
+	tv := unix.NsecToTimeval(time.Second.Nanoseconds())
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	return &keeperConn{fd: fd, log: log}, nil
 }
 
