@@ -149,6 +149,18 @@ func (b backend) Upgrade(ctx context.Context, path string) (rpc.UpgradeResult, e
 // upgrade runs on the lifecycle goroutine with sup serving. It returns
 // only when the upgrade did not happen (everything resumed).
 func (d *daemon) upgrade(sup *supervisor.Supervisor, r lifecycleReq) {
+	// Settled first, with exits still reaped and control still served (a
+	// STOPPING process needs its exit to settle); the Freeze below, after
+	// the reaper stopped, then finds it settled unless an exit came in
+	// between.
+	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
+	_, resume, err := sup.Freeze(ctx)
+	cancel()
+	if err != nil {
+		r.answer(lifecycleRes{err: err})
+		return
+	}
+	resume()
 	det, err := d.server.Detach()
 	if err != nil {
 		r.answer(lifecycleRes{err: err})
@@ -171,7 +183,7 @@ func (d *daemon) upgrade(sup *supervisor.Supervisor, r lifecycleReq) {
 		}
 		d.log.Error(fmt.Sprintf("upgrade to %s failed, this daemon goes on: %v", r.path, err))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), settleBound)
+	ctx, cancel = context.WithTimeout(context.Background(), settleBound)
 	recs, resume, err := sup.Freeze(ctx)
 	cancel()
 	if err != nil {
