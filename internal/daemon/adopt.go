@@ -100,13 +100,18 @@ func (h *host) Adopt(req supervisor.AdoptRequest) (supervisor.Child, error) {
 	return c, nil
 }
 
-// handedLogs is the log paths the previous image used for p's AUTO logs.
+// handedLogs is the log paths the previous image used for p's AUTO logs,
+// once: a group added again later (update, restart) gets new ones, as in
+// supervisord.
 func (h *host) handedLogs(p *config.Process) (supervisor.Logs, bool) {
 	hp := h.handed.get(p.Group, p.Name)
 	if hp == nil {
 		return supervisor.Logs{}, false
 	}
+	h.handed.mu.Lock()
 	l := hp.ProcRecord.Logs
+	hp.ProcRecord.Logs = supervisor.Logs{}
+	h.handed.mu.Unlock()
 	if !p.Stdout.Auto {
 		l.Stdout = p.Stdout.Path
 	}
