@@ -253,3 +253,63 @@ func TestE2ECrashWithoutKeeper(t *testing.T) {
 		}
 	}
 }
+
+// TestE2ECrashSocketsRecovered: a server on drover-owned sockets under
+// load through kill -9 of drover and its restart: it serves throughout
+// (it holds its sockets), the next drover takes it over with the sockets
+// from the keeper, and a blue/green reload on them afterwards fails no
+// request either.
+func TestE2ECrashSocketsRecovered(t *testing.T) {
+	port := freePort(t)
+	_, web := zdServers[len(zdServers)-1].setup(t, "drover", port) // plain-go
+	d := startDaemon(t, "drover", config{Bare: true, Raw: web})
+	killLeftoversServe(t, d)
+	d.waitLog(0, `success: web entered RUNNING`)
+	before := processPids(t, d.apiClient(t))["web"]
+	waitState(t, filepath.Join(d.dir, "supervisord.pid.state"), 1)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	l := startLoad(t, base, zdTag, 3*time.Minute)
+	tag, err := l.settle(10, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	d.waitExit()
+	d2 := restartDrover(t, d)
+	d2.waitLog(0, `had crashed: taking over 1 processes with their pipes, restarting 0`, `took over: 'web' with pid `+strconv.Itoa(before))
+	if r := d2.droverCtl("reload", "web"); r.Code != 0 {
+		t.Fatalf("reload after the take-over: exit %d\n%s%s\n%s", r.Code, r.Stdout, r.Stderr, d2.output())
+	}
+	next, err := l.waitNewTag([]string{tag}, 5, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := l.report()
+	if rep.Failed != 0 || rep.Retried != 0 {
+		t.Errorf("load: %v; examples %v, re-sent %v\n%s", rep, rep.Examples, rep.Resent, d2.output())
+	}
+	if startTicksOf(before) != 0 {
+		t.Errorf("the taken-over generation (pid %d) still runs after the reload", before)
+	}
+	zdReportf(t, "kill -9 of drover under load, restart, take-over, then a blue/green reload on the recovered sockets (generation %s -> %s): %v", tag, next, rep)
+}
+
+// killLeftoversServe kills the server processes of d's programs (a zd-serve
+// child re-parented by the crash) at the end of the test.
+func killLeftoversServe(t *testing.T, d *daemon) {
+	t.Cleanup(func() {
+		url := "SUPERVISOR_SERVER_URL=unix://" + filepath.Join(d.dir, "supervisor.sock")
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if strings.Contains("\x00"+string(env), "\x00"+url+"\x00") || strings.Contains(string(cmd), "__fd-keeper\x00"+d.dir) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+}
