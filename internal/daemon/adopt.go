@@ -93,6 +93,19 @@ func (h *host) Adopt(req supervisor.AdoptRequest) (supervisor.Child, error) {
 		c.stdin = os.NewFile(uintptr(stdin), "|0") // non-blocking: pollable
 		c.api = newStdinWriter(c.stdin)
 	}
+	if hp := h.handed.get(req.Group, req.Name); h.keeper != nil && hp != nil && hp.KeeperPid != 0 && hp.KeeperPid != req.Pid {
+		// Held under the spawned pid, which a re-exec replaced: re-keyed
+		// by the main pid, which the state file records and Exited drops.
+		labels, fds := []string{"1"}, []int{stdout}
+		if stdin >= 0 {
+			labels, fds = append(labels, "0"), append(fds, stdin)
+		}
+		if stderr >= 0 {
+			labels, fds = append(labels, "2"), append(fds, stderr)
+		}
+		h.keeper.keep(keeperKey(req.Pid), labels, fds)
+		h.keeper.drop(keeperKey(hp.KeeperPid))
+	}
 	c.out.stdout = h.pumpOne(p, req.Pid, stdout, "stdout", p.Stdout, req.Logs.Stdout, nil)
 	if stderr >= 0 {
 		c.out.stderr = h.pumpOne(p, req.Pid, stderr, "stderr", p.Stderr, req.Logs.Stderr, nil)

@@ -46,6 +46,9 @@ type crashProc struct {
 	supervisor.ProcRecord
 	// StartTicks is /proc/PID/stat field 22 of Pid.
 	StartTicks uint64 `json:"start_ticks,omitempty"`
+	// KeeperPid is the pid the keeper holds the pipes under (the spawned
+	// one; a followed re-exec changed the main pid since).
+	KeeperPid int `json:"keeper_pid,omitempty"`
 }
 
 func statePath(sd *config.Supervisord) string {
@@ -106,6 +109,10 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 			if r.Pid > 0 {
 				cp.StartTicks = startTicks(r.Pid)
 			}
+			if c, ok := r.Child.(*child); ok {
+				cp.KeeperPid = c.pid // its pid, set once: safe to read here
+			}
+			cp.Child = nil
 			st.Procs = append(st.Procs, cp)
 		}
 		if err := writeFileAtomic(path, st); err != nil {
@@ -229,7 +236,11 @@ func (d *daemon) recoverCrash(path string, k *keeperConn) *handoverState {
 				continue // gone: autostart decides, as for a program never started
 			}
 			hp.State = supervisor.Running
-			pkey := "pid:" + strconv.Itoa(cp.Pid)
+			hp.KeeperPid = cp.KeeperPid
+			if hp.KeeperPid == 0 {
+				hp.KeeperPid = cp.Pid
+			}
+			pkey := keeperKey(hp.KeeperPid)
 			if it, ok := kept[pkey]; ok {
 				used[pkey] = true
 				for i, l := range it.labels {

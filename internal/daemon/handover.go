@@ -52,6 +52,9 @@ type handedProc struct {
 	Stdout  int             `json:"stdout"`
 	Stderr  int             `json:"stderr"`
 	Sockets []reload.Handed `json:"sockets,omitempty"`
+	// KeeperPid is the pid the fd keeper holds the pipes under: the
+	// spawned one, which a followed re-exec replaced as the main pid.
+	KeeperPid int `json:"keeper_pid,omitempty"`
 }
 
 func (p *handedProc) key() string { return p.Group + ":" + p.Name }

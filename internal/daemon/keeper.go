@@ -42,6 +42,12 @@ func KeeperMain(args []string) error {
 	}
 	// A ^C or HUP of the terminal drover started from must not end it.
 	signal.Ignore(syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE)
+	// Three fds per program: a soft limit of 1024 would cut it at ~340.
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &rl)
+	}
 	return runKeeper(args[0], func() { os.Stdout.Close() }) // tells startKeeper it listens
 }
 

@@ -243,6 +243,7 @@ func (d *daemon) handoverState(recs []supervisor.ProcRecord, pumpFDs map[logfile
 			if !ok {
 				return nil, fmt.Errorf("%s: no child record", rec.Name)
 			}
+			hp.KeeperPid = c.pid
 			if c.ev != nil {
 				return nil, fmt.Errorf("%s is an event listener: stop it before upgrading (its protocol state cannot be handed over)", rec.Name)
 			}

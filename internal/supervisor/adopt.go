@@ -124,13 +124,14 @@ func (c *core) unsettled() string {
 
 // Records describes every process as it is now, for the daemon's state
 // file (crash survival): like Freeze's records, and a STARTING process's
-// pid too (it runs). Child and Sockets are left out.
+// pid too (it runs). Sockets are left out; Child is there for a RUNNING
+// process (the daemon reads only what never changes in it).
 func (s *Supervisor) Records(ctx context.Context) ([]ProcRecord, error) {
 	return call(s, ctx, func(c *core, _ *waiter, reply chan<- res[[]ProcRecord]) {
 		recs := c.records()
 		for i := range recs {
 			r := &recs[i]
-			r.Child, r.Sockets = nil, nil
+			r.Sockets = nil
 			if g := c.groups[r.Group]; g != nil && r.State == Starting {
 				if p := g.byName[r.Name]; p != nil && p.cur != nil && p.cur.pid > 0 && !p.cur.looking {
 					r.Pid, r.Pgid, r.SpawnedAt = p.cur.pid, p.cur.pgid, p.cur.spawnedAt
