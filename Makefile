@@ -7,7 +7,7 @@ STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) 
 # internal/testenv and testpki are test support: only tests call them, by design.
 DEADCODE  ?= $(GO) run golang.org/x/tools/cmd/deadcode@v0.52.0
 
-.PHONY: build demo test e2e bench fuzz-short lint clean
+.PHONY: build demo test e2e bench fuzz-short lint clean deb
 
 # Static (no cgo): every child starts through a re-exec of this binary, which
 # starts faster unlinked, and a root shim must not honour LD_PRELOAD.
@@ -55,6 +55,13 @@ lint:
 	$(STATICCHECK) ./...
 	@out=$$($(DEADCODE) ./...) || { echo "deadcode failed"; exit 1; }; \
 	out=$$(printf '%s\n' "$$out" | grep -v -e '^internal/testenv/' -e '^internal/testpki/' -e '^$$'); if [ -n "$$out" ]; then echo "dead code (unreachable outside tests):"; echo "$$out"; exit 1; fi
+
+# Debian packages (dpkg-deb only) into bin/: drover and drover-supervisor-compat.
+# VERSION defaults to the version compiled into the binary.
+VERSION ?= $(shell sed -n 's/^var Version = "\(.*\)"/\1/p' internal/cli/run.go)
+DEB_OUT ?= bin
+deb:
+	VERSION=$(VERSION) GO=$(GO) OUT=$(DEB_OUT) packaging/deb/build.sh
 
 clean:
 	rm -rf bin

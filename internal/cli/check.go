@@ -48,8 +48,18 @@ Without -c the file is searched for as supervisord does.`,
 				fmt.Fprintf(errOut, "%s: invalid (%d error(s))\n", file, max(len(list), 1))
 				return ExitCode(2)
 			}
+			rejected := 0
 			for _, w := range cfg.Warnings {
+				if w.Rejected {
+					rejected++
+					fmt.Fprintln(errOut, w.String())
+					continue
+				}
 				fmt.Fprintln(errOut, "warning:", w.String())
+			}
+			if rejected > 0 {
+				fmt.Fprintf(errOut, "%s: invalid (%d error(s))\n", file, rejected)
+				return ExitCode(2)
 			}
 			if asJSON {
 				enc := json.NewEncoder(out)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drover-sh/drover/internal/config"
 )
 
 func runCheck(t *testing.T, args ...string) (string, string, error) {
@@ -74,5 +76,29 @@ func TestCheckInvalid(t *testing.T) {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
+	}
+}
+
+// An empty command= is refused by check with its line; run still loads it,
+// as supervisord 4.2 does (every start then fails with "bad command").
+func TestCheckEmptyCommand(t *testing.T) {
+	p := writeFile(t, "[supervisord]\n[program:a]\ncommand=/bin/true\n[program:b]\ncommand=\n")
+	_, errOut, err := runCheck(t, "-c", p)
+	var code ExitCode
+	if !errors.As(err, &code) || code != 2 {
+		t.Fatalf("err = %v, want ExitCode(2)", err)
+	}
+	if want := p + ":5: [program:b] command: the command is empty"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+	if strings.Contains(errOut, "warning: "+p+":5") {
+		t.Errorf("the rejection is also printed as a warning:\n%s", errOut)
+	}
+	cfg, err := config.Load(p, config.Options{})
+	if err != nil {
+		t.Fatalf("Load refuses what supervisord loads: %v", err)
+	}
+	if got := cfg.Groups[1].Processes[0].ArgvErr; got != "command is empty" {
+		t.Errorf("ArgvErr = %q", got)
 	}
 }

@@ -43,7 +43,7 @@ func TestCtlBinaryCommandLines(t *testing.T) {
 
 	expect(t, binRun(t, "", bin, "tail", "-c", d.conf, "-3", "ok"), 0, `^`)
 	expect(t, binRun(t, "", bin, "restart", "-c", d.conf, "grp:a"), 0, `^grp:a: stopped\ngrp:a: started\n$`)
-	expect(t, binRun(t, "", bin, "status", "--help"), 0, `^status <name>`)
+	expect(t, binRun(t, "", bin, "status", "--help"), 0, `^Show process states[^\n]*\n\nstatus <name>\t\tGet status`)
 
 	r := binRun(t, "", link, "-h")
 	expect(t, r, 0, `Usage: `+link+` \[options\] \[action \[arguments\]\]`)

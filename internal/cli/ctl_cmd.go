@@ -175,15 +175,21 @@ func exitErr(code int) error {
 // -u, -p, --json, -h) may come anywhere among the arguments, so cobra's
 // flag parsing is off: words like "-100" (tail) are arguments.
 func newCtlVerbCmd(v *ctlVerb) *cobra.Command {
-	return &cobra.Command{
-		Use:                v.name + " [-c FILE] [-s URL] [-u USER] [-p PASS] " + v.args,
+	cmd := &cobra.Command{
+		Use:                v.name + " [options] " + v.args,
 		Short:              v.short,
-		Long:               v.short + ".\n\n" + strings.Join(v.nativeHelp(), "\n") + jsonNote(v),
+		Long:               verbHelp(v),
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCtlVerb(cmd.Context(), cobraIO(cmd), "drover "+v.name, v, args, ctlFlags{native: true})
 		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return completeVerb(v, args, toComplete)
+		},
 	}
+	// `drover help VERB` prints what `drover VERB -h` prints.
+	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) { fmt.Fprint(c.OutOrStdout(), verbHelp(v)) })
+	return cmd
 }
 
 // nativeHelp is the help of `drover VERB -h` and `drover help VERB`: the
@@ -218,14 +224,6 @@ var reloadHelp = []string{
 	"sockets= or reload=)\" instead of \"reloaded\".",
 }
 
-// jsonNote documents --json for the verbs that take it.
-func jsonNote(v *ctlVerb) string {
-	if !v.json {
-		return ""
-	}
-	return "\n\n--json prints the answer as JSON (see `drover ctl -h`)."
-}
-
 // runCtlVerb runs one verb with its words; base holds options that came
 // before the verb.
 func runCtlVerb(ctx context.Context, io ctlIO, prog string, v *ctlVerb, args []string, base ctlFlags) error {
@@ -234,11 +232,11 @@ func runCtlVerb(ctx context.Context, io ctlIO, prog string, v *ctlVerb, args []s
 		return reportUsage(io.err, prog, err)
 	}
 	if f.help {
-		lines := v.help
 		if prog == "drover "+v.name { // not `drover ctl VERB -h`
-			lines = v.nativeHelp()
+			fmt.Fprint(io.out, verbHelp(v))
+			return nil
 		}
-		for _, l := range lines {
+		for _, l := range v.help {
 			fmt.Fprintln(io.out, l)
 		}
 		return nil
@@ -262,14 +260,18 @@ func runCtlVerb(ctx context.Context, io ctlIO, prog string, v *ctlVerb, args []s
 // newCtlCmd is `drover ctl`: supervisorctl's command line exactly
 // (options first, then one command, or the shell without one).
 func newCtlCmd() *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:                "ctl [-c FILE] [-s URL] [-u USER] [-p PASS] [-i] [-r FILE] [action [args]]",
 		Short:              "supervisorctl: run one action, or an interactive shell without one",
+		Long:               fmt.Sprintf(ctlUsageText, "drover ctl", "drover ctl"),
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSupervisorctl(cmd.Context(), cobraIO(cmd), "drover ctl", args)
 		},
 	}
+	// `drover help ctl` prints what `drover ctl -h` prints.
+	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) { fmt.Fprint(c.OutOrStdout(), c.Long) })
+	return cmd
 }
 
 // runSupervisorctl is supervisorctl's main: getopt options, then either

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/drover-sh/drover/internal/daemon"
 	"github.com/spf13/cobra"
 )
 
@@ -15,6 +17,10 @@ import (
 type ExitCode int
 
 func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// exitUsage is supervisord's and supervisorctl's status for a command-line
+// mistake (options.py usage(): exit 2).
+const exitUsage = 2
 
 // commands lists every verb's constructor but the client verbs (status,
 // start, ...: one each from ctlVerbs); each lives in its own file.
@@ -27,50 +33,177 @@ var commands = []func() *cobra.Command{
 	newHashPasswordCmd,
 	newCtlCmd,
 	newHandoverProbeCmd,
+	newVersionCmd,
+}
+
+// versionLine is what `drover --version` and `drover version` print.
+func versionLine() string {
+	return fmt.Sprintf("drover %s (supervisord %s compatible)", Version, daemon.SupervisorVersion)
 }
 
 // Execute runs the command line args (args[0] is the program name).
 func Execute(args []string) error {
+	name := ""
+	if len(args) > 0 {
+		name = filepath.Base(args[0])
+	}
 	// Invoked as `supervisorctl` (a symlink), the binary is the client
 	// with supervisorctl's options and verbs.
-	if len(args) > 0 && filepath.Base(args[0]) == "supervisorctl" {
+	if name == "supervisorctl" {
 		return supervisorctlMain(args)
 	}
 	// The client verbs parse their own options (cobra's flag parsing is
 	// off for them), so they run without building the command tree:
 	// `drover status` is what scripts and monitoring run in loops.
-	if len(args) > 1 && filepath.Base(args[0]) != "supervisord" {
+	if len(args) > 1 && name != "supervisord" {
 		if rest := hoistCtlOptions(args[1:]); len(rest) > 0 {
-			if v := findVerb(rest[0]); v != nil {
+			if v := findVerb(rest[0]); v != nil && v.name != "version" {
 				return runCtlVerb(context.Background(), ctlIO{os.Stdin, os.Stdout, os.Stderr}, "drover "+v.name, v, rest[1:], ctlFlags{native: true})
 			}
 		}
 	}
-	root := &cobra.Command{
-		Use:           "drover",
-		Short:         "drover supervises processes, reads supervisord.conf and restarts servers without downtime",
-		SilenceUsage:  true,
-		SilenceErrors: true, // main prints errors once
-		Version:       Version,
-	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		fmt.Fprintf(c.ErrOrStderr(), "drover %s: %v\n", c.Name(), err)
-		return ExitCode(2)
-	})
-	for _, c := range commands {
-		root.AddCommand(c())
-	}
-	for _, v := range ctlVerbs() {
-		root.AddCommand(newCtlVerbCmd(v))
-	}
+	root := NewRoot()
 	rest := args[1:]
 	// Invoked as `supervisord` (a symlink), the binary is the daemon with
-	// supervisord's options.
-	if len(args) > 0 && filepath.Base(args[0]) == "supervisord" {
+	// supervisord's options, messages and --version.
+	if name == "supervisord" {
+		run, _, _ := root.Find([]string{"run"})
+		asSupervisord(run, args[0])
 		rest = append([]string{"run"}, rest...)
+	} else if len(rest) > 0 && (rest[0] == cobra.ShellCompRequestCmd || rest[0] == cobra.ShellCompNoDescRequestCmd) {
+		// Completing `drover -c FILE status …`: the same hoist.
+		rest = append(rest[:1:1], hoistForCompletion(rest[1:])...)
 	} else {
 		rest = hoistCtlOptions(rest) // drover -c FILE status → drover status -c FILE
 	}
 	root.SetArgs(rest)
 	return root.Execute()
+}
+
+// NewRoot builds drover's command tree (the man pages and completion
+// scripts are generated from it).
+func NewRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "drover",
+		Short: "drover supervises processes, reads supervisord.conf and restarts servers without downtime",
+		Long: `drover supervises processes, reads supervisord.conf and restarts servers without downtime.
+
+The client verbs (status, start, stop, restart, signal, tail, ...) take
+supervisorctl's options before or after the verb: -c FILE, -s URL, -u USER,
+-p PASS (and --json where the verb prints JSON); see drover VERB -h.
+Linked as supervisord or supervisorctl, the binary takes their command lines.`,
+		SilenceUsage:  true,
+		SilenceErrors: true, // main prints errors once
+		Version:       Version,
+		Args:          cobra.ArbitraryArgs,
+		// With a word that is no command, a usage error (exit 2) rather
+		// than cobra's help text with exit 0.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return usageErr(cmd, fmt.Errorf("unknown command %q", args[0]))
+		},
+		ValidArgsFunction: cobra.NoFileCompletions,
+	}
+	root.SetVersionTemplate(versionLine() + "\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr(c, err) })
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
+	for _, v := range ctlVerbs() {
+		if v.name != "version" { // drover version is newVersionCmd
+			root.AddCommand(newCtlVerbCmd(v))
+		}
+	}
+	return root
+}
+
+// hoistForCompletion is hoistCtlOptions for __complete's words, whose last
+// is the word being completed: after client options alone (`drover -c
+// FILE <TAB>`) that word is a verb to complete.
+func hoistForCompletion(args []string) []string {
+	h := hoistCtlOptions(args)
+	if len(h) != len(args) || len(args) < 2 {
+		return h
+	}
+	if rest := hoistCtlOptions(args[:len(args)-1]); len(rest) > 0 && rest[0] == "ctl" {
+		return args[len(args)-1:] // only options before the word
+	}
+	return h
+}
+
+// usageErr reports a command-line mistake the way supervisord and
+// supervisorctl do ("Error: …", then where help is) and exits 2.
+func usageErr(c *cobra.Command, err error) error {
+	fmt.Fprintf(c.ErrOrStderr(), "Error: %v\nFor help, use %s -h\n", err, c.CommandPath())
+	return ExitCode(exitUsage)
+}
+
+// noArgs is cobra.NoArgs as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErr(cmd, fmt.Errorf("unexpected argument %q", args[0]))
+	}
+	return nil
+}
+
+// newVersionCmd is `drover version`: this binary's version. (supervisorctl's
+// `version`, the daemon's answer to getSupervisorVersion, is `drover ctl
+// version`.)
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:               "version",
+		Short:             "Show drover's version and the supervisord version it is compatible with",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
+			return nil
+		},
+	}
+}
+
+// asSupervisord makes run answer as supervisord 4.2.5 does: --version
+// prints the version alone (scripts parse it), and command-line mistakes
+// use supervisord's wording with argv0 in the hint.
+func asSupervisord(run *cobra.Command, argv0 string) {
+	run.Annotations = map[string]string{"version": daemon.SupervisorVersion}
+	mistake := func(msg string) error {
+		fmt.Fprintf(run.ErrOrStderr(), "Error: %s\nFor help, use %s -h\n", msg, argv0)
+		return ExitCode(exitUsage)
+	}
+	run.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return mistake(supervisordFlagError(err.Error()))
+	})
+	run.Args = func(_ *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		q := make([]string, len(args))
+		for i, a := range args {
+			q[i] = "'" + a + "'"
+		}
+		return mistake("positional arguments are not supported: [" + strings.Join(q, ", ") + "]")
+	}
+}
+
+// supervisordFlagError words pflag's error as Python's getopt does.
+func supervisordFlagError(msg string) string {
+	switch {
+	case strings.HasPrefix(msg, "unknown flag: "):
+		return "option " + strings.TrimPrefix(msg, "unknown flag: ") + " not recognized"
+	case strings.HasPrefix(msg, "unknown shorthand flag: "):
+		// unknown shorthand flag: 'x' in -x
+		if i := strings.LastIndex(msg, " in "); i >= 0 {
+			return "option " + msg[i+4:i+6] + " not recognized"
+		}
+	case strings.HasPrefix(msg, "flag needs an argument: "):
+		f := strings.TrimPrefix(msg, "flag needs an argument: ")
+		if i := strings.LastIndex(f, " in "); i >= 0 { // 'c' in -c
+			f = f[i+4:]
+		}
+		return "option " + f + " requires argument"
+	}
+	return msg
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/drover-sh/drover/internal/config"
 	"github.com/drover-sh/drover/internal/daemon"
+	"github.com/drover-sh/drover/internal/supervisor"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -42,10 +43,15 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [-c FILE] [-n] [supervisord options]",
 		Short: "Run the daemon (accepts supervisord's options)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if showVersion {
-				fmt.Fprintln(cmd.OutOrStdout(), Version)
+				// As supervisord (a symlink), its version alone.
+				v, ok := cmd.Annotations["version"]
+				if !ok {
+					v = versionLine()
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), v)
 				return nil
 			}
 			opts := daemon.Options{
@@ -88,9 +94,18 @@ var Version = "0.1.0-dev"
 func startupError(cmd *cobra.Command, err error) error {
 	var list config.ErrorList
 	var one *config.Error
+	var policy *supervisor.ExitPolicy
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &policy):
+		// exit_daemon_on ended the daemon after an ordered stop (logged).
+		return ExitCode(policy.Code)
+	case errors.Is(err, config.ErrNotFound):
+		// supervisord: "Error: No config file found at default paths…"
+		// and its usage hint, exit 2.
+		fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\nFor help, use %s -h\n", err, cmd.CommandPath())
+		return ExitCode(2)
 	case errors.Is(err, daemon.ErrStartup):
 		// The detached daemon's message was printed already.
 		return ExitCode(2)

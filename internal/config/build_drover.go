@@ -15,6 +15,8 @@ import (
 var droverOptions = []string{
 	"sockets", "socket_backlog", "socket_mode", "socket_owner", "server", "reload",
 	"reload_signal", "ready", "ready_timeout", "graceful_stop_signal", "graceful_timeout", "pidfile",
+	"depends_on",       // depends.go; the backoff policy's keys are in backoff.go
+	"environment_file", // dotenv.go
 }
 
 // buildDrover reads drover's options of one [program:x] section.
@@ -69,7 +71,20 @@ func (l *loader) buildDrover(g *getter) Drover {
 	d.GracefulTimeout = seconds(g, "graceful_timeout")
 	d.Pidfile, _ = g.str("pidfile")
 	d.Limits = buildLimits(g)
+	d.Container = buildContainer(g, g.bool("redirect_stderr"))
+	if v, ok := g.str("depends_on"); ok {
+		deps, err := parseDependsOn(v)
+		if err != nil {
+			g.fail("depends_on", err)
+		}
+		d.DependsOn, d.DependsOnPos = deps, g.pos("depends_on")
+	}
+	d.Backoff = buildBackoff(g)
+	if d.Backoff.FatalRetry > 0 && d.Container.ExitDaemonOn == ExitDaemonFatal {
+		g.warn("fatal_retry", "has no effect with exit_daemon_on = fatal (the daemon exits at the first FATAL)")
+	}
 	droverDefaults(&d)
+	d.Health = buildHealth(g, d)
 	limitWarnings(g, d)
 	if warns, err := d.Ready.Validate(d.Sockets); err != nil {
 		g.fail("ready", verr("%v", err))
@@ -169,5 +184,7 @@ func (d Drover) equal(e Drover) bool {
 		d.SocketGID == e.SocketGID && d.Server.Name == e.Server.Name &&
 		d.Reload == e.Reload && d.ReloadSignal == e.ReloadSignal && d.Ready.String() == e.Ready.String() &&
 		d.ReadyTimeout == e.ReadyTimeout && d.GracefulStopSignal == e.GracefulStopSignal &&
-		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits
+		d.GracefulTimeout == e.GracefulTimeout && d.Pidfile == e.Pidfile && d.Limits == e.Limits &&
+		d.Container == e.Container && dependsEqual(d.DependsOn, e.DependsOn) && d.Backoff == e.Backoff &&
+		slices.Equal(d.EnvFiles, e.EnvFiles) && d.Health.equal(e.Health)
 }

@@ -25,6 +25,14 @@ func (l *loader) buildGroups() {
 			continue
 		}
 		grp := &Group{Pos: sec.pos, Name: name, Kind: KindGroup, Priority: g.int("priority")}
+		var groupDeps []Dependency
+		if v, ok := g.str("depends_on"); ok {
+			deps, err := parseDependsOn(v)
+			if err != nil {
+				g.fail("depends_on", err)
+			}
+			groupDeps = deps
+		}
 		list, _ := g.str("programs")
 		if !g.has("programs") {
 			l.e.warn(sec.pos, sec.name, "programs", "group has no programs= option, so it is empty")
@@ -44,7 +52,11 @@ func (l *loader) buildGroups() {
 			}
 			excluded[ps.name] = true
 			// 4.2 makes fcgi members plain processes: no socket.
-			grp.Processes = append(grp.Processes, l.processes(ps, name)...)
+			members := l.processes(ps, name)
+			for _, p := range members {
+				addDepends(p, groupDeps, g.pos("depends_on"))
+			}
+			grp.Processes = append(grp.Processes, members...)
 		}
 		l.addGroup(grp)
 	}
@@ -156,6 +168,8 @@ func EventClassName(name string) string {
 		return "ProcessGroupRemovedEvent"
 	case "PROCESS_LIMIT_EXCEEDED": // drover's own (the limit watchdog)
 		return "ProcessLimitExceededEvent"
+	case "PROCESS_HEALTH_FAILED": // drover's own (health=)
+		return "ProcessHealthFailedEvent"
 	case "PROCESS_LOG":
 		return "ProcessLogEvent"
 	case "PROCESS_LOG_STDERR":

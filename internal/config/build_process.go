@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,7 +81,15 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		if t.Drover.Server.Name != "" && !g.has("stopsignal") {
 			t.StopSignal = t.Drover.Server.GracefulStop
 		}
+	} else {
+		for _, k := range slices.Concat(containerOptions, []string{"depends_on"}, backoffOptions, healthOptions) {
+			if g.has(k) {
+				g.warn(k, "ignored: only [program:x] sections have it")
+			}
+		}
 	}
+	envPaths, fileEnv, _ := l.envFiles(g)
+	t.Drover.EnvFiles = envPaths
 	nameText, _, _ := g.raw("process_name")
 	if _, err := checkName(nameText); err != nil {
 		g.fail("process_name", err)
@@ -127,6 +136,9 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 		}
 		exp = exp.with(ownX)
 		p.Environment = append(Env(nil), l.cfg.Supervisord.Environment...)
+		for _, kv := range fileEnv { // environment_file: environment= wins
+			p.Environment = p.Environment.set(kv.Key, kv.Value)
+		}
 		for _, kv := range own {
 			p.Environment = p.Environment.set(kv.Key, kv.Value)
 		}
@@ -153,7 +165,11 @@ func (l *loader) processes(sec *iniSection, groupName string) []*Process {
 			case err != nil:
 				p.ArgvErr = err.Error()
 			case len(argv) == 0:
+				// 4.2 loads this and fails every start with "bad command";
+				// drover does the same, and check rejects it (Rejected).
 				p.ArgvErr = "command is empty"
+				l.e.warnings = append(l.e.warnings, Warning{Pos: pg.pos("command"), Section: sec.name, Option: "command",
+					Msg: "the command is empty: every start fails (bad command)", Rejected: true})
 			default:
 				p.Argv = argv
 			}

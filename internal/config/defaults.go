@@ -1,6 +1,9 @@
 package config
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Section kinds, as supervisord recognises them by name prefix.
 const (
@@ -55,7 +58,7 @@ func optionDefaults(kind string) map[string]string {
 			"user": noDefault, "redirect_stderr": "false", "environment": "",
 			"directory": noDefault, "umask": noDefault, "serverurl": "AUTO",
 		}
-		for _, k := range append(droverOptions, limitOptions...) {
+		for _, k := range slices.Concat(droverOptions, limitOptions, containerOptions, backoffOptions, healthOptions) {
 			m[k] = noDefault // drover's own; defaults in droverDefaults
 		}
 		for _, s := range []string{"stdout", "stderr"} {
@@ -80,7 +83,8 @@ func optionDefaults(kind string) map[string]string {
 		}
 		return m
 	case kindGroup:
-		return map[string]string{"programs": noDefault, "priority": "999"}
+		// depends_on is drover's own (depends.go).
+		return map[string]string{"programs": noDefault, "priority": "999", "depends_on": noDefault}
 	case kindUnixServer:
 		return map[string]string{"file": noDefault, "chmod": "0700", "chown": noDefault,
 			"username": noDefault, "password": noDefault}

@@ -53,7 +53,8 @@ func (o Options) resolve() Options {
 // ErrNotFound is returned by Find when no default config file exists.
 var ErrNotFound = errors.New("no config file found")
 
-// SearchPaths is the default search order of supervisord 4.2 for argv0.
+// SearchPaths is the default search order of supervisord 4.2 for argv0,
+// then drover's package's /etc/drover/drover.conf.
 func SearchPaths(argv0 string) []string {
 	here := filepath.Dir(filepath.Dir(argv0))
 	return []string{
@@ -63,6 +64,9 @@ func SearchPaths(argv0 string) []string {
 		"etc/supervisord.conf",
 		"/etc/supervisord.conf",
 		"/etc/supervisor/supervisord.conf",
+		// drover's own package installs its config here; supervisord's
+		// paths come first, as supervisord searches them.
+		"/etc/drover/drover.conf",
 	}
 }
 
@@ -179,6 +183,7 @@ func (l *loader) run(text string) (*Config, error) {
 	l.buildSupervisord(sd)
 	l.buildRPC()
 	l.buildGroups()
+	l.checkDepends()
 	l.buildServers()
 	l.buildAccess()
 	l.buildCtl()

@@ -146,7 +146,7 @@ func TestFind(t *testing.T) {
 	if err != nil || got != want {
 		t.Errorf("Find = %q, %v", got, err)
 	}
-	if p := SearchPaths("/usr/bin/supervisord"); p[0] != "/usr/etc/supervisord.conf" || p[5] != "/etc/supervisor/supervisord.conf" {
+	if p := SearchPaths("/usr/bin/supervisord"); p[0] != "/usr/etc/supervisord.conf" || p[5] != "/etc/supervisor/supervisord.conf" || p[6] != "/etc/drover/drover.conf" {
 		t.Errorf("SearchPaths: %v", p)
 	}
 }

@@ -49,6 +49,10 @@ type Warning struct {
 	Section string
 	Option  string
 	Msg     string
+	// Rejected marks what supervisord loads but can never run (an empty
+	// command=): drover loads it too, as a drop-in must, and `drover
+	// check` rejects it as an error.
+	Rejected bool
 }
 
 // Supervisord is the [supervisord] section.
@@ -273,6 +277,19 @@ type Drover struct {
 	Pidfile string
 	// Limits are the memory and CPU watchdog's limits (limits.go).
 	Limits Limits
+	// Container holds the container options (container.go).
+	Container Container
+	// DependsOn is depends_on (depends.go); DependsOnPos is where it is
+	// written, for the cycle error.
+	DependsOn    []Dependency
+	DependsOnPos Pos
+	// Backoff is the restart delay policy (backoff.go).
+	Backoff Backoff
+	// Health is the health check (health.go).
+	Health Health
+	// EnvFiles are the environment_file paths, absolute, in order
+	// (dotenv.go); their variables are in Process.Environment.
+	EnvFiles []string
 }
 
 // EnvVar is one KEY=value pair.

@@ -63,6 +63,7 @@ func (b backend) ReloadConfig(ctx context.Context) (supervisor.UpdateResult, err
 // Update is drover.update: reread, then apply like HUP, to names only when
 // given.
 func (b backend) Update(ctx context.Context, names []string) (supervisor.UpdateResult, error) {
+	defer b.d.sd.reloading()()
 	res, err := b.d.ask(ctx, reqReread)
 	if err != nil {
 		return supervisor.UpdateResult{}, err
@@ -311,6 +312,7 @@ func setProcessInfo(pi *rpc.ProcessInfo, in *supervisor.Info) {
 	pi.PID = in.Pid
 	pi.Generation, pi.Reexecs, pi.PrevPID = in.Generation, in.Reexecs, in.PrevPid
 	pi.HandoffPID, pi.Reloading, pi.Pending, pi.Strategy = in.HandoffPid, string(in.Reloading), in.Pending, string(in.Strategy)
+	pi.Waiting = in.Waiting
 }
 
 // configInfo is p's getAllConfigInfo struct; created holds the AUTO log

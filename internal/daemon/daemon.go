@@ -57,7 +57,8 @@ type daemon struct {
 	loopDone  chan struct{} // closed when loop returns
 
 	log     *slog.Logger
-	mainLog *logfile.Writer // nil with logfile=syslog
+	mainLog *logfile.Writer  // nil with logfile=syslog
+	console *logfile.Console // drover's stdout and stderr with nodaemon, else nil
 	host    *osHost
 	reaper  *spawn.Reaper
 	routed  chan struct{} // closed when routeExits returned (the reaper stopped)
@@ -74,7 +75,8 @@ type daemon struct {
 	// stateKick asks the state writer for a new state file (crash.go).
 	stateKick chan struct{}
 	server    *rpc.Server
-	undo      []func() // setup steps to undo, in order done
+	sd        *sdNotifier // nil without NOTIFY_SOCKET
+	undo      []func()    // setup steps to undo, in order done
 	started   time.Time
 }
 
@@ -109,6 +111,10 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	if !cfg.Supervisord.Nodaemon && !detached() && handed == nil {
+		if os.Getenv("NOTIFY_SOCKET") != "" && opts.Stderr != nil {
+			// systemd accepts notifications from its main process only.
+			fmt.Fprintln(opts.Stderr, "drover: NOTIFY_SOCKET is set but the daemon detaches: use -n (nodaemon) under Type=notify")
+		}
 		_, err := detach(cfg.Supervisord.Directory, int(cfg.Supervisord.Umask), opts.Stderr)
 		return err
 	}
@@ -174,6 +180,13 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	if err != nil {
 		return err
 	}
+	if sd.Nodaemon && d.opts.Stdout != nil {
+		stderr := d.opts.Stderr
+		if stderr == nil {
+			stderr = os.Stderr
+		}
+		d.console = logfile.NewConsole(d.opts.Stdout, stderr)
+	}
 	if err := d.openMainLog(sd); err != nil {
 		return err
 	}
@@ -187,6 +200,9 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	for _, w := range cfg.Warnings {
 		d.log.Warn(fmt.Sprintf("%s:%d: %s", w.Pos.File, w.Pos.Line, w.Msg))
 	}
+	if !sd.Nodaemon {
+		warnConsoleDetached(d.log, cfg)
+	}
 	d.now.Store(&current{cfg: cfg, last: cfg})
 
 	if err := spawn.BecomeSubreaper(); err != nil {
@@ -198,10 +214,18 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	}
 	d.undo = append(d.undo, func() { pump.Close() })
 	d.host = newOSHost(pump, d.log)
+	d.host.console = d.console
+	if d.console != nil {
+		// Programs' stdout_logfile=/dev/stdout lines and console lines
+		// never land inside each other.
+		d.host.files.SerializeStdio(d.console.Locker())
+	}
 	d.undo = append(d.undo, d.host.close)
 	if d.handed != nil {
 		d.host.handed = newHandedSet(d.handed)
 	}
+	d.sd = newSDNotifier(d.log)
+	d.undo = append(d.undo, d.sd.close)
 
 	d.startReaper()
 	d.undo = append(d.undo, func() {
@@ -221,14 +245,20 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	}
 	d.applyControl(cfg, false) // before the first request can come in
 	// The control servers bind before anything touches shared state: a
-	// second daemon on this config fails here, before it cleans up the
-	// first one's AUTO logs or writes the pidfile.
+	// second daemon on this config fails here (or at the pidfile's lock
+	// just below), before it cleans up the first one's AUTO logs or writes
+	// the pidfile.
 	if d.handed == nil {
 		if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
 			return fmt.Errorf("could not start the control server: %w", err)
 		}
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
+	// Without a control server the pidfile's lock is what says a daemon
+	// runs on this config: checked before the AUTO logs are cleaned too.
+	if err := checkPidfile(sd.Pidfile); err != nil {
+		return err
+	}
 	d.setupSurvival(sd)
 	if d.handed == nil { // the handed-over programs write their AUTO logs still
 		d.cleanupAuto(sd)
@@ -262,10 +292,12 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	// children may be exec'd without the shim.
 	d.host.direct = spawn.PrepareDirect()
 
-	if err := writePidfile(sd.Pidfile, os.Getpid()); err != nil {
+	lock, err := writePidfile(sd.Pidfile, os.Getpid())
+	if err != nil {
 		return err
 	}
-	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid()) })
+	d.undo = append(d.undo, func() { removePidfile(sd.Pidfile, os.Getpid(), lock) })
+	d.sd.watchdog(watchdogInterval(), d.current)
 	return nil
 }
 

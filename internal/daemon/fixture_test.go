@@ -65,7 +65,7 @@ func TestMain(m *testing.M) {
 // childMain is the test binary re-run as a supervised program. Modes:
 // sleep, exit:N, ignore-term, grandchild:PIDFILE, lines-on-usr1,
 // slow-stop:DURATION, live:DURATION, orphan:PIDFILE, wait-usr1:PIDFILE, unicorn:PIDFILE,
-// unicorn-manual:PIDFILE, notify-reload, listener:FILE, say:TEXT. A mode that
+// unicorn-manual:PIDFILE, notify-reload, listener:FILE, say:TEXT, count:N. A mode that
 // handles signals says so (a line or its pidfile) once its handler is set.
 func childMain(mode string) int {
 	name, arg, _ := strings.Cut(mode, ":")
@@ -134,6 +134,8 @@ func childMain(mode string) int {
 		signal.Notify(sigs, syscall.SIGTERM)
 		<-sigs
 		return 0
+	case "count":
+		return countLines(arg)
 	case "slow-stop":
 		d, _ := time.ParseDuration(arg)
 		signal.Notify(sigs, syscall.SIGTERM)
@@ -281,10 +283,17 @@ func start(t *testing.T, sections string) *fixture {
 // prlimit and its options).
 func startWith(t *testing.T, sections string, prefix []string) *fixture {
 	t.Helper()
+	return launch(t, func(f *fixture) string { return f.config(sections) }, prefix)
+}
+
+// launch is startWith with the whole config text made by text (which may
+// use f.dir); it must serve on f.dir/drover.sock.
+func launch(t *testing.T, text func(f *fixture) string, prefix []string) *fixture {
+	t.Helper()
 	f := &fixture{t: t, dir: t.TempDir(), grow: make(chan struct{}), ended: make(chan struct{})}
 	f.conf = filepath.Join(f.dir, "supervisord.conf")
 	f.sock = filepath.Join(f.dir, "drover.sock")
-	if err := os.WriteFile(f.conf, []byte(f.config(sections)), 0o644); err != nil {
+	if err := os.WriteFile(f.conf, []byte(text(f)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	argv := append(append([]string(nil), prefix...), droverBin, "run", "-c", f.conf)

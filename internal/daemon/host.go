@@ -42,11 +42,14 @@ type osHost struct {
 	// keeper holds duplicates of the pipes and sockets for the next
 	// daemon if this one crashes (nil: no crash survival).
 	keeper *keeperConn
+	// console is drover's own stdout and stderr with nodaemon (nil when
+	// detached): stdout_console and stderr_console copy lines there.
+	console *logfile.Console
 }
 
 func newOSHost(pump *logfile.Pump, log *slog.Logger) *osHost {
 	h := &osHost{
-		daemonEnv: spawn.NewEnvBase(os.Environ()),
+		daemonEnv: spawn.NewEnvBase(childEnviron(os.Environ())),
 		pump:      pump,
 		files:     logfile.NewFiles(log),
 		log:       log,

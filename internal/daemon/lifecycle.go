@@ -94,10 +94,19 @@ func (d *daemon) loop(ctx context.Context) error {
 			if e.Kind == supervisor.EventProcessState {
 				d.kickState()
 			}
+			d.sd.observe(e)
 		})
 		d.kickState() // taken-over processes change no state
 		runErr := make(chan error, 1)
 		go func() { runErr <- sup.Run(ctx) }()
+		if d.sd != nil {
+			// Run answers calls only after its start pass.
+			go func() {
+				if _, err := sup.State(ctx); err == nil {
+					d.sd.passRan()
+				}
+			}()
+		}
 		var (
 			stopping bool
 			updating chan struct{} // closed when the HUP's update ended
@@ -144,6 +153,7 @@ func (d *daemon) loop(ctx context.Context) error {
 		ev.Close()
 		if !errors.Is(err, supervisor.ErrRestart) {
 			sup.Handover(nil)
+			d.sd.shutdown()
 			d.log.Info("exiting")
 			return err
 		}
@@ -187,6 +197,7 @@ func (d *daemon) newSupervisor(cfg *config.Config, prev *supervisor.Supervisor) 
 	if prev != nil {
 		prev.Handover(sup)
 	}
+	d.sd.startPass(cfg)
 	cur := &current{cfg: cfg, last: cfg, sup: sup, ev: ev}
 	d.now.Store(cur)
 	d.markSupReady()
@@ -233,15 +244,18 @@ func (d *daemon) reread() (*config.Config, error) {
 // done.
 func (d *daemon) applyConfigChanges(sup *supervisor.Supervisor) chan struct{} {
 	done := make(chan struct{})
+	reloaded := d.sd.reloading()
 	cfg, err := d.reread()
 	if err != nil {
 		d.log.Error(fmt.Sprintf("could not apply the configuration, keeping the running one: %v", err))
+		reloaded()
 		close(done)
 		return done
 	}
 	d.log.Debug("update: applying " + d.path)
 	go func() {
 		defer close(done)
+		defer reloaded()
 		r, err := sup.Update(context.Background(), cfg, nil)
 		if err != nil {
 			d.log.Error(fmt.Sprintf("update: %v", err))

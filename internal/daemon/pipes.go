@@ -152,6 +152,7 @@ func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.
 	if t.Syslog {
 		sink.Syslog = h.syslogW()
 	}
+	h.consoleSink(&sink, p, channel)
 	// At loglevel=debug and below supervisord copies every read of child
 	// output into the main log; decided once per pipe, not per read.
 	if h.log.Enabled(context.Background(), slog.LevelDebug) {

@@ -67,6 +67,13 @@ func FromSupervisor(e supervisor.Event) (ev Event, ok bool) {
 		if e.Limit != nil {
 			return limitExceeded(e), true
 		}
+	case supervisor.EventHealth:
+		if h := e.Health; h != nil {
+			// drover's own; the failure's text is not a token (it has
+			// spaces): the main log and GET /events carry it.
+			return Event{"PROCESS_HEALTH_FAILED", "processname:" + e.Name + " groupname:" + e.Group +
+				" pid:" + strconv.Itoa(e.Pid) + " failures:" + strconv.Itoa(h.Failures) + " action:" + h.Action}, true
+		}
 	}
 	return Event{}, false
 }

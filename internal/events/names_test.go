@@ -72,6 +72,9 @@ func TestPayloads(t *testing.T) {
 		{supervisor.Event{Kind: supervisor.EventLimit, Group: "g", Name: "p", Pid: 42, Limit: &supervisor.LimitBreach{
 			Resource: "cpu", Worker: 43, Value: 180.5, Max: 150, Held: 2500 * time.Millisecond, Action: "signal:TERM", Target: 43}},
 			"PROCESS_LIMIT_EXCEEDED", "processname:p groupname:g pid:42 resource:cpu worker:43 value:180.5 limit:150 held:2.5 action:signal:TERM target:43"},
+		{supervisor.Event{Kind: supervisor.EventHealth, Group: "g", Name: "p", Pid: 42, Health: &supervisor.HealthFailure{
+			Failures: 3, Error: "GET http://127.0.0.1:1/healthz: HTTP/1.1 503 Service Unavailable", Action: "reload"}},
+			"PROCESS_HEALTH_FAILED", "processname:p groupname:g pid:42 failures:3 action:reload"},
 	} {
 		ev, ok := FromSupervisor(c.e)
 		if !ok || ev.Name != c.name || ev.Payload != c.payload {

@@ -140,3 +140,51 @@ func TestPumpFullDiskProducerRunsOn(t *testing.T) {
 		t.Fatalf("reports: %q", logs.String())
 	}
 }
+
+// TestENOSPCTornLineIsMarked: the line a full disk cut in the middle is
+// ended when writing works again, by a marker line that says how many bytes
+// were lost, and the next output starts on a line of its own.
+func TestENOSPCTornLineIsMarked(t *testing.T) {
+	dir := tinyFS(t)
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 32<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := OpenWriter(filepath.Join(dir, "p.log"), 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	line := strings.Repeat("L", 999) + "\n" // 1000 bytes never end at a page boundary
+	for range 80 {
+		write(t, w, line)
+	}
+	dropped := w.Dropped()
+	torn, _ := os.ReadFile(w.Path())
+	if dropped == 0 || bytes.HasSuffix(torn, []byte("\n")) {
+		t.Fatalf("want a line torn by the full disk: dropped %d, file ends %q", dropped, torn[max(0, len(torn)-5):])
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	write(t, w, "next\n")
+	b, _ := os.ReadFile(w.Path())
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	marker := "[drover: " + strconv.FormatInt(dropped, 10) + " bytes lost: disk full]"
+	n := len(lines)
+	if n < 3 || lines[n-1] != "next" || lines[n-2] != marker {
+		var tail []string
+		for _, l := range lines[max(0, n-3):] {
+			tail = append(tail, l[max(0, len(l)-50):])
+		}
+		t.Fatalf("last lines end %q, want the torn line, %q, \"next\"", tail, marker)
+	}
+	if torn := lines[n-3]; len(torn) == 0 || len(torn) >= 999 || strings.Trim(torn, "L") != "" {
+		t.Fatalf("the torn line is %d bytes %q...", len(torn), torn[:min(20, len(torn))])
+	}
+	for i, l := range lines[:n-3] {
+		if l != line[:999] {
+			t.Fatalf("line %d is not whole: %d bytes", i+1, len(l))
+		}
+	}
+}

@@ -16,8 +16,18 @@ import (
 type Files struct {
 	log *slog.Logger
 
-	mu    sync.Mutex
-	files map[string]*sharedWriter
+	mu     sync.Mutex
+	files  map[string]*sharedWriter
+	serial sync.Locker // for Writers on drover's stdout or stderr
+}
+
+// SerializeStdio makes the Writers of /dev/stdout and /dev/stderr (every
+// spelling stdioFD knows) opened from now on hold l around each write:
+// the lock of the Console on those files.
+func (f *Files) SerializeStdio(l sync.Locker) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.serial = l
 }
 
 type sharedWriter struct {
@@ -42,6 +52,9 @@ func (f *Files) Acquire(path string, maxBytes int64, backups int) (*Writer, erro
 	w, err := OpenWriter(path, maxBytes, backups, f.log)
 	if err != nil {
 		return nil, err
+	}
+	if _, std := stdioFD(path); std && f.serial != nil {
+		w.Serialize(f.serial)
 	}
 	f.files[path] = &sharedWriter{w: w, refs: 1}
 	return w, nil

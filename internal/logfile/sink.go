@@ -28,6 +28,13 @@ type Sink struct {
 	// Syslog, when set, receives "<Name> <line>" for each line of each
 	// read, one Write per line, as supervisord's *_syslog does.
 	Syslog io.Writer
+	// Console, when set, receives each complete line of output (outside
+	// captures, after strip_ansi) behind ConsolePrefix, one Write per read
+	// (a *Console's Stdout or Stderr keeps lines of different programs
+	// apart). An unfinished line is held until its end arrives (at most
+	// maxConsoleLine bytes), and ended with a newline at EOF.
+	Console       io.Writer
+	ConsolePrefix string
 	// StripANSI removes ANSI escape sequences (ESC '[' up to a terminator
 	// letter) first, also when a sequence is split between reads.
 	StripANSI bool
@@ -68,6 +75,7 @@ type pipeState struct {
 	capturing bool
 	capBuf    []byte
 	ansi      ansiState
+	conLine   []byte // Console: the unfinished line, nil when none
 }
 
 // consume processes data (the carry, already copied in front, plus what was
@@ -98,6 +106,9 @@ func (p *pipeState) consume(data []byte, eof bool) {
 		}
 		p.emit(data[:len(data)-hold])
 		p.carryLen = copy(p.carry[:], data[len(data)-hold:])
+		if eof && s.Console != nil {
+			p.flushConsole()
+		}
 		return
 	}
 }
@@ -146,6 +157,9 @@ func (p *pipeState) emit(seg []byte) {
 		}
 		if s.Syslog != nil {
 			writeSyslogLines(s.Syslog, s.Name, seg)
+		}
+		if s.Console != nil {
+			p.toConsole(seg)
 		}
 	}
 	if s.OnLog != nil {

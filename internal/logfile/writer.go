@@ -28,7 +28,9 @@ import (
 // Write never fails and never panics: bytes that cannot be written (full
 // disk, I/O error, file not reopenable) are dropped and counted; the first
 // error of an outage is logged once, and when writing succeeds again the
-// number of dropped bytes is logged.
+// number of dropped bytes is logged and written into the file itself, as a
+// line "[drover: N bytes lost: disk full]" that also ends the line the
+// outage cut (lossMarker).
 type Writer struct {
 	path     string
 	maxBytes int64
@@ -44,7 +46,11 @@ type Writer struct {
 
 	subs map[chan struct{}]struct{} // Subscribe channels
 
+	serial sync.Locker // held around each write(2) when set (Serialize)
+
 	failing      bool  // inside an outage; the error was reported
+	failErr      error // the error that started the outage (for the marker)
+	midLine      bool  // the file's last byte is not a newline
 	rotFailing   bool  // rotation is failing; the error was reported
 	dropped      int64 // bytes dropped in the current outage
 	totalDropped int64
@@ -147,6 +153,15 @@ func (w *Writer) openLocked(trunc bool) error {
 	w.fd = fd
 	w.regular = st.Mode&unix.S_IFMT == unix.S_IFREG
 	w.size = st.Size
+	if w.regular {
+		w.midLine = false
+		var last [1]byte
+		if st.Size > 0 {
+			if n, err := unix.Pread(fd, last[:], st.Size-1); n == 1 && err == nil {
+				w.midLine = last[0] != '\n'
+			}
+		}
+	}
 	return nil
 }
 
@@ -215,30 +230,29 @@ func (w *Writer) writeLocked(p []byte) report {
 		}
 	}
 	wrote, failed := false, false
-	for len(p) > 0 {
-		n, err := unix.Write(w.fd, p)
-		if err == unix.EINTR {
-			continue
-		}
-		if n > 0 {
-			wrote = true
-			w.size += int64(n)
-			w.written += int64(n)
-			p = p[n:]
-		}
-		if err != nil || n <= 0 {
-			if err == nil {
-				err = unix.EIO
-			}
+	if w.failing {
+		// The first write after an outage starts with a line that says
+		// what was lost, on a line of its own: the line the outage tore
+		// is ended there, not glued to the next output.
+		n, err := w.writeAllLocked(w.lossMarker())
+		wrote = n > 0
+		if err != nil {
 			w.dropLocked(int64(len(p)), err, "write", &r)
 			failed = true
-			break
+			p = nil
+		} else {
+			// The marker ends the outage; a failure of p starts another.
+			w.failing, w.failErr = false, nil
+			r.recovered, w.dropped = w.dropped, 0
 		}
 	}
-	if !failed && w.failing {
-		w.failing = false
-		r.recovered = w.dropped
-		w.dropped = 0
+	if len(p) > 0 {
+		n, err := w.writeAllLocked(p)
+		wrote = wrote || n > 0
+		if err != nil {
+			w.dropLocked(int64(len(p)-n), err, "write", &r)
+			failed = true
+		}
 	}
 	// After a partial write the line is broken anyway; rotating then also
 	// frees room when the disk is full (backups=0 truncates).
@@ -282,11 +296,72 @@ func (w *Writer) notifyLocked() {
 
 var errClosed = errors.New("log file closed")
 
+// Serialize makes every write of w hold l, the lock of a Console on the
+// same file (drover's stdout), so that w's lines and the console's never
+// land inside each other: on a pipe a write above PIPE_BUF is not atomic.
+func (w *Writer) Serialize(l sync.Locker) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.serial = l
+}
+
+// writeAllLocked writes p whole, retrying short writes, and returns how
+// many bytes were written before an error.
+func (w *Writer) writeAllLocked(p []byte) (int, error) {
+	if w.serial != nil {
+		w.serial.Lock()
+		defer w.serial.Unlock()
+	}
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(w.fd, p[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if n > 0 {
+			done += n
+			w.size += int64(n)
+			w.written += int64(n)
+			w.midLine = p[done-1] != '\n'
+		}
+		if err != nil || n <= 0 {
+			if err == nil {
+				err = unix.EIO
+			}
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// lossMarker is the line written when writing works again after an
+// outage, preceded by a newline if the outage left a line unfinished:
+// "[drover: N bytes lost: disk full]".
+func (w *Writer) lossMarker() []byte {
+	why := "write failed"
+	switch {
+	case errors.Is(w.failErr, unix.ENOSPC), errors.Is(w.failErr, unix.EDQUOT):
+		why = "disk full"
+	case w.failErr != nil:
+		why = w.failErr.Error()
+	}
+	m := make([]byte, 0, 64)
+	if w.midLine {
+		m = append(m, '\n')
+	}
+	m = append(m, "[drover: "...)
+	m = strconv.AppendInt(m, w.dropped, 10)
+	m = append(m, " bytes lost: "...)
+	m = append(m, why...)
+	return append(m, "]\n"...)
+}
+
 func (w *Writer) dropLocked(n int64, err error, op string, r *report) {
 	w.dropped += n
 	w.totalDropped += n
 	if !w.failing {
 		w.failing = true
+		w.failErr = err
 		r.failErr = err
 		r.op = op
 	}

@@ -132,6 +132,9 @@ type ProcessInfo struct {
 	// Pending says why the process still runs its previous config after
 	// an update ("" when none): also in the description while RUNNING.
 	Pending string
+	// Waiting says which depends_on holds the process's start ("" when
+	// none): also in the description while STOPPED.
+	Waiting string
 	// Strategy is the configured reload strategy.
 	Strategy string
 }

@@ -50,6 +50,10 @@ type EventJSON struct {
 	Action      string  `json:"action,omitempty"`
 	Target      int     `json:"target,omitempty"`
 
+	// A failed health check (PROCESS_HEALTH_FAILED); Action and Error
+	// above say what drover does and the last failure.
+	Failures int `json:"failures,omitempty"`
+
 	// Snapshot marks the synthetic PROCESS_STATE_* events `drover events`
 	// prints for the states at its start (never on the stream).
 	Snapshot bool `json:"snapshot,omitempty"`
@@ -97,6 +101,13 @@ type (
 		Action      string  `json:"action"`
 		Target      int     `json:"target"`
 	}
+	evHealth struct {
+		evHead
+		Pid      int    `json:"pid"`
+		Failures int    `json:"failures"`
+		Action   string `json:"action"`
+		Error    string `json:"error"`
+	}
 )
 
 // AppendEventJSON appends e's JSON (one line) to b; ok is false for a kind
@@ -140,6 +151,13 @@ func AppendEventJSON(b []byte, e supervisor.Event) ([]byte, bool) {
 		}
 		head.Type = "PROCESS_LIMIT_EXCEEDED"
 		v = evLimit{head, e.Pid, l.Resource, l.Worker, l.Value, l.Max, l.Held.Seconds(), l.Action, l.Target}
+	case supervisor.EventHealth:
+		h := e.Health
+		if h == nil {
+			return b, false
+		}
+		head.Type = "PROCESS_HEALTH_FAILED"
+		v = evHealth{head, e.Pid, h.Failures, h.Action, h.Error}
 	default:
 		return b, false
 	}

@@ -99,6 +99,9 @@ func TestEventsFraming(t *testing.T) {
 		{supervisor.Event{Kind: supervisor.EventReload, Time: evT0, Group: "web", Name: "web", Pid: 42,
 			Reload: &supervisor.ReloadStep{Phase: supervisor.ReloadFailed, Strategy: "bluegreen", OldPid: 42, Error: "not ready"}},
 			`{"type":"PROCESS_RELOAD_FAILED","time":"2026-12-06T12:00:01.123456789Z","group":"web","name":"web","phase":"FAILED","strategy":"bluegreen","pid":42,"old_pid":42,"new_pid":0,"elapsed_ms":0,"error":"not ready"}`},
+		{supervisor.Event{Kind: supervisor.EventHealth, Time: evT0, Group: "web", Name: "web", Pid: 42,
+			Health: &supervisor.HealthFailure{Failures: 3, Action: "reload", Error: "connection refused"}},
+			`{"type":"PROCESS_HEALTH_FAILED","time":"2026-12-06T12:00:01.123456789Z","group":"web","name":"web","pid":42,"failures":3,"action":"reload","error":"connection refused"}`},
 	} {
 		b, ok := AppendEventJSON(nil, c.e)
 		if !ok || string(b) != c.want {

@@ -93,6 +93,7 @@ func (v infoValue) AppendXMLRPC(dst []byte, _ int) ([]byte, error) {
 		num("handoff_pid", int64(pi.HandoffPID))
 		str("reloading", pi.Reloading)
 		str("config_pending", pi.Pending)
+		str("waiting", pi.Waiting)
 		str("strategy", pi.Strategy)
 	}
 	return append(dst, "</struct></value>"...), nil
@@ -153,7 +154,13 @@ func appendDescription(dst []byte, pi ProcessInfo, now time.Time, text func([]by
 		return append(dst, "\")"...)
 	case supervisor.Stopped, supervisor.Exited:
 		if pi.Start.IsZero() {
-			return append(dst, "Not started"...)
+			dst = append(dst, "Not started"...)
+			if pi.Waiting != "" {
+				// drover's: held by depends_on.
+				dst = append(dst, ", "...)
+				dst = text(dst, pi.Waiting)
+			}
+			return dst
 		}
 		// Started but never exited (stopped from BACKOFF): supervisord
 		// formats its stop time 0, the epoch.

@@ -29,7 +29,7 @@ func TestInfoEncodingEscapes(t *testing.T) {
 		second["generation"] != 3 || second["reloading"] != "reexec" {
 		t.Errorf("second = %v", second)
 	}
-	if len(first) != 21 {
+	if len(first) != 22 { // with waiting (depends_on)
 		t.Errorf("drover.getAllProcessInfo struct has %d members: %v", len(first), first)
 	}
 }

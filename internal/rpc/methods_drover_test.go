@@ -93,3 +93,20 @@ func TestDroverUpdate(t *testing.T) {
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: web", "drover.update", "web")
 	wantFault(t, s, supervisor.CodeIncorrectParameters, "INCORRECT_PARAMETERS: 1", "drover.update", []any{1})
 }
+
+// A process held by depends_on says so in its description (STOPPED, never
+// started) and in drover.getProcessInfo's waiting.
+func TestDescriptionWaiting(t *testing.T) {
+	s, f := newTestServer(t)
+	f.mu.Lock()
+	f.procs["g:a"].Waiting = "waiting for db:ready (db is FATAL)"
+	f.mu.Unlock()
+	in := norm(t, must(s.Call(context.Background(), "drover.getProcessInfo", "g:a"))).(map[string]any)
+	if in["description"] != "Not started, waiting for db:ready (db is FATAL)" || in["waiting"] != "waiting for db:ready (db is FATAL)" {
+		t.Fatalf("%v", in)
+	}
+	plain := norm(t, must(s.Call(context.Background(), "supervisor.getProcessInfo", "g:a"))).(map[string]any)
+	if _, has := plain["waiting"]; has || plain["description"] != "Not started, waiting for db:ready (db is FATAL)" {
+		t.Fatalf("%v", plain)
+	}
+}

@@ -60,6 +60,14 @@ type core struct {
 
 	// adopt are the records Adopt gave, applied by startup.
 	adopt []ProcRecord
+	// gated are processes whose automatic start waits for their
+	// depends_on (depends.go).
+	gated []*proc
+	// bulk defers the dependency order while New adds every group.
+	bulk bool
+	// depIndex maps program and group names to their processes for
+	// depends_on; nil after the groups changed (depends.go).
+	depIndex map[string][]*proc
 }
 
 // group is one active process group.
@@ -92,6 +100,7 @@ type proc struct {
 	laststop   time.Time
 	spawnerr   string
 	exitstatus int
+	lastWait   syscall.WaitStatus // of the last exit of cur, for exit_daemon_on
 
 	// cur is the generation this process is about; nil when none is alive
 	// or in flight.
@@ -106,6 +115,10 @@ type proc struct {
 	// pending says why the config the last update gave this process is not
 	// the one it runs (its hand-off failed); "" when none is.
 	pending string
+	// waiting says which depends_on holds the automatic start; "" when none.
+	waiting string
+	// health is the health check's state (health.go); nil without health=.
+	health *healthState
 	// t is the one deadline of the current state: startsecs (STARTING),
 	// retry (BACKOFF), kill escalation (STOPPING), delayed restart (EXITED).
 	t timer
@@ -215,20 +228,45 @@ func (c *core) addGroup(gc *config.Group, notify bool) (*group, bool) {
 	}
 	sortProcs(g.procs)
 	c.groups[g.name] = g
-	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
-	c.order = slices.Insert(c.order, i, g)
+	c.place(g)
 	if notify {
 		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: time.Now(), Group: g.name, Config: g.cfg})
 	}
 	return g, true
 }
 
+// place puts g in c.order: by (priority, name), and with depends_on after
+// the groups it depends on.
+func (c *core) place(g *group) {
+	c.depIndex = nil
+	c.order = slices.DeleteFunc(c.order, func(o *group) bool { return o == g })
+	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
+	c.order = slices.Insert(c.order, i, g)
+	if !c.bulk {
+		c.orderDeps()
+	}
+}
+
+// orderDeps puts c.order in dependency order when some group has
+// depends_on (c.order may be in such an order already, not sorted: it is
+// sorted again first).
+func (c *core) orderDeps() {
+	if slices.ContainsFunc(c.order, hasDeps) {
+		sortGroups(c.order)
+		c.order = depOrder(c.order)
+	}
+}
+
 // removeGroup deletes g; the caller checked that every process is stopped.
 func (c *core) removeGroup(g *group) {
 	for _, p := range g.procs {
 		c.timers.cancel(&p.t)
+		if p.health != nil {
+			c.timers.cancel(&p.health.t)
+		}
 	}
 	delete(c.groups, g.name)
+	c.depIndex = nil
 	for i, x := range c.order {
 		if x == g {
 			c.order = append(c.order[:i], c.order[i+1:]...)
@@ -257,7 +295,7 @@ func (c *core) autostart(g *group) {
 		return
 	}
 	for _, p := range g.procs {
-		if p.cfg.Autostart && p.state == Stopped && p.laststart.IsZero() {
+		if p.cfg.Autostart && p.state == Stopped && p.laststart.IsZero() && !c.gate(p) {
 			c.handle(p, event{kind: evStart})
 		}
 	}

@@ -29,6 +29,9 @@ const (
 	// EventReload is drover's own: one step of a reload (Reload says
 	// which), so a watcher sees a hand-off as it happens.
 	EventReload
+	// EventHealth is drover's own: health= failed health_threshold times
+	// in a row and the program is reloaded (Health says more).
+	EventHealth
 )
 
 // Event is one notification from the owner goroutine. The fields carry
@@ -57,6 +60,8 @@ type Event struct {
 	Limit *LimitBreach
 	// Reload is the step of an EventReload.
 	Reload *ReloadStep
+	// Health is the failure of an EventHealth.
+	Health *HealthFailure
 }
 
 // ReloadPhase names a step of a reload.

@@ -42,6 +42,8 @@ type fakeHost struct {
 	succGate chan struct{}
 	// ready, when set, is each child's WaitReady; nil answers ready at once.
 	ready func(ctx context.Context, p *config.Process, pid int) error
+	// health, when set, is each child's CheckHealth (health_test.go).
+	health func(ctx context.Context, p *config.Process, pid int) error
 	// onSignal, when set, is called after each Signal (on the owner
 	// goroutine: it must not block).
 	onSignal func(pid int, sig syscall.Signal)

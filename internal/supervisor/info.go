@@ -46,6 +46,8 @@ type Info struct {
 	// Pending says why the process still runs its previous config after an
 	// update (its new generation failed); "" when it runs the last applied.
 	Pending string
+	// Waiting says which depends_on holds the process's start ("" when none).
+	Waiting string
 	// Strategy is the configured reload strategy (restart when none), so
 	// a client can say whether a reload was a restart.
 	Strategy config.ReloadStrategy
@@ -81,6 +83,7 @@ func fillInfo(in *Info, p *proc, now time.Time) {
 		in.HandoffPid = p.handoff.pid
 	}
 	in.Pending = p.pending
+	in.Waiting = p.waiting
 	if p.reload != nil && p.reload.successor != 0 {
 		in.HandoffPid = p.reload.successor
 	}

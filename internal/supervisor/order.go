@@ -102,12 +102,15 @@ func (o *orderedStop) signal(c *core, g *group) {
 			switch p.state {
 			case Starting, Running, Backoff:
 				_ = c.handle(p, event{kind: evShutdownStop})
-			case Exited:
+			case Exited, Fatal:
 				c.timers.cancel(&p.t) // a delayed restart must not fire later
 			}
 			continue
 		}
-		if !p.state.IsRunning() && !(p.state == Exited && p.t.armed()) {
+		if c.ungate(p) {
+			continue // held by depends_on: stop all drops the hold
+		}
+		if !p.state.IsRunning() && !p.retryPending() {
 			continue
 		}
 		if err := c.stopOne(p); err != nil {

@@ -36,8 +36,6 @@ type event struct {
 // Messages supervisord logs, kept verbatim.
 const (
 	msgTooQuickly = "Exited too quickly (process log may have details)"
-	// minRun is the shortest run that resets the crash-loop delay.
-	minRun = time.Second
 	// minKillRepeat bounds how often SIGKILL is repeated when stopwaitsecs
 	// is 0, so a stuck process cannot make the owner spin.
 	minKillRepeat = time.Second
@@ -79,9 +77,13 @@ func (c *core) change(p *proc, to State, pid int, expected bool) {
 	c.dirty = true
 	if to == Running {
 		c.watchLimits(p)
+		c.watchHealth(p)
 	}
 	if to == Stopped || to == Fatal || to == Exited {
 		c.socketsIdle(p, to)
+	}
+	if to == Fatal || to == Exited {
+		c.watchExitPolicy(p)
 	}
 	c.s.bus.publish(Event{
 		Kind: EventProcessState, Time: time.Now(), Group: p.group.name, Name: p.cfg.Name,
@@ -184,11 +186,12 @@ func (c *core) enterBackoff(p *proc, logmsg string) {
 	if logmsg != "" {
 		c.log.Warn(logmsg)
 	}
-	if r := p.cfg.StartRetries; r >= 0 && p.backoff > r {
+	b := p.cfg.Drover.Backoff
+	if r := p.cfg.StartRetries; r >= 0 && p.backoff > r && !b.Forever {
 		c.giveUp(p)
 		return
 	}
-	c.timers.arm(&p.t, time.Now().Add(time.Duration(p.backoff)*time.Second))
+	c.timers.arm(&p.t, time.Now().Add(b.Delay(p.backoff)))
 }
 
 func (c *core) giveUp(p *proc) {
@@ -196,6 +199,17 @@ func (c *core) giveUp(p *proc) {
 	p.backoff = 0
 	c.change(p, Fatal, 0, true)
 	c.logf(slog.LevelInfo, "gave up: %s entered FATAL state, too many start retries too quickly", p.cfg.Name)
+	if d := p.cfg.Drover.Backoff.FatalRetry; d > 0 && c.state == StateRunning {
+		// drover's fatal_retry: FATAL is retried later, as a new start.
+		c.logf(slog.LevelInfo, "retrying %s in %v (fatal_retry)", p.cfg.Name, d)
+		c.timers.arm(&p.t, time.Now().Add(d))
+	}
+}
+
+// retryPending reports whether p is stopped with a restart armed: a
+// delayed crash-loop restart (EXITED) or a fatal_retry (FATAL).
+func (p *proc) retryPending() bool {
+	return (p.state == Exited || p.state == Fatal) && p.t.armed()
 }
 
 // deadline handles p's timer according to its state.
@@ -210,7 +224,7 @@ func (c *core) deadline(p *proc) {
 			return
 		}
 		c.becomeRunning(p)
-	case Backoff, Exited:
+	case Backoff, Exited, Fatal:
 		if c.state == StateRunning {
 			c.spawn(p)
 		}
@@ -240,8 +254,8 @@ func (c *core) stop(p *proc, shutdown bool) error {
 		err := c.kill(p, p.cfg.StopSignal, p.cfg.StopAsGroup, false)
 		c.bgStopped(p)
 		return err
-	case Exited:
-		// Only reachable with a delayed crash-loop restart pending: cancel it.
+	case Exited, Fatal:
+		// Only reachable with a delayed restart pending: cancel it.
 		if p.t.armed() {
 			c.timers.cancel(&p.t)
 			if !shutdown {
@@ -349,6 +363,7 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 	c.timers.cancel(&p.t)
 	p.laststop = now
 	p.cur = nil
+	p.lastWait = status
 	c.reloadLost(p, inst, how)
 	expected := slices.Contains(p.cfg.ExitCodes, es)
 	name := p.cfg.Name
@@ -399,9 +414,9 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 }
 
 // autorestart applies autorestart after RUNNING->EXITED. Deliberate fix of
-// supervisord #1285: a run shorter than 1 s delays the restart linearly
-// (1 s, 2 s, ...) so startsecs=0 crash loops cannot spin; a run of 1 s or
-// more resets the delay.
+// supervisord #1285: a run shorter than 1 s (backoff_reset) delays the
+// restart by the backoff policy (linear: 1 s, 2 s, ...) so startsecs=0
+// crash loops cannot spin; a longer run resets the delay.
 func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time) {
 	if c.state != StateRunning {
 		return
@@ -415,7 +430,8 @@ func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time
 	default:
 		return
 	}
-	if now.Sub(inst.spawnedAt) < minRun {
+	b := p.cfg.Drover.Backoff
+	if now.Sub(inst.spawnedAt) < b.ResetAfter() {
 		p.crashes++
 	} else {
 		p.crashes = 0
@@ -424,9 +440,20 @@ func (c *core) autorestart(p *proc, inst *instance, expected bool, now time.Time
 		c.spawn(p)
 		return
 	}
-	d := time.Duration(p.crashes) * time.Second
-	c.logf(slog.LevelInfo, "delaying restart of %s by %v: it ran for less than 1 second", p.cfg.Name, d)
+	d := b.Delay(p.crashes)
+	c.logf(slog.LevelInfo, "delaying restart of %s by %v: it ran for less than %s", p.cfg.Name, d, spellDuration(b.ResetAfter()))
 	c.timers.arm(&p.t, now.Add(d))
+}
+
+// spellDuration is "1 second", "30 seconds", or "1.5s".
+func spellDuration(d time.Duration) string {
+	switch {
+	case d == time.Second:
+		return "1 second"
+	case d%time.Second == 0:
+		return fmt.Sprintf("%d seconds", d/time.Second)
+	}
+	return d.String()
 }
 
 // decodeStatus is supervisord's decode_wait_status: the exit status (-1

@@ -178,9 +178,12 @@ func (s *Supervisor) StopProcess(ctx context.Context, name string, wait bool) er
 
 func (c *core) stopOne(p *proc) error {
 	if !p.state.IsRunning() {
-		if p.state == Exited && p.t.armed() {
+		if p.retryPending() {
 			// A delayed crash-loop restart is pending: the user wants it gone.
 			return c.handle(p, event{kind: evStop})
+		}
+		if c.ungate(p) {
+			return nil // held by depends_on: the hold is what stops
 		}
 		return fault(CodeNotRunning, namespec(p))
 	}
@@ -337,7 +340,7 @@ func (s *Supervisor) StopGroup(ctx context.Context, name string, wait bool) ([]R
 		}
 		var results []Result
 		for _, p := range ps {
-			if !p.state.IsRunning() && !(p.state == Exited && p.t.armed()) {
+			if !p.state.IsRunning() && !p.retryPending() && p.waiting == "" {
 				continue
 			}
 			if err := c.stopOne(p); err != nil {

@@ -82,9 +82,12 @@ func New(cfg *config.Config, host Host, log *slog.Logger) *Supervisor {
 	s.life, s.lifeDone = context.WithCancel(context.Background())
 	s.core = newCore(s)
 	if cfg != nil {
+		s.core.bulk = true
 		for _, g := range cfg.Groups {
 			s.core.addGroup(g, false)
 		}
+		s.core.bulk = false
+		s.core.orderDeps()
 	}
 	return s
 }

@@ -129,7 +129,7 @@ func (s *Supervisor) Update(ctx context.Context, cfg *config.Config, names []str
 		failed := make(map[*group]error)
 		for _, g := range stopping {
 			for _, p := range g.procs {
-				if !p.state.IsRunning() && !(p.state == Exited && p.t.armed()) {
+				if !p.state.IsRunning() && !p.retryPending() {
 					continue
 				}
 				if err := c.stopOne(p); err != nil {

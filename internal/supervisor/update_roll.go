@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"slices"
-	"sort"
 
 	"github.com/drover-sh/drover/internal/config"
 )
@@ -147,9 +146,7 @@ func (c *core) commitRoll(r roll) bool {
 	}
 	g.cfg = r.ng
 	sortProcs(g.procs)
-	c.order = slices.DeleteFunc(c.order, func(o *group) bool { return o == g })
-	i := sort.Search(len(c.order), func(i int) bool { return groupLess(g, c.order[i]) })
-	c.order = slices.Insert(c.order, i, g)
+	c.place(g)
 	c.dirty = true
 	return true
 }

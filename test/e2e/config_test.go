@@ -32,6 +32,9 @@ func childMain(mode string) int {
 	if mode == "count" {
 		return countMain()
 	}
+	if mode == "pid1" {
+		return pid1Child(os.Args[3:])
+	}
 	switch mode {
 	case "talk":
 		os.Stdout.WriteString(talkerStdout)
