@@ -225,6 +225,7 @@ func (c *core) adoptOne(p *proc, r ProcRecord) {
 	c.pids[r.Pid] = inst
 	p.state = Running
 	c.watchLimits(p)
+	c.watchHealth(p) // what entering RUNNING arms (change), without its event
 	var err error
 	if len(p.cfg.Drover.Sockets) > 0 {
 		err = c.listen(inst, pr, false)
