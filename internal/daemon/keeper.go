@@ -69,18 +69,63 @@ func runKeeper(path string, ready func()) error {
 	}
 	ready()
 	k := &keeper{held: map[string]heldFDs{}}
-	for {
-		c, _, err := unix.Accept4(fd, unix.SOCK_CLOEXEC)
+	for orphaned := false; ; orphaned = true {
+		c, err := k.accept(fd, orphaned)
 		if err != nil {
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED) {
-				continue
-			}
 			return err
 		}
-		if k.serve(c) {
+		if c < 0 || k.serve(c) {
 			_ = os.Remove(path)
 			return nil
 		}
+	}
+}
+
+// accept waits for a daemon to connect. Meanwhile (orphaned: a daemon was
+// connected and went away) it forgets each process whose output pipe lost
+// its last writer (the process and its children are gone: nothing to take
+// over), and when no process is left it returns -1: the keeper's work is
+// done (the sockets it held close with it, not bound for ever by nobody).
+func (k *keeper) accept(lfd int, orphaned bool) (int, error) {
+	for {
+		if orphaned && !k.hasProcesses() {
+			return -1, nil
+		}
+		pfds := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}}
+		var keys []string
+		if orphaned {
+			for key, h := range k.held {
+				for i, l := range h.labels {
+					if l == "1" { // the stdout read end: POLLHUP once no writer is left
+						pfds = append(pfds, unix.PollFd{Fd: int32(h.fds[i])})
+						keys = append(keys, key)
+					}
+				}
+			}
+		}
+		if _, err := unix.Poll(pfds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return -1, err
+		}
+		for i, pf := range pfds[1:] {
+			if pf.Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+				closeFDs(k.held[keys[i]].fds...)
+				delete(k.held, keys[i])
+			}
+		}
+		if pfds[0].Revents&unix.POLLIN == 0 {
+			continue
+		}
+		c, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ECONNABORTED) || errors.Is(err, unix.EAGAIN) {
+				continue
+			}
+			return -1, err
+		}
+		return c, nil
 	}
 }
 
@@ -91,6 +136,15 @@ type heldFDs struct {
 
 type keeper struct {
 	held map[string]heldFDs
+}
+
+func (k *keeper) hasProcesses() bool {
+	for key := range k.held {
+		if strings.HasPrefix(key, "pid:") {
+			return true
+		}
+	}
+	return false
 }
 
 // serve reads one daemon's messages until it disconnects; true on "exit".

@@ -63,3 +63,33 @@ func TestKeeperHoldsAndHandsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeeperEndsWhenNothingIsLeft: after its daemon went away, the keeper
+// forgets a process whose output pipe lost its last writer (it died), and
+// ends once no process is left to take over.
+func TestKeeperEndsWhenNothingIsLeft(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keeper")
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- runKeeper(path, func() { close(ready) }) }()
+	<-ready
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	k, err := dialKeeper(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.keep("pid:30", []string{"1"}, []int{p[0]})
+	unix.Close(p[0])
+	k.close() // the daemon crashed; its program still runs (holds p[1])
+	select {
+	case err := <-done:
+		t.Fatalf("the keeper ended while a program it holds runs: %v", err)
+	default:
+	}
+	unix.Close(p[1]) // the program died
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
