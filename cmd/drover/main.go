@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/drover-sh/drover/internal/cli"
+	"github.com/drover-sh/drover/internal/daemon"
 	"github.com/drover-sh/drover/internal/spawn"
 )
 
@@ -19,6 +20,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "drover: %v\n", err)
 		fmt.Fprintln(os.Stderr, "drover: child process was not spawned")
 		os.Exit(127)
+	}
+	// The fd keeper (crash survival) is as small as it can be: no command tree.
+	if len(os.Args) > 1 && os.Args[1] == daemon.KeeperArg {
+		if err := daemon.KeeperMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "drover fd keeper:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	err := cli.Execute(os.Args)
 	var ec cli.ExitCode

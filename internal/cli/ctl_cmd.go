@@ -88,6 +88,8 @@ func ctlVerbs() []*ctlVerb {
 			"shutdown \tShut the remote supervisord down."}, false, ctlShutdown},
 		{"reload", "[name|group:*|all ...]", "Reload programs without downtime by their reload strategy; without names, restart the daemon", []string{
 			"reload \t\tRestart the remote supervisord."}, false, ctlReload},
+		{"upgrade", "[--binary PATH]", "Replace the daemon in place by a new drover binary (default: the current binary's file) without restarting any program", []string{
+			"upgrade [--binary PATH]\tRe-exec the daemon as the binary at PATH, keeping every process"}, true, ctlUpgrade},
 		{"version", "", "Show the daemon's version", []string{
 			"version\t\t\tShow the version of the remote supervisord process"}, false, ctlVersion},
 		{"events", "[-f] [--json]", "Show the processes' states, with -f follow every state change and reload step", eventsHelp, true, ctlEvents},

@@ -32,6 +32,7 @@ var commands = []func() *cobra.Command{
 	newCheckCmd,
 	newHashPasswordCmd,
 	newCtlCmd,
+	newHandoverProbeCmd,
 	newVersionCmd,
 }
 

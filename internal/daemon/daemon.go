@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -60,10 +61,23 @@ type daemon struct {
 	console *logfile.Console // drover's stdout and stderr with nodaemon, else nil
 	host    *osHost
 	reaper  *spawn.Reaper
-	server  *rpc.Server
-	sd      *sdNotifier // nil without NOTIFY_SOCKET
-	undo    []func()    // setup steps to undo, in order done
-	started time.Time
+	routed  chan struct{} // closed when routeExits returned (the reaper stopped)
+	// supReady is closed once the first supervisor exists: exits reaped
+	// before (a handed-over child's) wait for it.
+	supReady     chan struct{}
+	supReadyOnce sync.Once
+	// handed is what an in-place upgrade handed to this image (nil
+	// otherwise).
+	handed *handoverState
+	// upgraded: handed came through execve (control listeners included),
+	// not from a crashed predecessor's state file.
+	upgraded bool
+	// stateKick asks the state writer for a new state file (crash.go).
+	stateKick chan struct{}
+	server    *rpc.Server
+	sd        *sdNotifier // nil without NOTIFY_SOCKET
+	undo      []func()    // setup steps to undo, in order done
+	started   time.Time
 }
 
 // current is what the lifecycle goroutine publishes; readers load it and
@@ -86,12 +100,17 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		path = p
 	}
-	d := &daemon{opts: opts, path: path, lifecycle: make(chan lifecycleReq, 16), loopDone: make(chan struct{}), started: time.Now()}
+	d := &daemon{opts: opts, path: path, lifecycle: make(chan lifecycleReq, 16), loopDone: make(chan struct{}), supReady: make(chan struct{}), started: time.Now()}
+	handed, err := readHandover()
+	if err != nil {
+		return fmt.Errorf("%w: in-place upgrade: %w", ErrStartupFailed, err)
+	}
+	d.handed, d.upgraded = handed, handed != nil
 	cfg, err := d.load()
 	if err != nil {
 		return err
 	}
-	if !cfg.Supervisord.Nodaemon && !detached() {
+	if !cfg.Supervisord.Nodaemon && !detached() && handed == nil {
 		if os.Getenv("NOTIFY_SOCKET") != "" && opts.Stderr != nil {
 			// systemd accepts notifications from its main process only.
 			fmt.Fprintln(opts.Stderr, "drover: NOTIFY_SOCKET is set but the daemon detaches: use -n (nodaemon) under Type=notify")
@@ -134,7 +153,11 @@ func (d *daemon) run(ctx context.Context, cfg *config.Config, ready *os.File) er
 		return fmt.Errorf("%w: %w", ErrStartupFailed, err)
 	}
 	defer d.teardown()
-	d.log.Info(fmt.Sprintf("supervisord started with pid %d", os.Getpid()))
+	if d.upgraded {
+		d.log.Info(fmt.Sprintf("drover upgraded in place from %s to %s with pid %d", d.handed.FromVersion, d.opts.Version, os.Getpid()))
+	} else {
+		d.log.Info(fmt.Sprintf("supervisord started with pid %d", os.Getpid()))
+	}
 	if ready != nil {
 		fmt.Fprintln(ready, "ok")
 	}
@@ -198,15 +221,17 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 		d.host.files.SerializeStdio(d.console.Locker())
 	}
 	d.undo = append(d.undo, d.host.close)
+	if d.handed != nil {
+		d.host.handed = newHandedSet(d.handed)
+	}
 	d.sd = newSDNotifier(d.log)
 	d.undo = append(d.undo, d.sd.close)
 
-	d.reaper = spawn.NewReaper(64)
-	routed := make(chan struct{})
-	go d.routeExits(routed)
+	d.startReaper()
 	d.undo = append(d.undo, func() {
-		d.reaper.Stop() // closes Exits: routeExits returns
-		<-routed
+		d.markSupReady() // a setup that failed before: routeExits must not wait
+		d.reaper.Stop()  // closes Exits: routeExits returns
+		<-d.routed
 	})
 
 	d.server, err = rpc.New(rpc.Options{
@@ -223,8 +248,10 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	// second daemon on this config fails here (or at the pidfile's lock
 	// just below), before it cleans up the first one's AUTO logs or writes
 	// the pidfile.
-	if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
-		return fmt.Errorf("could not start the control server: %w", err)
+	if d.handed == nil {
+		if err := d.server.Listen(listeners(cfg.Servers)); err != nil {
+			return fmt.Errorf("could not start the control server: %w", err)
+		}
 	}
 	d.undo = append(d.undo, func() { d.server.Close() })
 	// Without a control server the pidfile's lock is what says a daemon
@@ -232,13 +259,32 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	if err := checkPidfile(sd.Pidfile); err != nil {
 		return err
 	}
-	d.cleanupAuto(sd)
+	d.setupSurvival(sd)
+	if d.handed == nil { // the handed-over programs write their AUTO logs still
+		d.cleanupAuto(sd)
+	}
 	if err := checkChildLogDir(cfg); err != nil {
 		return err
 	}
 	// The first supervisor exists (not yet running) before requests can
 	// reach the backend.
-	d.newSupervisor(cfg, nil)
+	cur := d.newSupervisor(cfg, nil)
+	if d.handed != nil {
+		recs := make([]supervisor.ProcRecord, len(d.handed.Procs))
+		for i, p := range d.handed.Procs {
+			recs[i] = p.ProcRecord
+		}
+		cur.sup.Adopt(recs)
+	}
+	if d.upgraded {
+		// The sockets clients queue on since the previous image stopped
+		// accepting, served once there is a supervisor to answer them; one
+		// that cannot be served is no reason to drop the programs this
+		// image now supervises.
+		if err := d.server.Attach(listeners(cfg.Servers), d.handed.Control); err != nil {
+			d.log.Error(fmt.Sprintf("could not start the control server: %v", err))
+		}
+	}
 
 	d.undo = append(d.undo, d.handleSignals().stop)
 	// Only now: the signals handled above are no longer ignored even when
@@ -267,12 +313,16 @@ func (d *daemon) teardown() {
 // the reaper stops.
 func (d *daemon) routeExits(done chan<- struct{}) {
 	defer close(done)
-	for ex := range d.reaper.Exits() {
+	exits := d.reaper.Exits()
+	<-d.supReady
+	for ex := range exits {
 		if sup := d.now.Load().sup; sup != nil {
 			sup.Exited(ex.Pid, syscall.WaitStatus(ex.Status))
 		}
 	}
 }
+
+func (d *daemon) markSupReady() { d.supReadyOnce.Do(func() { close(d.supReady) }) }
 
 func (d *daemon) current() *supervisor.Supervisor { return d.now.Load().sup }
 func (d *daemon) running() *config.Config         { return d.now.Load().cfg }

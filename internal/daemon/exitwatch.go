@@ -48,17 +48,29 @@ func newChildStep(i int) time.Duration {
 // else the most recently started one), or bound passed, or parent is gone.
 func (h *osHost) NewChild(parent int, before []int, pidfileHint string, bound time.Duration) (int, bool) {
 	deadline := time.Now().Add(bound)
+	seen := map[int]uint64{} // new children of the previous read, by start time
 	for i := 0; ; i++ {
+		hint := readPidHint(pidfileHint)
 		var cands []procEntry
+		now := map[int]uint64{}
 		for _, c := range h.Children(parent) {
 			if slices.Contains(before, c) {
 				continue
 			}
-			if st, err := spawn.ReadProcStat(c); err == nil {
+			st, err := spawn.ReadProcStat(c)
+			if err != nil {
+				continue
+			}
+			now[c] = st.Start
+			// Seen in two reads, or named by the pidfile: a child that
+			// lives only a moment is no new master (a Go server's runtime
+			// forks one to probe clone(CLONE_PIDFD) before its first exec).
+			if seen[c] == st.Start || c == hint {
 				cands = append(cands, procEntry{c, st.Start})
 			}
 		}
-		if pid, ok := chooseSuccessor(cands, readPidHint(pidfileHint)); ok {
+		seen = now
+		if pid, ok := chooseSuccessor(cands, hint); ok {
 			return pid, true
 		}
 		if _, err := spawn.ReadProcStat(parent); err != nil || !time.Now().Before(deadline) {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-sh/drover/internal/daemon"
 	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/spawn"
 	"golang.org/x/sys/unix"
@@ -31,6 +32,13 @@ func TestMain(m *testing.M) {
 		err := spawn.ShimMain(os.Args)
 		fmt.Fprintf(os.Stderr, "drover: %v\n", err)
 		os.Exit(127)
+	}
+	if len(os.Args) > 1 && os.Args[1] == daemon.KeeperArg { // in-process daemons start their fd keeper so
+		if err := daemon.KeeperMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "drover:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	if mode := os.Getenv("DROVER_TEST_CHILD"); mode != "" {
 		os.Exit(childMain(mode))

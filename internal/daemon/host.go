@@ -37,6 +37,11 @@ type osHost struct {
 
 	notify  lazyDir // private dir of NOTIFY_SOCKETs, made on first use
 	syslogW func() io.Writer
+	// handed is what an in-place upgrade handed over (nil otherwise).
+	handed *handedSet
+	// keeper holds duplicates of the pipes and sockets for the next
+	// daemon if this one crashes (nil: no crash survival).
+	keeper *keeperConn
 	// console is drover's own stdout and stderr with nodaemon (nil when
 	// detached): stdout_console and stderr_console copy lines there.
 	console *logfile.Console
@@ -106,6 +111,9 @@ func (e notFound) Unwrap() error      { return e.error }
 // Logs creates p's AUTO log files in this config's childlogdir, with
 // supervisord's names, and returns where p's output goes.
 func (h *host) Logs(p *config.Process) (supervisor.Logs, error) {
+	if l, ok := h.handedLogs(p); ok {
+		return l, nil
+	}
 	var l supervisor.Logs
 	var err error
 	l.Stdout, err = h.logPath(p, p.Stdout, "stdout")
@@ -134,11 +142,25 @@ func (h *host) Bind(p *config.Process) (supervisor.Sockets, error) {
 	if d.SocketUID >= 0 {
 		so.Owner = &reload.Owner{UID: d.SocketUID, GID: d.SocketGID}
 	}
-	set, err := reload.Bind(d.Sockets, so)
+	set, err := h.handedBind(p, so)
+	if set == nil && err == nil {
+		set, err = reload.Bind(d.Sockets, so)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return newProgramSockets(p.Name, set, h.log), nil
+	ps := newProgramSockets(p.Name, set, h.log)
+	if h.keeper != nil {
+		ps.keeper, ps.key = h.keeper, "sock:"+p.Group+":"+p.Name
+		if hs, _, err := set.Export(); err == nil {
+			labels, fds := make([]string, len(hs)), make([]int, len(hs))
+			for i, x := range hs {
+				labels[i], fds[i] = x.SpecText, x.FD
+			}
+			h.keeper.keep(ps.key, labels, fds)
+		}
+	}
+	return ps, nil
 }
 
 // spawnSlots bounds concurrent spawns: one per processor the Go runtime

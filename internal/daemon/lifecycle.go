@@ -30,12 +30,14 @@ const (
 	reqReread                        // read the config file (reloadConfig)
 	reqRestart                       // restart the supervisor on a re-read config
 	reqShutdown                      // stop everything and exit
+	reqUpgrade                       // exec a new image in place (upgrade.go)
 )
 
 // lifecycleReq is one request; reply, when set, gets the outcome.
 type lifecycleReq struct {
 	kind  lifecycleKind
 	reply chan<- lifecycleRes
+	path  string // reqUpgrade: the new binary
 }
 
 type lifecycleRes struct {
@@ -89,8 +91,12 @@ func (d *daemon) loop(ctx context.Context) error {
 		sup.Observe(func(e supervisor.Event) {
 			ev.Observe(e)
 			d.server.PublishEvent(e) // GET /events
+			if e.Kind == supervisor.EventProcessState {
+				d.kickState()
+			}
 			d.sd.observe(e)
 		})
+		d.kickState() // taken-over processes change no state
 		runErr := make(chan error, 1)
 		go func() { runErr <- sup.Run(ctx) }()
 		if d.sd != nil {
@@ -127,6 +133,12 @@ func (d *daemon) loop(ctx context.Context) error {
 					err := sup.BeginStop(ctx, r.kind == reqRestart)
 					stopping = stopping || err == nil
 					r.answer(lifecycleRes{err: err})
+				case reqUpgrade:
+					if updating != nil || stopping {
+						r.answer(lifecycleRes{err: errors.New("an update, restart or shutdown is under way")})
+						continue
+					}
+					d.upgrade(sup, r) // returns only if the upgrade did not happen
 				}
 			case <-updating:
 				updating = nil
@@ -188,6 +200,7 @@ func (d *daemon) newSupervisor(cfg *config.Config, prev *supervisor.Supervisor) 
 	d.sd.startPass(cfg)
 	cur := &current{cfg: cfg, last: cfg, sup: sup, ev: ev}
 	d.now.Store(cur)
+	d.markSupReady()
 	d.applyControl(cfg, prev != nil)
 	return cur
 }

@@ -120,16 +120,22 @@ func (c *childPipes) closeParentEnds() {
 // log (and says so once); the child runs regardless, as logging must never
 // stop a program. hook, when set, sees every chunk of output (a log-line
 // readiness probe).
-func (h *host) pumpOutput(p *config.Process, logs supervisor.Logs, pid int, c *childPipes, hook func([]byte)) {
-	h.pumpOne(p, pid, c.stdout, "stdout", p.Stdout, logs.Stdout, hook)
+func (h *host) pumpOutput(p *config.Process, logs supervisor.Logs, pid int, c *childPipes, hook func([]byte)) (out pumped) {
+	out.stdout = h.pumpOne(p, pid, c.stdout, "stdout", p.Stdout, logs.Stdout, hook)
 	if c.stderr >= 0 {
-		h.pumpOne(p, pid, c.stderr, "stderr", p.Stderr, logs.Stderr, hook)
+		out.stderr = h.pumpOne(p, pid, c.stderr, "stderr", p.Stderr, logs.Stderr, hook)
 	}
 	c.stdout, c.stderr = -1, -1 // the pump owns them now
+	return out
 }
 
-// pumpOne hands the read end fd to the pump, which owns it from then on.
-func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.LogTarget, path string, hook func([]byte)) {
+// pumped are the pump's handles of a child's output pipes (0: none), which
+// an in-place upgrade maps to the pipes' fds (Pump.Suspend).
+type pumped struct{ stdout, stderr logfile.Handle }
+
+// pumpOne hands the read end fd to the pump, which owns it from then on,
+// and returns its handle (0 when the pump refused it).
+func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.LogTarget, path string, hook func([]byte)) logfile.Handle {
 	var w *logfile.Writer
 	if path != "" {
 		var err error
@@ -167,12 +173,14 @@ func (h *host) pumpOne(p *config.Process, pid, fd int, channel string, t config.
 	if w != nil {
 		sink.OnClosed = func() { h.files.Release(path) }
 	}
-	if _, err := h.pump.AddFD(fd, p.Name+" "+channel, sink); err != nil {
+	hd, err := h.pump.AddFD(fd, p.Name+" "+channel, sink)
+	if err != nil {
 		h.log.Error(fmt.Sprintf("could not capture output of '%s': %v", p.Name, err))
 		if w != nil {
 			h.files.Release(path)
 		}
 	}
+	return hd
 }
 
 // rotatePeriod is <stream>_logfile_rotate as the Writer's Period.

@@ -24,6 +24,9 @@ type programSockets struct {
 	log     *slog.Logger
 	serving *reload.Set
 	holds   map[*reload.Set]int
+	// keeper holds a duplicate of serving under key (crash survival).
+	keeper *keeperConn
+	key    string
 }
 
 func newProgramSockets(name string, set *reload.Set, log *slog.Logger) *programSockets {
@@ -135,4 +138,5 @@ func (s *programSockets) Close() {
 	}
 	clear(s.holds)
 	s.serving.Close()
+	s.keeper.drop(s.key)
 }

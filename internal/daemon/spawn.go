@@ -93,6 +93,7 @@ func (h *host) Spawn(req supervisor.SpawnRequest) (supervisor.Child, error) {
 	}
 	c.stdin = pipes.stdin
 	c.api = newStdinWriter(c.stdin)
+	h.keep(c, pipes)
 	var hook func([]byte)
 	if probe != nil {
 		probe.Started()
@@ -104,7 +105,7 @@ func (h *host) Spawn(req supervisor.SpawnRequest) (supervisor.Child, error) {
 		c.ev = h.ev
 		h.ev.Spawned(p.Group, p.Name, pid, c.stdin) // before the pump reads its output
 	}
-	h.pumpOutput(p, req.Logs, pid, pipes, hook)
+	c.out = h.pumpOutput(p, req.Logs, pid, pipes, hook)
 	return c, nil
 }
 
@@ -143,6 +144,8 @@ type child struct {
 	gen    reload.Gen    // what the probe waits on
 	exited chan struct{} // with a probe: closed by Exited, ends a WaitReady
 	ev     *events.Dispatcher
+	out    pumped // the pump's handles of its output pipes
+	keeper *keeperConn
 }
 
 func (c *child) Pid() int { return c.pid }
@@ -159,6 +162,7 @@ func (c *child) Exited() {
 	if c.ev != nil {
 		c.ev.Exited(c.pid)
 	}
+	c.keeper.drop(keeperKey(c.pid))
 }
 
 // WaitReady waits for the generation's probe; a generation spawned without

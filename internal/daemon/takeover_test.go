@@ -95,7 +95,14 @@ func TestSecondDaemonWithoutSocketLeavesAutoLogs(t *testing.T) {
 
 	// A pidfile left by a daemon that died (SIGKILL: no clean-up) holds no
 	// lock: the next start goes ahead.
-	kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	// Every thread's children: the daemon forks from whichever thread
+	// runs the spawn (its fd keeper too, in a session of its own).
+	var kids []byte
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		kids = append(append(kids, b...), ' ')
+	}
 	syscall.Kill(-pid, syscall.SIGKILL)
 	<-f.ended
 	f.cmd.Wait()

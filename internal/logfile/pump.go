@@ -62,6 +62,10 @@ type Pump struct {
 	adds    map[uint64]*pipe // registered with epoll, not yet seen by the loop
 	removes []uint64
 	closing bool
+	// suspend, when set, asks the loop to stop reading (Suspend); it
+	// answers there and waits for resume.
+	suspend chan map[Handle]int
+	resume  chan struct{}
 	hasCtl  atomic.Bool
 	done    chan struct{}
 
@@ -210,10 +214,50 @@ func (p *Pump) Close() error {
 		p.closing = true
 		p.hasCtl.Store(true)
 		p.wake()
+		if p.resume != nil { // a suspended loop shuts down
+			close(p.resume)
+			p.suspend, p.resume = nil, nil
+		}
 	}
 	p.mu.Unlock()
 	<-p.done
 	return nil
+}
+
+// Suspend stops reading every pipe and returns, by Handle, the fds of the
+// pipes still registered, which stay open and registered: what was read
+// was delivered (a held-back token prefix too), what the pipes hold stays
+// in them, and writers block once a pipe is full, so nothing is lost while
+// the Pump is suspended. An in-place upgrade hands those fds to the next
+// image; if it does not happen, Resume goes on reading. Not from a Sink
+// callback; nil after Close.
+func (p *Pump) Suspend() map[Handle]int {
+	p.mu.Lock()
+	if p.closing || p.suspend != nil {
+		p.mu.Unlock()
+		return nil
+	}
+	ch := make(chan map[Handle]int, 1)
+	p.suspend, p.resume = ch, make(chan struct{})
+	p.hasCtl.Store(true)
+	p.wake()
+	p.mu.Unlock()
+	select {
+	case m := <-ch:
+		return m
+	case <-p.done:
+		return nil
+	}
+}
+
+// Resume undoes Suspend.
+func (p *Pump) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resume != nil {
+		close(p.resume)
+		p.suspend, p.resume = nil, nil
+	}
 }
 
 // wake makes the loop run control(); called with mu held and !closing, so

@@ -76,6 +76,7 @@ func (p *Pump) control() bool {
 	removes := p.removes
 	p.removes = nil
 	closing := p.closing
+	suspend, resume := p.suspend, p.resume
 	p.hasCtl.Store(false)
 	p.mu.Unlock()
 
@@ -88,7 +89,23 @@ func (p *Pump) control() bool {
 		p.shutdown()
 		return true
 	}
+	if suspend != nil {
+		p.suspended(suspend, resume)
+	}
 	return false
+}
+
+// suspended answers Suspend and parks the loop until Resume.
+func (p *Pump) suspended(answer chan<- map[Handle]int, resume <-chan struct{}) {
+	fds := make(map[Handle]int, len(p.pipes))
+	for id, pp := range p.pipes {
+		if pp.carryLen > 0 {
+			pp.consume(p.buf[:copy(p.buf, pp.carry[:pp.carryLen])], true)
+		}
+		fds[Handle(id)] = pp.fd
+	}
+	answer <- fds
+	<-resume
 }
 
 func (p *Pump) shutdown() {

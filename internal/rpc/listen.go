@@ -66,6 +66,7 @@ type listener struct {
 	srv  *httpwire.Server
 	file os.FileInfo  // unix: the socket we linked, to remove only our own
 	tls  *tlsListener // inet with TLS
+	raw  net.Listener // ln without TLS: its socket is what Detach hands over
 }
 
 // Listen binds every configured server and starts serving them. On any
@@ -174,10 +175,11 @@ func (s *Server) bind(c ListenerConfig) (*listener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("[%s]: listen on %s: %w", c.Section, addr, err)
 		}
+		raw := ln
 		if tl != nil {
 			ln = tls.NewListener(ln, tl.config())
 		}
-		return &listener{cfg: c, ln: ln, tls: tl}, nil
+		return &listener{cfg: c, ln: ln, tls: tl, raw: raw}, nil
 	}
 	return bindUnix(c)
 }
@@ -233,7 +235,7 @@ func bindUnix(c ListenerConfig) (*listener, error) {
 	if err != nil {
 		return fail(err)
 	}
-	return &listener{cfg: c, ln: ln, file: fi}, nil
+	return &listener{cfg: c, ln: ln, file: fi, raw: ln}, nil
 }
 
 // socketAlive reports whether a server may still own path. Only a refused

@@ -308,6 +308,8 @@ var methodAccess = map[string]methodRule{
 	"drover.getAllProcessInfo":        {access.Read, onList},
 	"drover.getAllProcessStatus":      {access.Read, onList},
 	"drover.getAllProcessUsage":       {access.Read, onList},
+	"drover.upgrade":                  {access.Admin, onAll},
+	"drover.getVersion":               {access.Read, onAll},
 }
 
 // audit writes one line for a refused call or a call that changes

@@ -95,12 +95,27 @@ func (r *Reaper) drain(out chan<- Exit) bool {
 			return true
 		}
 		e.Pid = pid
+		// A reaped exit is always delivered (Stop drains Exits meanwhile,
+		// Halt's caller reads them): its status exists nowhere else.
+		out <- e
 		select {
-		case out <- e:
 		case <-r.stop:
 			return false
+		default:
 		}
 	}
+}
+
+// Halt stops reaping without dropping anything: exits reaped so far stay
+// in Exits, which is closed once the goroutine ended, so a consumer ranging
+// over it sees every one; children that exit later stay zombies for the
+// next reaper (after an in-place upgrade, the new image's). The caller
+// must keep consuming Exits until it is closed.
+func (r *Reaper) Halt() {
+	r.once.Do(func() {
+		signal.Stop(r.sig)
+		close(r.stop)
+	})
 }
 
 // Describe decodes the exit as supervisord's decode_wait_status does: the

@@ -57,6 +57,9 @@ type core struct {
 
 	// lim is the memory and CPU watchdog (limits.go).
 	lim limitWatch
+
+	// adopt are the records Adopt gave, applied by startup.
+	adopt []ProcRecord
 	// gated are processes whose automatic start waits for their
 	// depends_on (depends.go).
 	gated []*proc
@@ -170,6 +173,9 @@ type instance struct {
 	// unready says why a start gated on readiness failed; the generation
 	// was asked to stop and its exit is a start failure.
 	unready string
+	// respawn: a generation taken over (Adopt) whose output could not be
+	// captured was killed; once it is gone the process starts afresh.
+	respawn bool
 }
 
 // parkedExit is an exit that came before its spawn result (maybe).
@@ -274,6 +280,7 @@ func (c *core) startup() {
 		c.s.bus.publish(Event{Kind: EventGroupAdded, Time: now, Group: g.name, Config: g.cfg})
 	}
 	c.s.bus.publish(Event{Kind: EventSupervisorState, Time: now, Supervisor: StateRunning})
+	c.adoptAll()
 	for _, g := range c.order {
 		c.autostart(g)
 	}

@@ -79,6 +79,22 @@ type fakeHost struct {
 	// refusals records Sockets.Refuse and the Reopen after it, in order
 	// ("refuse web", "reopen web").
 	refusals []string
+
+	// records, when set, are given to Supervisor.Adopt before Run;
+	// adopted lists the Adopt calls, adoptErr fails them by name.
+	records  []ProcRecord
+	adopted  []AdoptRequest
+	adoptErr map[string]error
+}
+
+func (h *fakeHost) Adopt(req AdoptRequest) (Child, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.adopted = append(h.adopted, req)
+	if err := h.adoptErr[req.Name]; err != nil {
+		return nil, err
+	}
+	return &fakeChild{h: h, p: req.Process, pid: req.Pid}, nil
 }
 
 func (h *fakeHost) Children(pid int) []int {
@@ -374,6 +390,9 @@ func newHarness(t *testing.T, cfg *config.Config, prep func(*fakeHost)) *harness
 	}
 	lr := &logRec{}
 	s := New(cfg, fh, slog.New(lr))
+	if fh.records != nil {
+		s.Adopt(fh.records)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	hs := &harness{t: t, s: s, h: fh, log: lr, t0: time.Now(), cancel: cancel, runErr: make(chan error, 1)}
 	s.Observe(func(e Event) {

@@ -80,6 +80,12 @@ type Host interface {
 	// master that never took over, and its workers); pid's process group
 	// too when pid leads it. Called on the owner goroutine.
 	KillTree(pid int) error
+	// Adopt takes over a live generation that this supervisor did not
+	// spawn (a handed-over one, after an in-place upgrade): its output is
+	// captured again and its stdin reachable, with no readiness wait. An
+	// error means its output cannot be captured: the supervisor kills it
+	// and starts it afresh. Called on the owner goroutine at startup.
+	Adopt(req AdoptRequest) (Child, error)
 	// DrainPool delays the stop of an event listener pool at shutdown and
 	// reload until its listeners have taken and answered every event it
 	// buffered (so they see SUPERVISOR_STATE_CHANGE_STOPPING and the other

@@ -383,6 +383,9 @@ func (c *core) exited(p *proc, inst *instance, status syscall.WaitStatus) {
 		} else {
 			c.log.Warn(msg)
 		}
+		if inst.respawn && c.state == StateRunning {
+			c.spawn(p)
+		}
 	case Starting:
 		p.exitstatus = 0
 		p.spawnerr = msgTooQuickly
@@ -457,6 +460,8 @@ func spellDuration(d time.Duration) string {
 // for a death by signal) and the text used in log lines.
 func decodeStatus(ws syscall.WaitStatus) (int, string) {
 	switch {
+	case ws == StatusUnknown:
+		return -1, "exit status unknown: it was not drover's child"
 	case ws.Exited():
 		es := ws.ExitStatus()
 		return es, fmt.Sprintf("exit status %d", es)

@@ -184,3 +184,6 @@ func (noHost) NewChild(int, []int, string, time.Duration) (int, bool) {
 }
 func (noHost) WatchExit(int, func(string)) (func(), error) { return nil, ErrNoProcess }
 func (noHost) KillTree(int) error                          { return ErrNoProcess }
+func (noHost) Adopt(AdoptRequest) (Child, error) {
+	return nil, errors.New("no host to adopt processes")
+}

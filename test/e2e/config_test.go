@@ -29,6 +29,9 @@ func childMain(mode string) int {
 	if mode == "zd-serve" {
 		return serveMain(os.Args[3:])
 	}
+	if mode == "count" {
+		return countMain()
+	}
 	if mode == "pid1" {
 		return pid1Child(os.Args[3:])
 	}

@@ -1,0 +1,95 @@
+package daemon
+
+import (
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestKeeperHoldsAndHandsBack: the keeper keeps duplicates of what it was
+// given across a daemon's disconnect (a crash), gives them back to the
+// next one, forgets dropped keys, and ends on exit.
+func TestKeeperHoldsAndHandsBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keeper")
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- runKeeper(path, func() { close(ready) }) }()
+	<-ready
+	log := slog.New(slog.DiscardHandler)
+
+	var p1, p2 [2]int
+	if err := unix.Pipe2(p1[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Pipe2(p2[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	k, err := dialKeeper(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.keep("pid:10", []string{"1", "0"}, []int{p1[0], p2[1]})
+	k.keep("pid:11", []string{"1"}, []int{p2[0]})
+	k.drop("pid:11")
+	unix.Close(p1[0]) // the daemon's own copies go with it
+	unix.Close(p2[1])
+	k.close() // a crash: the connection just ends
+
+	k2, err := dialKeeper(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k2.getAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, ok := got["pid:10"]
+	if len(got) != 1 || !ok || len(it.fds) != 2 || it.labels[0] != "1" || it.labels[1] != "0" {
+		t.Fatalf("handed back %+v", got)
+	}
+	// The read end it kept is p1's: what the "child" writes is there.
+	if _, err := unix.Write(p1[1], []byte("kept\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	if n, err := unix.Read(it.fds[0], buf); err != nil || string(buf[:n]) != "kept\n" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	closeFDs(it.fds...)
+	closeFDs(p1[1], p2[0])
+	k2.exit()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKeeperEndsWhenNothingIsLeft: after its daemon went away, the keeper
+// forgets a process whose output pipe lost its last writer (it died), and
+// ends once no process is left to take over.
+func TestKeeperEndsWhenNothingIsLeft(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keeper")
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- runKeeper(path, func() { close(ready) }) }()
+	<-ready
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	k, err := dialKeeper(path, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.keep("pid:30", []string{"1"}, []int{p[0]})
+	unix.Close(p[0])
+	k.close() // the daemon crashed; its program still runs (holds p[1])
+	select {
+	case err := <-done:
+		t.Fatalf("the keeper ended while a program it holds runs: %v", err)
+	default:
+	}
+	unix.Close(p[1]) // the program died
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
