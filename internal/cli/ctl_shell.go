@@ -126,7 +126,7 @@ func isIdentChar(b byte) bool {
 // droverOnly are verbs supervisorctl does not have: they work in the
 // shell and `help VERB` shows them, but the shell's command list stays
 // supervisorctl's (`drover --help` lists them).
-var droverOnly = map[string]bool{"events": true, "scale": true, "logrotate": true}
+var droverOnly = map[string]bool{"events": true, "scale": true, "logrotate": true, "upgrade": true}
 
 // shellOnly are the commands that exist only in the shell.
 var shellOnly = map[string][]string{
