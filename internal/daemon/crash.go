@@ -82,17 +82,36 @@ func (d *daemon) kickState() {
 	}
 }
 
+// stateWriteGap is the least time between two writes of the state file:
+// while 500 programs start, a write per state change would cost the daemon
+// most of its start-up CPU; one every 20 ms costs a few.
+const stateWriteGap = 20 * time.Millisecond
+
 // stateWriter rewrites the state file after each kick until stop closes;
-// kicks that come while it writes make one more write.
+// kicks that come while it writes, or within stateWriteGap of the last
+// write, make one more write when the gap has passed. A pid's start time
+// is read from /proc once, not at every write.
 func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	self := startTicks(os.Getpid())
+	ticks := map[int]uint64{}
+	var last time.Time
 	for {
 		select {
 		case <-d.stateKick:
 		case <-stop:
 			return
 		}
+		if wait := stateWriteGap - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				return
+			}
+		}
+		last = time.Now()
 		sup := d.current()
 		if sup == nil {
 			continue
@@ -104,10 +123,15 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 			continue // the supervisor ended: the next one kicks again
 		}
 		st := crashState{Version: stateVersion, DaemonPid: os.Getpid(), DaemonStart: self}
+		seen := make(map[int]uint64, len(ticks))
 		for _, r := range recs {
 			cp := crashProc{ProcRecord: r}
 			if r.Pid > 0 {
-				cp.StartTicks = startTicks(r.Pid)
+				t, ok := ticks[r.Pid]
+				if !ok || t == 0 {
+					t = startTicks(r.Pid)
+				}
+				cp.StartTicks, seen[r.Pid] = t, t
 			}
 			if c, ok := r.Child.(*child); ok {
 				cp.KeeperPid = c.pid // its pid, set once: safe to read here
@@ -115,6 +139,7 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 			cp.Child = nil
 			st.Procs = append(st.Procs, cp)
 		}
+		ticks = seen
 		if err := writeFileAtomic(path, st); err != nil {
 			d.log.Warn(fmt.Sprintf("could not write the state file: %v", err))
 		}
