@@ -74,6 +74,21 @@ func startTicks(pid int) uint64 {
 	return st.Start
 }
 
+// stateMatters tells whether e may change what the state file records: a
+// pid (a spawn, an exit, a reload's new generation or a followed re-exec,
+// which change the pid without a state change) or a stopped state.
+// STARTING -> RUNNING keeps the pid, and a taken-over process is RUNNING
+// whatever was recorded, so the burst of those at start-up writes nothing.
+func stateMatters(e supervisor.Event) bool {
+	switch e.Kind {
+	case supervisor.EventProcessState:
+		return e.From != supervisor.Starting || e.To != supervisor.Running
+	case supervisor.EventReload, supervisor.EventPidChanged, supervisor.EventGroupAdded, supervisor.EventGroupRemoved:
+		return true
+	}
+	return false
+}
+
 // kickState asks the writer for a new state file (never blocks).
 func (d *daemon) kickState() {
 	select {

@@ -91,7 +91,7 @@ func (d *daemon) loop(ctx context.Context) error {
 		sup.Observe(func(e supervisor.Event) {
 			ev.Observe(e)
 			d.server.PublishEvent(e) // GET /events
-			if e.Kind == supervisor.EventProcessState {
+			if stateMatters(e) {
 				d.kickState()
 			}
 			d.sd.observe(e)

@@ -32,6 +32,10 @@ const (
 	// EventHealth is drover's own: health= failed health_threshold times
 	// in a row and the program is reloaded (Health says more).
 	EventHealth
+	// EventPidChanged is drover's own: a process's main pid changed with
+	// no state change (a followed re-exec: Pid is the new one). It has no
+	// supervisord event; the daemon's state file follows it.
+	EventPidChanged
 )
 
 // Event is one notification from the owner goroutine. The fields carry

@@ -92,6 +92,7 @@ func (c *core) followDone(m followMsg) {
 	inst.reexecs++
 	c.pids[m.pid] = inst
 	c.logf(slog.LevelInfo, "following re-exec of '%s': pid %d → %d", p.cfg.Name, old, m.pid)
+	c.s.bus.publish(Event{Kind: EventPidChanged, Time: time.Now(), Group: p.group.name, Name: p.cfg.Name, Pid: m.pid})
 	c.logf(slog.LevelDebug, "successor lookup for '%s' took %v", p.cfg.Name, m.took)
 	if pe, parked := c.parked[m.pid]; parked && pe.seq > inst.exitsAtLookup {
 		// The successor died before the lookup result came back.

@@ -29,6 +29,19 @@ func TestReexecAdoptsSuccessor(t *testing.T) {
 		if !hs.log.has("INFO following re-exec of 'web': pid " + itoa(first) + " → 500") {
 			t.Fatalf("log %q", hs.log.lines)
 		}
+		// The pid changed with no state change: observers (the daemon's
+		// state file) hear it.
+		hs.evmu.Lock()
+		var pidEvents []int
+		for _, e := range hs.events {
+			if e.Kind == EventPidChanged && e.Name == "web" {
+				pidEvents = append(pidEvents, e.Pid)
+			}
+		}
+		hs.evmu.Unlock()
+		if !slices.Equal(pidEvents, []int{500}) {
+			t.Fatalf("EventPidChanged pids %v, want [500]", pidEvents)
+		}
 		// The second master keeps the first one's process group.
 		hs.h.setSucc(first, 600)
 		hs.exit(500, 0)
