@@ -147,7 +147,9 @@ func (s *Supervisor) Records(ctx context.Context) ([]ProcRecord, error) {
 // was seen, how it ended is unknown. It counts as an unexpected exit.
 const StatusUnknown = syscall.WaitStatus(0x7f7f7f7f)
 
-// records describes every process (owner goroutine).
+// records describes every process (owner goroutine). A Freeze's records
+// are settled (no STARTING); the state file's may have STARTING ones with
+// their pid, which a recovery takes over as RUNNING.
 func (c *core) records() []ProcRecord {
 	var out []ProcRecord
 	for _, g := range c.order {
@@ -161,7 +163,9 @@ func (c *core) records() []ProcRecord {
 			if pr != nil {
 				r.Generation, r.Sockets = pr.gen, pr.sockets
 			}
-			if inst := p.cur; inst != nil && p.state == Running {
+			// A STARTING pid counts too: a daemon that crashes in a
+			// process's startsecs must find it, not start a second copy.
+			if inst := p.cur; inst != nil && (p.state == Running || p.state == Starting) {
 				r.Pid, r.Pgid, r.Reexecs, r.PrevPid = inst.pid, inst.pgid, inst.reexecs, inst.prevPid
 				r.SpawnedAt, r.Child = inst.spawnedAt, inst.child
 			}

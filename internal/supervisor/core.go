@@ -390,6 +390,8 @@ func (c *core) spawnDone(inst *instance, child Child, err error) {
 		inst.follow = inst.p.cfg.Drover.Reload == config.ReloadReexec
 		c.pids[pid] = inst
 		c.handle(inst.p, event{kind: evSpawned, inst: inst})
+		// STARTING was published before the pid existed.
+		c.s.bus.publish(Event{Kind: EventPidChanged, Time: time.Now(), Group: inst.p.group.name, Name: inst.p.cfg.Name, Pid: pid})
 		if parked {
 			delete(c.pids, pid)
 			child.Exited()

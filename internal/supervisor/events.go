@@ -33,8 +33,9 @@ const (
 	// in a row and the program is reloaded (Health says more).
 	EventHealth
 	// EventPidChanged is drover's own: a process's main pid changed with
-	// no state change (a followed re-exec: Pid is the new one). It has no
-	// supervisord event; the daemon's state file follows it.
+	// no state change (a spawn's pid is known, after its STARTING; a
+	// followed re-exec: Pid is the new one). It has no supervisord event;
+	// the daemon's state file follows it.
 	EventPidChanged
 )
 
