@@ -177,20 +177,7 @@ func BenchmarkPumpBulkCopy(b *testing.B) {
 // later outage starts on a line of its own, as after a Write.
 func TestSpliceTracksOpenLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.log")
-	w, err := OpenWriter(path, 0, 0, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	p := newTestPump(t, testLogger(t))
-	r, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan struct{})
-	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
-		t.Fatal(err)
-	}
+	w, pw, closed := pumpInto(t, path, 0)
 	if _, err := pw.Write(append(bytes.Repeat([]byte("line\n"), 1000), "open"...)); err != nil {
 		t.Fatal(err)
 	}
@@ -237,20 +224,7 @@ func TestOpenSeesOpenLine(t *testing.T) {
 // rotation would never come), so the backup ends with the whole line.
 func TestSpliceThenRotateMidLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.log")
-	w, err := OpenWriter(path, 0, 2, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	p := newTestPump(t, testLogger(t))
-	r, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan struct{})
-	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
-		t.Fatal(err)
-	}
+	w, pw, closed := pumpInto(t, path, 2)
 	head := append(bytes.Repeat([]byte("line\n"), 1000), "open"...)
 	if _, err := pw.Write(head); err != nil {
 		t.Fatal(err)
@@ -290,3 +264,25 @@ func TestSpliceThenRotateMidLine(t *testing.T) {
 }
 
 func tail(b []byte, n int) []byte { return b[max(0, len(b)-n):] }
+
+// pumpInto opens a Writer on path (no size rotation, backups kept) fed by
+// a Pump from a pipe; the test writes to pw, and closed closes once the
+// pump saw the pipe end.
+func pumpInto(t *testing.T, path string, backups int) (*Writer, *os.File, chan struct{}) {
+	t.Helper()
+	w, err := OpenWriter(path, 0, backups, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	p := newTestPump(t, testLogger(t))
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	if _, err := p.Add(r, Sink{Log: w, OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	return w, pw, closed
+}
