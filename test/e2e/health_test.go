@@ -14,15 +14,16 @@ import (
 	"github.com/drover-sh/drover/internal/rpc"
 )
 
-// healthRackApp is zdRackApp with a /healthz that answers 503 once the
-// file "sick" in its directory is newer than the app's start: the serving
-// generation falls ill, the one started after it is healthy.
+// healthRackApp is zdRackApp with a /healthz that answers 503 while the
+// file "sick" in its directory names its generation: the serving
+// generation falls ill, the one started after it is healthy. (Not by
+// mtime: a file system's timestamps may be coarser than the time between
+// the app's start and the test's write.)
 const healthRackApp = `gen = ENV["DROVER_GENERATION"]
-started = Time.now
 sick = File.join(Dir.pwd, "sick")
 run lambda { |env|
   if env["PATH_INFO"] == "/healthz"
-    ill = File.exist?(sick) && File.mtime(sick) > started
+    ill = File.exist?(sick) && File.read(sick).split.include?(gen)
     return [ill ? 503 : 200, {"content-type" => "text/plain"}, [ill ? "sick\n" : "ok\n"]]
   end
   sleep 0.3 if env["PATH_INFO"] == "/slow"
@@ -59,7 +60,7 @@ func TestE2EHealthReload(t *testing.T) {
 	}
 	m := d.mark()
 	opFrom := time.Now()
-	if err := os.WriteFile(filepath.Join(dir, "sick"), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "sick"), []byte("1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ev := f.waitFor(func(e rpc.EventJSON) bool { return e.Type == "PROCESS_HEALTH_FAILED" })
@@ -107,7 +108,7 @@ func TestE2EHealthStatus(t *testing.T) {
 	d.waitLog(0, `success: web entered RUNNING`, `gave up: broken entered FATAL state`)
 	m := d.mark()
 	sick := filepath.Join(dir, "sick")
-	if err := os.WriteFile(sick, nil, 0o644); err != nil {
+	if err := os.WriteFile(sick, []byte("1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d.waitLog(m, `health: 'web' \(pid \d+\) failed 2/1000: GET http://127\.0\.0\.1:\d+/healthz: 503 Service Unavailable`)
