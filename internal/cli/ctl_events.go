@@ -196,6 +196,14 @@ func eventLine(e rpc.EventJSON) string {
 	case e.Type == "PROCESS_LIMIT_EXCEEDED":
 		b.WriteString(fmt.Sprintf("%s over its %s limit: %g > %g for %gs, %s", who, e.Resource, e.Value, e.Limit,
 			e.HeldSeconds, e.Action))
+	case e.Type == "PROCESS_HEALTH_FAILED":
+		fmt.Fprintf(&b, "%s health check failed %d times in a row, %s", who, e.Failures, e.Action)
+		if e.Pid != 0 {
+			detail = append(detail, "pid "+strconv.Itoa(e.Pid))
+		}
+		if e.Error != "" {
+			detail = append(detail, e.Error)
+		}
 	default:
 		b.WriteString(e.Type)
 		if who != "" {

@@ -27,6 +27,9 @@ func TestEventLine(t *testing.T) {
 			OldPid: 1, Error: "not ready"}, "12:00:01.123 web reload FAILED bluegreen (old pid 1, 0 ms, not ready)"},
 		{rpc.EventJSON{Type: "PROCESS_GROUP_ADDED", Group: "g"}, "12:00:01.123 group g added"},
 		{rpc.EventJSON{Type: "SUPERVISOR_STATE_CHANGE_STOPPING", State: "RESTARTING"}, "12:00:01.123 daemon RESTARTING"},
+		{rpc.EventJSON{Type: "PROCESS_HEALTH_FAILED", Group: "web", Name: "web", Pid: 42, Failures: 3, Action: "reload",
+			Error: "GET http://127.0.0.1:8080/healthz: 503 Service Unavailable"},
+			"12:00:01.123 web health check failed 3 times in a row, reload (pid 42, GET http://127.0.0.1:8080/healthz: 503 Service Unavailable)"},
 		{rpc.EventJSON{Type: "DROVER_EVENTS_OVERFLOW", Error: "fell behind"}, "12:00:01.123 DROVER_EVENTS_OVERFLOW (fell behind)"},
 	} {
 		c.e.Time = at
