@@ -185,17 +185,7 @@ func TestE2ECrashReadopt(t *testing.T) {
 		t.Fatalf("shutdown: %s%s", r.Stdout, r.Stderr)
 	}
 	d2.waitExit()
-	lines := 0
-	for _, n := range names {
-		got, err := countLines(filepath.Join(d.dir, n+".log"))
-		if err != nil {
-			t.Error(err)
-		}
-		if got <= atCrash[n] {
-			t.Errorf("%s: %d lines at the end, %d at the crash: nothing captured after it", n, got, atCrash[n])
-		}
-		lines += got
-	}
+	lines := linesGrew(t, d.dir, names, atCrash, "at the crash")
 	if progs, keepers := procsOf(d); len(progs)+len(keepers) != 0 {
 		t.Errorf("left running after the shutdown: programs %v, keepers %v", progs, keepers)
 	}

@@ -98,6 +98,25 @@ func processPids(t *testing.T, c *rpc.Client) map[string]int {
 
 // countLines checks that path holds the lines 1..N exactly once each, in
 // order, and returns N.
+// linesGrew counts the lines of each program's log in dir (NAME.log) and
+// fails for one that has no more than it had at (when); it returns the
+// total.
+func linesGrew(t *testing.T, dir string, names []string, at map[string]int, when string) int {
+	t.Helper()
+	lines := 0
+	for _, n := range names {
+		got, err := countLines(filepath.Join(dir, n+".log"))
+		if err != nil {
+			t.Error(err)
+		}
+		if got <= at[n] {
+			t.Errorf("%s: %d lines at the end, %d %s: nothing captured after it", n, got, at[n], when)
+		}
+		lines += got
+	}
+	return lines
+}
+
 func countLines(path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -219,17 +238,7 @@ func TestE2EUpgradeInPlace(t *testing.T) {
 		t.Fatalf("shutdown: %s%s", r.Stdout, r.Stderr)
 	}
 	d.waitExit()
-	lines := 0
-	for _, n := range names {
-		got, err := countLines(filepath.Join(d.dir, n+".log"))
-		if err != nil {
-			t.Error(err)
-		}
-		if got <= atUpgrade[n] {
-			t.Errorf("%s: %d lines at the end, %d when the upgrade ended: nothing captured after it", n, got, atUpgrade[n])
-		}
-		lines += got
-	}
+	lines := linesGrew(t, d.dir, names, atUpgrade, "when the upgrade ended")
 	q := "?"
 	if quiesce != nil {
 		q = quiesce[1]
