@@ -302,6 +302,9 @@ func (d *daemon) recoverCrash(path string, k *keeperConn) *handoverState {
 	}
 	for key, it := range kept {
 		if !used[key] {
+			if what := killOrphan(key, it); what != "" {
+				d.log.Warn(what)
+			}
 			closeFDs(it.fds...)
 			k.drop(key)
 		}
