@@ -10,7 +10,7 @@ const (
 	goalRespawnMedian = "≤ 2 ms"
 	goalRespawnMax    = "≤ 10 ms"
 	goalStartup       = "≤ 1.1 s"
-	goalRSS           = "≤ 12 MB"
+	goalRSS           = "≤ 10 MB"
 	goalIdle          = "0"
 	goalThroughput    = "≥ 85 MB/s"
 	goalCPU           = "≤ 15 %"
