@@ -11,4 +11,6 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/droverbench-bin.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/droverbench" ./bench/cmd/droverbench
+# The rss row's floor: a minimal Go program, built as drover is (static).
+CGO_ENABLED=0 go build -trimpath -o "$tmp/rssfloor" ./bench/cmd/rssfloor
 "$tmp/droverbench" "$@"

@@ -82,6 +82,36 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
+// TestDaemonRootRunHelp: the daemon parses its command line with a root
+// that holds run alone (daemonRoot); run's help and usage errors read as
+// with the whole tree, as drover and as supervisord.
+func TestDaemonRootRunHelp(t *testing.T) {
+	t.Parallel()
+	out := func(root *cobra.Command, supervisord bool, args ...string) string {
+		run, _, err := root.Find([]string{"run"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if supervisord {
+			asSupervisord(run, "supervisord")
+		}
+		var b bytes.Buffer
+		root.SetOut(&b)
+		root.SetErr(&b)
+		root.SetArgs(append([]string{"run"}, args...))
+		err = root.Execute()
+		return fmt.Sprintf("%s(%v)", b.String(), err)
+	}
+	for _, sd := range []bool{false, true} {
+		for _, args := range [][]string{{"--help"}, {"-h"}, {"--bogus"}, {"extra"}} {
+			whole, alone := out(NewRoot(), sd, args...), out(daemonRoot(), sd, args...)
+			if whole != alone || len(whole) < 100 && args[0] == "--help" {
+				t.Errorf("supervisord=%v run %q:\n--- whole tree\n%s\n--- daemonRoot\n%s", sd, args, whole, alone)
+			}
+		}
+	}
+}
+
 // TestNoConfigFoundExits2: supervisord exits 2 when no config file is
 // found at the default paths (and -c is not given).
 func TestNoConfigFoundExits2(t *testing.T) {

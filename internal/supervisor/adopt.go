@@ -151,7 +151,7 @@ const StatusUnknown = syscall.WaitStatus(0x7f7f7f7f)
 // are settled (no STARTING); the state file's may have STARTING ones with
 // their pid, which a recovery takes over as RUNNING.
 func (c *core) records() []ProcRecord {
-	var out []ProcRecord
+	out := make([]ProcRecord, 0, len(c.programs))
 	for _, g := range c.order {
 		for _, p := range g.procs {
 			pr := c.programs[programKey(p)]

@@ -28,6 +28,7 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		{"startup", "startup_spawns_floor", "the same ÷ the startup floor (nproc workers) of this run", "×", goalSpawnsFloor},
 		{"startup", "startup_cpu", "daemon CPU (user+system) from exec to all RUNNING", "s", "—"},
 		{"rss", "rss", fmt.Sprintf("daemon RSS with %d programs RUNNING", n), "MB", goalRSS},
+		{"rss", "rss_own", "daemon + its helpers (children running its own binary: drover's fd keeper), PSS sum", "MB", "—"},
 		{"idle", "idle", fmt.Sprintf("idle wake-ups: ctxt switches in %v, all threads", h.opt.Idle), "count", goalIdle},
 		{"idle", "idle_next", fmt.Sprintf("idle wake-ups in the %v right after that window (diagnostic)", h.opt.Idle), "count", "—"},
 		{"status", "status_supervisorctl", fmt.Sprintf("`supervisorctl status` (%d programs), median of %d", n, h.opt.StatusRuns), "ms", "—"},
@@ -114,6 +115,13 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 			c := value(float64(kb)/1024, "MB")
 			c.Detail = rssBreakdown(d.Pid)
 			set("rss", c)
+		}
+		if kb, detail, err := ownCost(d.Pid); err != nil {
+			setID("rss_own", na(shortErr(err)))
+		} else {
+			c := value(float64(kb)/1024, "MB")
+			c.Detail = detail
+			setID("rss_own", c)
 		}
 	}
 	if want["idle"] {
