@@ -26,11 +26,6 @@ func benchPump(b *testing.B, mode string, n, size int, f *LineFormat) {
 // benchPumpSink is benchPump with sink's fields (Log and OnClosed are set
 // here).
 func benchPumpSink(b *testing.B, mode string, n, size int, sink Sink) {
-	benchPumpWith(b, mode, n, size, sink, false)
-}
-
-// benchPumpWith is benchPumpSink with the Pump's splice set.
-func benchPumpWith(b *testing.B, mode string, n, size int, sink Sink, splice bool) {
 	dir := b.TempDir()
 	w, err := OpenWriter(filepath.Join(dir, "out.log"), 50<<20, 2, nil)
 	if err != nil {
@@ -38,7 +33,6 @@ func benchPumpWith(b *testing.B, mode string, n, size int, sink Sink, splice boo
 	}
 	defer w.Close()
 	p := newTestPump(b, nil)
-	p.splice = splice
 	if d := os.Getenv("PUMP_DELAY"); d != "" {
 		p.delay, _ = time.ParseDuration(d)
 	}

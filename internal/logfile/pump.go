@@ -56,10 +56,6 @@ type Pump struct {
 	epfd   int
 	evfd   int
 	delay  time.Duration
-	// splice moves the output of sinks that need no bytes with splice(2)
-	// (splice.go); off in the daemon, which measured faster without it.
-	// Set before the first Add.
-	splice bool
 
 	mu      sync.Mutex
 	nextID  uint64

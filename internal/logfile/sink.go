@@ -64,7 +64,7 @@ type Sink struct {
 
 // needsBytes reports whether the output must pass through user space:
 // anything that transforms or inspects it, or a Log that is not a plain
-// *Writer. Otherwise a Pump may move it with splice(2) (splice.go). A new
+// *Writer. Otherwise the Pump moves it with splice(2) (splice.go). A new
 // Sink feature that sees or changes the bytes must be added here.
 func (s *Sink) needsBytes() bool {
 	w, ok := s.Log.(*Writer)

@@ -8,20 +8,9 @@ import (
 )
 
 // Output that nothing transforms or inspects (a plain log file, no syslog,
-// strip_ansi, capture mode, console copy or events; see Sink.needsBytes) can
-// go from the pipe into the file with splice(2), never copied through user
-// space. A Pump does it only when asked (Pump.splice): the daemon's pumps
-// read and write, because that measured faster at the same CPU per byte.
-// Measured on Linux 6.18 (x86_64, ext4, 2 cores), 1 GiB in 64 KiB writes:
-//   - splice into a file still copies every page into the page cache
-//     (iter_file_splice_write), so it saves only the copy out of the
-//     pipe: the daemon spent 0.44–0.47 CPU s/GiB splicing and 0.41–0.44
-//     reading and writing, the harness's bare loops 0.42–0.80 and
-//     0.37–0.54;
-//   - splice holds the pipe's lock for the whole write into the file, so
-//     the program's write(2) waits for it and the two never overlap: the
-//     daemon captured 1,170–1,400 MB/s splicing against 1,670–1,940
-//     reading, and under CPU contention 191–198 against 213–580 MB/s.
+// strip_ansi, capture mode, console copy or events; see Sink.needsBytes) goes from the
+// pipe into the file with splice(2): the kernel moves the pipe's pages,
+// and the daemon never copies the bytes through user space.
 //
 // Rotation stays where Writer.Write puts it: a splice stops spliceMargin
 // short of maxBytes, and from there the pump reads and writes normally, so
@@ -58,7 +47,7 @@ func (p *Pump) trySplice(pp *pipe) (n int, handled bool) {
 	}
 	if pp.splice == spliceUnknown {
 		pp.splice = spliceOff
-		if !p.splice || pp.carryLen > 0 || pp.sink.needsBytes() {
+		if pp.carryLen > 0 || pp.sink.needsBytes() {
 			return 0, false
 		}
 		pp.splice = spliceOn

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,7 +32,7 @@ func TestSpliceNumberedLinesThroughRotations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	p := newSplicePump(t, testLogger(t))
+	p := newTestPump(t, testLogger(t))
 	r, cmd := startHelper(t, "chunks", lines, width)
 	closed := make(chan struct{})
 	if _, err := p.Add(r, Sink{Name: "chunks", Log: w, OnClosed: func() { close(closed) }}); err != nil {
@@ -92,7 +91,7 @@ func TestSpliceSeenByReaders(t *testing.T) {
 	defer w.Close()
 	ch, cancel := w.Subscribe()
 	defer cancel()
-	p := newSplicePump(t, testLogger(t))
+	p := newTestPump(t, testLogger(t))
 	r, cmd := startHelper(t, "bulk", writes, size)
 	closed := make(chan struct{})
 	if _, err := p.Add(r, Sink{Name: "bulk", Log: w, OnClosed: func() { close(closed) }}); err != nil {
@@ -146,7 +145,7 @@ func TestSpliceNotWhenBytesNeeded(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer w.Close()
-			p := newSplicePump(t, testLogger(t))
+			p := newTestPump(t, testLogger(t))
 			r, cmd := startHelper(t, "bulk", 16, 64<<10)
 			closed := make(chan struct{})
 			sink.Log, sink.OnClosed = w, func() { close(closed) }
@@ -165,8 +164,9 @@ func TestSpliceNotWhenBytesNeeded(t *testing.T) {
 	}
 }
 
-// BenchmarkPumpBulkCopy is BenchmarkPumpBulk with an OnLog callback
-// (which does nothing): a sink that needs the bytes.
+// BenchmarkPumpBulkCopy is BenchmarkPumpBulk through read+write: an OnLog
+// callback (which does nothing) makes the sink need the bytes, so the
+// pump copies them as before splice. Compare the two in one run.
 func BenchmarkPumpBulkCopy(b *testing.B) {
 	b.SetBytes(64 << 10)
 	benchPumpSink(b, "bulk", max(b.N, 1), 64<<10, Sink{OnLog: func([]byte) {}})
@@ -275,7 +275,7 @@ func pumpInto(t *testing.T, path string, backups int) (*Writer, *os.File, chan s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	p := newSplicePump(t, testLogger(t))
+	p := newTestPump(t, testLogger(t))
 	r, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -285,48 +285,4 @@ func pumpInto(t *testing.T, path string, backups int) (*Writer, *os.File, chan s
 		t.Fatal(err)
 	}
 	return w, pw, closed
-}
-
-// newSplicePump is newTestPump with splice on (the daemon's pumps leave
-// it off; see splice.go).
-func newSplicePump(t testing.TB, logger *slog.Logger) *Pump {
-	t.Helper()
-	p := newTestPump(t, logger)
-	p.splice = true
-	return p
-}
-
-// TestPumpCopiesByDefault: a Pump as the daemon makes it reads and writes
-// even a plain log file (splice measured slower; see splice.go), and the
-// file gets every byte.
-func TestPumpCopiesByDefault(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "out.log")
-	w, err := OpenWriter(path, 0, 0, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	p := newTestPump(t, testLogger(t))
-	r, cmd := startHelper(t, "bulk", 16, 64<<10)
-	closed := make(chan struct{})
-	if _, err := p.Add(r, Sink{Name: "bulk", Log: w, OnClosed: func() { close(closed) }}); err != nil {
-		t.Fatal(err)
-	}
-	waitClosed(t, closed)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("producer: %v", err)
-	}
-	if s := spliced(w); s != 0 {
-		t.Fatalf("%d bytes went by splice", s)
-	}
-	if fi, err := os.Stat(path); err != nil || fi.Size() != 16*64<<10 {
-		t.Fatalf("log: %v %v", fi, err)
-	}
-}
-
-// BenchmarkPumpBulkSplice is BenchmarkPumpBulk with splice on. Compare the
-// three in one run.
-func BenchmarkPumpBulkSplice(b *testing.B) {
-	b.SetBytes(64 << 10)
-	benchPumpWith(b, "bulk", max(b.N, 1), 64<<10, Sink{Name: "bench"}, true)
 }

@@ -20,7 +20,7 @@ import (
 
 // numberedLines are what the "numbered" child writes: "%08d\n" each, as
 // one stream in writes of 65,537 bytes (ending inside lines), 2.7 MB in
-// all: output of a plain log file, the pump's fast path. The
+// all: output drover captures with splice(2) into a plain log file. The
 // first half goes at once, the second once a line arrives on stdin.
 const numberedLines = 300000
 
@@ -47,7 +47,7 @@ func writeChunks(all []byte) {
 }
 
 // TestE2ESpliceTailFollow: a program's bulk output goes into its plain log
-// file (read and written; splice.go is off in the daemon). `supervisorctl tail -f` shows the first half's
+// file (the splice path). `supervisorctl tail -f` shows the first half's
 // last line (from its opening tail or as it follows); then the second half
 // (1.35 MB) is written, and tail -f shows every line of it, in order and
 // whole; the file holds all of them.
