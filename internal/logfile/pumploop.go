@@ -147,16 +147,30 @@ func (p *Pump) service(pp *pipe) int {
 			p.closePipe(pp)
 			return 0
 		}
-		if n >= growAt && !pp.grown {
-			// A fast writer, which a full pipe would block during the
-			// coalescing pause: give it room. Failure (a per-user pipe
-			// limit) only costs speed.
-			pp.grown = true
-			_, _ = unix.FcntlInt(uintptr(pp.fd), unix.F_SETPIPE_SZ, grownPipeSize)
-		}
+		pp.grow(n, n == len(p.buf)-c)
 		pp.consume(p.buf[:c+n], false)
 		return n
 	}
+}
+
+// grow enlarges the pipe of a fast writer, which a full pipe would block
+// during the coalescing pause: to grownPipeSize after a read of growAt,
+// to bulkPipeSize after one of bulkAt (or a full read buffer, bulk) from
+// the grown pipe. A quiet program's pipe keeps the kernel's default.
+// Each step is tried once; failure (pipe-max-size, a per-user pipe limit)
+// only costs speed.
+func (pp *pipe) grow(n int, bulk bool) {
+	want := 0
+	switch {
+	case pp.size >= grownPipeSize && (bulk || n >= bulkAt) && pp.size < bulkPipeSize:
+		want = bulkPipeSize
+	case n >= growAt && pp.size < grownPipeSize:
+		want = grownPipeSize
+	default:
+		return
+	}
+	pp.size = want
+	_, _ = unix.FcntlInt(uintptr(pp.fd), unix.F_SETPIPE_SZ, want)
 }
 
 // drainAndClose reads what is already in the pipe (bounded), delivers it

@@ -19,7 +19,7 @@ import (
 
 const (
 	// spliceChunk is the most one splice moves (a pipe holds at most
-	// grownPipeSize unless its writer enlarged it).
+	// bulkPipeSize unless its writer enlarged it).
 	spliceChunk = 1 << 20
 	// spliceMargin: within this many bytes of maxBytes the pump reads
 	// normally (one read buffer).
@@ -67,10 +67,7 @@ func (p *Pump) trySplice(pp *pipe) (n int, handled bool) {
 		p.closePipe(pp)
 		return 0, true
 	}
-	if n >= growAt && !pp.grown {
-		pp.grown = true
-		_, _ = unix.FcntlInt(uintptr(pp.fd), unix.F_SETPIPE_SZ, grownPipeSize)
-	}
+	pp.grow(n, false)
 	return n, true
 }
 
