@@ -155,6 +155,9 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 			st.Procs = append(st.Procs, cp)
 		}
 		ticks = seen
+		// Every pid in recs had its pipes queued for the keeper before
+		// the supervisor knew it: sent before the file names it.
+		d.host.keeper.flush()
 		if err := writeFileAtomic(path, st); err != nil {
 			d.log.Warn(fmt.Sprintf("could not write the state file: %v", err))
 		}

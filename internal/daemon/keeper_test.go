@@ -93,3 +93,68 @@ func TestKeeperEndsWhenNothingIsLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeeperFlushMeansHeld: keep only queues (a spawn or an exit never
+// waits for the keeper), and its fds may close at once; once flush
+// returned the keeper holds them, so a crash right after (the state file
+// written, the connection gone with nothing else sent) loses nothing.
+func TestKeeperFlushMeansHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keeper")
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- runKeeper(path, func() { close(ready) }) }()
+	<-ready
+	log := slog.New(slog.DiscardHandler)
+	k, err := dialKeeper(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	pipes := make([][2]int, n)
+	for i := range pipes {
+		if err := unix.Pipe2(pipes[i][:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		k.keep(keeperKey(1000+i), []string{"1"}, []int{pipes[i][0]})
+		unix.Close(pipes[i][0]) // the pump closes its end when the child exits
+	}
+	k.drop(keeperKey(1000))
+	k.flush()
+	// A crash: the connection ends without close's own wait.
+	if err := unix.Shutdown(k.fd, unix.SHUT_RDWR); err != nil {
+		t.Fatal(err)
+	}
+	k2, err := dialKeeper(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k2.getAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n-1 {
+		t.Fatalf("the keeper holds %d items after flush, want %d", len(got), n-1)
+	}
+	if _, ok := got[keeperKey(1000)]; ok {
+		t.Fatal("a dropped key is still held")
+	}
+	// Each held read end is its own pipe's.
+	for i := 1; i < n; i++ {
+		it := got[keeperKey(1000+i)]
+		msg := []byte{byte(i)}
+		if _, err := unix.Write(pipes[i][1], msg); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 4)
+		if m, err := unix.Read(it.fds[0], b); err != nil || m != 1 || b[0] != byte(i) {
+			t.Fatalf("pid %d: read %v, %v", 1000+i, b[:m], err)
+		}
+		closeFDs(it.fds...)
+		unix.Close(pipes[i][1])
+	}
+	unix.Close(pipes[0][1])
+	k.close()
+	k2.exit()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
