@@ -89,10 +89,37 @@ func stateMatters(e supervisor.Event) bool {
 	return false
 }
 
+// stateCanWait tells whether e, which matters, may wait stateWriteGap for
+// the events that follow it: an exit (EXITED, BACKOFF), a stop under way
+// or a STARTING without its pid yet. An autorestart's spawn follows an
+// exit within a millisecond and publishes its pid (EventPidChanged, which
+// writes at once), so one write after the new child's exec records both,
+// instead of a write racing the respawn for the CPU. Meanwhile the file
+// names the dead pid, which a next daemon tells apart by its start time.
+func stateCanWait(e supervisor.Event) bool {
+	if e.Kind != supervisor.EventProcessState {
+		return false
+	}
+	switch e.To {
+	case supervisor.Exited, supervisor.Backoff, supervisor.Stopping, supervisor.Starting:
+		return true
+	}
+	return false
+}
+
 // kickState asks the writer for a new state file (never blocks).
 func (d *daemon) kickState() {
 	select {
 	case d.stateKick <- struct{}{}:
+	default:
+	}
+}
+
+// kickStateSoon asks the writer for a new state file within
+// stateWriteGap (never blocks).
+func (d *daemon) kickStateSoon() {
+	select {
+	case d.stateSoon <- struct{}{}:
 	default:
 	}
 }
@@ -102,7 +129,8 @@ func (d *daemon) kickState() {
 // most of its start-up CPU; one every 20 ms costs a few.
 const stateWriteGap = 20 * time.Millisecond
 
-// stateWriter rewrites the state file after each kick until stop closes;
+// stateWriter rewrites the state file after each kick until stop closes
+// (after a kickStateSoon: stateWriteGap later, or with an earlier kick);
 // kicks that come while it writes, or within stateWriteGap of the last
 // write, make one more write when the gap has passed. A pid's start time
 // is read from /proc once, not at every write.
@@ -111,12 +139,25 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 	self := startTicks(os.Getpid())
 	ticks := map[int]uint64{}
 	var last time.Time
+	soon := time.NewTimer(0)
+	soon.Stop()
+	soonArmed := false
 	for {
 		select {
 		case <-d.stateKick:
+		case <-d.stateSoon:
+			if !soonArmed {
+				soonArmed = true
+				soon.Reset(stateWriteGap)
+			}
+			continue
+		case <-soon.C:
 		case <-stop:
+			soon.Stop()
 			return
 		}
+		soonArmed = false
+		soon.Stop()
 		if wait := stateWriteGap - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
@@ -227,7 +268,7 @@ func (d *daemon) setupSurvival(sd *config.Supervisord) {
 			d.host.handed = newHandedSet(d.handed)
 		}
 	}
-	d.stateKick = make(chan struct{}, 1)
+	d.stateKick, d.stateSoon = make(chan struct{}, 1), make(chan struct{}, 1)
 	stop, done := make(chan struct{}), make(chan struct{})
 	go d.stateWriter(path, stop, done)
 	d.undo = append(d.undo, func() {
