@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/drover-sh/drover/internal/supervisor"
 )
@@ -37,6 +40,42 @@ func TestStateWriteUrgency(t *testing.T) {
 			if got := stateCanWait(c.e); got != c.waits {
 				t.Errorf("%s: stateCanWait %v, want %v", c.name, got, c.waits)
 			}
+		}
+	}
+}
+
+// TestStateEncoderMatchesMarshal: the state file's encoder, which reuses
+// unchanged records' encodings, writes what json.Marshal does, write
+// after write as records change, appear and go.
+func TestStateEncoderMatchesMarshal(t *testing.T) {
+	rec := func(name string, pid int, st supervisor.State) crashProc {
+		return crashProc{ProcRecord: supervisor.ProcRecord{Group: name, Name: name, State: st, Pid: pid,
+			LastStart: time.Unix(1700000000, int64(pid)), Logs: supervisor.Logs{Stdout: "/tmp/" + name + ".log"}},
+			StartTicks: uint64(pid) * 7, KeeperPid: pid}
+	}
+	steps := [][]crashProc{
+		nil,
+		{rec("a", 10, supervisor.Running), rec("b", 0, supervisor.Stopped)},
+		{rec("a", 10, supervisor.Running), rec("b", 11, supervisor.Running)},
+		{rec("a", 12, supervisor.Running), rec("b", 11, supervisor.Running), rec("c", 0, supervisor.Fatal)},
+		{rec("c", 0, supervisor.Fatal), rec("b", 11, supervisor.Running)},
+	}
+	var enc stateEncoder
+	for i, procs := range steps {
+		st := crashState{Version: stateVersion, DaemonPid: 99, DaemonStart: 1234, Procs: procs}
+		got, err := enc.encode(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Procs == nil {
+			st.Procs = []crashProc{} // the encoder writes [] where Marshal writes null
+		}
+		want, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("step %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
 }
