@@ -300,8 +300,16 @@ func startKeeper(path string, log *slog.Logger) (*keeperConn, error) {
 	return dialKeeper(path, log)
 }
 
-// send queues msg with duplicates of fds; it never waits for the keeper.
-func (k *keeperConn) send(msg string, fds ...int) {
+// send queues msg with duplicates of fds and starts the sender; it never
+// waits for the keeper.
+func (k *keeperConn) send(msg string, fds ...int) { k.queue1(msg, true, fds...) }
+
+// sendLater queues msg for the next send or flush: a drop, which nothing
+// waits for, so an exit wakes no sender thread while its respawn runs.
+// (The state writer flushes within stateWriteGap of the exit.)
+func (k *keeperConn) sendLater(msg string) { k.queue1(msg, false) }
+
+func (k *keeperConn) queue1(msg string, start bool, fds ...int) {
 	if k == nil {
 		return
 	}
@@ -322,7 +330,15 @@ func (k *keeperConn) send(msg string, fds ...int) {
 	}
 	k.queue = append(k.queue, m)
 	k.queued++
-	if !k.sending {
+	if start {
+		k.startSender()
+	}
+}
+
+// startSender starts the sender goroutine unless it runs or nothing is
+// queued (k.mu held).
+func (k *keeperConn) startSender() {
+	if !k.sending && len(k.queue) > 0 {
 		k.sending = true
 		go k.sender()
 	}
@@ -381,6 +397,7 @@ func (k *keeperConn) flush() {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.startSender()
 	k.waitSent(k.queued)
 }
 
@@ -397,7 +414,7 @@ func (k *keeperConn) keep(key string, labels []string, fds []int) {
 	k.send("keep "+key+" "+strings.Join(labels, " "), fds...)
 }
 
-func (k *keeperConn) drop(key string) { k.send("drop " + key) }
+func (k *keeperConn) drop(key string) { k.sendLater("drop " + key) }
 
 // exit ends the keeper (clean shutdown: nothing to survive).
 func (k *keeperConn) exit() {
@@ -411,7 +428,8 @@ func (k *keeperConn) close() {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for k.sending { // everything queued is sent first
+	k.startSender() // everything queued is sent first
+	for k.sending {
 		k.sentCond.Wait()
 	}
 	if !k.dead {
@@ -430,6 +448,7 @@ type keptItem struct {
 func (k *keeperConn) getAll() (map[string]keptItem, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.startSender()
 	for k.sending {
 		k.sentCond.Wait()
 	}
