@@ -322,8 +322,10 @@ func (k *keeperConn) queue1(msg string, start bool, fds ...int) {
 	for _, fd := range fds {
 		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
+			// Out of descriptors: send the originals here, after
+			// what is queued, instead of losing them.
 			closeFDs(m.fds...)
-			k.giveUp(fmt.Errorf("dup: %w", err))
+			k.sendNow(msg, fds)
 			return
 		}
 		m.fds = append(m.fds, d)
@@ -332,6 +334,21 @@ func (k *keeperConn) queue1(msg string, start bool, fds ...int) {
 	k.queued++
 	if start {
 		k.startSender()
+	}
+}
+
+// sendNow sends msg with fds (not duplicated) once the queue is sent
+// (k.mu held): the caller's fds stay open meanwhile.
+func (k *keeperConn) sendNow(msg string, fds []int) {
+	k.startSender()
+	for k.sending {
+		k.sentCond.Wait()
+	}
+	if k.dead {
+		return
+	}
+	if err := unix.Sendmsg(k.fd, []byte(msg), unix.UnixRights(fds...), nil, 0); err != nil {
+		k.giveUp(err)
 	}
 }
 

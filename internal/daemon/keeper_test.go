@@ -158,3 +158,79 @@ func TestKeeperFlushMeansHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeeperSendsWithoutSpareFDs: a keep that cannot duplicate its fds
+// (the daemon is out of descriptors) sends the originals at once, after
+// what was queued, instead of losing them.
+func TestKeeperSendsWithoutSpareFDs(t *testing.T) {
+	// A keeper process of its own (the test binary's TestMain runs it):
+	// an in-process one would receive into this process's short table.
+	path := filepath.Join(t.TempDir(), "keeper")
+	log := slog.New(slog.DiscardHandler)
+	k, err := startKeeper(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p1, p2 [2]int
+	if err := unix.Pipe2(p1[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Pipe2(p2[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	k.keep("pid:1", []string{"1"}, []int{p1[0]}) // queued with a duplicate
+
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	low := rl
+	low.Cur = uint64(max(p1[1], p2[1]) + 1)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var fill []int
+	for {
+		fd, err := unix.FcntlInt(uintptr(p2[0]), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			break
+		}
+		fill = append(fill, fd)
+	}
+	k.keep("pid:2", []string{"1"}, []int{p2[0]})
+	closeFDs(fill...)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(p1[0])
+	unix.Close(p2[0])
+	k.flush()
+	if err := unix.Shutdown(k.fd, unix.SHUT_RDWR); err != nil {
+		t.Fatal(err)
+	}
+	k2, err := dialKeeper(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k2.getAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []int{p1[1], p2[1]} {
+		it, ok := got[keeperKey(i+1)]
+		if !ok {
+			t.Fatalf("pid:%d not held: %+v", i+1, got)
+		}
+		if _, err := unix.Write(w, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 2)
+		if n, err := unix.Read(it.fds[0], b); err != nil || n != 1 || b[0] != byte(i) {
+			t.Fatalf("pid:%d: read %v, %v", i+1, b[:n], err)
+		}
+		closeFDs(it.fds...)
+		unix.Close(w)
+	}
+	k.close()
+	k2.exit()
+}
