@@ -234,12 +234,15 @@ func liveOwner(path string) int {
 // programs start, every write re-encoded 500 records of which a few
 // changed (a fifth of the daemon's start-up CPU went to the state file).
 type stateEncoder struct {
-	procs map[[2]string]encodedProc
+	procs map[[2]string]*encodedProc
+	gen   uint64 // this encode's mark
+	buf   []byte // the last output, reused: written before the next encode
 }
 
 type encodedProc struct {
 	rec crashProc // Child and Sockets nil: comparable
 	b   []byte
+	gen uint64 // the last encode that saw it
 }
 
 func (e *stateEncoder) encode(st crashState) ([]byte, error) {
@@ -249,27 +252,40 @@ func (e *stateEncoder) encode(st crashState) ([]byte, error) {
 	}
 	// head ends in "procs":null}; the records replace the null.
 	head = bytes.TrimSuffix(head, []byte("null}"))
-	out := append(make([]byte, 0, len(head)+len(st.Procs)*256), head...)
+	if e.procs == nil {
+		e.procs = make(map[[2]string]*encodedProc, len(st.Procs))
+	}
+	e.gen++
+	out := append(e.buf[:0], head...)
 	out = append(out, '[')
-	next := make(map[[2]string]encodedProc, len(st.Procs))
-	for i, cp := range st.Procs {
+	for i := range st.Procs {
+		cp := &st.Procs[i]
 		key := [2]string{cp.Group, cp.Name}
-		ep, ok := e.procs[key]
-		if !ok || ep.rec != cp {
+		ep := e.procs[key]
+		if ep == nil || ep.rec != *cp {
 			b, err := json.Marshal(cp)
 			if err != nil {
 				return nil, err
 			}
-			ep = encodedProc{rec: cp, b: b}
+			if ep == nil {
+				ep = &encodedProc{}
+				e.procs[key] = ep
+			}
+			ep.rec, ep.b = *cp, b
 		}
-		next[key] = ep
+		ep.gen = e.gen
 		if i > 0 {
 			out = append(out, ',')
 		}
 		out = append(out, ep.b...)
 	}
-	e.procs = next
-	return append(out, "]}"...), nil
+	for key, ep := range e.procs {
+		if ep.gen != e.gen {
+			delete(e.procs, key)
+		}
+	}
+	e.buf = append(out, "]}"...)
+	return e.buf, nil
 }
 
 func writeBytesAtomic(path string, b []byte) error {
