@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,10 +90,37 @@ func stateMatters(e supervisor.Event) bool {
 	return false
 }
 
+// stateCanWait tells whether e, which matters, may wait stateWriteGap for
+// the events that follow it: an exit (EXITED, BACKOFF), a stop under way
+// or a STARTING without its pid yet. An autorestart's spawn follows an
+// exit within a millisecond and publishes its pid (EventPidChanged, which
+// writes at once), so one write after the new child's exec records both,
+// instead of a write racing the respawn for the CPU. Meanwhile the file
+// names the dead pid, which a next daemon tells apart by its start time.
+func stateCanWait(e supervisor.Event) bool {
+	if e.Kind != supervisor.EventProcessState {
+		return false
+	}
+	switch e.To {
+	case supervisor.Exited, supervisor.Backoff, supervisor.Stopping, supervisor.Starting:
+		return true
+	}
+	return false
+}
+
 // kickState asks the writer for a new state file (never blocks).
 func (d *daemon) kickState() {
 	select {
 	case d.stateKick <- struct{}{}:
+	default:
+	}
+}
+
+// kickStateSoon asks the writer for a new state file within
+// stateWriteGap (never blocks).
+func (d *daemon) kickStateSoon() {
+	select {
+	case d.stateSoon <- struct{}{}:
 	default:
 	}
 }
@@ -102,7 +130,8 @@ func (d *daemon) kickState() {
 // most of its start-up CPU; one every 20 ms costs a few.
 const stateWriteGap = 20 * time.Millisecond
 
-// stateWriter rewrites the state file after each kick until stop closes;
+// stateWriter rewrites the state file after each kick until stop closes
+// (after a kickStateSoon: stateWriteGap later, or with an earlier kick);
 // kicks that come while it writes, or within stateWriteGap of the last
 // write, make one more write when the gap has passed. A pid's start time
 // is read from /proc once, not at every write.
@@ -110,13 +139,27 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 	defer close(done)
 	self := startTicks(os.Getpid())
 	ticks := map[int]uint64{}
+	enc := stateEncoder{}
 	var last time.Time
+	soon := time.NewTimer(0)
+	soon.Stop()
+	soonArmed := false
 	for {
 		select {
 		case <-d.stateKick:
+		case <-d.stateSoon:
+			if !soonArmed {
+				soonArmed = true
+				soon.Reset(stateWriteGap)
+			}
+			continue
+		case <-soon.C:
 		case <-stop:
+			soon.Stop()
 			return
 		}
+		soonArmed = false
+		soon.Stop()
 		if wait := stateWriteGap - time.Since(last); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
@@ -154,11 +197,18 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 			if c, ok := r.Child.(*child); ok {
 				cp.KeeperPid = c.pid // its pid, set once: safe to read here
 			}
-			cp.Child = nil
+			cp.Child, cp.Sockets = nil, nil
 			st.Procs = append(st.Procs, cp)
 		}
 		ticks = seen
-		if err := writeFileAtomic(path, st); err != nil {
+		// Every pid in recs had its pipes queued for the keeper before
+		// the supervisor knew it: sent before the file names it.
+		d.host.keeper.flush()
+		b, err := enc.encode(st)
+		if err == nil {
+			err = writeBytesAtomic(path, b)
+		}
+		if err != nil {
 			d.log.Warn(fmt.Sprintf("could not write the state file: %v", err))
 		}
 	}
@@ -181,14 +231,71 @@ func liveOwner(path string) int {
 	return 0
 }
 
-func writeFileAtomic(path string, v any) error {
+// stateEncoder encodes the state file as json.Marshal(crashState) does,
+// reusing each record's encoding while it is unchanged: while 500
+// programs start, every write re-encoded 500 records of which a few
+// changed (a fifth of the daemon's start-up CPU went to the state file).
+type stateEncoder struct {
+	procs map[[2]string]*encodedProc
+	gen   uint64 // this encode's mark
+	buf   []byte // the last output, reused: written before the next encode
+}
+
+type encodedProc struct {
+	rec crashProc // Child and Sockets nil: comparable
+	b   []byte
+	gen uint64 // the last encode that saw it
+}
+
+func (e *stateEncoder) encode(st crashState) ([]byte, error) {
+	head, err := json.Marshal(crashState{Version: st.Version, DaemonPid: st.DaemonPid, DaemonStart: st.DaemonStart})
+	if err != nil {
+		return nil, err
+	}
+	// head ends in "procs":null}; the records replace the null.
+	head = bytes.TrimSuffix(head, []byte("null}"))
+	if e.procs == nil {
+		e.procs = make(map[[2]string]*encodedProc, len(st.Procs))
+	}
+	e.gen++
+	out := append(e.buf[:0], head...)
+	out = append(out, '[')
+	for i := range st.Procs {
+		cp := &st.Procs[i]
+		key := [2]string{cp.Group, cp.Name}
+		ep := e.procs[key]
+		if ep == nil || ep.rec != *cp {
+			b, err := json.Marshal(cp)
+			if err != nil {
+				return nil, err
+			}
+			if ep == nil {
+				ep = &encodedProc{}
+				e.procs[key] = ep
+			}
+			ep.rec, ep.b = *cp, b
+		}
+		ep.gen = e.gen
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, ep.b...)
+	}
+	for key, ep := range e.procs {
+		if ep.gen != e.gen {
+			delete(e.procs, key)
+		}
+	}
+	e.buf = append(out, "]}"...)
+	return e.buf, nil
+}
+
+func writeBytesAtomic(path string, b []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".drover-state-*")
 	if err != nil {
 		return err
 	}
-	// Encoded straight into the file (one write of json's pooled buffer):
-	// no copy of the whole document per write.
-	werr := json.NewEncoder(tmp).Encode(v)
+	_, werr := tmp.Write(b)
 	cerr := tmp.Close()
 	if err := errors.Join(werr, cerr); err != nil {
 		os.Remove(tmp.Name())
@@ -225,7 +332,7 @@ func (d *daemon) setupSurvival(sd *config.Supervisord) {
 			d.host.handed = newHandedSet(d.handed)
 		}
 	}
-	d.stateKick = make(chan struct{}, 1)
+	d.stateKick, d.stateSoon = make(chan struct{}, 1), make(chan struct{}, 1)
 	stop, done := make(chan struct{}), make(chan struct{})
 	go d.stateWriter(path, stop, done)
 	d.undo = append(d.undo, func() {

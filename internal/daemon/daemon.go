@@ -74,6 +74,8 @@ type daemon struct {
 	upgraded bool
 	// stateKick asks the state writer for a new state file (crash.go).
 	stateKick chan struct{}
+	// stateSoon asks for one within stateWriteGap (crash.go).
+	stateSoon chan struct{}
 	server    *rpc.Server
 	sd        *sdNotifier // nil without NOTIFY_SOCKET
 	undo      []func()    // setup steps to undo, in order done

@@ -217,14 +217,37 @@ func parseRights(oob []byte) []int {
 	return out
 }
 
-// keeperConn is the daemon's end: one connection, one message at a time.
-// A keeper that went away is reported once and then ignored: the daemon
-// runs on, it only loses crash survival.
+// keeperConn is the daemon's end: one connection, messages sent in order
+// by a sender goroutine that runs while some are queued, so neither an
+// exit (its drop) nor a spawn (its keep) waits for the keeper: a keep
+// queues duplicates of the fds (the originals may close meanwhile). The
+// state writer flushes the queue before it records pids, so a pid in the
+// state file always has its pipes at the keeper. A keeper that went away
+// is reported once and then ignored: the daemon runs on, it only loses
+// crash survival.
 type keeperConn struct {
 	mu   sync.Mutex
 	fd   int
 	log  *slog.Logger
 	dead bool
+
+	queue        []keeperMsg
+	sending      bool       // the sender goroutine runs
+	queued, sent uint64     // messages so far, for flush
+	sentCond     *sync.Cond // on mu: sent grew, or sending ended
+}
+
+// keeperMsg is one queued packet; fds are the daemon's own duplicates,
+// closed once sent.
+type keeperMsg struct {
+	msg string
+	fds []int
+}
+
+func newKeeperConn(fd int, log *slog.Logger) *keeperConn {
+	k := &keeperConn{fd: fd, log: log}
+	k.sentCond = sync.NewCond(&k.mu)
+	return k
 }
 
 // dialKeeper connects to a live keeper at path.
@@ -237,11 +260,11 @@ func dialKeeper(path string, log *slog.Logger) (*keeperConn, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	// A keeper that stopped reading must not hold a spawn up: after this
-	// long a send fails and the keeper is given up.
+	// A keeper that stopped reading must not hold the sender for ever:
+	// after this long a send fails and the keeper is given up.
 	tv := unix.NsecToTimeval(time.Second.Nanoseconds())
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
-	return &keeperConn{fd: fd, log: log}, nil
+	return newKeeperConn(fd, log), nil
 }
 
 // startKeeper starts a keeper on path (own session, no terminal) and
@@ -277,7 +300,16 @@ func startKeeper(path string, log *slog.Logger) (*keeperConn, error) {
 	return dialKeeper(path, log)
 }
 
-func (k *keeperConn) send(msg string, fds ...int) {
+// send queues msg with duplicates of fds and starts the sender; it never
+// waits for the keeper.
+func (k *keeperConn) send(msg string, fds ...int) { k.queue1(msg, true, fds...) }
+
+// sendLater queues msg for the next send or flush: a drop, which nothing
+// waits for, so an exit wakes no sender thread while its respawn runs.
+// (The state writer flushes within stateWriteGap of the exit.)
+func (k *keeperConn) sendLater(msg string) { k.queue1(msg, false) }
+
+func (k *keeperConn) queue1(msg string, start bool, fds ...int) {
 	if k == nil {
 		return
 	}
@@ -286,13 +318,111 @@ func (k *keeperConn) send(msg string, fds ...int) {
 	if k.dead {
 		return
 	}
-	var oob []byte
-	if len(fds) > 0 {
-		oob = unix.UnixRights(fds...)
+	m := keeperMsg{msg: msg}
+	for _, fd := range fds {
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			// Out of descriptors: send the originals here, after
+			// what is queued, instead of losing them.
+			closeFDs(m.fds...)
+			k.sendNow(msg, fds)
+			return
+		}
+		m.fds = append(m.fds, d)
 	}
-	if err := unix.Sendmsg(k.fd, []byte(msg), oob, nil, 0); err != nil {
-		k.dead = true
-		k.log.Warn(fmt.Sprintf("the fd keeper is gone (%v): programs will not survive a crash of drover", err))
+	k.queue = append(k.queue, m)
+	k.queued++
+	if start {
+		k.startSender()
+	}
+}
+
+// sendNow sends msg with fds (not duplicated) once the queue is sent
+// (k.mu held): the caller's fds stay open meanwhile.
+func (k *keeperConn) sendNow(msg string, fds []int) {
+	k.startSender()
+	for k.sending {
+		k.sentCond.Wait()
+	}
+	if k.dead {
+		return
+	}
+	if err := unix.Sendmsg(k.fd, []byte(msg), unix.UnixRights(fds...), nil, 0); err != nil {
+		k.giveUp(err)
+	}
+}
+
+// startSender starts the sender goroutine unless it runs or nothing is
+// queued (k.mu held).
+func (k *keeperConn) startSender() {
+	if !k.sending && len(k.queue) > 0 {
+		k.sending = true
+		go k.sender()
+	}
+}
+
+// sender sends the queue in order until it is empty, then ends.
+func (k *keeperConn) sender() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for len(k.queue) > 0 {
+		batch := k.queue
+		k.queue = nil
+		dead := k.dead
+		k.mu.Unlock()
+		var err error
+		for _, m := range batch {
+			if !dead && err == nil {
+				var oob []byte
+				if len(m.fds) > 0 {
+					oob = unix.UnixRights(m.fds...)
+				}
+				err = unix.Sendmsg(k.fd, []byte(m.msg), oob, nil, 0)
+			}
+			closeFDs(m.fds...)
+		}
+		k.mu.Lock()
+		if err != nil {
+			k.giveUp(err)
+		}
+		k.sent += uint64(len(batch))
+		k.sentCond.Broadcast()
+	}
+	k.sending = false
+	k.sentCond.Broadcast()
+}
+
+// giveUp marks the keeper gone (k.mu held) and says so once.
+func (k *keeperConn) giveUp(err error) {
+	if k.dead {
+		return
+	}
+	k.dead = true
+	for _, m := range k.queue {
+		closeFDs(m.fds...)
+	}
+	k.sent += uint64(len(k.queue))
+	k.queue = nil
+	k.log.Warn(fmt.Sprintf("the fd keeper is gone (%v): programs will not survive a crash of drover", err))
+}
+
+// flush waits until every message queued before it was sent (or the
+// keeper was given up).
+func (k *keeperConn) flush() {
+	if k == nil {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.startSender()
+	k.waitSent(k.queued)
+}
+
+// waitSent waits (k.mu held) until n messages were sent (or dropped with
+// a keeper given up).
+func (k *keeperConn) waitSent(n uint64) {
+	for k.sent < n {
+		k.sentCond.Wait()
 	}
 }
 
@@ -301,7 +431,7 @@ func (k *keeperConn) keep(key string, labels []string, fds []int) {
 	k.send("keep "+key+" "+strings.Join(labels, " "), fds...)
 }
 
-func (k *keeperConn) drop(key string) { k.send("drop " + key) }
+func (k *keeperConn) drop(key string) { k.sendLater("drop " + key) }
 
 // exit ends the keeper (clean shutdown: nothing to survive).
 func (k *keeperConn) exit() {
@@ -315,6 +445,10 @@ func (k *keeperConn) close() {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.startSender() // everything queued is sent first
+	for k.sending {
+		k.sentCond.Wait()
+	}
 	if !k.dead {
 		unix.Close(k.fd)
 		k.dead = true
@@ -331,6 +465,10 @@ type keptItem struct {
 func (k *keeperConn) getAll() (map[string]keptItem, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.startSender()
+	for k.sending {
+		k.sentCond.Wait()
+	}
 	if err := unix.Sendmsg(k.fd, []byte("get"), nil, nil, 0); err != nil {
 		return nil, err
 	}

@@ -92,7 +92,11 @@ func (d *daemon) loop(ctx context.Context) error {
 			ev.Observe(e)
 			d.server.PublishEvent(e) // GET /events
 			if stateMatters(e) {
-				d.kickState()
+				if stateCanWait(e) {
+					d.kickStateSoon()
+				} else {
+					d.kickState()
+				}
 			}
 			d.sd.observe(e)
 		})

@@ -218,6 +218,7 @@ func (d *daemon) upgrade(sup *supervisor.Supervisor, r lifecycleReq) {
 	}
 	d.log.Info(fmt.Sprintf("upgrading in place to %s: handing over %d processes (%d running) after %v",
 		r.path, len(st.Procs), running, time.Since(begun).Round(time.Millisecond)))
+	d.host.keeper.flush() // its connection closes with the exec
 	env := append(os.Environ(), handoverEnv+"="+strconv.Itoa(memfd))
 	err = syscall.Exec(r.path, os.Args, env)
 	_ = setCloexec(handed, true)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,6 +71,17 @@ type harness struct {
 	// spawnFloor is this run's startup floor (nproc workers), in s; 0
 	// until measured.
 	spawnFloor float64
+	// execs is the kernel's exec events (procconn.go), for the rows timed
+	// to a child's exec; execsErr says why there are none.
+	execsOnce sync.Once
+	execs     *execWatch
+	execsErr  error
+}
+
+// execWatch subscribes to the kernel's exec events on first use.
+func (h *harness) execWatch() (*execWatch, error) {
+	h.execsOnce.Do(func() { h.execs, h.execsErr = watchExecs() })
+	return h.execs, h.execsErr
 }
 
 // measurement names, in run order; groups expand to members.

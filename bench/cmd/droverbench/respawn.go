@@ -43,13 +43,69 @@ func waitNote(ctx context.Context, n *notifier, exited <-chan struct{}, timeout 
 	}
 }
 
+// baselineCells are the baseline's rows.
+type baselineCells struct {
+	med, mx      *cell // fork+exec → notify
+	tdMed, tdMax *cell // kill → exit seen
+	exec         latCells
+}
+
+// latCells are a median and a max cell of one latency series, or both
+// n/a with one reason.
+type latCells struct{ med, mx *cell }
+
+func latencies(lat []float64) latCells {
+	c := latCells{value(median(lat), "ms"), value(maximum(lat), "ms")}
+	c.med.Samples = lat
+	return c
+}
+
+func naCells(reason string) latCells { return latCells{na(reason), na(reason)} }
+
+// execLat collects the kernel-stamped "→ exec'd" latencies of a series;
+// a proc connector that is unavailable or fails makes the cells n/a with
+// why, never a silent pass.
+type execLat struct {
+	w   *execWatch
+	err error
+	lat []float64
+}
+
+func (h *harness) newExecLat() *execLat {
+	w, err := h.execWatch()
+	return &execLat{w: w, err: err}
+}
+
+// add records pid's exec (at or after t0) − t0.
+func (e *execLat) add(pid int, t0 int64) {
+	if e.err != nil {
+		return
+	}
+	s, err := e.w.Exec(pid, t0, respawnTimeout)
+	if err != nil {
+		e.err = err
+		return
+	}
+	e.lat = append(e.lat, ms(s-t0))
+}
+
+func (e *execLat) cells() latCells {
+	if e.err == nil {
+		e.err = e.w.Err()
+	}
+	if e.err != nil {
+		return naCells(shortErr(e.err))
+	}
+	return latencies(e.lat)
+}
+
 // baseline times the harness itself spawning the child: fork+exec →
-// the child's notify stamp. It is the floor under any supervisor's respawn.
-// Each child is then SIGKILLed and the kill → exit time kept in td (the
-// teardown floor).
-func (h *harness) baseline(ctx context.Context) (med, mx, tdMed, tdMax *cell) {
-	fail := func(err error) (med, mx, tdMed, tdMax *cell) {
-		return na(shortErr(err)), na(shortErr(err)), na(shortErr(err)), na(shortErr(err))
+// the child's notify stamp, and → its exec as the kernel stamps it. They
+// are the floors under any supervisor's respawn. Each child is then
+// SIGKILLed and the kill → exit time kept in td (the teardown floor).
+func (h *harness) baseline(ctx context.Context) baselineCells {
+	fail := func(err error) baselineCells {
+		return baselineCells{na(shortErr(err)), na(shortErr(err)), na(shortErr(err)), na(shortErr(err)), naCells(shortErr(err))}
 	}
 	_, n, err := h.newRun("baseline")
 	if err != nil {
@@ -62,6 +118,7 @@ func (h *harness) baseline(ctx context.Context) (med, mx, tdMed, tdMax *cell) {
 	}
 	defer devnull.Close()
 	var lat, td []float64
+	ex := h.newExecLat()
 	for range h.opt.Reps {
 		t0 := mono()
 		p, err := os.StartProcess(h.self, []string{h.self, "child", n.Path},
@@ -75,21 +132,20 @@ func (h *harness) baseline(ctx context.Context) (med, mx, tdMed, tdMax *cell) {
 			return fail(err)
 		}
 		lat = append(lat, ms(nt.Stamp-t0))
+		ex.add(p.Pid, t0)
 	}
-	med, mx = value(median(lat), "ms"), value(maximum(lat), "ms")
-	med.Samples = lat
-	tdMed, tdMax = value(median(td), "ms"), value(maximum(td), "ms")
-	tdMed.Samples = td
-	return med, mx, tdMed, tdMax
+	n1, t1 := latencies(lat), latencies(td)
+	return baselineCells{n1.med, n1.mx, t1.med, t1.mx, ex.cells()}
 }
 
 // respawn runs one program whose child notifies at start; it SIGKILLs the
-// child and times kill → the next child's notify stamp, reps times. Each
+// child and times kill → the next child's notify stamp, and kill → its
+// exec as the kernel stamps it (the goal's "new child exec'd"), reps times. Each
 // kill waits for the child's "success: ... entered RUNNING state" line
 // (startsecs=1), so it hits an established process: that is the case the
 // goal is about, and it keeps drover's crash-loop guard (runs shorter than
 // 1 s delay the restart, a deliberate fix of supervisord #1285) out of it.
-func (h *harness) respawn(ctx context.Context, t *target) (med, mx *cell) {
+func (h *harness) respawn(ctx context.Context, t *target) (notify, exec latCells) {
 	return h.respawnRun(ctx, t, respawnSetup{name: "respawn", reps: h.opt.Reps})
 }
 
@@ -110,8 +166,8 @@ type respawnSetup struct {
 	readyKind string
 }
 
-func (h *harness) respawnRun(ctx context.Context, t *target, rs respawnSetup) (med, mx *cell) {
-	fail := func(reason string) (*cell, *cell) { return na(reason), na(reason) }
+func (h *harness) respawnRun(ctx context.Context, t *target, rs respawnSetup) (notify, exec latCells) {
+	fail := func(reason string) (latCells, latCells) { return naCells(reason), naCells(reason) }
 	dir, n, err := h.newRun(t.Name + "-" + rs.name)
 	if err != nil {
 		return fail(shortErr(err))
@@ -154,6 +210,7 @@ func (h *harness) respawnRun(ctx context.Context, t *target, rs respawnSetup) (m
 		after = rs.ready(d, other)
 	}
 	var lat []float64
+	ex := h.newExecLat()
 	for i := range rs.reps {
 		pid := cur.Pid
 		lctx, cancel := context.WithTimeout(ctx, runningTimeout)
@@ -171,12 +228,12 @@ func (h *harness) respawnRun(ctx context.Context, t *target, rs respawnSetup) (m
 			return fail(d.Why(fmt.Errorf("rep %d: %w", i, err)))
 		}
 		lat = append(lat, ms(next.Stamp-tk))
+		ex.add(next.Pid, tk)
 		cur = next
 	}
-	med, mx = value(median(lat), "ms"), value(maximum(lat), "ms")
-	med.Samples = lat
+	notify = latencies(lat)
 	if after != nil {
-		med.Detail = after()
+		notify.med.Detail = after()
 	}
-	return med, mx
+	return notify, ex.cells()
 }
