@@ -117,23 +117,7 @@ func TestPumpGrowsBulkPipeThroughRotations(t *testing.T) {
 	wfd = -1
 	waitClosed(t, closed)
 
-	if _, err := os.Stat(path + "." + strconv.Itoa(backups)); err == nil {
-		t.Fatalf("backups %d exhausted: test would not see every line", backups)
-	}
-	rotations := 0
-	for i := 1; i <= backups; i++ {
-		b, err := os.ReadFile(path + "." + strconv.Itoa(i))
-		if err != nil {
-			break
-		}
-		rotations++
-		if len(b) < maxBytes || len(b) >= maxBytes+readBufSize+lineSlack || b[len(b)-1] != '\n' {
-			t.Fatalf(".%d: %d bytes, last byte %q: rotated off the boundary or mid-line", i, len(b), b[len(b)-1])
-		}
-	}
-	if rotations < 3 {
-		t.Fatalf("%d rotations, want at least 3", rotations)
-	}
+	rotations := checkRotations(t, path, backups, maxBytes, 3)
 	got := readRotated(t, path, backups)
 	if len(got) != len(all) {
 		t.Fatalf("got %d bytes, want %d", len(got), len(all))

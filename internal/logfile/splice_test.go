@@ -46,25 +46,7 @@ func TestSpliceNumberedLinesThroughRotations(t *testing.T) {
 	if s := spliced(w); s < total/2 {
 		t.Fatalf("only %d of %d bytes went by splice", s, total)
 	}
-	if _, err := os.Stat(path + "." + strconv.Itoa(backups)); err == nil {
-		t.Fatalf("backups %d exhausted: test would not see every line", backups)
-	}
-	rotations := 0
-	for i := 1; i <= backups; i++ {
-		b, err := os.ReadFile(path + "." + strconv.Itoa(i))
-		if err != nil {
-			break
-		}
-		rotations++
-		// Rotated after the write that crossed maxbytes and ended a line:
-		// at most one read buffer and lineSlack past it, as without splice.
-		if len(b) < maxBytes || len(b) >= maxBytes+readBufSize+lineSlack || b[len(b)-1] != '\n' {
-			t.Fatalf(".%d: %d bytes, last byte %q: rotated off the boundary or mid-line", i, len(b), b[len(b)-1])
-		}
-	}
-	if rotations < 3 {
-		t.Fatalf("%d rotations, want at least 3", rotations)
-	}
+	rotations := checkRotations(t, path, backups, maxBytes, 3)
 	all := readRotated(t, path, backups)
 	if int64(len(all)) != total {
 		t.Fatalf("got %d bytes, want %d", len(all), total)
@@ -285,4 +267,29 @@ func pumpInto(t *testing.T, path string, backups int) (*Writer, *os.File, chan s
 		t.Fatal(err)
 	}
 	return w, pw, closed
+}
+
+// checkRotations checks the backups of path (.1 … .backups-1 used, the
+// last free): at least want of them, each rotated after the write that
+// crossed maxBytes and ended a line, so at most one read buffer and
+// lineSlack past it, and ending in a newline. It returns how many.
+func checkRotations(t *testing.T, path string, backups, maxBytes, want int) (rotations int) {
+	t.Helper()
+	if _, err := os.Stat(path + "." + strconv.Itoa(backups)); err == nil {
+		t.Fatalf("backups %d exhausted: test would not see every line", backups)
+	}
+	for i := 1; i <= backups; i++ {
+		b, err := os.ReadFile(path + "." + strconv.Itoa(i))
+		if err != nil {
+			break
+		}
+		rotations++
+		if len(b) < maxBytes || len(b) >= maxBytes+readBufSize+lineSlack || b[len(b)-1] != '\n' {
+			t.Fatalf(".%d: %d bytes, last byte %q: rotated off the boundary or mid-line", i, len(b), b[len(b)-1])
+		}
+	}
+	if rotations < want {
+		t.Fatalf("%d rotations, want at least %d", rotations, want)
+	}
+	return rotations
 }
