@@ -36,14 +36,7 @@ func TestKeeperHoldsAndHandsBack(t *testing.T) {
 	unix.Close(p2[1])
 	k.close() // a crash: the connection just ends
 
-	k2, err := dialKeeper(path, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := k2.getAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k2, got := redial(t, path, log)
 	it, ok := got["pid:10"]
 	if len(got) != 1 || !ok || len(it.fds) != 2 || it.labels[0] != "1" || it.labels[1] != "0" {
 		t.Fatalf("handed back %+v", got)
@@ -119,18 +112,8 @@ func TestKeeperFlushMeansHeld(t *testing.T) {
 	}
 	k.drop(keeperKey(1000))
 	k.flush()
-	// A crash: the connection ends without close's own wait.
-	if err := unix.Shutdown(k.fd, unix.SHUT_RDWR); err != nil {
-		t.Fatal(err)
-	}
-	k2, err := dialKeeper(path, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := k2.getAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	crash(t, k) // the connection ends without close's own wait
+	k2, got := redial(t, path, log)
 	if len(got) != n-1 {
 		t.Fatalf("the keeper holds %d items after flush, want %d", len(got), n-1)
 	}
@@ -205,17 +188,8 @@ func TestKeeperSendsWithoutSpareFDs(t *testing.T) {
 	unix.Close(p1[0])
 	unix.Close(p2[0])
 	k.flush()
-	if err := unix.Shutdown(k.fd, unix.SHUT_RDWR); err != nil {
-		t.Fatal(err)
-	}
-	k2, err := dialKeeper(path, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := k2.getAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	crash(t, k)
+	k2, got := redial(t, path, log)
 	for i, w := range []int{p1[1], p2[1]} {
 		it, ok := got[keeperKey(i+1)]
 		if !ok {
@@ -233,4 +207,28 @@ func TestKeeperSendsWithoutSpareFDs(t *testing.T) {
 	}
 	k.close()
 	k2.exit()
+}
+
+// crash ends k's connection as a dying daemon's does: no wait for what
+// is queued (flush first to test what was sent).
+func crash(t *testing.T, k *keeperConn) {
+	t.Helper()
+	if err := unix.Shutdown(k.fd, unix.SHUT_RDWR); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// redial connects to the keeper at path again, as the next daemon does,
+// and asks for all it holds.
+func redial(t *testing.T, path string, log *slog.Logger) (*keeperConn, map[string]keptItem) {
+	t.Helper()
+	k, err := dialKeeper(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.getAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, got
 }
