@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,8 +33,8 @@ const (
 // execWatch records the kernel's exec events: per pid, the stamp of its
 // last successful execve.
 type execWatch struct {
-	fd     int
-	closed atomic.Bool
+	fd int      // for the (un)subscribe messages
+	f  *os.File // fd in Go's netpoller: Close ends a blocked Read
 
 	mu    sync.Mutex
 	execs map[int]int64
@@ -60,10 +59,11 @@ func watchExecs() (*execWatch, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	// Reads wake up now and then to see whether Close was called.
-	tv := unix.NsecToTimeval((100 * time.Millisecond).Nanoseconds())
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	w := &execWatch{fd: fd, execs: map[int]int64{}, done: make(chan struct{})}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("proc connector: %w", err)
+	}
+	w := &execWatch{fd: fd, f: os.NewFile(uintptr(fd), "proc connector"), execs: map[int]int64{}, done: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
 	go w.read()
 	// Prove the subscription works before any row relies on it: the
@@ -95,14 +95,11 @@ func (w *execWatch) read() {
 	defer close(w.done)
 	buf := make([]byte, 64<<10)
 	for {
-		n, _, err := unix.Recvfrom(w.fd, buf, 0)
-		if w.closed.Load() {
+		n, err := w.f.Read(buf)
+		if errors.Is(err, os.ErrClosed) {
 			return
 		}
 		if err != nil {
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
-				continue
-			}
 			if errors.Is(err, unix.ENOBUFS) {
 				// Events were dropped: say so instead of missing one.
 				w.fail(errors.New("proc connector: receive buffer overrun (events lost)"))
@@ -134,11 +131,9 @@ func (w *execWatch) event(d []byte) {
 		return
 	}
 	stamp := int64(binary.NativeEndian.Uint64(ev[8:]))
-	pid := int(binary.NativeEndian.Uint32(ev[procEventHeaderLen:])) // process_pid (the thread)
+	// process_pid, then process_tgid: keyed by the process (an exec
+	// from any thread makes it the leader).
 	tgid := int(binary.NativeEndian.Uint32(ev[procEventHeaderLen+4:]))
-	if pid != tgid {
-		return // exec from a non-leader thread reports the leader's tgid too; keyed by tgid below
-	}
 	w.mu.Lock()
 	w.execs[tgid] = stamp
 	w.mu.Unlock()
@@ -201,7 +196,6 @@ func (w *execWatch) Err() error {
 
 func (w *execWatch) Close() {
 	_ = sendMcast(w.fd, procCnMcastIgnore)
-	w.closed.Store(true)
-	<-w.done // within one receive timeout
-	unix.Close(w.fd)
+	_ = w.f.Close() // the blocked Read returns
+	<-w.done
 }
