@@ -4,14 +4,14 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // The proc connector reports a child's exec with a stamp between the
 // harness's fork and its wait (root only: elsewhere the rows say n/a).
 func TestExecWatchSeesChildExec(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the proc connector needs CAP_NET_ADMIN")
-	}
+	testenv.NeedRoot(t, "the proc connector needs CAP_NET_ADMIN")
 	w, err := watchExecs()
 	if err != nil {
 		t.Fatalf("watchExecs: %v", err)
