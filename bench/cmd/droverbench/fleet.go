@@ -19,14 +19,15 @@ const (
 // one daemon: exec → the n-th "entered RUNNING state" line; VmRSS then; the
 // context switches of all its threads over an idle window; status latency.
 func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
-	n := h.opt.Programs
+	n, reps := h.opt.Programs, max(h.opt.StartupReps, 1)
 	type rowDef struct{ key, id, name, unit, goal string }
 	rows := []rowDef{
-		{"startup", "startup", fmt.Sprintf("%d programs: exec → all RUNNING (startsecs=1)", n), "s", goalStartup},
-		{"startup", "startup_exec", fmt.Sprintf("%d programs: daemon exec → %dth `spawned:` line", n, n), "s", "—"},
-		{"startup", "startup_spawns", fmt.Sprintf("%d programs exec'd: 1st → %dth `spawned:` line", n, n), "s", goalSpawns},
-		{"startup", "startup_spawns_floor", "the same ÷ the startup floor (nproc workers) of this run", "×", goalSpawnsFloor},
-		{"startup", "startup_cpu", "daemon CPU (user+system) from exec to all RUNNING", "s", "—"},
+		{"startup", "startup", fmt.Sprintf("%d programs: exec → all RUNNING (startsecs=1), median of %d starts", n, reps), "s", goalStartup},
+		{"startup", "startup_exec", fmt.Sprintf("%d programs: daemon exec → %dth `spawned:` line, median", n, n), "s", "—"},
+		{"startup", "startup_spawns", fmt.Sprintf("%d programs exec'd: 1st → %dth `spawned:` line, median", n, n), "s", goalSpawns},
+		{"startup", "startup_spawns_floor", "the same ÷ the startup floor (nproc workers) measured right before each start, median of the ratios", "×", goalSpawnsFloor},
+		{"startup", "startup_spawns_pipes_floor", "the same ÷ the startup floor with pipes (the row above) measured right before each start, median of the ratios", "×", "—"},
+		{"startup", "startup_cpu", "daemon CPU (user+system) from exec to all RUNNING, median", "s", "—"},
 		{"rss", "rss", fmt.Sprintf("daemon RSS with %d programs RUNNING", n), "MB", goalRSS},
 		{"rss", "rss_own", "daemon + its helpers (children running its own binary: drover's fd keeper), PSS sum", "MB", "—"},
 		{"idle", "idle", fmt.Sprintf("idle wake-ups: ctxt switches in %v, all threads", h.opt.Idle), "count", goalIdle},
@@ -70,43 +71,33 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 		failAll(shortErr(err))
 		return
 	}
+	var floors startupSample
+	if want["startup"] {
+		h.pairedFloors(ctx, &floors)
+	}
 	d, err := startDaemon(t, dir, conf)
 	if err != nil {
 		failAll(shortErr(err))
 		return
 	}
-	defer d.Stop(stopGrace)
-
-	wctx, cancel := context.WithTimeout(ctx, fleetStartTimeout)
-	var reached, spawn0, spawnN int64
-	err = d.Log.Wait(wctx, d.Exited(), func(s *logState) bool {
-		if len(s.Success) >= n && len(s.SpawnedAt) >= n {
-			reached = s.Success[n-1]
-			spawn0, spawnN = s.SpawnedAt[0], s.SpawnedAt[n-1]
-			return true
-		}
-		return false
-	})
-	cancel()
+	first, err := waitStartup(ctx, d, n)
 	if err != nil {
-		c := d.Log.Counts()
-		failAll(d.Why(fmt.Errorf("%d of %d RUNNING: %w", c[kindSuccess], n, err)))
+		d.Stop(stopGrace)
+		failAll(shortErr(err))
 		return
 	}
-	set("startup", value(float64(reached-d.Start)/1e9, "s"))
-	if ticks, err := cpuTicks(d.Pid); err != nil {
-		setID("startup_cpu", na(shortErr(err)))
-	} else {
-		setID("startup_cpu", value(float64(ticks)/clockTicks, "s"))
+	first.floor, first.pipesFloor = floors.floor, floors.pipesFloor
+	h.fleetMeasure(ctx, t, want, d, dir, conf, set, setID)
+	d.Stop(stopGrace)
+	if want["startup"] {
+		h.startupRows(ctx, t, first, setID)
 	}
-	setID("startup_exec", value(float64(spawnN-d.Start)/1e9, "s"))
-	span := float64(spawnN-spawn0) / 1e9
-	setID("startup_spawns", value(span, "s"))
-	if h.spawnFloor > 0 {
-		setID("startup_spawns_floor", value(span/h.spawnFloor, "×"))
-	} else {
-		setID("startup_spawns_floor", na("no floor in this run"))
-	}
+}
+
+// fleetMeasure takes the fleet's rows other than startup on its running
+// daemon d.
+func (h *harness) fleetMeasure(ctx context.Context, t *target, want map[string]bool, d *daemon, dir, conf string, set, setID func(string, *cell)) {
+	n := h.opt.Programs
 
 	if want["rss"] {
 		if kb, err := rssKB(d.Pid); err != nil {
@@ -115,6 +106,7 @@ func (h *harness) fleet(ctx context.Context, t *target, want map[string]bool) {
 			c := value(float64(kb)/1024, "MB")
 			c.Detail = rssBreakdown(d.Pid)
 			set("rss", c)
+			h.fleetRSS[t.Name] = kb
 		}
 		if kb, detail, err := ownCost(d.Pid); err != nil {
 			setID("rss_own", na(shortErr(err)))

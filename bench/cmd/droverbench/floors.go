@@ -25,15 +25,20 @@ func teardown(p *os.Process) float64 {
 
 // spawnFloor fork+execs argv n times on workers goroutines, as fast as
 // syscall.ForkExec returns (after the child's exec), and returns the wall
-// time from the first to the last; then kills and reaps them all.
-func spawnFloor(ctx context.Context, argv []string, n, workers int) (*cell, error) {
+// time from the first to the last; then kills and reaps them all. With
+// pipes, each child gets a stdin, stdout and stderr pipe whose other ends
+// the harness keeps open until the end, as a supervisor keeps them: each
+// fork then copies a descriptor table that grows by 3 per child, and each
+// exec closes the copies (marked close-on-exec) again.
+func spawnFloor(ctx context.Context, argv []string, n, workers int, pipes bool) (*cell, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, err
 	}
 	defer devnull.Close()
-	fds := []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}
-	attr := &syscall.ProcAttr{Env: os.Environ(), Files: fds, Sys: &syscall.SysProcAttr{Setpgid: true}}
+	var held []int // with pipes: the harness's ends
+	defer func() { closeAll(held) }()
+	env := os.Environ()
 	jobs := make(chan struct{}, n)
 	for range n {
 		jobs <- struct{}{}
@@ -52,8 +57,24 @@ func spawnFloor(ctx context.Context, argv []string, n, workers int) (*cell, erro
 				if ctx.Err() != nil {
 					return
 				}
+				fds := []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}
+				var mine, theirs []int
+				if pipes {
+					if mine, theirs, err = childPipes(); err != nil {
+						mu.Lock()
+						if first == nil {
+							first = err
+						}
+						mu.Unlock()
+						return
+					}
+					fds = []uintptr{uintptr(theirs[0]), uintptr(theirs[1]), uintptr(theirs[2])}
+				}
+				attr := &syscall.ProcAttr{Env: env, Files: fds, Sys: &syscall.SysProcAttr{Setpgid: true}}
 				pid, err := syscall.ForkExec(argv[0], argv, attr)
+				closeAll(theirs)
 				mu.Lock()
+				held = append(held, mine...)
 				if err != nil && first == nil {
 					first = err
 				}
@@ -86,6 +107,31 @@ func spawnFloor(ctx context.Context, argv []string, n, workers int) (*cell, erro
 	return c, nil
 }
 
+// childPipes makes a child's stdin, stdout and stderr pipes (close-on-exec
+// both ends, as a supervisor's): the parent's ends, then the child's.
+func childPipes() (mine, theirs []int, err error) {
+	for i := range 3 {
+		var p [2]int
+		if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+			closeAll(mine)
+			closeAll(theirs)
+			return nil, nil, err
+		}
+		if i == 0 { // stdin: the child reads
+			mine, theirs = append(mine, p[1]), append(theirs, p[0])
+		} else {
+			mine, theirs = append(mine, p[0]), append(theirs, p[1])
+		}
+	}
+	return mine, theirs, nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+}
+
 // startupFloors reports the spawn floors beside the startup row: the
 // fleet's own command n times on nproc workers, and on one.
 func (h *harness) startupFloors(ctx context.Context) {
@@ -94,15 +140,15 @@ func (h *harness) startupFloors(ctx context.Context) {
 	for _, f := range []struct {
 		id, what string
 		workers  int
+		pipes    bool
 	}{
-		{"startup_floor", "startup floor: harness fork+execs the %d programs itself, nproc workers", runtime.NumCPU()},
-		{"startup_floor_serial", "startup floor: the same, one worker (%d programs)", 1},
+		{"startup_floor", "startup floor: harness fork+execs the %d programs itself, nproc workers", runtime.NumCPU(), false},
+		{"startup_floor_serial", "startup floor: the same, one worker (%d programs)", 1, false},
+		{"startup_floor_pipes", "startup floor: the same on nproc workers, each child on 3 pipes whose other ends the harness holds, as a supervisor does (%d programs)", runtime.NumCPU(), true},
 	} {
-		c, err := spawnFloor(ctx, argv, n, f.workers)
+		c, err := spawnFloor(ctx, argv, n, f.workers, f.pipes)
 		if err != nil {
 			c = na(shortErr(err))
-		} else if f.workers > 1 {
-			h.spawnFloor = c.Value
 		}
 		for _, t := range h.targets {
 			h.rep.set(f.id, fmt.Sprintf(f.what, n), "s", "(reference)", t.Name, c)

@@ -43,6 +43,7 @@ type options struct {
 	JSON                                string
 	Targets                             string
 	Reps, Programs, StatusRuns          int
+	StartupReps                         int
 	ProduceBytes                        int64
 	Idle, Timeout                       time.Duration
 	SoakPrograms                        int
@@ -68,9 +69,9 @@ type harness struct {
 	targets []*target
 	rep     *report
 	log     io.Writer
-	// spawnFloor is this run's startup floor (nproc workers), in s; 0
-	// until measured.
-	spawnFloor float64
+	// fleetRSS is each target's VmRSS (kB) with the fleet running, for
+	// the per-program row.
+	fleetRSS map[string]int64
 	// execs is the kernel's exec events (procconn.go), for the rows timed
 	// to a child's exec; execsErr says why there are none.
 	execsOnce sync.Once
@@ -109,6 +110,7 @@ func harnessMain(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&o.FloodRate, "flood-rate", 60e6, "flood: bytes/s the flooding program writes beside the respawned one")
 	fs.IntVar(&o.FloodReps, "flood-reps", 50, "flood: respawn repetitions under the flood, per daemon setting")
 	fs.IntVar(&o.Programs, "programs", 500, "programs for startup/rss/idle/status")
+	fs.IntVar(&o.StartupReps, "startup-reps", 5, "startup: starts of the fleet per target (the first also serves rss, idle and status), each after a floor run of its own; the rows are medians")
 	fs.IntVar(&o.StatusRuns, "status-runs", 20, "status invocations per target")
 	fs.Int64Var(&o.ProduceBytes, "produce-bytes", 256<<20, "bytes written by each throughput producer")
 	fs.DurationVar(&o.Idle, "idle", 10*time.Second, "idle wake-up window")
@@ -233,7 +235,7 @@ func newHarness(ctx context.Context, o options, log io.Writer, args []string) (*
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
-	h := &harness{opt: o, self: self, tmp: tmp, sleep: sleep, log: log}
+	h := &harness{opt: o, self: self, tmp: tmp, sleep: sleep, log: log, fleetRSS: map[string]int64{}}
 	h.rep = &report{
 		Date:      time.Now().UTC().Format("2006-01-02 15:04 UTC"),
 		Nproc:     runtime.NumCPU(),

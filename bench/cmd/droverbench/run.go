@@ -70,8 +70,12 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 		for _, t := range h.targets {
 			h.progress("%s: %d programs (startup, rss, idle, status)", t.Name, h.opt.Programs)
 			h.fleet(ctx, t, want)
+			if want["rss"] {
+				h.rssFixed(ctx, t)
+			}
 		}
 		h.noRatio("startup_spawns_floor")
+		h.noRatio("startup_spawns_pipes_floor")
 	}
 	if want["rules"] {
 		for _, t := range h.targets {

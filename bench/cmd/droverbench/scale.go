@@ -104,7 +104,7 @@ func (h *harness) scale(ctx context.Context, ns []int) {
 	}
 	for _, n := range ns {
 		h.progress("scale floor: harness fork+execs %d programs itself", n)
-		c, err := spawnFloor(ctx, []string{h.sleep, "100000"}, n, runtime.NumCPU())
+		c, err := spawnFloor(ctx, []string{h.sleep, "100000"}, n, runtime.NumCPU(), false)
 		if err != nil {
 			c = na(shortErr(err))
 		}
