@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,7 +139,8 @@ const stateWriteGap = 20 * time.Millisecond
 func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	self := startTicks(os.Getpid())
-	ticks := map[int]uint64{}
+	ticks, spare := map[int]uint64{}, map[int]uint64{}
+	var procs []crashProc
 	enc := stateEncoder{}
 	var last time.Time
 	soon := time.NewTimer(0)
@@ -181,10 +183,12 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 			continue // the supervisor ended: the next one kicks again
 		}
 		st := crashState{Version: stateVersion, DaemonPid: os.Getpid(), DaemonStart: self}
-		// Sized once: grown by append, the slice was a quarter of the
-		// daemon's start-up garbage while 500 programs start.
-		st.Procs = make([]crashProc, 0, len(recs))
-		seen := make(map[int]uint64, len(ticks))
+		// Reused from write to write, as is the map of start times: a
+		// new slice and map per write were most of the daemon's garbage
+		// while 500 programs start (a write every stateWriteGap).
+		st.Procs = slices.Grow(procs[:0], len(recs))
+		seen := spare
+		clear(seen)
 		for _, r := range recs {
 			cp := crashProc{ProcRecord: r}
 			if r.Pid > 0 {
@@ -200,7 +204,8 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 			cp.Child, cp.Sockets = nil, nil
 			st.Procs = append(st.Procs, cp)
 		}
-		ticks = seen
+		ticks, spare = seen, ticks
+		procs = st.Procs
 		// Every pid in recs had its pipes queued for the keeper before
 		// the supervisor knew it: sent before the file names it.
 		d.host.keeper.flush()
