@@ -90,6 +90,9 @@ func TestReloadReexecShowsBothPids(t *testing.T) {
 		reloaded <- err
 	}()
 	second := waitPidChange(t, pidfile, first)
+	// The pidfile names the new master as soon as it writes it; drover
+	// takes it once its own search found it (it says so in the log).
+	f.waitLine(fmt.Sprintf(`reload of 'web': new master pid %d `, second))
 	in := f.call("drover.getProcessInfo", "web").(map[string]any)
 	if in["pid"] != first || in["handoff_pid"] != second || in["reloading"] != "reexec" || in["statename"] != "RUNNING" {
 		t.Fatalf("during the hand-off: %v", in)
