@@ -26,10 +26,10 @@ func teardown(p *os.Process) float64 {
 // spawnFloor fork+execs argv n times on workers goroutines, as fast as
 // syscall.ForkExec returns (after the child's exec), and returns the wall
 // time from the first to the last; then kills and reaps them all. With
-// pipes, each child gets a stdin, stdout and stderr pipe whose other ends
-// the harness keeps open until the end, as a supervisor keeps them: each
-// fork then copies a descriptor table that grows by 3 per child, and each
-// exec closes the copies (marked close-on-exec) again.
+// pipes, each child gets a stdin, stdout and stderr pipe (made per child)
+// whose other ends the harness keeps open until the end, as a supervisor
+// does. (Most of what that adds here is making the pipes: a loop holding
+// up to 2,500 idle descriptors forked within noise of one holding none.)
 func spawnFloor(ctx context.Context, argv []string, n, workers int, pipes bool) (*cell, error) {
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
