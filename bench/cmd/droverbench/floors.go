@@ -60,10 +60,11 @@ func spawnFloor(ctx context.Context, argv []string, n, workers int, pipes bool) 
 				fds := []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}
 				var mine, theirs []int
 				if pipes {
-					if mine, theirs, err = childPipes(); err != nil {
+					var perr error
+					if mine, theirs, perr = childPipes(); perr != nil {
 						mu.Lock()
 						if first == nil {
-							first = err
+							first = perr
 						}
 						mu.Unlock()
 						return
