@@ -131,56 +131,25 @@ func (d *daemon) kickStateSoon() {
 // most of its start-up CPU; one every 20 ms costs a few.
 const stateWriteGap = 20 * time.Millisecond
 
-// stateWriter rewrites the state file after each kick until stop closes
-// (after a kickStateSoon: stateWriteGap later, or with an earlier kick);
-// kicks that come while it writes, or within stateWriteGap of the last
-// write, make one more write when the gap has passed. A pid's start time
-// is read from /proc once, not at every write.
+// stateWriter rewrites the state file after kicks until stop closes, as
+// coalesce schedules them. A pid's start time is read from /proc once,
+// not at every write.
 func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	self := startTicks(os.Getpid())
 	ticks, spare := map[int]uint64{}, map[int]uint64{}
 	var procs []crashProc
 	enc := stateEncoder{}
-	var last time.Time
-	soon := time.NewTimer(0)
-	soon.Stop()
-	soonArmed := false
-	for {
-		select {
-		case <-d.stateKick:
-		case <-d.stateSoon:
-			if !soonArmed {
-				soonArmed = true
-				soon.Reset(stateWriteGap)
-			}
-			continue
-		case <-soon.C:
-		case <-stop:
-			soon.Stop()
-			return
-		}
-		soonArmed = false
-		soon.Stop()
-		if wait := stateWriteGap - time.Since(last); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-stop:
-				t.Stop()
-				return
-			}
-		}
-		last = time.Now()
+	coalesce(d.stateKick, d.stateSoon, stop, stateWriteGap, func() {
 		sup := d.current()
 		if sup == nil {
-			continue
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		recs, err := sup.Records(ctx)
 		cancel()
 		if err != nil {
-			continue // the supervisor ended: the next one kicks again
+			return // the supervisor ended: the next one kicks again
 		}
 		st := crashState{Version: stateVersion, DaemonPid: os.Getpid(), DaemonStart: self}
 		// Reused from write to write, as is the map of start times: a
@@ -215,6 +184,37 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 		}
 		if err != nil {
 			d.log.Warn(fmt.Sprintf("could not write the state file: %v", err))
+		}
+	})
+}
+
+// coalesce calls write on kicks until stop closes, at most once per gap:
+// after a kick as soon as gap has passed since the last write, after a
+// soon gap later (or sooner, with a kick meanwhile). Kicks that come while
+// a write waits or runs are folded into the next one.
+func coalesce(kick, soon, stop <-chan struct{}, gap time.Duration, write func()) {
+	t := time.NewTimer(0)
+	t.Stop()
+	defer t.Stop()
+	var last, due time.Time // due is zero while no write is pending
+	arm := func(at time.Time) {
+		if !due.IsZero() && !at.Before(due) {
+			return
+		}
+		due = at
+		t.Reset(time.Until(at))
+	}
+	for {
+		select {
+		case <-kick:
+			arm(last.Add(gap))
+		case <-soon:
+			arm(time.Now().Add(gap))
+		case <-t.C:
+			due, last = time.Time{}, time.Now()
+			write()
+		case <-stop:
+			return
 		}
 	}
 }

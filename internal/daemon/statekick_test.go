@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/drover-sh/drover/internal/supervisor"
@@ -105,4 +106,47 @@ func BenchmarkStateEncode500(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestCoalesceSchedule: the state writer's schedule, in fake time. A kick
+// writes at once, or gap after the last write; kicks meanwhile make one
+// more write; a soon writes gap later unless a kick comes first.
+func TestCoalesceSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const gap = 20 * time.Millisecond
+		kick, soon, stop := make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
+		start := time.Now()
+		var writes []time.Duration
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			coalesce(kick, soon, stop, gap, func() { writes = append(writes, time.Since(start)) })
+		}()
+		at := func(d time.Duration, ch chan struct{}) {
+			time.Sleep(start.Add(d).Sub(time.Now())) // fake time: exact
+			ch <- struct{}{}
+			synctest.Wait()
+		}
+		at(0, kick)                    // write at 0
+		at(5*time.Millisecond, kick)   // within the gap: write at 20
+		at(25*time.Millisecond, kick)  // write at 40 ...
+		at(30*time.Millisecond, kick)  // ... folded into it
+		at(100*time.Millisecond, soon) // write at 120
+		at(200*time.Millisecond, soon) // would be 220 ...
+		at(205*time.Millisecond, kick) // ... a kick writes at once
+		at(300*time.Millisecond, soon) // write at 320 ...
+		at(310*time.Millisecond, soon) // ... not moved later
+		time.Sleep(start.Add(400 * time.Millisecond).Sub(time.Now()))
+		close(stop)
+		<-done
+		want := []time.Duration{0, 20, 40, 120, 205, 320}
+		if len(writes) != len(want) {
+			t.Fatalf("writes at %v, want %v ms", writes, want)
+		}
+		for i, w := range want {
+			if writes[i] != w*time.Millisecond {
+				t.Fatalf("writes at %v, want %v ms", writes, want)
+			}
+		}
+	})
 }
