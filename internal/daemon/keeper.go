@@ -340,10 +340,7 @@ func (k *keeperConn) queue1(msg string, start bool, fds ...int) {
 // sendNow sends msg with fds (not duplicated) once the queue is sent
 // (k.mu held): the caller's fds stay open meanwhile.
 func (k *keeperConn) sendNow(msg string, fds []int) {
-	k.startSender()
-	for k.sending {
-		k.sentCond.Wait()
-	}
+	k.drain()
 	if k.dead {
 		return
 	}
@@ -415,13 +412,16 @@ func (k *keeperConn) flush() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.startSender()
-	k.waitSent(k.queued)
+	for n := k.queued; k.sent < n; {
+		k.sentCond.Wait()
+	}
 }
 
-// waitSent waits (k.mu held) until n messages were sent (or dropped with
-// a keeper given up).
-func (k *keeperConn) waitSent(n uint64) {
-	for k.sent < n {
+// drain sends everything queued and waits (k.mu held) until the sender
+// stopped, so that the caller may use the connection itself.
+func (k *keeperConn) drain() {
+	k.startSender()
+	for k.sending {
 		k.sentCond.Wait()
 	}
 }
@@ -445,10 +445,7 @@ func (k *keeperConn) close() {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.startSender() // everything queued is sent first
-	for k.sending {
-		k.sentCond.Wait()
-	}
+	k.drain() // everything queued is sent first
 	if !k.dead {
 		unix.Close(k.fd)
 		k.dead = true
@@ -465,10 +462,7 @@ type keptItem struct {
 func (k *keeperConn) getAll() (map[string]keptItem, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.startSender()
-	for k.sending {
-		k.sentCond.Wait()
-	}
+	k.drain()
 	if err := unix.Sendmsg(k.fd, []byte("get"), nil, nil, 0); err != nil {
 		return nil, err
 	}
