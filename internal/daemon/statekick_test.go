@@ -123,7 +123,7 @@ func TestCoalesceSchedule(t *testing.T) {
 			coalesce(kick, soon, stop, gap, func() { writes = append(writes, time.Since(start)) })
 		}()
 		at := func(d time.Duration, ch chan struct{}) {
-			time.Sleep(start.Add(d).Sub(time.Now())) // fake time: exact
+			time.Sleep(time.Until(start.Add(d))) // fake time: exact
 			ch <- struct{}{}
 			synctest.Wait()
 		}
@@ -136,7 +136,7 @@ func TestCoalesceSchedule(t *testing.T) {
 		at(205*time.Millisecond, kick) // ... a kick writes at once
 		at(300*time.Millisecond, soon) // write at 320 ...
 		at(310*time.Millisecond, soon) // ... not moved later
-		time.Sleep(start.Add(400 * time.Millisecond).Sub(time.Now()))
+		time.Sleep(time.Until(start.Add(400 * time.Millisecond)))
 		close(stop)
 		<-done
 		want := []time.Duration{0, 20, 40, 120, 205, 320}
