@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -180,7 +179,7 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 		d.host.keeper.flush()
 		b, err := enc.encode(st)
 		if err == nil {
-			err = writeBytesAtomic(path, b)
+			err = writeState(path, b)
 		}
 		if err != nil {
 			d.log.Warn(fmt.Sprintf("could not write the state file: %v", err))
@@ -295,18 +294,33 @@ func (e *stateEncoder) encode(st crashState) ([]byte, error) {
 	return e.buf, nil
 }
 
-func writeBytesAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".drover-state-*")
+// writeState replaces the state file's content with b atomically, without
+// making or freeing an inode per write: b is written into path+".next"
+// (made once), which then trades names with path (renameat2 with
+// RENAME_EXCHANGE), so a reader sees the old file or the new one, whole.
+// A temp file renamed over path per write made ext4 allocate an inode and
+// free one each time; on the bench machine a respawn then now and again
+// waited 10-30 ms behind that file system work (kill → exec'd max 13.7 ms
+// against 3.3 ms without the writer, same run).
+func writeState(path string, b []byte) error {
+	next := path + ".next"
+	f, err := os.OpenFile(next, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	_, werr := tmp.Write(b)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
+	_, werr := f.WriteAt(b, 0)
+	if werr == nil {
+		werr = f.Truncate(int64(len(b)))
+	}
+	if err := errors.Join(werr, f.Close()); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	err = unix.Renameat2(unix.AT_FDCWD, next, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL) {
+		// No state file yet, or a file system without the exchange.
+		return os.Rename(next, path)
+	}
+	return err
 }
 
 // setupSurvival connects to the keeper (starting one when none runs),
@@ -346,6 +360,7 @@ func (d *daemon) setupSurvival(sd *config.Supervisord) {
 		// A clean exit: nothing to survive. (An upgrade's execve never
 		// gets here; a crash neither.)
 		os.Remove(path)
+		os.Remove(path + ".next")
 		d.host.keeper.exit()
 	})
 }
