@@ -1,15 +1,14 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -137,8 +136,7 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 	defer close(done)
 	self := startTicks(os.Getpid())
 	ticks, spare := map[int]uint64{}, map[int]uint64{}
-	var procs []crashProc
-	enc := stateEncoder{}
+	var enc stateEncoder
 	coalesce(d.stateKick, d.stateSoon, stop, stateWriteGap, func() {
 		sup := d.current()
 		if sup == nil {
@@ -150,37 +148,33 @@ func (d *daemon) stateWriter(path string, stop <-chan struct{}, done chan<- stru
 		if err != nil {
 			return // the supervisor ended: the next one kicks again
 		}
-		st := crashState{Version: stateVersion, DaemonPid: os.Getpid(), DaemonStart: self}
-		// Reused from write to write, as is the map of start times: a
-		// new slice and map per write were about half of what each write
-		// allocated while 500 programs start (a write every stateWriteGap).
-		st.Procs = slices.Grow(procs[:0], len(recs))
-		seen := spare
-		clear(seen)
-		for _, r := range recs {
-			cp := crashProc{ProcRecord: r}
-			if r.Pid > 0 {
-				t, ok := ticks[r.Pid]
-				if !ok || t == 0 {
-					t = startTicks(r.Pid)
-				}
-				cp.StartTicks, seen[r.Pid] = t, t
-			}
-			if c, ok := r.Child.(*child); ok {
-				cp.KeeperPid = c.pid // its pid, set once: safe to read here
-			}
-			cp.Child, cp.Sockets = nil, nil
-			st.Procs = append(st.Procs, cp)
-		}
-		ticks, spare = seen, ticks
-		procs = st.Procs
 		// Every pid in recs had its pipes queued for the keeper before
 		// the supervisor knew it: sent before the file names it.
 		d.host.keeper.flush()
-		b, err := enc.encode(st)
-		if err == nil {
-			err = writeState(path, b)
-		}
+		// The map of start times is reused from write to write: a new
+		// one per write was a good part of what each write allocated
+		// while 500 programs start (a write every stateWriteGap).
+		seen := spare
+		clear(seen)
+		err = writeState(path, func(w io.Writer) error {
+			enc.start(w, crashState{Version: stateVersion, DaemonPid: os.Getpid(), DaemonStart: self})
+			for _, r := range recs {
+				cp := crashProc{ProcRecord: r}
+				if r.Pid > 0 {
+					t, ok := ticks[r.Pid]
+					if !ok || t == 0 {
+						t = startTicks(r.Pid)
+					}
+					cp.StartTicks, seen[r.Pid] = t, t
+				}
+				if c, ok := r.Child.(*child); ok {
+					cp.KeeperPid = c.pid // its pid, set once: safe to read here
+				}
+				enc.add(&cp)
+			}
+			return enc.finish()
+		})
+		ticks, spare = seen, ticks
 		if err != nil {
 			d.log.Warn(fmt.Sprintf("could not write the state file: %v", err))
 		}
@@ -233,94 +227,6 @@ func liveOwner(path string) int {
 		return st.DaemonPid
 	}
 	return 0
-}
-
-// stateEncoder encodes the state file as json.Marshal(crashState) does,
-// reusing each record's encoding while it is unchanged: while 500
-// programs start, every write re-encoded 500 records of which a few
-// changed (a fifth of the daemon's start-up CPU went to the state file).
-type stateEncoder struct {
-	procs map[[2]string]*encodedProc
-	gen   uint64 // this encode's mark
-	buf   []byte // the last output, reused: written before the next encode
-}
-
-type encodedProc struct {
-	rec crashProc // Child and Sockets nil: comparable
-	b   []byte
-	gen uint64 // the last encode that saw it
-}
-
-func (e *stateEncoder) encode(st crashState) ([]byte, error) {
-	head, err := json.Marshal(crashState{Version: st.Version, DaemonPid: st.DaemonPid, DaemonStart: st.DaemonStart})
-	if err != nil {
-		return nil, err
-	}
-	// head ends in "procs":null}; the records replace the null.
-	head = bytes.TrimSuffix(head, []byte("null}"))
-	if e.procs == nil {
-		e.procs = make(map[[2]string]*encodedProc, len(st.Procs))
-	}
-	e.gen++
-	out := append(e.buf[:0], head...)
-	out = append(out, '[')
-	for i := range st.Procs {
-		cp := &st.Procs[i]
-		key := [2]string{cp.Group, cp.Name}
-		ep := e.procs[key]
-		if ep == nil || ep.rec != *cp {
-			b, err := json.Marshal(cp)
-			if err != nil {
-				return nil, err
-			}
-			if ep == nil {
-				ep = &encodedProc{}
-				e.procs[key] = ep
-			}
-			ep.rec, ep.b = *cp, b
-		}
-		ep.gen = e.gen
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, ep.b...)
-	}
-	for key, ep := range e.procs {
-		if ep.gen != e.gen {
-			delete(e.procs, key)
-		}
-	}
-	e.buf = append(out, "]}"...)
-	return e.buf, nil
-}
-
-// writeState replaces the state file's content with b atomically, without
-// making or freeing an inode per write: b is written into path+".next"
-// (made once), which then trades names with path (renameat2 with
-// RENAME_EXCHANGE), so a reader sees the old file or the new one, whole.
-// A temp file renamed over path per write made ext4 allocate an inode and
-// free one each time; on the bench machine a respawn then now and again
-// waited 10-30 ms behind that file system work (kill → exec'd max 13.7 ms
-// against 3.3 ms without the writer, same run).
-func writeState(path string, b []byte) error {
-	next := path + ".next"
-	f, err := os.OpenFile(next, os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	_, werr := f.WriteAt(b, 0)
-	if werr == nil {
-		werr = f.Truncate(int64(len(b)))
-	}
-	if err := errors.Join(werr, f.Close()); err != nil {
-		return err
-	}
-	err = unix.Renameat2(unix.AT_FDCWD, next, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL) {
-		// No state file yet, or a file system without the exchange.
-		return os.Rename(next, path)
-	}
-	return err
 }
 
 // setupSurvival connects to the keeper (starting one when none runs),

@@ -1,9 +1,6 @@
 package daemon
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -42,68 +39,6 @@ func TestStateWriteUrgency(t *testing.T) {
 			if got := stateCanWait(c.e); got != c.waits {
 				t.Errorf("%s: stateCanWait %v, want %v", c.name, got, c.waits)
 			}
-		}
-	}
-}
-
-// TestStateEncoderMatchesMarshal: the state file's encoder, which reuses
-// unchanged records' encodings, writes what json.Marshal does, write
-// after write as records change, appear and go.
-func TestStateEncoderMatchesMarshal(t *testing.T) {
-	rec := func(name string, pid int, st supervisor.State) crashProc {
-		return crashProc{ProcRecord: supervisor.ProcRecord{Group: name, Name: name, State: st, Pid: pid,
-			LastStart: time.Unix(1700000000, int64(pid)), Logs: supervisor.Logs{Stdout: "/tmp/" + name + ".log"}},
-			StartTicks: uint64(pid) * 7, KeeperPid: pid}
-	}
-	steps := [][]crashProc{
-		nil,
-		{rec("a", 10, supervisor.Running), rec("b", 0, supervisor.Stopped)},
-		{rec("a", 10, supervisor.Running), rec("b", 11, supervisor.Running)},
-		{rec("a", 12, supervisor.Running), rec("b", 11, supervisor.Running), rec("c", 0, supervisor.Fatal)},
-		{rec("c", 0, supervisor.Fatal), rec("b", 11, supervisor.Running)},
-	}
-	var enc stateEncoder
-	for i, procs := range steps {
-		st := crashState{Version: stateVersion, DaemonPid: 99, DaemonStart: 1234, Procs: procs}
-		got, err := enc.encode(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Procs == nil {
-			st.Procs = []crashProc{} // the encoder writes [] where Marshal writes null
-		}
-		want, err := json.Marshal(st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("step %d:\n got %s\nwant %s", i, got, want)
-		}
-	}
-}
-
-// BenchmarkStateEncode500: one state file write's encoding with 500
-// records of which 10 changed since the last (programs starting).
-func BenchmarkStateEncode500(b *testing.B) {
-	procs := make([]crashProc, 500)
-	for i := range procs {
-		name := fmt.Sprintf("p%04d", i)
-		procs[i] = crashProc{ProcRecord: supervisor.ProcRecord{Group: name, Name: name, State: supervisor.Running, Pid: 1000 + i,
-			LastStart: time.Now(), Logs: supervisor.Logs{Stdout: "/var/log/drover/" + name + "-stdout---supervisor-abcdefgh.log"}},
-			StartTicks: uint64(i), KeeperPid: 1000 + i}
-	}
-	var enc stateEncoder
-	st := crashState{Version: stateVersion, DaemonPid: 1, DaemonStart: 2, Procs: procs}
-	if _, err := enc.encode(st); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		for j := range 10 {
-			procs[(i*10+j)%500].Pid++
-		}
-		if _, err := enc.encode(st); err != nil {
-			b.Fatal(err)
 		}
 	}
 }
