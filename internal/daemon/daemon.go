@@ -293,6 +293,9 @@ func (d *daemon) setup(cfg *config.Config) (err error) {
 	// drover was started with them ignored (nohup, a background job), so
 	// children may be exec'd without the shim.
 	d.host.direct = spawn.PrepareDirect()
+	// Forks from threads with a table of their own: forks of a daemon
+	// holding thousands of descriptors cost more (spawn/forker.go).
+	d.host.forkers = spawn.NewForkers(spawnSlots())
 
 	lock, err := writePidfile(sd.Pidfile, os.Getpid())
 	if err != nil {

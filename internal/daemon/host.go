@@ -34,6 +34,9 @@ type osHost struct {
 	// direct: spawn.PrepareDirect said children may skip the shim. Set
 	// in setup, before any supervisor exists.
 	direct bool
+	// forkers run the children's fork+execs (nil: on the spawning
+	// goroutine's thread). Set in setup, with direct.
+	forkers *spawn.Forkers
 
 	notify  lazyDir // private dir of NOTIFY_SOCKETs, made on first use
 	syslogW func() io.Writer
@@ -59,8 +62,11 @@ func newOSHost(pump *logfile.Pump, log *slog.Logger) *osHost {
 	return h
 }
 
-// close removes the notify directory (daemon exit).
-func (h *osHost) close() { h.notify.remove() }
+// close removes the notify directory and ends the forkers (daemon exit).
+func (h *osHost) close() {
+	h.notify.remove()
+	h.forkers.Close()
+}
 
 // host is one supervisor's Host: the shared osHost, the [supervisord]
 // section of that supervisor's config (so a restart applies a changed

@@ -74,6 +74,7 @@ func (h *host) Spawn(req supervisor.SpawnRequest) (supervisor.Child, error) {
 		ListenFDs:   len(inh.Files),
 		ListenNames: inh.Names,
 		Direct:      h.direct,
+		Forkers:     h.forkers,
 	})
 	// The child holds its ends now (or never will): the parent's copies go.
 	pipes.closeChildEnds()

@@ -62,7 +62,7 @@ func startDirect(spec *Spec, files []uintptr) (int, error) {
 		}
 		sys.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: groups}
 	}
-	pid, err := syscall.ForkExec(spec.Path, spec.Argv, &syscall.ProcAttr{
+	pid, err := spec.Forkers.ForkExec(spec.Path, spec.Argv, &syscall.ProcAttr{
 		Dir: spec.Dir, Env: spec.Env, Files: files, Sys: sys,
 	})
 	if err == nil {

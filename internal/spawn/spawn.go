@@ -73,6 +73,9 @@ type Spec struct {
 	// does (Umask < 0, no Rlimits, no ListenFDs). Set it only in a process
 	// for which PrepareDirect returned true. StartTimeout does not apply.
 	Direct bool
+	// Forkers, when set, run the fork+exec on a thread with a nearly
+	// empty descriptor table (forker.go); nil forks on the caller's.
+	Forkers *Forkers
 }
 
 var (
@@ -172,7 +175,7 @@ func Start(spec *Spec) (int, error) {
 	argv = append(argv, "drover", shimArg, cfg.encode(), spec.Path)
 	argv = append(argv, spec.Argv...)
 
-	pid, err := syscall.ForkExec(exe, argv, &syscall.ProcAttr{
+	pid, err := spec.Forkers.ForkExec(exe, argv, &syscall.ProcAttr{
 		Env:   childEnv(spec),
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
