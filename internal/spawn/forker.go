@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -169,7 +170,7 @@ func forkFrom(self int, r forkReq) (int, error) {
 		}
 		nfd, err := unix.PidfdGetfd(self, int(fd), 0)
 		if err != nil {
-			return 0, errNoForker
+			return 0, fmt.Errorf("%w: pidfd_getfd: %w", errNoForker, err)
 		}
 		mine = append(mine, nfd)
 		attr.Files[i] = uintptr(nfd)
@@ -198,7 +199,12 @@ func (f *Forkers) ForkExec(argv0 string, argv []string, attr *syscall.ProcAttr) 
 	}
 	res := <-done
 	if errors.Is(res.err, errNoForker) {
-		f.off.Store(true)
+		// Refused by the kernel (before 5.6) or a seccomp filter (a
+		// container without CAP_SYS_PTRACE): for good. Anything else
+		// (a descriptor closed meanwhile) fails again on this thread.
+		if errors.Is(res.err, unix.ENOSYS) || errors.Is(res.err, unix.EPERM) || errors.Is(res.err, unix.EACCES) {
+			f.off.Store(true)
+		}
 		return syscall.ForkExec(argv0, argv, attr)
 	}
 	return res.pid, res.err

@@ -1,6 +1,7 @@
 package spawn
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -118,4 +119,18 @@ func gcCount() uint32 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.NumGC
+}
+
+// A descriptor that is not open fails the fork as syscall.ForkExec does,
+// and leaves the forkers on: only a refused pidfd_getfd turns them off.
+func TestForkersBadDescriptor(t *testing.T) {
+	f := newForkers(t, 1)
+	const notOpen = 1 << 20
+	_, err := f.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{Files: []uintptr{notOpen, notOpen, notOpen}})
+	if !errors.Is(err, syscall.EBADF) {
+		t.Errorf("fork with a descriptor not open: %v, want EBADF", err)
+	}
+	if f.off.Load() {
+		t.Error("the forkers were turned off by a bad descriptor")
+	}
 }
