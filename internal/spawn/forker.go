@@ -22,12 +22,12 @@ import (
 // threads with private tables, 0.308 s holding none; means of 5, same run).
 //
 // A forker is a goroutine locked to its OS thread for good, which unshared
-// its descriptor table (unshare CLONE_FILES) and closed the copies in it
-// (which would keep the daemon's sockets and pipes open after it closed
-// them) but stdio and the runtime's poller (closeCopies). For each fork it takes the child's descriptors
-// from the daemon's table (pidfd_getfd on its own pid), forks, and closes
-// them. Only such a thread's own code runs on it: a locked thread runs no
-// other goroutine and never polls the runtime's network poller.
+// its descriptor table (unshare CLONE_FILES) and closed the copies in it,
+// which would keep the daemon's sockets and pipes open after it closed
+// them, but stdio and the runtime's poller (closeCopies). For each fork it
+// takes the child's descriptors from the daemon's table (pidfd_getfd on
+// its own pid), forks, and closes them. A locked thread runs no other
+// goroutine.
 //
 // Without unshare or pidfd_getfd (Linux before 5.6, a seccomp filter) a
 // fork runs on the calling thread, as syscall.ForkExec does.
@@ -57,6 +57,13 @@ var errNoForker = errors.New("forker unavailable")
 // NewForkers starts n forkers; nil (fork on the caller's thread) when
 // none could be started.
 func NewForkers(n int) *Forkers {
+	// The runtime's poller must exist before a table is split off, for
+	// the forker's copy to hold it (closeCopies): a pipe in an *os.File
+	// starts it, if nothing did yet.
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
 	f := &Forkers{reqs: make(chan forkReq), quit: make(chan struct{})}
 	started := 0
 	for range n {
