@@ -23,7 +23,7 @@ import (
 
 // Surviving a crash of the daemon. The state file (<pidfile>.state) says
 // which process runs with which pid, and since when (/proc start time); it
-// is rewritten (temp file, rename) after every state change, coalesced by
+// is rewritten (statefile.go) after every state change, coalesced by
 // one writer goroutine. The fd keeper (keeper.go) holds the pipes and
 // sockets. A daemon that starts and finds a state file whose daemon is
 // dead takes over every process still alive with the same start time
