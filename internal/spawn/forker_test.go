@@ -6,12 +6,9 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 func newForkers(t *testing.T, n int) *Forkers {
@@ -40,16 +37,7 @@ func TestForkersStartWithExtraFiles(t *testing.T) {
 	}
 	defer ln.Close()
 	rep, _ := startReport(t, &Spec{ExtraFiles: []*os.File{ln, r1}, ListenFDs: 2, Umask: -1, Forkers: f})
-	for fd, file := range map[string]*os.File{"3": ln, "4": r1} {
-		var st unix.Stat_t
-		_ = unix.Fstat(int(file.Fd()), &st)
-		if want := strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10); rep.Fds[fd] != want {
-			t.Errorf("fd %s is %q, want %q", fd, rep.Fds[fd], want)
-		}
-	}
-	if len(rep.Fds) != 2 {
-		t.Errorf("child fds %v, want only 3 and 4", rep.Fds)
-	}
+	checkChildFds(t, rep, map[string]*os.File{"3": ln, "4": r1}, "(the forker's own copies must be closed)")
 }
 
 // The forkers' tables hold no copy of what was open when they started: a

@@ -3,6 +3,7 @@ package spawn
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/user"
@@ -363,15 +364,22 @@ func TestStartExtraFilesAndListenPID(t *testing.T) {
 			t.Errorf("%s=%q, want %q", k, v, want)
 		}
 	}
-	for fd, f := range map[string]*os.File{"3": ln, "4": r1} {
+	checkChildFds(t, rep, map[string]*os.File{"3": ln, "4": r1}, fmt.Sprintf("(report pipe and the leak %d must be closed)", leak))
+}
+
+// checkChildFds: the child reported exactly want's descriptors above 2,
+// each the file given at its number; why says what else would be wrong.
+func checkChildFds(t *testing.T, rep report, want map[string]*os.File, why string) {
+	t.Helper()
+	for fd, f := range want {
 		var st unix.Stat_t
 		_ = unix.Fstat(int(f.Fd()), &st)
-		if want := strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10); rep.Fds[fd] != want {
-			t.Errorf("fd %s is %q, want %q", fd, rep.Fds[fd], want)
+		if id := strconv.FormatUint(st.Dev, 10) + ":" + strconv.FormatUint(st.Ino, 10); rep.Fds[fd] != id {
+			t.Errorf("fd %s is %q, want %q", fd, rep.Fds[fd], id)
 		}
 	}
-	if len(rep.Fds) != 2 {
-		t.Errorf("child fds %v, want only 3 and 4 (report pipe and the leak %d must be closed)", rep.Fds, leak)
+	if len(rep.Fds) != len(want) {
+		t.Errorf("child fds %v, want only %d %s", rep.Fds, len(want), why)
 	}
 }
 
