@@ -207,8 +207,8 @@ func (f *Forkers) ForkExec(argv0 string, argv []string, attr *syscall.ProcAttr) 
 	res := <-done
 	if errors.Is(res.err, errNoForker) {
 		// Refused by the kernel (before 5.6) or a seccomp filter (a
-		// container without CAP_SYS_PTRACE): for good. Anything else
-		// (a descriptor closed meanwhile) fails again on this thread.
+		// container's may): for good. Anything else (a descriptor
+		// closed meanwhile) fails again on this thread.
 		if errors.Is(res.err, unix.ENOSYS) || errors.Is(res.err, unix.EPERM) || errors.Is(res.err, unix.EACCES) {
 			f.off.Store(true)
 		}
