@@ -25,17 +25,7 @@ func newForkers(t *testing.T, n int) *Forkers {
 // numbers (copies taken from this process's table) and nothing else.
 func TestForkersStartWithExtraFiles(t *testing.T) {
 	f := newForkers(t, 2)
-	r1, w1, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r1.Close()
-	defer w1.Close()
-	ln, err := os.CreateTemp(t.TempDir(), "sock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln, r1 := twoExtraFiles(t)
 	rep, _ := startReport(t, &Spec{ExtraFiles: []*os.File{ln, r1}, ListenFDs: 2, Umask: -1, Forkers: f})
 	checkChildFds(t, rep, map[string]*os.File{"3": ln, "4": r1}, "(the forker's own copies must be closed)")
 }

@@ -340,15 +340,24 @@ func TestStartDefaultSignals(t *testing.T) {
 	}
 }
 
-func TestStartExtraFilesAndListenPID(t *testing.T) {
-	r1, w1, _ := os.Pipe()
-	defer r1.Close()
-	defer w1.Close()
-	ln, err := os.CreateTemp(t.TempDir(), "sock")
+// twoExtraFiles are a temp file (standing for a listening socket) and the
+// read end of a pipe, closed at the test's end.
+func twoExtraFiles(t *testing.T) (ln, r1 *os.File) {
+	t.Helper()
+	r1, w1, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { r1.Close(); w1.Close() })
+	if ln, err = os.CreateTemp(t.TempDir(), "sock"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln, r1
+}
+
+func TestStartExtraFilesAndListenPID(t *testing.T) {
+	ln, r1 := twoExtraFiles(t)
 	// A descriptor the daemon inherited without CLOEXEC must not leak.
 	leak, err := unix.Dup(int(r1.Fd()))
 	if err != nil {
