@@ -112,11 +112,33 @@ func (h *harness) run(ctx context.Context, want map[string]bool) {
 			}
 			h.noRatio(v.ID+"_splice", v.ID+"_splice_cpu")
 		}
+		var kspl, kwr *cell
+		if v.ID == "bulk" {
+			h.progress("floor: the kernel's CPU to put %d MiB into a file by splice and by write", v.Total>>20)
+			kspl, kwr = h.kernelFloor(v.Total)
+			for _, t := range h.targets {
+				h.rep.set("bulk_kernel_splice", "kernel floor: CPU of splice(2) calls emptying full 1 MiB pipes into a file (filling them not counted), median of 3", "s/GiB", "(reference)", t.Name, kspl)
+				h.rep.set("bulk_kernel_write", "kernel floor: CPU of write(2) calls putting 1 MiB from memory into a file, median of 3", "s/GiB", "(reference)", t.Name, kwr)
+			}
+			h.noRatio("bulk_kernel_splice", "bulk_kernel_write")
+		}
 		for _, t := range h.targets {
 			h.progress("%s: child log throughput, %s", t.Name, v.Name)
 			mbs, cpu := h.throughput(ctx, t, v)
 			h.rep.set(v.ID+"_mbs", "log throughput, "+v.Name, "MB/s", goalThroughput, t.Name, mbs)
 			h.rep.set(v.ID+"_cpu", "daemon CPU during it", "%", goalCPU, t.Name, cpu)
+			if v.ID == "bulk" {
+				h.rep.set("bulk_cpu_gib", "daemon CPU per GiB captured", "s/GiB", "—", t.Name, cpuPerGiB(mbs, cpu))
+				// drover splices; supervisord reads and writes.
+				floor := kspl
+				if t.Name == targetSupervisord {
+					floor = kwr
+				}
+				h.rep.set("bulk_cpu_floor", "the kernel floor of its path (drover: splice, supervisord: write) at its MB/s, % of one core: the least its CPU row can be", "%", "(reference)", t.Name, floorAt(floor, mbs))
+			}
+		}
+		if v.ID == "bulk" {
+			h.noRatio("bulk_cpu_floor")
 		}
 	}
 	if want["reload"] {
