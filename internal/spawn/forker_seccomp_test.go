@@ -47,12 +47,11 @@ func TestForkersUnderSeccomp(t *testing.T) {
 
 // forkUnderSeccomp is the child's side: deny is "NR:ERRNO".
 func forkUnderSeccomp(t *testing.T, deny string) {
-	var nr, errno int
-	for i := range len(deny) {
-		if deny[i] == ':' {
-			nr, _ = strconv.Atoi(deny[:i])
-			errno, _ = strconv.Atoi(deny[i+1:])
-		}
+	a, b, _ := strings.Cut(deny, ":")
+	nr, err1 := strconv.Atoi(a)
+	errno, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("%s=%q: want NR:ERRNO", seccompChildEnv, deny)
 	}
 	if err := denySyscall(nr, errno); err != nil {
 		t.Fatalf("install the seccomp filter: %v", err)
