@@ -49,6 +49,11 @@ type reloadRec struct {
 	// successor is the new master of a reexec reload once found after
 	// the signal (0 before, and once the reload ended): Info's HandoffPid.
 	successor int
+	// before are the old master's children before the signal, which the
+	// search skips; researches counts searches taken up again after a
+	// child that exited 0 (successorExited).
+	before     []int
+	researches int
 	// workers are the pids a reload = signal waits to see replaced.
 	workers map[int]bool
 	// stops end the exit watches (successor, workers).

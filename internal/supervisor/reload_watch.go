@@ -23,11 +23,16 @@ func (s *Supervisor) deliver(f func(c *core)) {
 	}
 }
 
+// successorResearches bounds how many times a search is taken up again
+// after a found child exited 0 before taking over (successorExited).
+const successorResearches = 3
+
 // searchSuccessor looks, on a worker goroutine, for the child the old
 // master (pid) forks after a reexec reload's signal, and watches its exit
 // once found: the new master is the old one's child, which reaps it, so
 // drover gets no wait status of its own for it.
 func (c *core) searchSuccessor(rec *reloadRec, pid int, before []int) {
+	rec.before = before
 	s, hint := c.s, rec.p.cfg.Drover.Pidfile
 	go func() {
 		succ, ok := s.host.NewChild(pid, before, hint, successorSearch)
@@ -72,10 +77,22 @@ func (c *core) successorExited(rec *reloadRec, pid int, how string) {
 	if rec.done1 || rec.p.reload != rec || inst.pid == pid || inst.looking || rec.p.cur != inst {
 		return
 	}
+	rec.successor = 0
+	// A child that exits 0 before taking over was no new master that
+	// failed but a short-lived child of the old master: Go's runtime forks
+	// one to probe clone(CLONE_PIDFD) before a program's first exec, and
+	// on a loaded machine it can outlive the search's two reads. The
+	// search goes on, for the new master that may be forked meanwhile.
+	if how == "exit status 0" && rec.researches < successorResearches {
+		rec.researches++
+		c.dirty = true
+		c.logf(slog.LevelInfo, "reload of '%s': pid %d exited 0 before taking over, so it was not the new master; looking again", rec.p.cfg.Name, pid)
+		c.searchSuccessor(rec, inst.pid, append(slices.Clone(rec.before), pid))
+		return
+	}
 	if how == "" {
 		how = "its exit status went to the old master, which reaped it: see the program's log"
 	}
-	rec.successor = 0
 	c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf(
 		"%s: the new master pid %d exited before taking over (%s); the old master pid %d keeps serving",
 		namespec(rec.p), pid, how, inst.pid)))

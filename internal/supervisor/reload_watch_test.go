@@ -57,6 +57,49 @@ func TestReloadReexecNewMasterDies(t *testing.T) {
 	})
 }
 
+// reexec: a found child that exits 0 before taking over was a short-lived
+// child of the old master (Go's runtime forks one to probe clone with a
+// pidfd), not a new master that failed: the search goes on and finds the
+// real one. Only successorResearches times: then an exit 0 fails too.
+func TestReloadReexecShortLivedChildIsNotTheNewMaster(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hs := newHarness(t, cfgOf(single("web", startsecs(0), reloadBy(config.ReloadReexec, 0))), nil)
+		pid := hs.lastPid("web")
+		hs.h.newChild[pid] = 900
+		done := async(func() error { return hs.s.ReloadProcess(bg, "web") })
+		synctest.Wait()
+		hs.h.mu.Lock()
+		hs.h.newChild[pid] = 901 // forked meanwhile
+		hs.h.mu.Unlock()
+		if !hs.h.watchedExit(900, "exit status 0") {
+			t.Fatal("900 was not watched")
+		}
+		if in := hs.info("web"); in.HandoffPid != 901 || in.Pid != pid || in.Reloading != config.ReloadReexec {
+			t.Fatalf("info after the short-lived child's exit: %+v", in)
+		}
+		if _, ok := ready(t, done); ok {
+			t.Fatal("replied after the short-lived child's exit")
+		}
+		// Every exit 0 so far looked again; after successorResearches
+		// of them the next one fails the reload as any other exit.
+		for i := 1; i < successorResearches; i++ {
+			hs.h.watchedExit(901, "exit status 0")
+		}
+		if in := hs.info("web"); in.HandoffPid != 901 {
+			t.Fatalf("after %d exits 0: %+v", successorResearches, in)
+		}
+		hs.h.watchedExit(901, "exit status 0")
+		err, ok := ready(t, done)
+		if !ok {
+			t.Fatal("no reply after the last exit 0")
+		}
+		wantDetail(t, err, CodeFailed, "the new master pid 901 exited before taking over (exit status 0)")
+		if in := hs.info("web"); in.Pid != pid || in.State != Running || in.HandoffPid != 0 {
+			t.Fatalf("after: %+v", in)
+		}
+	})
+}
+
 // reexec: a new master that lives but never takes over is killed with its
 // workers at ready_timeout; the old master serves on, and nothing takes
 // over later.
