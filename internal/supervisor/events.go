@@ -77,7 +77,9 @@ type ReloadPhase string
 const (
 	// ReloadStarted: the reload began (OldPid serves).
 	ReloadStarted ReloadPhase = "STARTED"
-	// ReloadSpawned: blue/green's new generation NewPid runs beside OldPid.
+	// ReloadSpawned: blue/green's new generation NewPid runs beside OldPid;
+	// or reexec's new master NewPid was found (once more, with another
+	// pid, when the child found first exits 0 before taking over).
 	ReloadSpawned ReloadPhase = "SPAWNED"
 	// ReloadReady: NewPid is ready and serves new connections.
 	ReloadReady ReloadPhase = "READY"
