@@ -66,31 +66,35 @@ func TestForkersSurviveGC(t *testing.T) {
 	f := newForkers(t, 2)
 	forkHook = runtime.GC
 	defer func() { forkHook = nil }()
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer devnull.Close()
 	before := gcCount()
-	fork := func() {
-		fd := devnull.Fd()
-		pid, err := f.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{Files: []uintptr{fd, fd, fd}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ws syscall.WaitStatus
-		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil || ws.ExitStatus() != 0 {
-			t.Fatalf("child %d: %v, %v", pid, ws, err)
-		}
-	}
 	for range 50 {
-		fork()
+		forkTrue(t, f)
 	}
 	if n := gcCount() - before; n < 50 {
 		t.Errorf("%d collections during 50 forks, want one per fork at least", n)
 	}
 	f.Close()
-	fork()
+	forkTrue(t, f)
+}
+
+// forkTrue runs /bin/true through f, stdio on /dev/null, and waits for
+// it to exit 0.
+func forkTrue(t *testing.T, f *Forkers) {
+	t.Helper()
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	fd := devnull.Fd()
+	pid, err := f.ForkExec("/bin/true", []string{"true"}, &syscall.ProcAttr{Files: []uintptr{fd, fd, fd}})
+	if err != nil {
+		t.Fatalf("fork: %v", err)
+	}
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil || ws.ExitStatus() != 0 {
+		t.Fatalf("child %d: %v, %v", pid, ws, err)
+	}
 }
 
 func gcCount() uint32 {
