@@ -364,3 +364,25 @@ func TestPumpGrowsPipeOfSmallWrites(t *testing.T) {
 		t.Fatalf("pipe size %d after a full pipe of %d bytes was read, want %d", size, total, grownPipeSize)
 	}
 }
+
+// TestPauseLen: the pause is coalesceDelay with more than one P; with one it
+// holds the only P, so it is never longer than onePDelay there.
+func TestPauseLen(t *testing.T) {
+	for _, c := range []struct {
+		d     time.Duration
+		procs int
+		want  time.Duration
+	}{
+		{coalesceDelay, 2, coalesceDelay},
+		{coalesceDelay, 8, coalesceDelay},
+		{coalesceDelay, 1, onePDelay},
+		{onePDelay / 2, 1, onePDelay / 2},
+	} {
+		if got := pauseLen(c.d, c.procs); got != c.want {
+			t.Errorf("pauseLen(%v, %d) = %v, want %v", c.d, c.procs, got, c.want)
+		}
+	}
+	if onePDelay > coalesceDelay {
+		t.Errorf("onePDelay %v above coalesceDelay %v", onePDelay, coalesceDelay)
+	}
+}

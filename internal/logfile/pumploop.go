@@ -215,19 +215,28 @@ func (p *Pump) closePipe(pp *pipe) {
 //
 // With a single P, holding it would leave every other goroutine (a
 // respawn, an RPC) waiting for sysmon's 10 ms preemption while a child
-// floods its log, so the loop then yields after each pause.
+// floods its log, so the loop then pauses at most onePDelay and yields
+// after each pause.
 func pause(d time.Duration) {
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	for {
-		// nanosleep stores the time left in ts when a signal interrupts it.
-		_, _, errno := unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0)
-		if errno != unix.EINTR {
-			break
-		}
-	}
+	procs := runtime.GOMAXPROCS(0)
+	ts := unix.NsecToTimespec(pauseLen(d, procs).Nanoseconds())
+	// A signal (EINTR) ends the pause early rather than sleeping the rest:
+	// it is how the runtime asks the goroutine to stop, for a GC's
+	// stop-the-world or sysmon's preemption, and a raw syscall cannot stop
+	// until it returns; the next function call does.
+	_, _, _ = unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 	// Not with more Ps: there Gosched hands the loop to another thread
 	// woken for the idle P, which costs more switches than it saves.
-	if runtime.GOMAXPROCS(0) == 1 {
+	if procs == 1 {
 		runtime.Gosched()
 	}
+}
+
+// pauseLen is the pause for a loop configured with d when the runtime has
+// procs Ps.
+func pauseLen(d time.Duration, procs int) time.Duration {
+	if procs == 1 {
+		return min(d, onePDelay)
+	}
+	return d
 }
