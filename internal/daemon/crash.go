@@ -9,8 +9,6 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -356,10 +354,10 @@ func (d *daemon) watchSurvivor(cp crashProc) bool {
 		return false
 	}
 	pid := cp.Pid
-	stop, err := d.host.WatchExit(pid, func(how string) {
+	stop, err := d.host.WatchExit(pid, func(ws syscall.WaitStatus) {
 		<-d.supReady
 		if sup := d.current(); sup != nil {
-			sup.Exited(pid, statusOf(how))
+			sup.Exited(pid, ws)
 		}
 	})
 	if err != nil {
@@ -370,22 +368,6 @@ func (d *daemon) watchSurvivor(cp crashProc) bool {
 		return false
 	}
 	return true
-}
-
-// statusOf turns WatchExit's description back into a wait status;
-// supervisor.StatusUnknown when it is unknown.
-func statusOf(how string) syscall.WaitStatus {
-	if s, ok := strings.CutPrefix(how, "exit status "); ok {
-		if n, err := strconv.Atoi(s); err == nil {
-			return syscall.WaitStatus(n << 8)
-		}
-	}
-	if s, ok := strings.CutPrefix(how, "terminated by "); ok {
-		if sig := unix.SignalNum(strings.Fields(s)[0]); sig != 0 {
-			return syscall.WaitStatus(sig)
-		}
-	}
-	return supervisor.StatusUnknown
 }
 
 // handedSockets describes a program's sockets the keeper gave back.

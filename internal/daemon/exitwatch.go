@@ -84,7 +84,7 @@ func (h *osHost) NewChild(parent int, before []int, pidfileHint string, bound ti
 // Linux 5.3), which works for any process, not only children: a goroutine
 // waits in the runtime's poller until it is readable (the process
 // exited), then asks how (exitHow).
-func (h *osHost) WatchExit(pid int, exited func(how string)) (func(), error) {
+func (h *osHost) WatchExit(pid int, exited func(ws syscall.WaitStatus)) (func(), error) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		if errors.Is(err, syscall.ESRCH) {
@@ -100,75 +100,68 @@ func (h *osHost) WatchExit(pid int, exited func(how string)) (func(), error) {
 	}
 	go func() {
 		defer f.Close()
-		how := ""
+		ws := supervisor.StatusUnknown
 		err := rc.Read(func(fd uintptr) bool {
 			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
 			if n > 0 {
-				how = exitHow(int(fd), pid)
+				ws = exitHow(int(fd), pid)
 			}
 			return n > 0
 		})
 		if err == nil {
-			exited(how)
+			exited(ws)
 		}
 	}()
 	return func() { f.Close() }, nil
 }
 
-// exitHow describes how the process of pidfd (pid) exited: the kernel
-// keeps the status for a pidfd's holder once the parent reaped it
+// exitHow is the wait status of the process of pidfd (pid): the kernel
+// keeps it for a pidfd's holder once the parent reaped it
 // (PIDFD_INFO_EXIT, Linux 6.15); before that the zombie's /proc stat has
-// it. "" when neither tells (an older kernel and a parent that reaped
-// first).
-func exitHow(pidfd, pid int) string {
-	if how := pidfdExit(pidfd); how != "" {
-		return how
+// it. supervisor.StatusUnknown when neither tells (an older kernel and a
+// parent that reaped first).
+func exitHow(pidfd, pid int) syscall.WaitStatus {
+	if ws, ok := pidfdExit(pidfd); ok {
+		return ws
 	}
-	if how := zombieStatus(pid); how != "" {
-		return how
+	if ws, ok := zombieStatus(pid); ok {
+		return ws
 	}
-	return pidfdExit(pidfd) // reaped meanwhile
+	if ws, ok := pidfdExit(pidfd); ok { // reaped meanwhile
+		return ws
+	}
+	return supervisor.StatusUnknown
 }
 
-func pidfdExit(pidfd int) string {
+func pidfdExit(pidfd int) (syscall.WaitStatus, bool) {
 	info := unix.PidfdInfo{Mask: unix.PIDFD_INFO_EXIT}
 	if err := unix.IoctlPidfdInfo(pidfd, &info); err != nil || info.Mask&unix.PIDFD_INFO_EXIT == 0 {
-		return ""
+		return 0, false
 	}
-	return describeWait(syscall.WaitStatus(info.Exit_code))
+	return syscall.WaitStatus(info.Exit_code), true
 }
 
-func describeWait(ws syscall.WaitStatus) string {
-	switch {
-	case ws.Exited():
-		return "exit status " + strconv.Itoa(ws.ExitStatus())
-	case ws.Signaled():
-		return "terminated by " + unix.SignalName(ws.Signal())
-	}
-	return ""
-}
-
-// zombieStatus describes the exit of pid while it is a zombie; "" once it
-// was reaped (or is not a zombie).
-func zombieStatus(pid int) string {
+// zombieStatus is the wait status of pid while it is a zombie; false once
+// it was reaped (or is not a zombie).
+func zombieStatus(pid int) (syscall.WaitStatus, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return ""
+		return 0, false
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return ""
+		return 0, false
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); exit_code is field 52.
 	if len(f) < 50 || f[0] != "Z" {
-		return ""
+		return 0, false
 	}
 	code, err := strconv.Atoi(f[49])
 	if err != nil {
-		return ""
+		return 0, false
 	}
-	return describeWait(syscall.WaitStatus(code))
+	return syscall.WaitStatus(code), true
 }
 
 // KillTree implements supervisor.Host's: SIGSTOP pid (so it forks no

@@ -43,23 +43,23 @@ func startCmd(t *testing.T, script string) (*exec.Cmd, io.WriteCloser, *bufio.Re
 	return cmd, in, bufio.NewReader(out)
 }
 
-func watch(t *testing.T, h *osHost, pid int) <-chan string {
+func watch(t *testing.T, h *osHost, pid int) <-chan syscall.WaitStatus {
 	t.Helper()
-	ch := make(chan string, 1)
-	if _, err := h.WatchExit(pid, func(how string) { ch <- how }); err != nil {
+	ch := make(chan syscall.WaitStatus, 1)
+	if _, err := h.WatchExit(pid, func(ws syscall.WaitStatus) { ch <- ws }); err != nil {
 		t.Fatalf("WatchExit(%d): %v", pid, err)
 	}
 	return ch
 }
 
-func waitHow(t *testing.T, ch <-chan string, what string) string {
+func waitHow(t *testing.T, ch <-chan syscall.WaitStatus, what string) syscall.WaitStatus {
 	t.Helper()
 	select {
-	case how := <-ch:
-		return how
+	case ws := <-ch:
+		return ws
 	case <-time.After(watchTimeout):
 		t.Fatalf("%s: no exit seen in %v", what, watchTimeout)
-		return ""
+		return 0
 	}
 }
 
@@ -70,29 +70,29 @@ func TestWatchExit(t *testing.T) {
 	h := &osHost{}
 	cmd, in, _ := startCmd(t, "read x; exit 7")
 	ch := watch(t, h, cmd.Process.Pid)
-	ch2 := make(chan string, 1)
-	stop, err := h.WatchExit(cmd.Process.Pid, func(how string) { ch2 <- how })
+	ch2 := make(chan syscall.WaitStatus, 1)
+	stop, err := h.WatchExit(cmd.Process.Pid, func(ws syscall.WaitStatus) { ch2 <- ws })
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop()
 	select {
-	case how := <-ch:
-		t.Fatalf("exit seen before it happened: %q", how)
+	case ws := <-ch:
+		t.Fatalf("exit seen before it happened: %#x", uint32(ws))
 	default:
 	}
 	in.Close()
 	// Not reaped yet (cmd.Wait is not called): the zombie tells the status.
-	if how := waitHow(t, ch, "sh"); how != "exit status 7" {
-		t.Fatalf("how %q", how)
+	if ws := waitHow(t, ch, "sh"); !ws.Exited() || ws.ExitStatus() != 7 {
+		t.Fatalf("wait status %#x, want exit status 7", uint32(ws))
 	}
 	select {
-	case how := <-ch2:
-		t.Fatalf("stopped watch reported %q", how)
+	case ws := <-ch2:
+		t.Fatalf("stopped watch reported %#x", uint32(ws))
 	default:
 	}
 	cmd.Wait()
-	if _, err := h.WatchExit(cmd.Process.Pid, func(string) {}); !errors.Is(err, supervisor.ErrNoProcess) {
+	if _, err := h.WatchExit(cmd.Process.Pid, func(syscall.WaitStatus) {}); !errors.Is(err, supervisor.ErrNoProcess) {
 		t.Fatalf("watch of a reaped pid: %v", err)
 	}
 }
@@ -121,7 +121,7 @@ func TestNewChildAndKillTree(t *testing.T) {
 		t.Fatalf("NewChild: %d %v (before %v)", pid, ok, before)
 	}
 	kids := h.Children(sh)
-	exits := []<-chan string{watch(t, h, sh)}
+	exits := []<-chan syscall.WaitStatus{watch(t, h, sh)}
 	for _, k := range kids {
 		exits = append(exits, watch(t, h, k))
 	}
@@ -150,12 +150,12 @@ func TestWatchExitOfGrandchild(t *testing.T) {
 	}
 	ch := watch(t, h, pid)
 	in.Write([]byte("\n"))
-	how := waitHow(t, ch, "grandchild")
+	ws := waitHow(t, ch, "grandchild")
 	var u unix.Utsname
 	unix.Uname(&u)
-	t.Logf("kernel %s: %q", unix.ByteSliceToString(u.Release[:]), how)
-	if how != "exit status 5" && !kernelBefore(unix.ByteSliceToString(u.Release[:]), 6, 15) {
-		t.Fatalf("how %q", how)
+	t.Logf("kernel %s: wait status %#x", unix.ByteSliceToString(u.Release[:]), uint32(ws))
+	if (!ws.Exited() || ws.ExitStatus() != 5) && !kernelBefore(unix.ByteSliceToString(u.Release[:]), 6, 15) {
+		t.Fatalf("wait status %#x, want exit status 5", uint32(ws))
 	}
 }
 

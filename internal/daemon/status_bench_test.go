@@ -39,7 +39,9 @@ func (h *pidHost) Children(int) []int                     { return nil }
 func (h *pidHost) NewChild(int, []int, string, time.Duration) (int, bool) {
 	return 0, false
 }
-func (h *pidHost) WatchExit(int, func(string)) (func(), error)             { return nil, supervisor.ErrNoProcess }
+func (h *pidHost) WatchExit(int, func(syscall.WaitStatus)) (func(), error) {
+	return nil, supervisor.ErrNoProcess
+}
 func (h *pidHost) KillTree(int) error                                      { return supervisor.ErrNoProcess }
 func (h *pidHost) Adopt(supervisor.AdoptRequest) (supervisor.Child, error) { return nil, io.EOF }
 

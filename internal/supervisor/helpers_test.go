@@ -74,7 +74,7 @@ type fakeHost struct {
 	children map[int][]int
 	newChild map[int]int
 	newBound []time.Duration
-	watches  map[int]func(string)
+	watches  map[int]func(syscall.WaitStatus)
 	killTree []int
 	// refusals records Sockets.Refuse and the Reopen after it, in order
 	// ("refuse web", "reopen web").
@@ -111,11 +111,11 @@ func (h *fakeHost) NewChild(parent int, before []int, hint string, bound time.Du
 	return pid, ok
 }
 
-func (h *fakeHost) WatchExit(pid int, exited func(string)) (func(), error) {
+func (h *fakeHost) WatchExit(pid int, exited func(syscall.WaitStatus)) (func(), error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.watches == nil {
-		h.watches = map[int]func(string){}
+		h.watches = map[int]func(syscall.WaitStatus){}
 	}
 	h.watches[pid] = exited
 	return func() {
@@ -134,7 +134,7 @@ func (h *fakeHost) watched() []int {
 
 // watchedExit reports pid's exit to its watch, as the pidfd goroutine
 // does; false when nobody watches it.
-func (h *fakeHost) watchedExit(pid int, how string) bool {
+func (h *fakeHost) watchedExit(pid int, ws syscall.WaitStatus) bool {
 	h.mu.Lock()
 	f := h.watches[pid]
 	delete(h.watches, pid)
@@ -142,7 +142,7 @@ func (h *fakeHost) watchedExit(pid int, how string) bool {
 	if f == nil {
 		return false
 	}
-	go f(how)
+	go f(ws)
 	synctest.Wait()
 	return true
 }

@@ -70,13 +70,12 @@ type Host interface {
 	// goroutine and may block for bound.
 	NewChild(parent int, before []int, pidfileHint string, bound time.Duration) (pid int, ok bool)
 	// WatchExit calls exited once, from another goroutine, when pid (any
-	// process, not only drover's child) exited, with what could be learned
-	// of how: "exit status N" (a reload matches "exit status 0") or
-	// "terminated by SIGNAME"; "" when unknown (a kernel before 6.15 and a
-	// parent that reaped it first). stop ends the watch; exited may still
+	// process, not only drover's child) exited, with its wait status;
+	// StatusUnknown when that could not be learned (a kernel before 6.15
+	// and a parent that reaped it first). stop ends the watch; exited may still
 	// run once after it, so callers check that the watch still matters.
 	// An error wrapping ErrNoProcess: pid is gone already.
-	WatchExit(pid int, exited func(how string)) (stop func(), err error)
+	WatchExit(pid int, exited func(ws syscall.WaitStatus)) (stop func(), err error)
 	// KillTree kills pid and its descendants with SIGKILL (a re-exec'd
 	// master that never took over, and its workers); pid's process group
 	// too when pid leads it. Called on the owner goroutine.

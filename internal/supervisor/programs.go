@@ -182,8 +182,8 @@ func (noHost) Children(int) []int                     { return nil }
 func (noHost) NewChild(int, []int, string, time.Duration) (int, bool) {
 	return 0, false
 }
-func (noHost) WatchExit(int, func(string)) (func(), error) { return nil, ErrNoProcess }
-func (noHost) KillTree(int) error                          { return ErrNoProcess }
+func (noHost) WatchExit(int, func(syscall.WaitStatus)) (func(), error) { return nil, ErrNoProcess }
+func (noHost) KillTree(int) error                                      { return ErrNoProcess }
 func (noHost) Adopt(AdoptRequest) (Child, error) {
 	return nil, errors.New("no host to adopt processes")
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
@@ -54,12 +55,12 @@ func (c *core) successorFound(rec *reloadRec, pid int) {
 	c.dirty = true
 	c.logf(slog.LevelInfo, "reload of '%s': new master pid %d (forked by pid %d)", p.cfg.Name, pid, rec.inst.pid)
 	c.reloadStep(rec, ReloadSpawned, pid, nil)
-	stop, err := c.s.host.WatchExit(pid, func(how string) {
-		c.s.deliver(func(c *core) { c.successorExited(rec, pid, how) })
+	stop, err := c.s.host.WatchExit(pid, func(ws syscall.WaitStatus) {
+		c.s.deliver(func(c *core) { c.successorExited(rec, pid, ws) })
 	})
 	if err != nil {
 		if isNoProcess(err) {
-			c.successorExited(rec, pid, "")
+			c.successorExited(rec, pid, StatusUnknown)
 			return
 		}
 		c.logf(slog.LevelWarn, "reload of '%s': cannot watch the new master pid %d: %v", p.cfg.Name, pid, err)
@@ -72,7 +73,7 @@ func (c *core) successorFound(rec *reloadRec, pid int) {
 // took over; the old master, which forked and reaped it, keeps serving.
 // Once adopted (or while the old master's own exit is being followed) its
 // exit is drover's to reap and takes the normal path.
-func (c *core) successorExited(rec *reloadRec, pid int, how string) {
+func (c *core) successorExited(rec *reloadRec, pid int, ws syscall.WaitStatus) {
 	inst := rec.inst
 	if rec.done1 || rec.p.reload != rec || inst.pid == pid || inst.looking || rec.p.cur != inst {
 		return
@@ -83,15 +84,16 @@ func (c *core) successorExited(rec *reloadRec, pid int, how string) {
 	// one to probe clone(CLONE_PIDFD) before a program's first exec, and
 	// on a loaded machine it can outlive the search's two reads. The
 	// search goes on, for the new master that may be forked meanwhile.
-	if how == "exit status 0" && rec.researches < successorResearches {
+	if ws != StatusUnknown && ws.Exited() && ws.ExitStatus() == 0 && rec.researches < successorResearches {
 		rec.researches++
 		c.dirty = true
 		c.logf(slog.LevelInfo, "reload of '%s': pid %d exited 0 before taking over, so it was not the new master; looking again", rec.p.cfg.Name, pid)
 		c.searchSuccessor(rec, inst.pid, append(slices.Clone(rec.before), pid))
 		return
 	}
-	if how == "" {
-		how = "its exit status went to the old master, which reaped it: see the program's log"
+	how := "its exit status went to the old master, which reaped it: see the program's log"
+	if ws != StatusUnknown {
+		how = describeStatus(ws)
 	}
 	c.finishPhase1(rec, fault(CodeFailed, fmt.Sprintf(
 		"%s: the new master pid %d exited before taking over (%s); the old master pid %d keeps serving",
@@ -131,7 +133,7 @@ func (c *core) watchWorkers(p *proc, rec *reloadRec, inst *instance, workers []i
 		rec.workers[w] = true
 	}
 	for _, w := range workers {
-		stop, err := c.s.host.WatchExit(w, func(string) {
+		stop, err := c.s.host.WatchExit(w, func(syscall.WaitStatus) {
 			c.s.deliver(func(c *core) { c.workerExited(rec, w) })
 		})
 		if err != nil {

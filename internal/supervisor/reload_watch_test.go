@@ -33,7 +33,7 @@ func TestReloadReexecNewMasterDies(t *testing.T) {
 			t.Fatal("replied while the new master lives")
 		}
 		time.Sleep(300 * time.Millisecond) // it boots, then crashes
-		hs.h.watchedExit(900, "exit status 1")
+		hs.h.watchedExit(900, 1<<8)
 		err, ok := ready(t, done)
 		if !ok {
 			t.Fatal("no reply after the new master's exit")
@@ -51,7 +51,7 @@ func TestReloadReexecNewMasterDies(t *testing.T) {
 		// An exit whose status the old master took is reported as such.
 		done = async(func() error { return hs.s.ReloadProcess(bg, "web") })
 		synctest.Wait()
-		hs.h.watchedExit(900, "")
+		hs.h.watchedExit(900, StatusUnknown)
 		err, _ = ready(t, done)
 		wantDetail(t, err, CodeFailed, "its exit status went to the old master")
 	})
@@ -71,7 +71,7 @@ func TestReloadReexecShortLivedChildIsNotTheNewMaster(t *testing.T) {
 		hs.h.mu.Lock()
 		hs.h.newChild[pid] = 901 // forked meanwhile
 		hs.h.mu.Unlock()
-		if !hs.h.watchedExit(900, "exit status 0") {
+		if !hs.h.watchedExit(900, 0) {
 			t.Fatal("900 was not watched")
 		}
 		if in := hs.info("web"); in.HandoffPid != 901 || in.Pid != pid || in.Reloading != config.ReloadReexec {
@@ -83,12 +83,12 @@ func TestReloadReexecShortLivedChildIsNotTheNewMaster(t *testing.T) {
 		// Every exit 0 so far looked again; after successorResearches
 		// of them the next one fails the reload as any other exit.
 		for i := 1; i < successorResearches; i++ {
-			hs.h.watchedExit(901, "exit status 0")
+			hs.h.watchedExit(901, 0)
 		}
 		if in := hs.info("web"); in.HandoffPid != 901 {
 			t.Fatalf("after %d exits 0: %+v", successorResearches, in)
 		}
-		hs.h.watchedExit(901, "exit status 0")
+		hs.h.watchedExit(901, 0)
 		err, ok := ready(t, done)
 		if !ok {
 			t.Fatal("no reply after the last exit 0")
@@ -124,7 +124,7 @@ func TestReloadReexecNewMasterNeverTakesOver(t *testing.T) {
 			t.Fatalf("after: %+v", in)
 		}
 		// Its exit, reported late, changes nothing.
-		hs.h.watchedExit(900, "terminated by SIGKILL")
+		hs.h.watchedExit(900, syscall.WaitStatus(syscall.SIGKILL))
 		hs.wantState("web", Running)
 	})
 }
@@ -168,12 +168,12 @@ func TestReloadSignalWaitsForWorkers(t *testing.T) {
 			t.Fatalf("watched %v", got)
 		}
 		time.Sleep(time.Second)
-		hs.h.watchedExit(501, "")
+		hs.h.watchedExit(501, StatusUnknown)
 		if _, ok := ready(t, done); ok {
 			t.Fatal("replied with worker 502 still there")
 		}
 		time.Sleep(time.Second)
-		hs.h.watchedExit(502, "")
+		hs.h.watchedExit(502, StatusUnknown)
 		if err, ok := ready(t, done); !ok || err != nil {
 			t.Fatalf("reload: %v %v", err, ok)
 		}
@@ -187,7 +187,7 @@ func TestReloadSignalWaitsForWorkers(t *testing.T) {
 		hs.h.children[pid] = []int{601, 602, 603}
 		done = async(func() error { return hs.s.ReloadProcess(bg, "puma") })
 		synctest.Wait()
-		hs.h.watchedExit(602, "")
+		hs.h.watchedExit(602, StatusUnknown)
 		time.Sleep(20*time.Second - 1)
 		if _, ok := ready(t, done); ok {
 			t.Fatal("failed early")
