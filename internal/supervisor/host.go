@@ -72,9 +72,9 @@ type Host interface {
 	// WatchExit calls exited once, from another goroutine, when pid (any
 	// process, not only drover's child) exited, with its wait status;
 	// StatusUnknown when that could not be learned (a kernel before 6.15
-	// and a parent that reaped it first). stop ends the watch; exited may still
-	// run once after it, so callers check that the watch still matters.
-	// An error wrapping ErrNoProcess: pid is gone already.
+	// and a parent that reaped it first). stop ends the watch; exited may
+	// still run once after it, so callers check that the watch still
+	// matters. An error wrapping ErrNoProcess: pid is gone already.
 	WatchExit(pid int, exited func(ws syscall.WaitStatus)) (stop func(), err error)
 	// KillTree kills pid and its descendants with SIGKILL (a re-exec'd
 	// master that never took over, and its workers); pid's process group
