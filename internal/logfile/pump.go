@@ -32,8 +32,8 @@ const (
 	// halves that per byte: 256 MiB of 100-byte lines, 10 runs each
 	// alternating, daemon CPU ticks 11–15 (median 13) with 2 ms against
 	// 13–16 (median 15) with 1 ms, at the same MB/s; 4 ms was slower (the
-	// writer outran even the grown pipe) and no cheaper. With a single P the pause holds the only P (see
-	// pause), so there it is onePDelay.
+	// writer outran even the grown pipe) and no cheaper. With a single P
+	// the pause holds the only P (see pause), so there it is onePDelay.
 	coalesceBelow = 96 << 10
 	coalesceDelay = 2 * time.Millisecond
 	onePDelay     = time.Millisecond
