@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -144,24 +143,11 @@ func pidfdExit(pidfd int) (syscall.WaitStatus, bool) {
 // zombieStatus is the wait status of pid while it is a zombie; false once
 // it was reaped (or is not a zombie).
 func zombieStatus(pid int) (syscall.WaitStatus, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	st, err := spawn.ReadProcStat(pid)
+	if err != nil || st.State != 'Z' || st.ExitCode < 0 {
 		return 0, false
 	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); exit_code is field 52.
-	if len(f) < 50 || f[0] != "Z" {
-		return 0, false
-	}
-	code, err := strconv.Atoi(f[49])
-	if err != nil {
-		return 0, false
-	}
-	return syscall.WaitStatus(code), true
+	return syscall.WaitStatus(st.ExitCode), true
 }
 
 // KillTree implements supervisor.Host's: SIGSTOP pid (so it forks no

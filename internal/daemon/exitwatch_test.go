@@ -165,3 +165,33 @@ func kernelBefore(release string, major, minor int) bool {
 	fmt.Sscanf(release, "%d.%d", &a, &b)
 	return a < major || (a == major && b < minor)
 }
+
+// zombieStatus reads a zombie's wait status from /proc (the older kernels'
+// path, which a kernel with PIDFD_INFO_EXIT never takes in WatchExit), and
+// nothing once it was reaped.
+func TestZombieStatus(t *testing.T) {
+	cmd, in, _ := startCmd(t, "read x; exit 7")
+	pid := cmd.Process.Pid
+	if _, ok := zombieStatus(pid); ok {
+		t.Fatal("a running process has a zombie status")
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	in.Close()
+	// The pidfd turns readable at the exit; the process stays a zombie
+	// until cmd.Wait reaps it.
+	if n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(watchTimeout.Milliseconds())); n != 1 {
+		t.Fatalf("no exit in %v: %v", watchTimeout, err)
+	}
+	ws, ok := zombieStatus(pid)
+	if !ok || !ws.Exited() || ws.ExitStatus() != 7 {
+		t.Fatalf("zombie status %#x %v, want exit status 7", uint32(ws), ok)
+	}
+	cmd.Wait()
+	if _, ok := zombieStatus(pid); ok {
+		t.Fatal("a reaped process still has a zombie status")
+	}
+}

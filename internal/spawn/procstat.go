@@ -26,6 +26,9 @@ type ProcStat struct {
 	RSS int64
 	// Threads is field 20, num_threads.
 	Threads int
+	// ExitCode is field 52, a zombie's wait status (0 while it runs); -1
+	// when the line stops before it.
+	ExitCode int
 }
 
 // errBadStat is what ReadProcStat returns for a stat line it cannot read.
@@ -56,7 +59,7 @@ func ParseProcStat(b []byte) (ProcStat, bool) {
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state): ppid is field 4, pgrp 5, utime 14, stime
-	// 15, starttime 22, rss 24.
+	// 15, starttime 22, rss 24, exit_code 52.
 	if len(f) < 22 || len(f[0]) != 1 {
 		return ProcStat{}, false
 	}
@@ -70,7 +73,15 @@ func ParseProcStat(b []byte) (ProcStat, bool) {
 	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || err6 != nil || err7 != nil {
 		return ProcStat{}, false
 	}
-	return ProcStat{State: f[0][0], PPid: ppid, PGid: pgid, CPU: utime + stime, Start: start, RSS: rss, Threads: threads}, true
+	exit := -1
+	if len(f) >= 50 {
+		n, err := strconv.Atoi(f[49])
+		if err != nil {
+			return ProcStat{}, false
+		}
+		exit = n
+	}
+	return ProcStat{State: f[0][0], PPid: ppid, PGid: pgid, CPU: utime + stime, Start: start, RSS: rss, Threads: threads, ExitCode: exit}, true
 }
 
 // ReadProcFile appends the content of a /proc file to buf with plain
