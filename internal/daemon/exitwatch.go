@@ -43,8 +43,9 @@ func newChildStep(i int) time.Duration {
 }
 
 // NewChild implements supervisor.Host's: it reads parent's children until
-// one not in before is there (the pid in pidfileHint wins among several;
-// else the most recently started one), or bound passed, or parent is gone.
+// one not in before that exec'd is there (the pid in pidfileHint wins among
+// several; else the most recently started one), or bound passed, or parent
+// is gone.
 func (h *osHost) NewChild(parent int, before []int, pidfileHint string, bound time.Duration) (int, bool) {
 	deadline := time.Now().Add(bound)
 	seen := map[int]uint64{} // new children of the previous read, by start time
@@ -61,11 +62,15 @@ func (h *osHost) NewChild(parent int, before []int, pidfileHint string, bound ti
 				continue
 			}
 			now[c] = st.Start
-			// Seen in two reads, or named by the pidfile: a child that
-			// lives only a moment is no new master (a Go server's runtime
-			// forks one to probe clone(CLONE_PIDFD) before its first exec).
-			if seen[c] == st.Start || c == hint {
-				cands = append(cands, procEntry{c, st.Start})
+			// Exec'd and seen in two reads, or named by the pidfile. A
+			// re-exec'd master execs right after its fork; a child that
+			// never does is a copy of the old master (a worker it forked,
+			// the child a Go server's runtime forks to probe
+			// clone(CLONE_PIDFD) before its first exec), whose exit status
+			// goes to the old master: taken for the new master, its exit
+			// would fail the reload.
+			if (seen[c] == st.Start && st.Execed()) || c == hint {
+				cands = append(cands, procEntry{c, st.Start, !st.Execed()})
 			}
 		}
 		seen = now

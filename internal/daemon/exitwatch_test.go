@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drover-sh/drover/internal/spawn"
 	"github.com/drover-sh/drover/internal/supervisor"
 )
 
@@ -130,6 +133,50 @@ func TestNewChildAndKillTree(t *testing.T) {
 	}
 	for i, ch := range exits {
 		waitHow(t, ch, "process "+strconv.Itoa(i))
+	}
+}
+
+// A child that never execs (a copy of its parent: a worker, Go's clone
+// probe) is no new master, unless the pidfile names it; one that execs is.
+func TestNewChildSkipsForkWithoutExec(t *testing.T) {
+	h := &osHost{}
+	// The subshell is a fork of sh that runs only builtins: no exec. fd 3
+	// carries the test's pipe to it (a job's own stdin is /dev/null).
+	cmd, in, out := startCmd(t, `exec 3<&0; (read x <&3) & echo $!; wait; sleep 30 & echo $!; wait`)
+	sh := cmd.Process.Pid
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	fork, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := spawn.ReadProcStat(fork); err != nil || st.Execed() {
+		t.Fatalf("the subshell %d: %+v %v, want forked without exec", fork, st, err)
+	}
+	if pid, ok := h.NewChild(sh, nil, "", 200*time.Millisecond); ok {
+		t.Fatalf("NewChild took %d (the subshell is %d), which never exec'd", pid, fork)
+	}
+	hint := filepath.Join(t.TempDir(), "pid")
+	if err := os.WriteFile(hint, []byte(strconv.Itoa(fork)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pid, ok := h.NewChild(sh, nil, hint, watchTimeout); !ok || pid != fork {
+		t.Fatalf("NewChild with the pidfile naming %d: %d %v", fork, pid, ok)
+	}
+	if _, err := in.Write([]byte("\n")); err != nil { // the subshell ends; sh starts sleep
+		t.Fatal(err)
+	}
+	if line, err = out.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	sleep, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, ok := h.NewChild(sh, nil, "", watchTimeout); !ok || pid != sleep {
+		t.Fatalf("NewChild: %d %v, want the exec'd sleep %d", pid, ok, sleep)
 	}
 }
 

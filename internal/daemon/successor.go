@@ -14,8 +14,9 @@ import (
 // process whose parent is drover (the subreaper it was re-parented to when
 // the old master exited) and whose process group is pgid (fork keeps it).
 // The pid in the pidfile hint wins when it qualifies, since a dead master's
-// orphaned workers qualify too; otherwise the most recently started
-// candidate does (workers are forked before a re-exec). The hint alone
+// orphaned workers qualify too; otherwise one that exec'd (workers are
+// forks that never exec) and the most recently started among those
+// (workers are forked before a re-exec). The hint alone
 // never decides: the old master may exit before or after the new one wrote
 // the file.
 func (h *osHost) Successor(pgid int, pidfileHint string) (int, bool) {
@@ -23,11 +24,13 @@ func (h *osHost) Successor(pgid int, pidfileHint string) (int, bool) {
 	return chooseSuccessor(cands, readPidHint(pidfileHint))
 }
 
-// procEntry is one candidate: its pid and start time (clock ticks after
-// boot, /proc/PID/stat field 22).
+// procEntry is one candidate: its pid, start time (clock ticks after
+// boot, /proc/PID/stat field 22), and whether it is a fork that never
+// exec'd.
 type procEntry struct {
-	pid   int
-	start uint64
+	pid    int
+	start  uint64
+	forked bool
 }
 
 // scanChildren lists the live (not zombie) children of parent in process
@@ -42,7 +45,7 @@ func scanChildren(parent, pgid int) []procEntry {
 	for _, pid := range pids {
 		st, err := spawn.ReadProcStat(pid)
 		if err == nil && st.PPid == parent && st.PGid == pgid && st.State != 'Z' && st.State != 'X' {
-			out = append(out, procEntry{pid, st.Start})
+			out = append(out, procEntry{pid, st.Start, !st.Execed()})
 		}
 	}
 	return out
@@ -106,15 +109,16 @@ func readNames(dir string) ([]string, error) {
 	return d.Readdirnames(-1)
 }
 
-// chooseSuccessor picks the hinted pid when it is a candidate, else the
-// most recently started candidate (the higher pid on a tie).
+// chooseSuccessor picks the hinted pid when it is a candidate, else an
+// exec'd candidate over a fork that never exec'd, then the most recently
+// started (the higher pid on a tie).
 func chooseSuccessor(cands []procEntry, hint int) (int, bool) {
 	best := -1
 	for i, c := range cands {
 		if hint > 0 && c.pid == hint {
 			return c.pid, true
 		}
-		if best < 0 || c.start > cands[best].start || (c.start == cands[best].start && c.pid > cands[best].pid) {
+		if best < 0 || better(c, cands[best]) {
 			best = i
 		}
 	}
@@ -122,6 +126,13 @@ func chooseSuccessor(cands []procEntry, hint int) (int, bool) {
 		return 0, false
 	}
 	return cands[best].pid, true
+}
+
+func better(c, than procEntry) bool {
+	if c.forked != than.forked {
+		return !c.forked
+	}
+	return c.start > than.start || (c.start == than.start && c.pid > than.pid)
 }
 
 // readPidHint reads a pidfile; 0 when there is none or it does not hold a

@@ -15,11 +15,17 @@ func TestChooseSuccessor(t *testing.T) {
 		ok    bool
 	}{
 		{nil, 0, 0, false},
-		{nil, 300, 0, false},                      // a hint that is no candidate is no successor
-		{cands, 0, 310, true},                     // the youngest
-		{cands, 300, 300, true},                   // the pidfile wins when it qualifies
-		{cands, 999, 310, true},                   // a stale pidfile is ignored
-		{[]procEntry{{5, 1}, {7, 1}}, 0, 7, true}, // tie: the higher pid
+		{nil, 300, 0, false},    // a hint that is no candidate is no successor
+		{cands, 0, 310, true},   // the youngest
+		{cands, 300, 300, true}, // the pidfile wins when it qualifies
+		{cands, 999, 310, true}, // a stale pidfile is ignored
+		{[]procEntry{{5, 1, false}, {7, 1, false}}, 0, 7, true}, // tie: the higher pid
+		// A fork that never exec'd (an orphaned worker) is taken only
+		// when nothing else is, or when the pidfile names it.
+		{[]procEntry{{300, 50, false}, {310, 90, true}}, 0, 300, true},
+		{[]procEntry{{310, 90, true}, {300, 50, false}}, 0, 300, true},
+		{[]procEntry{{310, 90, true}, {300, 50, false}}, 310, 310, true},
+		{[]procEntry{{310, 90, true}, {320, 95, true}}, 0, 320, true},
 	} {
 		got, ok := chooseSuccessor(c.cands, c.hint)
 		if got != c.want || ok != c.ok {

@@ -17,6 +17,8 @@ type ProcStat struct {
 	State byte // field 3: 'R', 'S', 'Z' (zombie), 'X' (dead), ...
 	PPid  int
 	PGid  int
+	// Flags is field 9, the kernel's PF_* flags of the process.
+	Flags uint64
 	// CPU is fields 14 and 15, utime + stime: clock ticks (USER_HZ).
 	CPU uint64
 	// Start is field 22: clock ticks after boot.
@@ -58,8 +60,8 @@ func ParseProcStat(b []byte) (ProcStat, bool) {
 		return ProcStat{}, false
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state): ppid is field 4, pgrp 5, utime 14, stime
-	// 15, starttime 22, rss 24, exit_code 52.
+	// f[0] is field 3 (state): ppid is field 4, pgrp 5, flags 9, utime
+	// 14, stime 15, starttime 22, rss 24, exit_code 52.
 	if len(f) < 22 || len(f[0]) != 1 {
 		return ProcStat{}, false
 	}
@@ -70,7 +72,8 @@ func ParseProcStat(b []byte) (ProcStat, bool) {
 	stime, err5 := strconv.ParseUint(f[12], 10, 64)
 	rss, err6 := strconv.ParseInt(f[21], 10, 64)
 	threads, err7 := strconv.Atoi(f[17])
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || err6 != nil || err7 != nil {
+	flags, err8 := strconv.ParseUint(f[6], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || err6 != nil || err7 != nil || err8 != nil {
 		return ProcStat{}, false
 	}
 	exit := -1
@@ -81,8 +84,16 @@ func ParseProcStat(b []byte) (ProcStat, bool) {
 		}
 		exit = n
 	}
-	return ProcStat{State: f[0][0], PPid: ppid, PGid: pgid, CPU: utime + stime, Start: start, RSS: rss, Threads: threads, ExitCode: exit}, true
+	return ProcStat{State: f[0][0], PPid: ppid, PGid: pgid, Flags: flags, CPU: utime + stime, Start: start, RSS: rss, Threads: threads, ExitCode: exit}, true
 }
+
+// pfForkNoExec is the kernel's PF_FORKNOEXEC: set by fork, cleared by exec.
+const pfForkNoExec = 0x40
+
+// Execed reports whether the process ran an exec since it was forked: a
+// forked copy of its parent that never execs (a pre-fork server's worker,
+// the child Go's runtime forks to probe clone(CLONE_PIDFD)) reports false.
+func (s ProcStat) Execed() bool { return s.Flags&pfForkNoExec == 0 }
 
 // ReadProcFile appends the content of a /proc file to buf with plain
 // open, read and close: os.ReadFile's fstat, fcntl and poller registration

@@ -63,8 +63,9 @@ type Host interface {
 	// few reads of /proc), to tell the workers and a re-exec'd master that
 	// exist before it from those that come after.
 	Children(pid int) []int
-	// NewChild waits until parent has a child that is not in before (the
-	// new master a re-exec forks after the reload signal), preferring the
+	// NewChild waits until parent has a child that is not in before and
+	// exec'd (the new master a re-exec forks after the reload signal; a
+	// forked copy of the old master is none), preferring the
 	// pid in pidfileHint among several, and reports it; false when bound
 	// passed (or parent exited) without one. It is called on a worker
 	// goroutine and may block for bound.

@@ -80,10 +80,10 @@ func (c *core) successorExited(rec *reloadRec, pid int, ws syscall.WaitStatus) {
 	}
 	rec.successor = 0
 	// A child that exits 0 before taking over was no new master that
-	// failed but a short-lived child of the old master: Go's runtime forks
-	// one to probe clone(CLONE_PIDFD) before a program's first exec, and
-	// on a loaded machine it can outlive the search's two reads. The
-	// search goes on, for the new master that may be forked meanwhile.
+	// failed but a short-lived program the old master ran (the host's
+	// search already passes over children that never exec, such as the
+	// one Go's runtime forks to probe clone(CLONE_PIDFD)). The search goes
+	// on, for the new master that may be forked meanwhile.
 	if ws != StatusUnknown && ws.Exited() && ws.ExitStatus() == 0 && rec.researches < successorResearches {
 		rec.researches++
 		c.dirty = true
