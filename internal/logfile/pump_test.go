@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -367,6 +368,36 @@ func TestPumpGrowsPipeOfSmallWrites(t *testing.T) {
 
 // TestPauseLen: the pause is coalesceDelay with more than one P; with one it
 // holds the only P, so it is never longer than onePDelay there.
+// TestPumpYieldsWhileOutputFlows: a loop with output to move for ever
+// (it never parks) still goes through the scheduler (yieldEvery), so the
+// runtime's sysmon never takes it for a goroutine that runs for 10 ms.
+func TestPumpYieldsWhileOutputFlows(t *testing.T) {
+	yielded := make(chan struct{}, 1)
+	t.Cleanup(func() { gosched = runtime.Gosched }) // after the pump's Close
+	gosched = func() {
+		select {
+		case yielded <- struct{}{}:
+		default:
+		}
+		runtime.Gosched()
+	}
+	p := newTestPump(t, nil)
+	flood, floodCmd := startHelper(t, "bulk", 1<<30, 64<<10) // effectively endless
+	closed := make(chan struct{})
+	if _, err := p.Add(flood, Sink{OnClosed: func() { close(closed) }}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-yielded:
+	case <-closed:
+		t.Fatal("the flood ended before the loop yielded")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the loop never yielded in 30 s of output")
+	}
+	_ = floodCmd.Process.Kill()
+	waitClosed(t, closed)
+}
+
 func TestPauseLen(t *testing.T) {
 	for _, c := range []struct {
 		d     time.Duration

@@ -15,6 +15,7 @@ func (p *Pump) loop() {
 	defer close(p.done)
 	p.buf = make([]byte, readBufSize)
 	events := make([]unix.EpollEvent, 256)
+	yielded := time.Now()
 	for {
 		n, err := unix.EpollWait(p.epfd, events, -1)
 		if err == unix.EINTR {
@@ -62,8 +63,17 @@ func (p *Pump) loop() {
 		if total > 0 && total < coalesceBelow && p.delay > 0 {
 			pause(p.delay)
 		}
+		if total > 0 {
+			if now := time.Now(); now.Sub(yielded) >= yieldEvery {
+				yielded = now
+				gosched()
+			}
+		}
 	}
 }
+
+// gosched is runtime.Gosched; a test counts the loop's yields through it.
+var gosched = runtime.Gosched
 
 // control applies pending Adds and Removes; it returns true when the Pump
 // is closing, after everything was shut down.
