@@ -46,6 +46,20 @@ func startCmd(t *testing.T, script string) (*exec.Cmd, io.WriteCloser, *bufio.Re
 	return cmd, in, bufio.NewReader(out)
 }
 
+// readPid reads the next line of a startCmd script's output as a pid.
+func readPid(t *testing.T, out *bufio.Reader) int {
+	t.Helper()
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
 func watch(t *testing.T, h *osHost, pid int) <-chan syscall.WaitStatus {
 	t.Helper()
 	ch := make(chan syscall.WaitStatus, 1)
@@ -144,14 +158,7 @@ func TestNewChildSkipsForkWithoutExec(t *testing.T) {
 	// carries the test's pipe to it (a job's own stdin is /dev/null).
 	cmd, in, out := startCmd(t, `exec 3<&0; (read x <&3) & echo $!; wait; sleep 30 & echo $!; wait`)
 	sh := cmd.Process.Pid
-	line, err := out.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	fork, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fork := readPid(t, out)
 	if st, err := spawn.ReadProcStat(fork); err != nil || st.Execed() {
 		t.Fatalf("the subshell %d: %+v %v, want forked without exec", fork, st, err)
 	}
@@ -168,13 +175,7 @@ func TestNewChildSkipsForkWithoutExec(t *testing.T) {
 	if _, err := in.Write([]byte("\n")); err != nil { // the subshell ends; sh starts sleep
 		t.Fatal(err)
 	}
-	if line, err = out.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
-	sleep, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sleep := readPid(t, out)
 	if pid, ok := h.NewChild(sh, nil, "", watchTimeout); !ok || pid != sleep {
 		t.Fatalf("NewChild: %d %v, want the exec'd sleep %d", pid, ok, sleep)
 	}
@@ -187,15 +188,7 @@ func TestWatchExitOfGrandchild(t *testing.T) {
 	// fd 3 carries the test's pipe to the background job: a job's own
 	// stdin is /dev/null, where read would end at once.
 	_, in, out := startCmd(t, `exec 3<&0; sh -c "read x; exit 5" <&3 & echo $!; wait; read y`)
-	line, err := out.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := watch(t, h, pid)
+	ch := watch(t, h, readPid(t, out))
 	in.Write([]byte("\n"))
 	ws := waitHow(t, ch, "grandchild")
 	var u unix.Utsname
