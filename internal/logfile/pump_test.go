@@ -366,8 +366,6 @@ func TestPumpGrowsPipeOfSmallWrites(t *testing.T) {
 	}
 }
 
-// TestPauseLen: the pause is coalesceDelay with more than one P; with one it
-// holds the only P, so it is never longer than onePDelay there.
 // TestPumpYieldsWhileOutputFlows: a loop with output to move for ever
 // (it never parks) still goes through the scheduler (yieldEvery), so the
 // runtime's sysmon never takes it for a goroutine that runs for 10 ms.
@@ -398,6 +396,8 @@ func TestPumpYieldsWhileOutputFlows(t *testing.T) {
 	waitClosed(t, closed)
 }
 
+// TestPauseLen: the pause is coalesceDelay with more than one P; with one it
+// holds the only P, so it is never longer than onePDelay there.
 func TestPauseLen(t *testing.T) {
 	for _, c := range []struct {
 		d     time.Duration
