@@ -69,8 +69,8 @@ func (h *osHost) NewChild(parent int, before []int, pidfileHint string, bound ti
 			// clone(CLONE_PIDFD) before its first exec), whose exit status
 			// goes to the old master: taken for the new master, its exit
 			// would fail the reload.
-			if (seen[c] == st.Start && st.Execed()) || c == hint {
-				cands = append(cands, procEntry{c, st.Start, !st.Execed()})
+			if execed := st.Execed(); (seen[c] == st.Start && execed) || c == hint {
+				cands = append(cands, procEntry{c, st.Start, !execed})
 			}
 		}
 		seen = now

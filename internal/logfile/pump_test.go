@@ -224,11 +224,7 @@ func TestPumpAddRejects(t *testing.T) {
 // starve another pipe: each round reads every ready pipe once.
 func TestPumpFairness(t *testing.T) {
 	p := newTestPump(t, testLogger(t))
-	flood, floodCmd := startHelper(t, "bulk", 1<<30, 64<<10) // effectively endless
-	floodClosed := make(chan struct{})
-	if _, err := p.Add(flood, Sink{OnClosed: func() { close(floodClosed) }}); err != nil {
-		t.Fatal(err)
-	}
+	floodClosed, stopFlood := addFlood(t, p)
 	quiet, _ := startHelper(t, "hold", 0, 0)
 	ready := make(chan string, 1)
 	if _, err := p.Add(quiet, Sink{OnLog: func(b []byte) { ready <- string(b) }}); err != nil {
@@ -244,8 +240,23 @@ func TestPumpFairness(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("quiet pipe starved")
 	}
-	_ = floodCmd.Process.Kill()
-	waitClosed(t, floodClosed)
+	stopFlood()
+}
+
+// addFlood adds a child writing 64 KiB chunks for ever to p; the channel
+// closes when the pump closed its pipe, and stop kills the child and
+// waits for that.
+func addFlood(t *testing.T, p *Pump) (closed <-chan struct{}, stop func()) {
+	t.Helper()
+	flood, cmd := startHelper(t, "bulk", 1<<30, 64<<10) // effectively endless
+	ch := make(chan struct{})
+	if _, err := p.Add(flood, Sink{OnClosed: func() { close(ch) }}); err != nil {
+		t.Fatal(err)
+	}
+	return ch, func() {
+		_ = cmd.Process.Kill()
+		waitClosed(t, ch)
+	}
 }
 
 // TestPumpAddFD: a raw non-blocking pipe read end is taken over as is: its
@@ -379,12 +390,7 @@ func TestPumpYieldsWhileOutputFlows(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	p := newTestPump(t, nil)
-	flood, floodCmd := startHelper(t, "bulk", 1<<30, 64<<10) // effectively endless
-	closed := make(chan struct{})
-	if _, err := p.Add(flood, Sink{OnClosed: func() { close(closed) }}); err != nil {
-		t.Fatal(err)
-	}
+	closed, stopFlood := addFlood(t, newTestPump(t, nil))
 	select {
 	case <-yielded:
 	case <-closed:
@@ -392,8 +398,7 @@ func TestPumpYieldsWhileOutputFlows(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the loop never yielded in 30 s of output")
 	}
-	_ = floodCmd.Process.Kill()
-	waitClosed(t, closed)
+	stopFlood()
 }
 
 // TestPauseLen: the pause is coalesceDelay with more than one P; with one it
