@@ -21,6 +21,9 @@ type Options struct {
 	Log        *slog.Logger
 	// Now is the clock for ticks; time.Now when nil.
 	Now func() time.Time
+	// Restore is what the previous image's Freeze returned, after an
+	// in-place upgrade; nil otherwise.
+	Restore *Snapshot
 }
 
 // Dispatcher owns the listener pools. Create it with New, start Run, feed
@@ -145,16 +148,22 @@ func (d *Dispatcher) takeQueue(s *state) {
 func (d *Dispatcher) Run() {
 	defer close(d.done)
 	log := d.opt.Log
-	s := newState(&d.opt, func(l *listener, msg []byte, serial int64) {
+	var s *state
+	s = newState(&d.opt, func(l *listener, msg []byte, serial int64) {
 		pid, w := l.pid, l.stdin
+		s.writing++
 		go func() {
 			// A listener that died meanwhile gets its event re-buffered
 			// when it is reaped; a write error says nothing more.
 			if _, err := w.Write(msg); err != nil {
 				log.Debug(fmt.Sprintf("could not send event %d to listener pid %d: %v", serial, pid, err))
 			}
+			d.send((*state).written)
 		}()
 	})
+	if d.opt.Restore != nil {
+		s.restore(d.opt.Restore)
+	}
 	tick := time.NewTimer(time.Hour)
 	tick.Stop()
 	for {
@@ -199,6 +208,15 @@ type state struct {
 	ticksChanged bool
 	drains       []drain
 	spare        []supervisor.Event // the queue's other buffer
+	// frozen: an upgrade is handing the state over; nothing is sent.
+	frozen bool
+	// writing counts the events being written to listeners' stdin;
+	// writesDone are closed when it is back at 0 (Freeze waits on one).
+	writing    int
+	writesDone []chan struct{}
+	// What the previous image handed over (handover.go), until taken.
+	handedPools     map[string]HandedPool
+	handedListeners map[string]HandedListener
 }
 
 // drain is a DrainPool waiting for its pool to empty.
@@ -271,7 +289,9 @@ func (s *state) supervisorEvent(e supervisor.Event) {
 	switch e.Kind {
 	case supervisor.EventGroupAdded:
 		if g := e.Config; g != nil && g.Kind == config.KindEventListener {
-			s.pools[g.Name] = &pool{cfg: g, serial: -1}
+			p := &pool{cfg: g, serial: -1}
+			s.pools[g.Name] = p
+			s.poolAdded(p)
 			s.ticksChanged = true
 		}
 	case supervisor.EventGroupRemoved:
@@ -383,6 +403,9 @@ func (s *state) accept(p *pool, q *queued, head bool) {
 // dispatch sends buffered events to listeners that are RUNNING and READY,
 // the first such process of the pool first, oldest event first.
 func (s *state) dispatch() {
+	if s.frozen {
+		return
+	}
 	for _, p := range s.pools {
 		for len(p.buf) > 0 {
 			l := s.readyListener(p)
