@@ -106,6 +106,11 @@ func (h *host) Adopt(req supervisor.AdoptRequest) (supervisor.Child, error) {
 		h.keeper.keep(keeperKey(req.Pid), labels, fds)
 		h.keeper.drop(keeperKey(hp.KeeperPid))
 	}
+	if h.ev != nil && p.EventListener && c.stdin != nil {
+		// In the protocol state the previous image handed over.
+		c.ev = h.ev
+		h.ev.Adopted(p.Group, p.Name, req.Pid, c.stdin) // before the pump reads its output
+	}
 	c.out.stdout = h.pumpOne(p, req.Pid, stdout, "stdout", p.Stdout, req.Logs.Stdout, nil)
 	if stderr >= 0 {
 		c.out.stderr = h.pumpOne(p, req.Pid, stderr, "stderr", p.Stderr, req.Logs.Stderr, nil)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/drover-sh/drover/internal/events"
 	"github.com/drover-sh/drover/internal/reload"
 	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/supervisor"
@@ -22,8 +23,17 @@ import (
 // named by handoverEnv.
 
 // handoverVersion is the format the state is written in; a binary's
-// preflight (HandoverProbe) says whether it reads it.
-const handoverVersion = 1
+// preflight (HandoverProbe) says whether it reads it. Version 2 adds the
+// event listeners' protocol state (Events); it is written only when there
+// is some, so a binary that reads only 1 can still take over a daemon
+// without event listeners.
+const (
+	handoverVersion       = 1
+	handoverVersionEvents = 2
+)
+
+// readsHandover reports whether this binary reads format v.
+func readsHandover(v int) bool { return v == handoverVersion || v == handoverVersionEvents }
 
 // handoverEnv names the fd of the state in the new image's environment.
 const handoverEnv = "DROVER_HANDOVER_FD"
@@ -42,6 +52,9 @@ type handoverState struct {
 	FromVersion string               `json:"from_version"`
 	Control     []rpc.HandedListener `json:"control"`
 	Procs       []handedProc         `json:"procs"`
+	// Events is the event dispatcher's state when event listeners run
+	// (format 2).
+	Events *events.Snapshot `json:"events,omitempty"`
 }
 
 // handedProc is one process: its record, its log paths (AUTO names stay),
@@ -139,8 +152,8 @@ func readHandover() (*handoverState, error) {
 	if err := json.NewDecoder(f).Decode(&s); err != nil {
 		return nil, fmt.Errorf("read the handed-over state: %w", err)
 	}
-	if s.Version != handoverVersion {
-		return nil, fmt.Errorf("handed-over state has version %d, this binary reads %d", s.Version, handoverVersion)
+	if !readsHandover(s.Version) {
+		return nil, fmt.Errorf("handed-over state has version %d, this binary reads %d and %d", s.Version, handoverVersion, handoverVersionEvents)
 	}
 	if err := setCloexec(s.fds(), true); err != nil {
 		return &s, fmt.Errorf("handed-over fds: %w", err)

@@ -38,6 +38,9 @@ type lifecycleReq struct {
 	kind  lifecycleKind
 	reply chan<- lifecycleRes
 	path  string // reqUpgrade: the new binary
+	// format is the handover format the new binary's preflight accepted
+	// (reqUpgrade).
+	format int
 }
 
 type lifecycleRes struct {
@@ -196,7 +199,12 @@ func (r lifecycleReq) answer(res lifecycleRes) {
 // dispatcher and Host (so a restart applies a changed [supervisord]),
 // takes over prev's listening sockets, and publishes it; loop runs it.
 func (d *daemon) newSupervisor(cfg *config.Config, prev *supervisor.Supervisor) *current {
-	ev := events.New(events.Options{Identifier: cfg.Supervisord.Identifier, Log: d.log})
+	opt := events.Options{Identifier: cfg.Supervisord.Identifier, Log: d.log}
+	if d.handed != nil {
+		// The first supervisor of an upgraded image goes on from there.
+		opt.Restore, d.handed.Events = d.handed.Events, nil
+	}
+	ev := events.New(opt)
 	sup := supervisor.New(cfg, d.host.forSupervisor(cfg, ev), d.log)
 	if prev != nil {
 		prev.Handover(sup)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
+	"github.com/drover-sh/drover/internal/events"
 	"github.com/drover-sh/drover/internal/logfile"
 	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/spawn"
@@ -45,8 +46,8 @@ func HandoverProbe(args []string, version string) error {
 	if len(args) != 2 {
 		return errors.New("usage: " + HandoverProbeArg + " VERSION CONFIG")
 	}
-	if v, err := strconv.Atoi(args[0]); err != nil || v != handoverVersion {
-		return fmt.Errorf("handover format %q not supported (this binary reads %d)", args[0], handoverVersion)
+	if v, err := strconv.Atoi(args[0]); err != nil || !readsHandover(v) {
+		return fmt.Errorf("handover format %q not supported (this binary reads %d and %d)", args[0], handoverVersion, handoverVersionEvents)
 	}
 	if _, err := config.Load(args[1], config.Options{}); err != nil {
 		return err
@@ -65,10 +66,10 @@ func currentBinary() (string, error) {
 	return strings.TrimSuffix(p, " (deleted)"), nil
 }
 
-// preflight runs path's probe and returns the version it reports. The
-// probe is not waited for (the reaper reaps it): it must print the token
-// and close its output within preflightBound.
-func preflight(path, cfgPath string) (string, error) {
+// preflight runs path's probe for handover format version and returns the
+// version it reports. The probe is not waited for (the reaper reaps it):
+// it must print the token and close its output within preflightBound.
+func preflight(path, cfgPath string, version int) (string, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return "", err
@@ -80,7 +81,7 @@ func preflight(path, cfgPath string) (string, error) {
 		return "", err
 	}
 	defer devnull.Close()
-	p, err := os.StartProcess(path, []string{path, HandoverProbeArg, strconv.Itoa(handoverVersion), cfgPath},
+	p, err := os.StartProcess(path, []string{path, HandoverProbeArg, strconv.Itoa(version), cfgPath},
 		&os.ProcAttr{Files: []*os.File{devnull, w, w}})
 	w.Close()
 	if err != nil {
@@ -122,14 +123,20 @@ func (b backend) Upgrade(ctx context.Context, path string) (rpc.UpgradeResult, e
 	if !strings.HasPrefix(path, "/") {
 		return rpc.UpgradeResult{}, supervisor.NewFault(supervisor.CodeFailed, "upgrade: the binary's path must be absolute: "+path)
 	}
-	to, err := preflight(path, b.d.path)
+	// The format the state will be in: with event listeners, the new
+	// binary must read their protocol state too.
+	format := handoverVersion
+	if hasListeners(b.d.running()) {
+		format = handoverVersionEvents
+	}
+	to, err := preflight(path, b.d.path, format)
 	if err != nil {
 		b.d.log.Error(fmt.Sprintf("upgrade to %s refused: %v", path, err))
 		return rpc.UpgradeResult{}, supervisor.NewFault(supervisor.CodeFailed, fmt.Sprintf("upgrade to %s refused, nothing changed: %v", path, err))
 	}
 	reply := make(chan lifecycleRes, 1)
 	select {
-	case b.d.lifecycle <- lifecycleReq{kind: reqUpgrade, path: path, reply: reply}:
+	case b.d.lifecycle <- lifecycleReq{kind: reqUpgrade, path: path, format: format, reply: reply}:
 	case <-b.d.loopDone:
 		return rpc.UpgradeResult{}, errExiting
 	case <-ctx.Done():
@@ -198,6 +205,23 @@ func (d *daemon) upgrade(sup *supervisor.Supervisor, r lifecycleReq) {
 		fail(err)
 		return
 	}
+	if st.Events != nil {
+		// After the pump's suspend: every listener output it read is
+		// already queued to the dispatcher, ahead of this.
+		ctx, cancel := context.WithTimeout(context.Background(), settleBound)
+		snap, err := d.now.Load().ev.Freeze(ctx)
+		cancel()
+		if err != nil {
+			fail(err)
+			return
+		}
+		undo = append(undo, d.now.Load().ev.Thaw)
+		st.Events, st.Version = &snap, handoverVersionEvents
+		if r.format != handoverVersionEvents {
+			fail(errors.New("an event listener started after the new binary's preflight: upgrade again"))
+			return
+		}
+	}
 	memfd, err := writeHandover(st)
 	if err != nil {
 		fail(err)
@@ -246,7 +270,7 @@ func (d *daemon) handoverState(recs []supervisor.ProcRecord, pumpFDs map[logfile
 			}
 			hp.KeeperPid = c.pid
 			if c.ev != nil {
-				return nil, fmt.Errorf("%s is an event listener: stop it before upgrading (its protocol state cannot be handed over)", rec.Name)
+				st.Events = &events.Snapshot{} // taken once the pump is suspended
 			}
 			if c.stdin != nil {
 				fd, err := rawFD(c.stdin)
@@ -290,4 +314,14 @@ func (d *daemon) startReaper() {
 	d.reaper = spawn.NewReaper(64)
 	d.routed = make(chan struct{})
 	go d.routeExits(d.routed)
+}
+
+// hasListeners reports whether cfg has an event listener pool.
+func hasListeners(cfg *config.Config) bool {
+	for _, g := range cfg.Groups {
+		if g.Kind == config.KindEventListener {
+			return true
+		}
+	}
+	return false
 }

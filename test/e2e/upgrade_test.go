@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/rpc"
+	"github.com/drover-sh/drover/internal/testenv"
 )
 
 // The in-place upgrade (drover upgrade): the daemon re-execs another build
@@ -307,4 +308,89 @@ func TestE2EUpgradeRefused(t *testing.T) {
 			t.Errorf("%s: %d lines, %v", n, got, err)
 		}
 	}
+}
+
+// TestE2EUpgradeWithEventListener: a supervisor.childutils listener (as
+// superlance's are) is handed over by an upgrade in the middle of its
+// work: busy with an event it answers after 1.5 s, 20 more buffered
+// behind it. After the upgrade it keeps its pid, gets every event once,
+// in order, with serials that go on counting, and more events after.
+func TestE2EUpgradeWithEventListener(t *testing.T) {
+	if err := exec.Command(systemPython, "-c", "import supervisor.childutils").Run(); err != nil {
+		testenv.MissingPeer(t, "%s cannot import supervisor.childutils (apt-get install supervisor): %v", systemPython, err)
+	}
+	next := buildVersion(t, "e2e-next")
+	script, err := filepath.Abs(filepath.Join("testdata", "listener.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, "drover", config{Bare: true, Raw: fmt.Sprintf(`
+[eventlistener:watch]
+command=%s %s
+events=REMOTE_COMMUNICATION
+buffer_size=100
+stderr_logfile=/dev/stdout
+stderr_logfile_maxbytes=0
+`, systemPython, script)})
+	d.waitLog(0, `success: watch entered RUNNING`)
+	api := d.apiClient(t)
+	before := processPids(t, api)
+	remote := func(data string) { call(t, api, "supervisor.sendRemoteCommEvent", "t", data) }
+	remote("first")
+	d.waitLog(0, `EVENT 0 0 REMOTE_COMMUNICATION type:t\\nfirst`)
+
+	mark := d.mark()
+	remote("slow")
+	for i := 1; i <= 20; i++ {
+		remote(fmt.Sprintf("before-%d", i))
+	}
+	r := d.droverCtl("upgrade", "--binary", next)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "-> e2e-next") {
+		t.Fatalf("drover upgrade: exit %d\n%s%s\ndaemon output:\n%s", r.Code, r.Stdout, r.Stderr, d.output())
+	}
+	d.waitLog(mark, `drover upgraded in place from .* to e2e-next`)
+	for i := 1; i <= 10; i++ {
+		remote(fmt.Sprintf("after-%d", i))
+	}
+	d.waitLog(mark, `EVENT \d+ \d+ REMOTE_COMMUNICATION type:t\\nafter-10`)
+
+	if after := processPids(t, api); after["watch"] != before["watch"] || before["watch"] == 0 {
+		t.Errorf("listener pid %d before the upgrade, %d after", before["watch"], after["watch"])
+	}
+	// The slow event was delivered (busy) before the upgrade; every event
+	// came once, in order, numbered on.
+	want := []string{"first", "slow"}
+	for i := 1; i <= 20; i++ {
+		want = append(want, fmt.Sprintf("before-%d", i))
+	}
+	for i := 1; i <= 10; i++ {
+		want = append(want, fmt.Sprintf("after-%d", i))
+	}
+	var got []string
+	for i, x := range d.deliveries() {
+		if x.serial != i || x.poolSerial != i {
+			t.Errorf("delivery %d has serial %d, pool serial %d", i, x.serial, x.poolSerial)
+		}
+		got = append(got, strings.TrimPrefix(x.payload, `type:t\n`))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("events delivered:\n%s\nwant:\n%s", strings.Join(got, " "), strings.Join(want, " "))
+	}
+	busyAt := d.lineAfter(regexp.MustCompile(`EVENT 1 1 REMOTE_COMMUNICATION type:t\\nslow`))
+	upgradeAt := d.lineAfter(regexp.MustCompile(`upgrading in place to `))
+	nextAt := d.lineAfter(regexp.MustCompile(`EVENT 2 2 REMOTE_COMMUNICATION type:t\\nbefore-1$`))
+	if busyAt > upgradeAt || nextAt < upgradeAt {
+		t.Errorf("the listener was not busy when the upgrade began (lines: slow %d, upgrade %d, before-1 %d): nothing was handed over mid-event", busyAt, upgradeAt, nextAt)
+	}
+	for _, bad := range []string{"UNKNOWN", "bad result", "rejected", "overflowed"} {
+		if strings.Contains(d.output(), bad) {
+			t.Errorf("daemon output says %q:\n%s", bad, d.output())
+		}
+	}
+	if r := d.droverCtl("shutdown"); r.Code != 0 {
+		t.Fatalf("shutdown: %s%s", r.Stdout, r.Stderr)
+	}
+	d.waitExit()
+	zdReportf(t, "upgrade in place with a busy event listener (supervisor.childutils) and 20 events buffered: listener pid %d kept, %d events delivered once each, in order, serials 0..%d",
+		before["watch"], len(got), len(got)-1)
 }

@@ -2,9 +2,11 @@
 
 For every event it prints "EVENT <serial> <poolserial> <eventname> <payload>"
 to stderr (newlines in the payload as \\n), then answers OK; the first event
-whose payload contains "reject-once" is answered FAIL instead.
+whose payload contains "reject-once" is answered FAIL instead, and one whose
+payload contains "slow" is answered after 1.5 s.
 """
 import sys
+import time
 
 from supervisor import childutils
 
@@ -17,6 +19,8 @@ def main():
             headers['serial'], headers['poolserial'], headers['eventname'],
             payload.replace('\n', '\\n')))
         sys.stderr.flush()
+        if 'slow' in payload:
+            time.sleep(1.5)
         if 'reject-once' in payload and not rejected:
             rejected = True
             childutils.listener.fail(sys.stdout)
