@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,13 +25,17 @@ import (
 const (
 	debVersion    = "9.9.9-e2e"
 	debDebVersion = "9.9.9~e2e"
+	// The version the test upgrades the package to.
+	debNextVersion    = "9.9.10-e2e"
+	debNextDebVersion = "9.9.10~e2e"
 )
 
 // TestE2EDebPackage builds the packages with `make deb`, installs drover's
 // with dpkg -i, runs the installed /usr/bin/drover (not through systemd: CI
-// has none running) on a config in a temp dir, asks Debian's real
-// supervisorctl for the status through it, then removes and purges the
-// package. The compat package conflicts with Debian's supervisor, which
+// has none running) on /etc/drover/drover.conf, edited to keep its socket,
+// logs and pidfile in a temp dir, asks Debian's real supervisorctl for the
+// status through it, upgrades the package under it (the daemon is upgraded
+// in place: same pids), then removes and purges the package. The compat package conflicts with Debian's supervisor, which
 // the other tests need: its contents and relations are checked with
 // dpkg-deb instead of installing it.
 func TestE2EDebPackage(t *testing.T) {
@@ -48,11 +53,15 @@ func TestE2EDebPackage(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	mk := exec.CommandContext(ctx, "make", "-C", repoRoot(t), "deb", "VERSION="+debVersion, "DEB_OUT="+out)
-	if b, err := mk.CombinedOutput(); err != nil {
-		t.Fatalf("make deb: %v\n%s", err, b)
+	out2 := t.TempDir()
+	for _, b := range []struct{ version, dir string }{{debVersion, out}, {debNextVersion, out2}} {
+		mk := exec.CommandContext(ctx, "make", "-C", repoRoot(t), "deb", "VERSION="+b.version, "DEB_OUT="+b.dir)
+		if out, err := mk.CombinedOutput(); err != nil {
+			t.Fatalf("make deb %s: %v\n%s", b.version, err, out)
+		}
 	}
 	deb := filepath.Join(out, "drover_"+debDebVersion+"_"+arch+".deb")
+	next := filepath.Join(out2, "drover_"+debNextDebVersion+"_"+arch+".deb")
 	compat := filepath.Join(out, "drover-supervisor-compat_"+debDebVersion+"_all.deb")
 
 	// Install; whatever happens, purge it again.
@@ -93,10 +102,11 @@ func TestE2EDebPackage(t *testing.T) {
 		}
 	}
 
-	// Run the installed binary on a config of ours, with a fake systemd.
+	// Run the installed binary on the package's config, made ours (as an
+	// administrator edits a conffile), with a fake systemd.
 	dir := t.TempDir()
 	notify := listenNotifyE2E(t, filepath.Join(dir, "notify"))
-	conf := filepath.Join(dir, "supervisord.conf")
+	conf := "/etc/drover/drover.conf"
 	os.WriteFile(conf, []byte(fmt.Sprintf(`[supervisord]
 nodaemon = true
 logfile = %[1]s/main.log
@@ -152,6 +162,27 @@ startsecs = 1
 	if b := mustRun(t, "", "/usr/bin/drover", "status", "-c", conf); !strings.HasPrefix(b, "sleeper") {
 		t.Errorf("drover status: %q", b)
 	}
+
+	// Upgrade the package under the running daemon: its postinst upgrades
+	// the daemon in place, and every pid stays.
+	pids := func() (string, string) {
+		return strings.TrimSpace(mustRun(t, "", "/usr/bin/drover", "pid", "-c", conf)),
+			strings.TrimSpace(mustRun(t, "", "/usr/bin/drover", "pid", "sleeper", "-c", conf))
+	}
+	daemonPid, sleeperPid := pids()
+	if daemonPid != strconv.Itoa(d.Process.Pid) {
+		t.Fatalf("drover pid says %q, the daemon is %d", daemonPid, d.Process.Pid)
+	}
+	up := mustRun(t, "", "dpkg", "-i", next)
+	if want := "drover: " + conf + ": upgraded in place: pid " + daemonPid + ", drover " + debVersion + " -> " + debNextVersion; !strings.Contains(up, want) {
+		t.Errorf("dpkg -i of %s says:\n%s\nwant a line %q", debNextVersion, up, want)
+	}
+	if dp, sp := pids(); dp != daemonPid || sp != sleeperPid {
+		t.Errorf("after the package upgrade: daemon pid %s, sleeper pid %s; were %s, %s", dp, sp, daemonPid, sleeperPid)
+	}
+	if exe, err := os.Readlink("/proc/" + daemonPid + "/exe"); err != nil || exe != "/usr/bin/drover" {
+		t.Errorf("the daemon runs %q (%v) after the upgrade, want the new /usr/bin/drover", exe, err)
+	}
 	d.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
@@ -160,6 +191,11 @@ startsecs = 1
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("installed drover did not exit on TERM within 30s")
+	}
+	// With no daemon running, an upgrade (here: the same version again)
+	// only installs.
+	if up := mustRun(t, "", "dpkg", "-i", next); strings.Contains(up, "upgraded in place") || strings.Contains(up, "keeps the previous binary") {
+		t.Errorf("dpkg -i with no daemon running says:\n%s", up)
 	}
 
 	// The compat package, without installing it.
