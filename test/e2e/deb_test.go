@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/testenv"
 )
 
@@ -182,6 +183,34 @@ startsecs = 1
 	}
 	if exe, err := os.Readlink("/proc/" + daemonPid + "/exe"); err != nil || exe != "/usr/bin/drover" {
 		t.Errorf("the daemon runs %q (%v) after the upgrade, want the new /usr/bin/drover", exe, err)
+	}
+	// A daemon that refuses (a process STARTING for longer than an upgrade
+	// waits) keeps the previous binary; the package installs all the same.
+	f, err := os.OpenFile(conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[program:slowstart]\ncommand = %s\nstartsecs = 60\nautostart = false\n", childCmd("sleep"))
+	f.Close()
+	mustRun(t, "", "/usr/bin/drover", "update", "-c", conf)
+	api, err := rpc.NewClientAuth("unix://"+filepath.Join(dir, "drover.sock"), rpc.ClientAuth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	call(t, api, "supervisor.startProcess", "slowstart", false) // returns with it STARTING
+	up = mustRun(t, "", "dpkg", "-i", next)
+	if !strings.Contains(up, "drover: "+conf+": the daemon (pid "+daemonPid+") keeps the previous binary:") ||
+		!strings.Contains(up, "slowstart") || !strings.Contains(up, "drover upgrade -c "+conf) {
+		t.Errorf("dpkg -i while slowstart is STARTING says:\n%s", up)
+	} else {
+		t.Logf("dpkg -i while slowstart is STARTING:\n%s", up)
+	}
+	if dp, sp := pids(); dp != daemonPid || sp != sleeperPid {
+		t.Errorf("after the refused upgrade: daemon pid %s, sleeper pid %s; were %s, %s", dp, sp, daemonPid, sleeperPid)
+	}
+	if exe, err := os.Readlink("/proc/" + daemonPid + "/exe"); err != nil || exe != "/usr/bin/drover (deleted)" {
+		t.Errorf("the daemon runs %q (%v) after the refused upgrade, want the replaced binary", exe, err)
 	}
 	d.Process.Signal(syscall.SIGTERM)
 	select {
