@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -18,13 +19,21 @@ import (
 type handedSet struct {
 	mu    sync.Mutex
 	procs map[string]*handedProc
+	// listeners is the pid of each event listener whose protocol state
+	// was handed over, by "group:name" (an upgrade's; a crash hands none).
+	listeners map[string]int
 }
 
 func newHandedSet(st *handoverState) *handedSet {
-	h := &handedSet{procs: make(map[string]*handedProc, len(st.Procs))}
+	h := &handedSet{procs: make(map[string]*handedProc, len(st.Procs)), listeners: map[string]int{}}
 	for i := range st.Procs {
 		p := &st.Procs[i]
 		h.procs[p.key()] = p
+	}
+	if st.Events != nil {
+		for _, l := range st.Events.Listeners {
+			h.listeners[l.Group+":"+l.Name] = l.Pid
+		}
 	}
 	return h
 }
@@ -88,6 +97,17 @@ func (h *host) Adopt(req supervisor.AdoptRequest) (supervisor.Child, error) {
 		return nil, errors.New("its output pipes were not handed over")
 	}
 	p := req.Process
+	if h.ev != nil && p.EventListener && h.handed.listeners[req.Group+":"+req.Name] != req.Pid {
+		// Its protocol state went with the daemon that crashed: whether it
+		// waits for an event or is answering one is unknown, and a
+		// listener taken in the wrong state gets no event again. The
+		// caller kills it and starts it afresh.
+		closeFDs(stdin, stdout, stderr)
+		if hp := h.handed.get(req.Group, req.Name); h.keeper != nil && hp != nil {
+			h.keeper.drop(keeperKey(cmp.Or(hp.KeeperPid, req.Pid)))
+		}
+		return nil, errors.New("an event listener whose protocol state was lost with the previous daemon")
+	}
 	c := &child{pid: req.Pid, keeper: h.keeper}
 	if stdin >= 0 {
 		c.stdin = os.NewFile(uintptr(stdin), "|0") // non-blocking: pollable
@@ -107,7 +127,7 @@ func (h *host) Adopt(req supervisor.AdoptRequest) (supervisor.Child, error) {
 		h.keeper.drop(keeperKey(hp.KeeperPid))
 	}
 	if h.ev != nil && p.EventListener && c.stdin != nil {
-		// In the protocol state the previous image handed over.
+		// In the protocol state the previous image handed over (above).
 		c.ev = h.ev
 		h.ev.Adopted(p.Group, p.Name, req.Pid, c.stdin) // before the pump reads its output
 	}

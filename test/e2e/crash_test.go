@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drover-sh/drover/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
@@ -302,4 +303,60 @@ func killLeftoversServe(t *testing.T, d *daemon) {
 			}
 		}
 	})
+}
+
+// TestE2ECrashRestartsEventListener: kill -9 of drover while a
+// supervisor.childutils listener runs. Its protocol state (waiting for an
+// event, or answering one) went with the daemon, so the next drover does
+// not take it over as it does other programs: it restarts it, and the
+// new listener gets events again. (Taken over blindly, it got none.)
+func TestE2ECrashRestartsEventListener(t *testing.T) {
+	if err := exec.Command(systemPython, "-c", "import supervisor.childutils").Run(); err != nil {
+		testenv.MissingPeer(t, "%s cannot import supervisor.childutils (apt-get install supervisor): %v", systemPython, err)
+	}
+	script, err := filepath.Abs(filepath.Join("testdata", "listener.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	progs, names := countPrograms(1)
+	d := startDaemon(t, "drover", config{Bare: true, Raw: progs + fmt.Sprintf(`
+[eventlistener:watch]
+command=%s %s
+events=REMOTE_COMMUNICATION
+stderr_logfile=/dev/stdout
+stderr_logfile_maxbytes=0
+`, systemPython, script)})
+	killLeftovers(t, d)
+	d.waitLog(0, `success: watch entered RUNNING`, `success: `+names[0]+` entered RUNNING`)
+	api := d.apiClient(t)
+	call(t, api, "supervisor.sendRemoteCommEvent", "t", "before-crash")
+	d.waitLog(0, `EVENT 0 0 REMOTE_COMMUNICATION type:t\\nbefore-crash`)
+	before := processPids(t, api)
+	waitState(t, filepath.Join(d.dir, "supervisord.pid.state"), 2)
+
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	d.waitExit()
+	d2 := restartDrover(t, d)
+	d2.waitLog(0, `took over: '`+names[0]+`' with pid `+strconv.Itoa(before[names[0]]),
+		`could not take over watch \(pid `+strconv.Itoa(before["watch"])+`\): an event listener whose protocol state was lost with the previous daemon; restarting it`,
+		`success: watch entered RUNNING`)
+	api2 := d2.apiClient(t)
+	after := processPids(t, api2)
+	if after["watch"] == 0 || after["watch"] == before["watch"] {
+		t.Errorf("listener pid %d before the crash, %d after: not restarted", before["watch"], after["watch"])
+	}
+	if syscall.Kill(before["watch"], 0) == nil && startTicksOf(before["watch"]) != 0 {
+		t.Errorf("the old listener (pid %d) still runs", before["watch"])
+	}
+	call(t, api2, "supervisor.sendRemoteCommEvent", "t", "after-crash")
+	d2.waitLog(0, `EVENT 0 0 REMOTE_COMMUNICATION type:t\\nafter-crash`)
+	if r := d2.droverCtl("shutdown"); r.Code != 0 {
+		t.Fatalf("shutdown: %s%s", r.Stdout, r.Stderr)
+	}
+	d2.waitExit()
+	if progs, keepers := procsOf(d); len(progs)+len(keepers) != 0 {
+		t.Errorf("left running after the shutdown: programs %v, keepers %v", progs, keepers)
+	}
 }
