@@ -52,7 +52,18 @@ func ctlUpgrade(c *ctl, ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("the daemon did not answer after the upgrade: %w", err)
 	}
-	if fmt.Sprint(now) != fmt.Sprint(res["to"]) {
+	happened := fmt.Sprint(now) == fmt.Sprint(res["to"])
+	if old, ok := res["image"].(string); ok && old != "" && happened {
+		// The same version may be another build (a reinstall): the image
+		// tells. A new binary without drover.getImage is an older build:
+		// its version said enough.
+		img, err := c.call(ctx, "drover.getImage")
+		if _, fault := asFault(err); err != nil && !fault {
+			return fmt.Errorf("the daemon did not answer after the upgrade: %w", err)
+		}
+		happened = err != nil || fmt.Sprint(img) != old
+	}
+	if !happened {
 		c.exit = exitGeneric
 		c.note(fmt.Sprintf("ERROR: the upgrade did not happen: the daemon still runs %v (see its log)", now))
 		return nil

@@ -310,6 +310,7 @@ var methodAccess = map[string]methodRule{
 	"drover.getAllProcessUsage":       {access.Read, onList},
 	"drover.upgrade":                  {access.Admin, onAll},
 	"drover.getVersion":               {access.Read, onAll},
+	"drover.getImage":                 {access.Read, onAll},
 }
 
 // audit writes one line for a refused call or a call that changes

@@ -32,9 +32,11 @@ func droverMethods() map[string]*method {
 		"drover.getAllProcessStatus": {ret: kArray, readOnly: true, call: droverAllProcessStatus,
 			help: "Return [group, name, state, statename, description, generation, handoff_pid] for every process (what `drover status` prints)"},
 		"drover.upgrade": {params: p(kString), names: n("path"), ret: "struct", call: droverUpgrade,
-			help: "Replace the daemon in place (same pid) by the drover binary at path (default: the current binary's file) without restarting any process; it returns once the new binary passed its preflight, and the next call is answered by the new image"},
+			help: "Replace the daemon in place (same pid) by the drover binary at path (default: the current binary's file) without restarting any process; it returns {path, from, to, pid, image} once the new binary passed its preflight, and the next call is answered by the new image"},
 		"drover.getVersion": {ret: kString, readOnly: true, call: droverVersion,
 			help: "Return drover's own version (getSupervisorVersion answers the supervisord API version)"},
+		"drover.getImage": {ret: kString, readOnly: true, call: droverImage,
+			help: "Return a random name of this daemon's process image: drover.upgrade's answer has the old image's (image), and a new one answers after the upgrade happened"},
 		"drover.getAllProcessUsage": {ret: kArray, readOnly: true, call: usageRows,
 			help: "Return [group, name, pid, processes, rss_kb, cpu_seconds, cpu_percent] for every process: its process tree sampled now; cpu_percent is since the previous sample within a minute, else -1"},
 	}

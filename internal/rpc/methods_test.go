@@ -84,7 +84,7 @@ func TestListMethods(t *testing.T) {
 		t.Fatal("bad fixture")
 	}
 	// drover's own methods, listed as a supervisord plugin's would be.
-	want = append(strings.Fields(`drover.getAllProcessInfo drover.getAllProcessStatus drover.getAllProcessUsage drover.getProcessInfo drover.getVersion drover.reloadAllProcesses
+	want = append(strings.Fields(`drover.getAllProcessInfo drover.getAllProcessStatus drover.getAllProcessUsage drover.getImage drover.getProcessInfo drover.getVersion drover.reloadAllProcesses
 	drover.reloadProcess drover.reloadProcessGroup drover.rotateAllLogs drover.rotateLogs drover.scale drover.update drover.upgrade`), want...)
 	got := norm(t, must(s.Call(context.Background(), "system.listMethods")))
 	var names []string
@@ -504,7 +504,7 @@ func TestReadOnlyDispatch(t *testing.T) {
 			ro++
 		}
 	}
-	if ro != 21+5 { // supervisord's and drover.getProcessInfo, drover.getAllProcessInfo, drover.getAllProcessStatus, drover.getAllProcessUsage, drover.getVersion
+	if ro != 21+6 { // supervisord's and drover.getProcessInfo, drover.getAllProcessInfo, drover.getAllProcessStatus, drover.getAllProcessUsage, drover.getVersion, drover.getImage
 		t.Errorf("%d read-only methods", ro)
 	}
 }

@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"crypto/rand"
 	"strings"
+	"sync"
 
 	"github.com/drover-sh/drover/internal/supervisor"
 )
@@ -41,8 +43,15 @@ func droverUpgrade(ctx context.Context, d *dispatcher, a args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"path": r.Path, "from": r.From, "to": r.To, "pid": r.Pid}, nil
+	return map[string]any{"path": r.Path, "from": r.From, "to": r.To, "pid": r.Pid, "image": imageID()}, nil
 }
+
+// imageID names this process image. An upgrade's execve starts another,
+// so a client tells by it whether an upgrade happened, also between two
+// builds of the same version (drover.getImage).
+var imageID = sync.OnceValue(rand.Text)
+
+func droverImage(context.Context, *dispatcher, args) (any, error) { return imageID(), nil }
 
 func droverVersion(_ context.Context, d *dispatcher, _ args) (any, error) {
 	return strings.TrimPrefix(d.opts.ServerHeader, "drover/"), nil

@@ -292,6 +292,19 @@ func TestE2EUpgradeRefused(t *testing.T) {
 		t.Errorf("upgrade to a vanishing binary: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	d.waitLog(mark, `upgrade to .*vanishes failed, this daemon goes on: execve`)
+	// The same, from a binary that says this daemon's own version (a
+	// reinstall): the version cannot tell, the image does.
+	same := filepath.Join(t.TempDir(), "vanishes-same")
+	script = fmt.Sprintf("#!/bin/sh\necho drover-handover-ok %v\nrm -f \"$0\"\n", version)
+	if err := os.WriteFile(same, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mark = d.mark()
+	r = d.droverCtl("upgrade", "--binary", same)
+	if r.Code != 1 || !strings.Contains(r.Stdout+r.Stderr, "the upgrade did not happen") {
+		t.Errorf("upgrade to a vanishing binary of the same version: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	d.waitLog(mark, `upgrade to .*vanishes-same failed, this daemon goes on: execve`)
 	if after := processPids(t, api); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("after the failed execve: pids %v, were %v", after, before)
 	}
@@ -354,8 +367,12 @@ stderr_logfile_maxbytes=0
 	}
 	d.waitLog(mark, `EVENT \d+ \d+ REMOTE_COMMUNICATION type:t\\nafter-10`)
 
+	// Once more to the same build: the same version, another image.
+	if r := d.droverCtl("upgrade", "--binary", next); r.Code != 0 || !strings.Contains(r.Stdout, "e2e-next -> e2e-next") {
+		t.Fatalf("drover upgrade to the same build: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
 	if after := processPids(t, api); after["watch"] != before["watch"] || before["watch"] == 0 {
-		t.Errorf("listener pid %d before the upgrade, %d after", before["watch"], after["watch"])
+		t.Errorf("listener pid %d before the upgrades, %d after", before["watch"], after["watch"])
 	}
 	// The slow event was delivered (busy) before the upgrade; every event
 	// came once, in order, numbered on.
