@@ -174,10 +174,20 @@ startsecs = 1
 	if daemonPid != strconv.Itoa(d.Process.Pid) {
 		t.Fatalf("drover pid says %q, the daemon is %d", daemonPid, d.Process.Pid)
 	}
+	// A daemon on a config of its own is not the package's to upgrade: it
+	// is named.
+	other := otherDaemon(t)
 	up := mustRun(t, "", "dpkg", "-i", next)
 	if want := "drover: " + conf + ": upgraded in place: pid " + daemonPid + ", drover " + debVersion + " -> " + debNextVersion; !strings.Contains(up, want) {
 		t.Errorf("dpkg -i of %s says:\n%s\nwant a line %q", debNextVersion, up, want)
 	}
+	if want := fmt.Sprintf("drover: pid %d (/usr/bin/drover run -n -c %s ) still runs the previous binary: `drover upgrade -c ITS_CONFIG` upgrades it in place.", other.Process.Pid, other.Args[4]); !strings.Contains(up, want) {
+		t.Errorf("dpkg -i of %s says:\n%s\nwant a line %q", debNextVersion, up, want)
+	}
+	if strings.Count(up, "still runs the previous binary") != 1 {
+		t.Errorf("dpkg -i of %s names more than the other daemon:\n%s", debNextVersion, up)
+	}
+	other.Process.Signal(syscall.SIGTERM)
 	if dp, sp := pids(); dp != daemonPid || sp != sleeperPid {
 		t.Errorf("after the package upgrade: daemon pid %s, sleeper pid %s; were %s, %s", dp, sp, daemonPid, sleeperPid)
 	}
@@ -333,4 +343,49 @@ func listenNotifyE2E(t *testing.T, path string) *notifyE2E {
 		}
 	}()
 	return n
+}
+
+// otherDaemon runs the installed drover on a config in a temp dir until
+// the test ends, and returns once it said READY=1.
+func otherDaemon(t *testing.T) *exec.Cmd {
+	t.Helper()
+	dir := t.TempDir()
+	notify := listenNotifyE2E(t, filepath.Join(dir, "notify"))
+	conf := filepath.Join(dir, "other.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`[supervisord]
+logfile = %[1]s/main.log
+pidfile = %[1]s/drover.pid
+childlogdir = %[1]s
+
+[unix_http_server]
+file = %[1]s/drover.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+`, dir)), 0o644)
+	d := exec.Command("/usr/bin/drover", "run", "-n", "-c", conf)
+	d.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify.path)
+	d.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { d.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		syscall.Kill(-d.Process.Pid, syscall.SIGKILL) // only if still there
+		<-exited
+	})
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-notify.msgs:
+			if strings.HasPrefix(m, "READY=1") {
+				return d
+			}
+		case <-exited:
+			t.Fatalf("the other daemon exited")
+		case <-deadline:
+			t.Fatalf("no READY=1 from the other daemon within 20s")
+		}
+	}
 }
