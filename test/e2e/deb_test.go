@@ -108,25 +108,7 @@ func TestE2EDebPackage(t *testing.T) {
 	dir := t.TempDir()
 	notify := listenNotifyE2E(t, filepath.Join(dir, "notify"))
 	conf := "/etc/drover/drover.conf"
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[supervisord]
-nodaemon = true
-logfile = %[1]s/main.log
-pidfile = %[1]s/drover.pid
-childlogdir = %[1]s
-
-[unix_http_server]
-file = %[1]s/drover.sock
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl = unix://%[1]s/drover.sock
-
-[program:sleeper]
-command = %[2]s
-startsecs = 1
-`, dir, childCmd("sleep"))), 0o644)
+	os.WriteFile(conf, []byte(debConf(dir)+fmt.Sprintf("\n[program:sleeper]\ncommand = %s\nstartsecs = 1\n", childCmd("sleep"))), 0o644)
 	d := exec.Command("/usr/bin/drover", "run", "-c", conf)
 	d.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify.path)
 	var dout bytes.Buffer
@@ -352,17 +334,7 @@ func otherDaemon(t *testing.T) *exec.Cmd {
 	dir := t.TempDir()
 	notify := listenNotifyE2E(t, filepath.Join(dir, "notify"))
 	conf := filepath.Join(dir, "other.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`[supervisord]
-logfile = %[1]s/main.log
-pidfile = %[1]s/drover.pid
-childlogdir = %[1]s
-
-[unix_http_server]
-file = %[1]s/drover.sock
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-`, dir)), 0o644)
+	os.WriteFile(conf, []byte(debConf(dir)), 0o644)
 	d := exec.Command("/usr/bin/drover", "run", "-n", "-c", conf)
 	d.Env = append(os.Environ(), "NOTIFY_SOCKET="+notify.path)
 	d.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -388,4 +360,24 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 			t.Fatalf("no READY=1 from the other daemon within 20s")
 		}
 	}
+}
+
+// debConf is a config whose files (logs, pidfile, control socket) are in
+// dir, without programs.
+func debConf(dir string) string {
+	return fmt.Sprintf(`[supervisord]
+nodaemon = true
+logfile = %[1]s/main.log
+pidfile = %[1]s/drover.pid
+childlogdir = %[1]s
+
+[unix_http_server]
+file = %[1]s/drover.sock
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl = unix://%[1]s/drover.sock
+`, dir)
 }
