@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/drover-sh/drover/internal/config"
-	"github.com/drover-sh/drover/internal/events"
 	"github.com/drover-sh/drover/internal/logfile"
 	"github.com/drover-sh/drover/internal/rpc"
 	"github.com/drover-sh/drover/internal/spawn"
@@ -205,7 +204,11 @@ func (d *daemon) upgrade(sup *supervisor.Supervisor, r lifecycleReq) {
 		fail(err)
 		return
 	}
-	if st.Events != nil {
+	if listenerRuns(recs) {
+		if r.format != handoverVersionEvents {
+			fail(errors.New("an event listener started after the new binary's preflight: upgrade again"))
+			return
+		}
 		// After the pump's suspend: every listener output it read is
 		// already queued to the dispatcher, ahead of this.
 		ctx, cancel := context.WithTimeout(context.Background(), settleBound)
@@ -217,10 +220,6 @@ func (d *daemon) upgrade(sup *supervisor.Supervisor, r lifecycleReq) {
 		}
 		undo = append(undo, d.now.Load().ev.Thaw)
 		st.Events, st.Version = &snap, handoverVersionEvents
-		if r.format != handoverVersionEvents {
-			fail(errors.New("an event listener started after the new binary's preflight: upgrade again"))
-			return
-		}
 	}
 	memfd, err := writeHandover(st)
 	if err != nil {
@@ -269,9 +268,6 @@ func (d *daemon) handoverState(recs []supervisor.ProcRecord, pumpFDs map[logfile
 				return nil, fmt.Errorf("%s: no child record", rec.Name)
 			}
 			hp.KeeperPid = c.pid
-			if c.ev != nil {
-				st.Events = &events.Snapshot{} // taken once the pump is suspended
-			}
 			if c.stdin != nil {
 				fd, err := rawFD(c.stdin)
 				if err != nil {
@@ -314,6 +310,17 @@ func (d *daemon) startReaper() {
 	d.reaper = spawn.NewReaper(64)
 	d.routed = make(chan struct{})
 	go d.routeExits(d.routed)
+}
+
+// listenerRuns reports whether one of recs is a running event listener,
+// whose protocol state the handover must carry.
+func listenerRuns(recs []supervisor.ProcRecord) bool {
+	for _, r := range recs {
+		if c, ok := r.Child.(*child); ok && r.Pid > 0 && c.ev != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // hasListeners reports whether cfg has an event listener pool.
